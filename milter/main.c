@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * main - postwarden: options, config check (-n), socket, daemon mode,
+ * privilege drop, signals and reload.
+ *
+ * Signals: libmilter runs its own signal thread that stops the milter on
+ * SIGHUP, SIGTERM and SIGINT.  We want SIGHUP to reload instead, so the
+ * main thread keeps those signals blocked and waits for them itself with
+ * sigwait(), while smfi_main() runs in a second thread.  Linux hands a
+ * process-directed signal to the main thread whenever it is waiting for
+ * it, so libmilter's thread does not see it.  SIGUSR1 (which libmilter
+ * never touches) also reloads.  Reloading happens in its own thread so the
+ * main thread is back in sigwait() at once.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "log.h"
+#include "mlfi.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
+#define STOP_GRACE_SECONDS 30
+
+static const char *config_path = DEFAULT_CONFIG;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
+static int reload_pending;
+static int milter_rc;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: postwarden [-c config] [-f] [-n] [-v]... "
+	    "[-V]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -n       check the configuration, print the non-default "
+	    "settings, exit\n"
+	    "  -a       with -n: print every setting\n"
+	    "  -v       more logging (repeat for more)\n"
+	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+	exit(EX_USAGE);
+}
+
+/* load_or_report - load a config, printing every error */
+static struct pw_config *
+load_or_report(const char *path, FILE *to)
+{
+	struct pw_buf errs = {0};
+	struct pw_config *cfg = pw_config_load(path, &errs);
+
+	if (cfg == NULL) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(errs.data ? errs.data : "", "\n", &save);
+		     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+			if (to != NULL)
+				fprintf(to, "postwarden: %s\n", line);
+			else
+				pw_syslog(LOG_ERR, "%s", line);
+		}
+	}
+	pw_buf_free(&errs);
+	return cfg;
+}
+
+/* reload_thread - build a new snapshot when asked; keep the old on error */
+static void *
+reload_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pw_config *cfg;
+
+		pthread_mutex_lock(&reload_lock);
+		while (!reload_pending)
+			pthread_cond_wait(&reload_cond, &reload_lock);
+		reload_pending = 0;
+		pthread_mutex_unlock(&reload_lock);
+		pw_syslog(LOG_INFO, "reloading %s", config_path);
+		if ((cfg = load_or_report(config_path, NULL)) == NULL) {
+			pw_syslog(LOG_ERR, "reload failed: keeping the running "
+			    "configuration");
+			continue;
+		}
+		pw_config_set_current(cfg);
+		pw_syslog(LOG_INFO, "reloaded %s", config_path);
+	}
+	return NULL;
+}
+
+static void *
+milter_thread(void *arg)
+{
+	(void)arg;
+	milter_rc = smfi_main();
+	return NULL;
+}
+
+/* socket_path - the file behind unix:/local: sockets, or NULL */
+static const char *
+socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/* open_socket - register with libmilter and bind before dropping root */
+static void
+open_socket(const struct pw_config *cfg)
+{
+	const char *path = socket_path(cfg->core.milter_socket);
+	mode_t old = umask(0117);	/* unix sockets: 0660 */
+
+	if (smfi_setconn(cfg->core.milter_socket) != MI_SUCCESS)
+		pw_fatal(EX_CONFIG, "%s: milter_socket = %s: not usable",
+		    pw_config_where(cfg, "milter_socket"),
+		    cfg->core.milter_socket);
+	if (smfi_setbacklog((int)cfg->core.milter_backlog) != MI_SUCCESS ||
+	    smfi_register(pw_mlfi_desc) != MI_SUCCESS)
+		pw_fatal(EX_SOFTWARE, "smfi_register failed");
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		pw_fatal(EX_OSERR, "cannot listen on %s (in use, or no "
+		    "permission?)", cfg->core.milter_socket);
+	umask(old);
+	if (path != NULL && cfg->core.milter_socket_mode >= 0 &&
+	    chmod(path, (mode_t)cfg->core.milter_socket_mode) < 0)
+		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
+}
+
+/* drop_privileges - become the configured user, for good */
+static void
+drop_privileges(const struct pw_config *cfg)
+{
+	const char *user = cfg->core.user;
+	const char *path = socket_path(cfg->core.milter_socket);
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0') {
+		pw_syslog(LOG_WARNING, "running as root: set \"user\" in %s",
+		    cfg->path);
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		pw_fatal(EX_NOUSER, "%s: user = %s: no such user",
+		    pw_config_where(cfg, "user"), user);
+	if (path != NULL && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		pw_fatal(EX_OSERR, "chown %s: %s", path, strerror(errno));
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		pw_fatal(EX_OSERR, "cannot become %s: %s", user,
+		    strerror(errno));
+	if (setuid(0) == 0)
+		pw_fatal(EX_SOFTWARE, "could regain root after dropping it");
+}
+
+/* daemonize - detach from the terminal; the parent exits */
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		pw_fatal(EX_OSERR, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		pw_fatal(EX_OSERR, "setsid: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") < 0)
+		pw_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
+}
+
+static void
+write_pid(const char *path)
+{
+	FILE *fp;
+
+	if (path == NULL)
+		return;
+	if ((fp = fopen(path, "w")) == NULL)
+		pw_fatal(EX_CANTCREAT, "pid_file %s: %s", path,
+		    strerror(errno));
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+/* wait_signals - the main thread's loop: reload or stop */
+static void
+wait_signals(const sigset_t *set)
+{
+	for (;;) {
+		int sig;
+
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP || sig == SIGUSR1) {
+			pthread_mutex_lock(&reload_lock);
+			reload_pending = 1;
+			pthread_cond_signal(&reload_cond);
+			pthread_mutex_unlock(&reload_lock);
+			continue;
+		}
+		pw_syslog(LOG_INFO, "%s: finishing open connections",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		smfi_stop();
+		return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	bool foreground = false, check = false, all = false;
+	struct pw_config *cfg;
+	char *pid_file;
+	pthread_t mt, rt;
+	sigset_t set;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "ac:fhnvV")) != -1) {
+		switch (ch) {
+		case 'a':
+			all = true;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			pw_verbose++;
+			break;
+		case 'V':
+			printf("postwarden %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((cfg = load_or_report(config_path, stderr)) == NULL)
+		return EX_CONFIG;
+	if (check) {
+		pw_config_print(cfg, stdout, all);
+		pw_config_release(&cfg);
+		return 0;
+	}
+	pw_log_init("postwarden", cfg->core.log == PW_LOG_STDERR,
+	    pw_log_facility(cfg->core.log_facility));
+	open_socket(cfg);
+	if (!foreground)
+		daemonize();
+	pid_file = cfg->core.pid_file ? pw_strdup(cfg->core.pid_file) : NULL;
+	write_pid(pid_file);
+	drop_privileges(cfg);
+	pw_config_set_current(cfg);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&rt, NULL, reload_thread, NULL) != 0 ||
+	    pthread_create(&mt, NULL, milter_thread, NULL) != 0)
+		pw_fatal(EX_OSERR, "pthread_create failed");
+	pthread_detach(rt);
+	pw_syslog(LOG_INFO, "postwarden %s listening on %s", PACKAGE_VERSION,
+	    cfg->core.milter_socket);
+	wait_signals(&set);
+	pthread_join(mt, NULL);
+	/* smfi_main() returns once the listener closes; let the messages in
+	   flight finish (the MTA would otherwise apply its default action
+	   to them). */
+	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && pw_mlfi_active() > 0;
+	     i++) {
+		struct timespec ts = {0, 100000000};
+
+		nanosleep(&ts, NULL);
+	}
+	if (pw_mlfi_active() > 0)
+		pw_syslog(LOG_WARNING, "stopping with %d connections open",
+		    pw_mlfi_active());
+	pw_syslog(LOG_INFO, "stopped");
+	if (pid_file != NULL)
+		(void)unlink(pid_file);
+	return milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * dkim_sign - DKIM signing of outbound mail with libopendkim (RFC 6376,
+ * RSA-SHA256 and Ed25519-SHA256 per RFC 8463).
+ *
+ * Runs last (PW_PHASE_SIGN) at end of message over pw_msg_final_hdrs():
+ * the headers exactly as they will be delivered, including those that
+ * earlier policies add (List-Unsubscribe, ...).  One signature per key the
+ * SigningTable names for the author address; each is inserted at index 0.
+ * The body is kept by the glue (PW_NEED_BODY_BUFFER) because headers can
+ * change until end of message and libopendkim wants headers first.
+ *
+ * The DKIM_LIB handle and the key set are per config snapshot, read-only,
+ * and shared by all threads; DKIM handles never leave their message.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <opendkim/dkim.h>
+
+#include "addr.h"
+#include "config.h"
+#include "dkim_keys.h"
+#include "log.h"
+#include "policy.h"
+
+#define DKS_MAX_KEYS	8
+
+/* RFC 6376 §5.4.1 recommended set, plus RFC 8058 §4's List-Unsubscribe-Post. */
+#define DKS_SIGN_HEADERS                                                       \
+	"From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, "    \
+	"Resent-To, Resent-Cc, In-Reply-To, References, List-Id, List-Help, "  \
+	"List-Unsubscribe, List-Unsubscribe-Post, List-Subscribe, List-Post, " \
+	"List-Owner, List-Archive, Message-ID, MIME-Version, Content-Type, "   \
+	"Content-Transfer-Encoding, Content-ID, Content-Description, Sender, " \
+	"Feedback-ID"
+#define DKS_OVERSIGN_HEADERS                                                   \
+	"From, Subject, Date, To, List-Unsubscribe, List-Unsubscribe-Post"
+
+struct dks_settings {
+	char	*key_table;
+	char	*signing_table;
+	char	*canonicalization;
+	char	*sign_headers;
+	char	*oversign_headers;
+	bool	 allow_unsafe_keys;
+	bool	 multiple_signatures;
+	long	 signature_ttl;
+};
+
+static const struct pw_setting dks_settings_tab[] = {
+    PW_SET_STR("dkim_key_table", NULL, 0, struct dks_settings, key_table),
+    PW_SET_STR("dkim_signing_table", NULL, 0, struct dks_settings,
+	signing_table),
+    PW_SET_STR("dkim_canonicalization", "relaxed/relaxed", 0,
+	struct dks_settings, canonicalization),
+    PW_SET_STR("dkim_sign_headers", DKS_SIGN_HEADERS, 0, struct dks_settings,
+	sign_headers),
+    PW_SET_STR("dkim_oversign_headers", DKS_OVERSIGN_HEADERS, 0,
+	struct dks_settings, oversign_headers),
+    PW_SET_BOOL("dkim_allow_unsafe_keys", "no", struct dks_settings,
+	allow_unsafe_keys),
+    PW_SET_BOOL("dkim_multiple_signatures", "yes", struct dks_settings,
+	multiple_signatures),
+    PW_SET_TIME("dkim_signature_ttl", "0", 0, 366L * 86400,
+	struct dks_settings, signature_ttl),
+    PW_SET_END,
+};
+
+struct dks_conf {
+	DKIM_LIB		*lib;
+	struct pw_dkim_keys	*keys;
+	dkim_canon_t		 hcanon, bcanon;
+	char			**sign_hdrs;
+	char			**oversign_hdrs;
+};
+
+struct dks_state {
+	DKIM	*dkim[DKS_MAX_KEYS];
+	size_t	 n;
+};
+
+/* parse_canon - "relaxed/simple" into the two libopendkim values */
+static int
+parse_canon(const char *s, dkim_canon_t *h, dkim_canon_t *b)
+{
+	char hs[16], bs[16] = "simple";
+
+	/* RFC 6376 §3.5 c=: a missing body part means "simple". */
+	if (sscanf(s, "%15[a-z]/%15[a-z]", hs, bs) < 1)
+		return -1;
+	if (strcmp(hs, "relaxed") != 0 && strcmp(hs, "simple") != 0)
+		return -1;
+	if (strcmp(bs, "relaxed") != 0 && strcmp(bs, "simple") != 0)
+		return -1;
+	*h = strcmp(hs, "relaxed") == 0 ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
+	*b = strcmp(bs, "relaxed") == 0 ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
+	return 0;
+}
+
+static void
+dks_deinit(void *vconf)
+{
+	struct dks_conf *c = vconf;
+
+	if (c == NULL)
+		return;
+	if (c->lib != NULL)
+		dkim_close(c->lib);
+	pw_dkim_keys_free(&c->keys);
+	pw_strv_free(&c->sign_hdrs);
+	pw_strv_free(&c->oversign_hdrs);
+	free(c);
+}
+
+/* lib_setup - one DKIM_LIB for the snapshot, with our header lists */
+static int
+lib_setup(struct dks_conf *c, const struct dks_settings *s)
+{
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;
+	uint64_t ttl = (uint64_t)s->signature_ttl;
+
+	if ((c->lib = dkim_init(NULL, NULL)) == NULL)
+		return -1;
+	c->sign_hdrs = pw_split_list(s->sign_headers, NULL);
+	c->oversign_hdrs = pw_split_list(s->oversign_headers, NULL);
+	if (dkim_options(c->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
+	    sizeof(flags)) != DKIM_STAT_OK ||
+	    dkim_options(c->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
+	    c->sign_hdrs, sizeof(char **)) != DKIM_STAT_OK ||
+	    dkim_options(c->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
+	    c->oversign_hdrs, sizeof(char **)) != DKIM_STAT_OK)
+		return -1;
+	if (ttl > 0 && dkim_options(c->lib, DKIM_OP_SETOPT,
+	    DKIM_OPTS_SIGNATURETTL, &ttl, sizeof(ttl)) != DKIM_STAT_OK)
+		return -1;
+	return 0;
+}
+
+static int
+dks_init(const struct pw_config *cfg, const void *vs, void **conf_r,
+    char **error_r)
+{
+	const struct dks_settings *s = vs;
+	struct dks_conf *c;
+	struct pw_buf errs = {0};
+	char *kwhere, *swhere;
+
+	if (s->key_table == NULL && s->signing_table == NULL)
+		return 0;	/* signing not configured: idle */
+	if (s->key_table == NULL || s->signing_table == NULL) {
+		*error_r = pw_asprintf("%s: dkim_key_table and "
+		    "dkim_signing_table go together; set both",
+		    pw_config_where(cfg, s->key_table ? "dkim_key_table" :
+		    "dkim_signing_table"));
+		return -1;
+	}
+	c = pw_calloc(1, sizeof(*c));
+	if (parse_canon(s->canonicalization, &c->hcanon, &c->bcanon) < 0) {
+		*error_r = pw_asprintf("%s: dkim_canonicalization = %s: "
+		    "expected relaxed|simple[/relaxed|simple]",
+		    pw_config_where(cfg, "dkim_canonicalization"),
+		    s->canonicalization);
+		dks_deinit(c);
+		return -1;
+	}
+	kwhere = pw_strdup(pw_config_where(cfg, "dkim_key_table"));
+	swhere = pw_strdup(pw_config_where(cfg, "dkim_signing_table"));
+	c->keys = pw_dkim_keys_load(s->key_table, kwhere, s->signing_table,
+	    swhere, s->allow_unsafe_keys, s->multiple_signatures, &errs);
+	free(kwhere);
+	free(swhere);
+	if (c->keys == NULL) {
+		/* One line per problem; drop the last newline. */
+		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
+			errs.data[--errs.len] = '\0';
+		*error_r = errs.data;
+		dks_deinit(c);
+		return -1;
+	}
+	pw_buf_free(&errs);
+	if (lib_setup(c, s) < 0) {
+		*error_r = pw_asprintf("%s: libopendkim initialisation failed",
+		    cfg->path);
+		dks_deinit(c);
+		return -1;
+	}
+	*conf_r = c;
+	return 0;
+}
+
+/* author_addr - the single From address, or NULL with *why */
+static const char *
+author_addr(struct pw_msg *m, const char **why)
+{
+	const struct pw_hdr *from;
+	const char **addrs;
+	int n;
+
+	if (pw_msg_hdr_count(m, "From") != 1) {
+		*why = pw_msg_hdr_count(m, "From") == 0 ? "no From header" :
+							  "several From headers";
+		return NULL;
+	}
+	from = pw_msg_hdr(m, "From");
+	n = pw_addr_parse_list(m->arena, from->value, &addrs, why);
+	if (n < 0)
+		return NULL;
+	if (n != 1) {
+		*why = n == 0 ? "From has no address" : "From has several "
+							"addresses";
+		return NULL;
+	}
+	return addrs[0];
+}
+
+/* feed_body - body chunk callback for pw_msg_body_foreach() */
+static int
+feed_body(void *ctx, const unsigned char *p, size_t len)
+{
+	struct dks_state *st = ctx;
+
+	for (size_t i = 0; i < st->n; i++)
+		if (dkim_body(st->dkim[i], (unsigned char *)p, len) !=
+		    DKIM_STAT_OK)
+			return -1;
+	return 0;
+}
+
+/* sign_fail - what to do when a selected key could not sign */
+static enum pw_verdict
+sign_fail(struct pw_msg *m, const char *what)
+{
+	pw_warn(m, "dkim_sign: %s", what);
+	pw_msg_summary(m, "signed=error");
+	if (m->cfg->core.on_internal_error == PW_ON_ERROR_ACCEPT)
+		return PW_DUNNO;
+	pw_msg_reply(m, "451", "4.3.0", "DKIM signing failed, try again later");
+	return PW_TEMPFAIL;
+}
+
+/* start_one - a DKIM handle for one key, headers fed */
+static DKIM *
+start_one(struct pw_msg *m, const struct dks_conf *c,
+    const struct pw_dkim_key *k, const char *author_domain,
+    const struct pw_hdr *hv, size_t hn)
+{
+	DKIM_STAT st;
+	DKIM *d;
+	const char *domain = strcmp(k->domain, "%") == 0 ? author_domain :
+							   k->domain;
+
+	d = dkim_sign(c->lib, (const unsigned char *)m->qid, NULL,
+	    (dkim_sigkey_t)k->pem, (const unsigned char *)k->selector,
+	    (const unsigned char *)domain, c->hcanon, c->bcanon,
+	    k->alg == PW_DKIM_ED25519 ? DKIM_SIGN_ED25519SHA256 :
+					DKIM_SIGN_RSASHA256,
+	    -1, &st);
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < hn; i++) {
+		char *line = pw_asprintf("%s:%s", hv[i].name, hv[i].value);
+
+		st = dkim_header(d, (unsigned char *)line, strlen(line));
+		free(line);
+		if (st != DKIM_STAT_OK) {
+			dkim_free(d);
+			return NULL;
+		}
+	}
+	if (dkim_eoh(d) != DKIM_STAT_OK) {
+		dkim_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static enum pw_verdict
+dks_eom(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	struct dks_conf *c = call->conf;
+	struct dks_state *st = call->priv;
+	const struct pw_dkim_key *keys[DKS_MAX_KEYS];
+	const struct pw_hdr *hv;
+	const char *author, *why = NULL;
+	struct pw_buf sum = {0};
+	size_t nkeys, hn;
+
+	if ((author = author_addr(m, &why)) == NULL) {
+		pw_info(m, "dkim_sign: not signed: %s", why);
+		pw_msg_summary(m, "signed=none (%s)", why);
+		return PW_DUNNO;
+	}
+	if ((nkeys = pw_dkim_keys_select(c->keys, author, keys,
+	    DKS_MAX_KEYS)) == 0) {
+		pw_msg_summary(m, "signed=none (no SigningTable match for %s)",
+		    author);
+		return PW_DUNNO;
+	}
+	if (m->hdrs_truncated)
+		return sign_fail(m, "headers over max_header_bytes");
+	hn = pw_msg_final_hdrs(m, &hv);
+	for (size_t i = 0; i < nkeys; i++) {
+		st->dkim[st->n] = start_one(m, c, keys[i],
+		    pw_addr_domain(author), hv, hn);
+		if (st->dkim[st->n] == NULL)
+			return sign_fail(m, "cannot start a signature");
+		st->n++;
+	}
+	if (pw_msg_body_foreach(m, feed_body, st) < 0)
+		return sign_fail(m, "body could not be hashed");
+	for (size_t i = 0; i < st->n; i++) {
+		unsigned char *sig;
+		size_t len;
+		DKIM_STAT s = dkim_eom(st->dkim[i], NULL);
+
+		if (s != DKIM_STAT_OK || dkim_getsighdr_d(st->dkim[i],
+		    strlen(DKIM_SIGNHEADER) + 2, &sig, &len) != DKIM_STAT_OK) {
+			const char *e = dkim_geterror(st->dkim[i]);
+
+			pw_warn(m, "dkim_sign: key %s: %s", keys[i]->name,
+			    e ? e : dkim_getresultstr(s));
+			pw_buf_free(&sum);
+			return sign_fail(m, "signature not produced");
+		}
+		pw_edit_insert(m, 0, DKIM_SIGNHEADER, (char *)sig);
+		pw_buf_printf(&sum, "%s%s/%s(%s)", i ? "," : "",
+		    strcmp(keys[i]->domain, "%") == 0 ?
+			pw_addr_domain(author) : keys[i]->domain,
+		    keys[i]->selector,
+		    keys[i]->alg == PW_DKIM_ED25519 ? "ed25519" : "rsa");
+	}
+	pw_msg_summary(m, "signed=%s", sum.data);
+	pw_buf_free(&sum);
+	return PW_DUNNO;
+}
+
+static void
+dks_cleanup(struct pw_call *call)
+{
+	struct dks_state *st = call->priv;
+
+	for (size_t i = 0; i < st->n; i++)
+		dkim_free(st->dkim[i]);
+	st->n = 0;
+}
+
+const struct pw_policy pol_dkim_sign = {
+    .name = "dkim_sign",
+    .phase = PW_PHASE_SIGN,
+    .needs = PW_NEED_HEADERS | PW_NEED_BODY_BUFFER,
+    .dirs = PW_DIR_OUT,
+    .msg_state_size = sizeof(struct dks_state),
+    .settings = dks_settings_tab,
+    .settings_size = sizeof(struct dks_settings),
+    .init = dks_init,
+    .deinit = dks_deinit,
+    .eom = dks_eom,
+    .cleanup = dks_cleanup,
+};

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * registry - every policy, in phase order (VERIFY, COMPLY, SIGN).  The
+ * glue runs them in this order at every stage.  A policy whose init()
+ * leaves its conf NULL is idle for that snapshot.
+ */
+#include "autoconf.h"
+
+#include "policy.h"
+
+extern const struct pw_policy pol_dkim_sign;
+#ifdef PW_TEST_HOOKS
+extern const struct pw_policy pol_test_hooks;
+#endif
+
+const struct pw_policy *const pw_policies[] = {
+#ifdef PW_TEST_HOOKS
+    &pol_test_hooks,
+#endif
+    &pol_dkim_sign,
+};
+
+const size_t pw_npolicies = sizeof(pw_policies) / sizeof(pw_policies[0]);

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * util - allocation that never fails, and small string helpers.
+ *
+ * Allocation wrappers never return NULL: on out-of-memory they log and
+ * abort(), and the MTA's milter_default_action covers in-flight mail
+ * (Postfix mymalloc).  Thread-safe.
+ */
+#ifndef PW_UTIL_H
+#define PW_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+void	*pw_malloc(size_t);
+void	*pw_calloc(size_t, size_t);
+void	*pw_realloc(void *, size_t);
+char	*pw_strdup(const char *);
+char	*pw_strndup(const char *, size_t);
+char	*pw_asprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char	*pw_vasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
+/* ASCII case-insensitive helpers; never locale dependent. */
+int	 pw_strcaseeq(const char *, const char *);
+int	 pw_strncaseeq(const char *, const char *, size_t);
+char	*pw_lowercase(char *);
+
+/* Trim ASCII white space at both ends, in place; returns its argument. */
+char	*pw_trim(char *);
+
+/* Split "a, b c" on commas and white space.  Returns a NULL-terminated
+   vector of malloc'd strings (free with pw_strv_free) and its length. */
+char	**pw_split_list(const char *, size_t *count_r);
+void	 pw_strv_free(char ***);
+
+/* Dynamic string. */
+struct pw_buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	pw_buf_add(struct pw_buf *, const void *, size_t);
+void	pw_buf_puts(struct pw_buf *, const char *);
+void	pw_buf_printf(struct pw_buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	pw_buf_free(struct pw_buf *);
+
+#endif

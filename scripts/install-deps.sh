@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh - install every Debian 12 package that postwarden's build,
+# tests and benchmarks need.  Non-interactive; safe to run again.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks for its mail name and configuration type: answer before it asks.
+if command -v debconf-set-selections >/dev/null 2>&1; then
+	printf '%s\n' \
+	    'postfix postfix/main_mailer_type select No configuration' \
+	    'postfix postfix/mailname string localhost' |
+	    debconf-set-selections
+fi
+PKGS="
+autoconf automake libtool pkg-config make gcc clang
+libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix
+libunbound-dev libevent-dev libsqlite3-dev libssl-dev libcmocka-dev
+libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
+postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
+python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf
+iproute2 procps psmisc curl
+"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update -o DPkg::Lock::Timeout=300 >/dev/null
+	# shellcheck disable=SC2086
+	apt-get install -y -o DPkg::Lock::Timeout=300 --no-install-recommends $missing
+fi

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * dnsfix.h - a real unbound for the DNS unit tests: dns_server.sh serves
+ * tests/data/dns/unit.zone on 127.0.0.1:$PW_DNS_TEST_PORT (default 5310,
+ * the inbound range 5310-5319; 5319 never listens and stands for a dead
+ * server).
+ */
+#ifndef PW_DNSFIX_H
+#define PW_DNSFIX_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DNSFIX_DEAD "127.0.0.1@5319"
+
+static char dnsfix_dir[256];
+static char dnsfix_fwd[64];	/* "127.0.0.1@PORT" */
+
+static inline const char *
+dnsfix_srcdir(void)
+{
+	const char *src = getenv("PW_SRCDIR");
+
+	return src != NULL ? src : ".";
+}
+
+/* dnsfix_server - "start" or "stop"; returns system()'s status */
+static inline int
+dnsfix_server(const char *verb)
+{
+	const char *port = getenv("PW_DNS_TEST_PORT");
+	char cmd[1024];
+
+	if (port == NULL)
+		port = "5310";
+	if (dnsfix_dir[0] == '\0')
+		snprintf(dnsfix_dir, sizeof(dnsfix_dir), "/tmp/pw-dns.%ld",
+		    (long)getpid());
+	snprintf(dnsfix_fwd, sizeof(dnsfix_fwd), "127.0.0.1@%s", port);
+	snprintf(cmd, sizeof(cmd), "%s/tests/unit/dns_server.sh %s %s %s "
+	    "%s/tests/data/dns/unit.zone", dnsfix_srcdir(), verb, dnsfix_dir,
+	    strcmp(verb, "start") == 0 ? port : "", dnsfix_srcdir());
+	return system(cmd);
+}
+
+static inline int
+dnsfix_cleanup(void)
+{
+	char cmd[512];
+
+	dnsfix_server("stop");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dnsfix_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* No unbound: skip the whole program (automake's exit code 77). */
+static inline void
+dnsfix_require(void)
+{
+	if (access("/usr/sbin/unbound", X_OK) != 0) {
+		printf("1..0 # SKIP unbound is not installed\n");
+		exit(77);
+	}
+}
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * t_dns_hooks - libspf2 and libopendkim fed by the shared resolver,
+ * against a real unbound (dnsfix.h).  Every SPF result the zone can
+ * produce, DKIM pass / no key / revoked / key lookup REFUSED, and both
+ * libraries with the server gone: temporary failures must come out as
+ * temperror (SPF) and DKIM_SIGERROR_KEYFAIL (DKIM), never as fail or
+ * "no key".
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>	/* unit.h uses chmod() before including it */
+
+#include "unit.h"
+
+#include <netinet/in.h>
+#include <opendkim/dkim.h>
+#include <spf2/spf.h>
+
+#include "dns.h"
+#include "dns_hooks.h"
+#include "dnsfix.h"
+#include "util.h"
+
+static struct pw_dns *dns;
+
+static int
+group_setup(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	if (dnsfix_server("start") != 0)
+		return -1;
+	if ((dns = pw_dns_new(dnsfix_fwd, 2000, &err)) == NULL) {
+		fprintf(stderr, "pw_dns_new: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	pw_dns_free(&dns);
+	return dnsfix_cleanup();
+}
+
+/* spf_check - result of libspf2 on our layer for (ip, mail from) */
+static SPF_result_t
+spf_check(struct pw_dns *d, struct pw_dns_budget *b, const char *ip,
+    const char *from)
+{
+	SPF_dns_server_t *layer = pw_dns_spf_layer(d);
+	SPF_server_t *srv = SPF_server_new_dns(layer, 0);
+	SPF_request_t *req = SPF_request_new(srv);
+	SPF_response_t *resp = NULL;
+	struct pw_dns_budget *old = pw_dns_budget_bind(b);
+	SPF_result_t res;
+	SPF_errcode_t rc;
+
+	assert_int_equal(SPF_request_set_ipv4_str(req, ip), SPF_E_SUCCESS);
+	assert_int_equal(SPF_request_set_helo_dom(req, "helo.example.test"),
+	    SPF_E_SUCCESS);
+	assert_int_equal(SPF_request_set_env_from(req, from), SPF_E_SUCCESS);
+	rc = SPF_request_query_mailfrom(req, &resp);
+	res = resp ? SPF_response_result(resp) : SPF_RESULT_INVALID;
+	/* A failed fetch of the record itself comes back as "(invalid)"
+	   with SPF_E_DNS_ERROR; spf_verify reads it as temperror too. */
+	if (res == SPF_RESULT_INVALID && rc == SPF_E_DNS_ERROR)
+		res = SPF_RESULT_TEMPERROR;
+	pw_dns_budget_bind(old);
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	SPF_server_free(srv);
+	SPF_dns_free(layer);
+	return res;
+}
+
+static const struct {
+	const char	*ip;
+	const char	*from;
+	SPF_result_t	 want;
+} spf_cases[] = {
+	{"192.0.2.1", "a@example.test", SPF_RESULT_PASS},
+	{"198.51.100.7", "a@example.test", SPF_RESULT_FAIL},
+	{"192.0.2.2", "a@split.example.test", SPF_RESULT_PASS},
+	{"192.0.2.1", "a@inc.example.test", SPF_RESULT_PASS},
+	{"192.0.2.9", "a@inc.example.test", SPF_RESULT_FAIL},
+	{"192.0.2.25", "a@mx.spf.example.test", SPF_RESULT_PASS},
+	{"192.0.2.26", "a@mx.spf.example.test", SPF_RESULT_FAIL},
+	{"192.0.2.1", "a@a.example.test", SPF_RESULT_NONE},	/* NODATA */
+	{"192.0.2.1", "a@nope.example.test", SPF_RESULT_NONE}, /* NXDOMAIN */
+	{"192.0.2.1", "a@refused.test", SPF_RESULT_TEMPERROR},
+	{"192.0.2.1", "a@tfinc.spf.example.test", SPF_RESULT_TEMPERROR},
+};
+
+static void
+t_spf(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(spf_cases) / sizeof(*spf_cases); i++) {
+		SPF_result_t r = spf_check(dns, NULL, spf_cases[i].ip,
+		    spf_cases[i].from);
+
+		if (r != spf_cases[i].want)
+			fail_msg("%s %s: got %s, want %s", spf_cases[i].ip,
+			    spf_cases[i].from, SPF_strresult(r),
+			    SPF_strresult(spf_cases[i].want));
+	}
+}
+
+/* The a: mechanism's lookup is REFUSED.  libspf2 may call that "no
+   match" (fail); the budget shows the temporary failure, which the
+   spf_verify policy turns into temperror. */
+static void
+t_spf_mech_tempfail(void **state)
+{
+	struct pw_dns_budget b;
+	SPF_result_t r;
+
+	(void)state;
+	pw_dns_budget_init(&b, 0, 0);
+	r = spf_check(dns, &b, "192.0.2.1", "a@tf.spf.example.test");
+	assert_true(b.tempfails > 0);
+	print_message("# a:refused -> libspf2 says %s, %u tempfail(s)\n",
+	    SPF_strresult(r), b.tempfails);
+}
+
+static void
+t_spf_budget(void **state)
+{
+	struct pw_dns_budget b;
+
+	(void)state;
+	pw_dns_budget_init(&b, 1, 0);
+	(void)spf_check(dns, &b, "192.0.2.1", "a@inc.example.test");
+	assert_int_equal(b.used, 1);
+	assert_true(b.limited > 0);
+}
+
+static const char *const msg_hdrs[] = {
+	"From: Alice <alice@example.test>",
+	"To: bob@remote.test",
+	"Subject: hooks",
+	"Date: Wed, 25 Nov 2026 12:00:00 +0000",
+	NULL,
+};
+static const char msg_body[] = "Hello Bob,\r\nthis is a test.\r\n";
+
+/* sign - a DKIM-Signature header for d=domain s=sel, with the unit key */
+static char *
+sign(const char *domain, const char *sel)
+{
+	char path[512], key[4096], hdr[4096];
+	DKIM_LIB *lib = dkim_init(NULL, NULL);
+	DKIM_STAT st;
+	DKIM *d;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/dns/unit-rsa.key",
+	    dnsfix_srcdir());
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(key, 1, sizeof(key) - 1, fp);
+	key[n] = '\0';
+	fclose(fp);
+	d = dkim_sign(lib, (unsigned char *)"t", NULL, (unsigned char *)key,
+	    (unsigned char *)sel, (unsigned char *)domain, DKIM_CANON_RELAXED,
+	    DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st);
+	assert_non_null(d);
+	for (int i = 0; msg_hdrs[i]; i++)
+		assert_int_equal(dkim_header(d, (unsigned char *)msg_hdrs[i],
+		    strlen(msg_hdrs[i])), DKIM_STAT_OK);
+	assert_int_equal(dkim_eoh(d), DKIM_STAT_OK);
+	assert_int_equal(dkim_body(d, (unsigned char *)msg_body,
+	    strlen(msg_body)), DKIM_STAT_OK);
+	assert_int_equal(dkim_eom(d, NULL), DKIM_STAT_OK);
+	assert_int_equal(dkim_getsighdr(d, (unsigned char *)hdr, sizeof(hdr),
+	    strlen(DKIM_SIGNHEADER) + 2), DKIM_STAT_OK);
+	dkim_free(d);
+	dkim_close(lib);
+	return pw_asprintf("%s: %s", DKIM_SIGNHEADER, hdr);
+}
+
+/* verify - dkim_eom status and the signature's error code */
+static DKIM_STAT
+verify(struct pw_dns *d, const char *sighdr, const char *body, int *err_r)
+{
+	DKIM_LIB *lib = dkim_init(NULL, NULL);
+	DKIM_STAT st;
+	DKIM_SIGINFO *sig;
+	DKIM *v;
+
+	assert_int_equal(pw_dns_dkim_attach(lib, d), 0);
+	v = dkim_verify(lib, (unsigned char *)"v", NULL, &st);
+	assert_non_null(v);
+	assert_int_equal(dkim_header(v, (unsigned char *)sighdr,
+	    strlen(sighdr)), DKIM_STAT_OK);
+	for (int i = 0; msg_hdrs[i]; i++)
+		dkim_header(v, (unsigned char *)msg_hdrs[i],
+		    strlen(msg_hdrs[i]));
+	dkim_eoh(v);
+	dkim_body(v, (unsigned char *)body, strlen(body));
+	st = dkim_eom(v, NULL);
+	sig = dkim_getsignature(v);
+	*err_r = sig ? dkim_sig_geterror(sig) : -100;
+	dkim_free(v);
+	dkim_close(lib);	/* releases the resolver reference */
+	return st;
+}
+
+static const struct {
+	const char	*domain;
+	const char	*sel;
+	bool		 tamper;
+	DKIM_STAT	 st;
+	int		 sigerr;
+} dk_cases[] = {
+	{"example.test", "unit", false, DKIM_STAT_OK, DKIM_SIGERROR_OK},
+	{"example.test", "unit", true, DKIM_STAT_BADSIG, DKIM_SIGERROR_OK},
+	{"example.test", "missing", false, DKIM_STAT_NOKEY,
+	    DKIM_SIGERROR_NOKEY},
+	{"example.test", "revoked", false, DKIM_STAT_REVOKED,
+	    DKIM_SIGERROR_KEYREVOKED},
+	{"refused.test", "unit", false, DKIM_STAT_KEYFAIL,
+	    DKIM_SIGERROR_KEYFAIL},
+	{"dead.test", "unit", false, DKIM_STAT_KEYFAIL,
+	    DKIM_SIGERROR_KEYFAIL},
+};
+
+static void
+t_dkim(void **state)
+{
+	struct pw_dns *fast;
+	char *err = NULL;
+
+	(void)state;
+	/* dead.test waits for the per-query deadline: keep it short. */
+	fast = pw_dns_new(dnsfix_fwd, 300, &err);
+	assert_non_null(fast);
+	for (size_t i = 0; i < sizeof(dk_cases) / sizeof(*dk_cases); i++) {
+		char *h = sign(dk_cases[i].domain, dk_cases[i].sel);
+		int sigerr;
+		DKIM_STAT st = verify(fast, h, dk_cases[i].tamper ?
+		    "Hello Eve,\r\nthis is a test.\r\n" : msg_body, &sigerr);
+
+		if (st != dk_cases[i].st)
+			fail_msg("%s/%s%s: status %d, want %d",
+			    dk_cases[i].domain, dk_cases[i].sel,
+			    dk_cases[i].tamper ? " (tampered)" : "", st,
+			    dk_cases[i].st);
+		if (dk_cases[i].st != DKIM_STAT_BADSIG)
+			assert_int_equal(sigerr, dk_cases[i].sigerr);
+		free(h);
+	}
+	pw_dns_free(&fast);
+}
+
+/* Last: no server at all. */
+static void
+t_server_stopped(void **state)
+{
+	struct pw_dns *d;
+	char *err = NULL, *h;
+	int sigerr;
+
+	(void)state;
+	dnsfix_server("stop");
+	d = pw_dns_new(dnsfix_fwd, 400, &err);
+	assert_non_null(d);
+	assert_int_equal(spf_check(d, NULL, "192.0.2.1", "a@example.test"),
+	    SPF_RESULT_TEMPERROR);
+	h = sign("example.test", "unit");
+	assert_int_equal(verify(d, h, msg_body, &sigerr), DKIM_STAT_KEYFAIL);
+	assert_int_equal(sigerr, DKIM_SIGERROR_KEYFAIL);
+	free(h);
+	pw_dns_free(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_spf),
+		cmocka_unit_test(t_spf_mech_tempfail),
+		cmocka_unit_test(t_spf_budget),
+		cmocka_unit_test(t_dkim),
+		cmocka_unit_test(t_server_stopped),
+	};
+
+	dnsfix_require();
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

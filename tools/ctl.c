@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl - postwarden-ctl: global options and the subcommand dispatcher.
+ *
+ * Usage: postwarden-ctl [-c CONFIG] COMMAND [ARGS].  The subcommands sit
+ * in one table (ctl_cmds[]) and each lives in its own tools/ctl_<cmd>.c,
+ * so later subcommands (consent, audit, dns-check, ...) are added without
+ * touching the others.  Exit status follows <sysexits.h>: EX_USAGE (64)
+ * for a bad command line, 0 or 1 for the subcommand's own result.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "util.h"
+
+#ifndef PW_SYSCONFDIR
+#define PW_SYSCONFDIR "/etc/postwarden"
+#endif
+#define CTL_DEFAULT_CONFIG PW_SYSCONFDIR "/postwarden.conf"
+
+struct ctl_cmd {
+	const char	*name;
+	pw_ctl_fn	 run;
+	const char	*synopsis;	/* arguments after the name */
+	const char	*summary;	/* one line for "help" */
+};
+
+static int ctl_help(struct pw_ctl *, int, char **);
+
+static const struct ctl_cmd ctl_cmds[] = {
+    {"help", ctl_help, "[COMMAND]", "show this help, or one command's usage"},
+    {"keygen", pw_ctl_keygen,
+	"--domain D --selector S [--type rsa|ed25519] [--bits N]\n"
+	"\t\t[--dir DIR] [--owner USER]",
+	"create a DKIM signing key; print its DNS TXT record and KeyTable "
+	"line"},
+};
+
+#define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+/* ctl_find - look up a subcommand by exact name */
+static const struct ctl_cmd *
+ctl_find(const char *name)
+{
+	for (size_t i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+/* ctl_print_usage - the full usage text */
+static void
+ctl_print_usage(FILE *fp)
+{
+	fprintf(fp, "usage: postwarden-ctl [-c CONFIG] COMMAND [ARGS]\n"
+		    "\n"
+		    "  -c CONFIG  configuration file (default %s)\n"
+		    "\n"
+		    "commands:\n",
+	    CTL_DEFAULT_CONFIG);
+	for (size_t i = 0; i < CTL_NCMDS; i++)
+		fprintf(fp, "  %-8s %s\n", ctl_cmds[i].name,
+		    ctl_cmds[i].summary);
+	fprintf(fp, "\n'postwarden-ctl help COMMAND' shows a command's "
+		    "arguments; see postwarden-ctl(8).\n");
+}
+
+/* ctl_help - "help" and "help COMMAND" */
+static int
+ctl_help(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd;
+
+	(void)ctl;
+	if (argc < 2) {
+		ctl_print_usage(stdout);
+		return 0;
+	}
+	if (argc > 2 || (cmd = ctl_find(argv[1])) == NULL) {
+		pw_ctl_error("help", "unknown command \"%s\"", argv[1]);
+		ctl_print_usage(stderr);
+		return EX_USAGE;
+	}
+	printf("usage: postwarden-ctl [-c CONFIG] %s %s\n  %s\n", cmd->name,
+	    cmd->synopsis, cmd->summary);
+	return 0;
+}
+
+/* ctl_verror - one error line on stderr */
+static void
+ctl_verror(const char *cmd, const char *fmt, va_list ap, int errnum)
+{
+	fputs("postwarden-ctl: ", stderr);
+	if (cmd != NULL)
+		fprintf(stderr, "%s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	if (errnum != 0)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
+}
+
+void
+pw_ctl_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_verror(cmd, fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+pw_ctl_error_errno(const char *cmd, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_verror(cmd, fmt, ap, saved);
+	va_end(ap);
+}
+
+struct pw_config *
+pw_ctl_config(struct pw_ctl *ctl)
+{
+	struct pw_buf errors = {0};
+
+	if (ctl->cfg != NULL)
+		return ctl->cfg;
+	ctl->cfg = pw_config_load(ctl->config_path, &errors);
+	if (ctl->cfg == NULL) {
+		/* Already "FILE:LINE: message" lines, one per problem. */
+		if (errors.len > 0)
+			fwrite(errors.data, 1, errors.len, stderr);
+		if (errors.len == 0 || errors.data[errors.len - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	pw_buf_free(&errors);
+	return ctl->cfg;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pw_ctl ctl = {CTL_DEFAULT_CONFIG, false, NULL};
+	const struct ctl_cmd *cmd;
+	int ch, status;
+
+	/* "+": stop at the command name; its options are its own. */
+	opterr = 0;
+	while ((ch = getopt(argc, argv, "+:c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			ctl.config_path = optarg;
+			ctl.config_given = true;
+			break;
+		case 'h':
+			ctl_print_usage(stdout);
+			return 0;
+		case ':':
+			pw_ctl_error(NULL, "option -%c needs a value", optopt);
+			ctl_print_usage(stderr);
+			return EX_USAGE;
+		default:
+			pw_ctl_error(NULL, "unknown option -%c", optopt);
+			ctl_print_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		pw_ctl_error(NULL, "no command given");
+		ctl_print_usage(stderr);
+		return EX_USAGE;
+	}
+	if ((cmd = ctl_find(argv[optind])) == NULL) {
+		pw_ctl_error(NULL, "unknown command \"%s\"", argv[optind]);
+		ctl_print_usage(stderr);
+		return EX_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	status = cmd->run(&ctl, argc, argv);
+	if (ctl.cfg != NULL)
+		pw_config_release(&ctl.cfg);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		pw_ctl_error(NULL, "error writing standard output");
+		return status != 0 ? status : 1;
+	}
+	return status;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl - postwarden-ctl, the administration tool: shared state and the
+ * subcommand contract.
+ *
+ * ctl.c parses the global options and dispatches to one subcommand; each
+ * subcommand lives in its own tools/ctl_<cmd>.c and is declared here.
+ * Adding a subcommand is one file, one prototype below and one row in the
+ * table in ctl.c.  Single-threaded.
+ */
+#ifndef PW_CTL_H
+#define PW_CTL_H
+
+#include <stdbool.h>
+
+struct pw_config;
+
+/* What every subcommand gets. */
+struct pw_ctl {
+	const char		*config_path;	/* -c, or the default path */
+	bool			 config_given;	/* -c was on the command line */
+	struct pw_config	*cfg;		/* loaded on demand, see below */
+};
+
+/*
+ * A subcommand: argv[0] is the subcommand name, options follow (parse
+ * them with getopt/getopt_long after setting optind = 1).  Returns the
+ * process exit status: 0, 1 for a failure, or a <sysexits.h> code such
+ * as EX_USAGE (64) for bad arguments.
+ */
+typedef int (*pw_ctl_fn)(struct pw_ctl *, int argc, char **argv);
+
+int	pw_ctl_keygen(struct pw_ctl *, int, char **);
+
+/* The configuration named by -c, loaded on the first call.  On failure
+   prints each "FILE:LINE: message" on stderr and returns NULL. */
+struct pw_config *pw_ctl_config(struct pw_ctl *);
+
+/* "postwarden-ctl: CMD: message" on stderr. */
+void	pw_ctl_error(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Same with ": strerror(errno)" appended. */
+void	pw_ctl_error_errno(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif
