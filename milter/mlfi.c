@@ -37,6 +37,8 @@ struct pw_conn {
 
 enum stage { ST_MAIL, ST_RCPT, ST_HEADER, ST_EOH, ST_BODY, ST_EOM };
 
+static void summary(struct pw_conn *, const char *);
+
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static int active_conns;
 
@@ -121,15 +123,18 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	cl->hostname = pw_strdup(hostname ? hostname : "unknown");
 	cl->has_addr = false;
 	cl->addr[0] = '\0';
+	cl->port = 0;
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		memcpy(&cl->sa, sa, sizeof(struct sockaddr_in));
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
 		    cl->addr, sizeof(cl->addr));
+		cl->port = ntohs(((struct sockaddr_in *)sa)->sin_port);
 		cl->has_addr = true;
 	} else if (sa != NULL && sa->sa_family == AF_INET6) {
 		memcpy(&cl->sa, sa, sizeof(struct sockaddr_in6));
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    cl->addr, sizeof(cl->addr));
+		cl->port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 		cl->has_addr = true;
 	}
 	cl->internal = cl->has_addr &&
@@ -184,6 +189,14 @@ direction(struct pw_conn *c, SMFICTX *ctx)
 		m->auth_authen = pw_arena_strdup(m->arena, auth);
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "auth";
+	} else if (c->client.has_addr && c->client.port == 0 &&
+		   (strcmp(c->client.addr, "127.0.0.1") == 0 ||
+		    strcmp(c->client.addr, "::1") == 0)) {
+		/* Postfix non_smtpd_milters (the sendmail command, pickup)
+		   reports "localhost 127.0.0.1" with port 0: no SMTP client
+		   ever has source port 0. */
+		m->dir = PW_DIR_OUT;
+		m->dir_why = "local";
 	} else if (c->client.internal) {
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "internal";
@@ -284,11 +297,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 			m->priv[i] = pw_arena_alloc(m->arena, p->msg_state_size);
 	}
 	if (m->active == 0) {
-		/* Nothing to do for this message: let the MTA skip us. */
-		pw_debug(m, 1, "dir=%s (%s): no policy applies", m->dir ==
-		    PW_DIR_OUT ? "out" : "in", m->dir_why);
-		msg_end(c);
-		return SMFIS_ACCEPT;
+		/* Nothing to do for this message.  The MTA is told to skip us
+		   at end of headers: Postfix assigns the queue ID only after
+		   the first valid RCPT, and the summary line must carry it. */
+		return SMFIS_CONTINUE;
 	}
 	m->needs = needs;
 	m->keep_body = (needs & PW_NEED_BODY_BUFFER) != 0;
@@ -336,7 +348,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct pw_conn *c = smfi_getpriv(ctx);
 	struct pw_msg *m = c ? c->msg : NULL;
 
-	if (m == NULL)
+	if (m == NULL || m->active == 0)
 		return c ? noreply(c, SMFIP_NR_HDR) : SMFIS_CONTINUE;
 	if (!pw_msg_add_hdr(m, name, value ? value : "")) {
 		if (m->hdrs_truncated && m->hdr_bytes > 0) {
@@ -362,6 +374,11 @@ mlfi_eoh(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_CONTINUE;
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
+	if (m->active == 0) {
+		summary(c, "accept (no policy applies)");
+		msg_end(c);
+		return SMFIS_ACCEPT;
+	}
 	if (m->verdict >= PW_TEMPFAIL)
 		return act(ctx, &m->reply, m->verdict);
 	if ((v = run_stage(c, ST_EOH, NULL, 0)) != PW_DUNNO)

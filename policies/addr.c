@@ -32,6 +32,16 @@ struct addr_state {
 	const char	*error;
 };
 
+/* local_char_ok - atext or '.' (RFC 5322 3.2.3), or 8-bit (RFC 6532) */
+static bool
+local_char_ok(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return isalnum(u) || u >= 0x80 || u == '.' ||
+	    strchr("!#$%&'*+-/=?^_`{|}~", u) != NULL;
+}
+
 /* check_addr_spec - is s a plausible local@domain? */
 static bool
 check_addr_spec(const char *s)
@@ -40,8 +50,15 @@ check_addr_spec(const char *s)
 	bool inq = false;
 
 	for (const char *p = s; *p; p++) {
+		/* No control characters anywhere, quoted or not: a CR or LF
+		   in an address would reach logs and headers (fuzz_addr). */
+		if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f)
+			return false;
 		if (*p == '\\' && inq && p[1]) {
 			p++;
+			if (((unsigned char)*p < ' ' && *p != '\t') ||
+			    *p == 0x7f)
+				return false;
 			continue;
 		}
 		if (*p == '"')
@@ -50,9 +67,14 @@ check_addr_spec(const char *s)
 			if (at != NULL)
 				return false;
 			at = p;
+		} else if (!inq && at == NULL && !local_char_ok(*p)) {
+			/* Unquoted specials (":" "\\" "[" ...) are not atext:
+			   "a:b@c" read as an address would be a group to the
+			   next parser (found by fuzz_addr). */
+			return false;
 		} else if (!inq && ((unsigned char)*p <= ' ' || *p == ',' ||
 			   *p == ';' || *p == '<' || *p == '>' || *p == '(' ||
-			   *p == ')' || (*p == '[' && at == NULL)))
+			   *p == ')'))
 			return false;
 	}
 	if (inq || at == NULL || at == s || at[1] == '\0')
@@ -129,6 +151,14 @@ copy_quoted(struct pw_buf *b, const char *p)
 {
 	pw_buf_add(b, p++, 1);
 	for (; *p; p++) {
+		/* Unfold: CRLF (or the milter's bare LF) before white space
+		   is folding, not content (RFC 5322 3.2.2). */
+		if ((p[0] == '\r' && p[1] == '\n' &&
+		    (p[2] == ' ' || p[2] == '\t')) ||
+		    (p[0] == '\n' && (p[1] == ' ' || p[1] == '\t'))) {
+			p += p[0] == '\r';
+			continue;
+		}
 		if (*p == '\\' && p[1]) {
 			pw_buf_add(b, p, 2);
 			p++;

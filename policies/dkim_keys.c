@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 
 #include "dkim_keys.h"
+#include "keycache.h"
 #include "table.h"
 #include "util.h"
 
@@ -101,12 +102,14 @@ pw_dkim_key_read(struct pw_dkim_key *k, const char *path, const char *where,
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	EVP_PKEY_free(pkey);
 	if (k->alg == PW_DKIM_RSA && k->bits < 1024) {
 		pw_buf_printf(errors, "%s: RSA key \"%s\" has %d bits; RFC 8301 "
 		    "requires at least 1024\n", where, path, k->bits);
+		EVP_PKEY_free(pkey);
 		return -1;
 	}
+	k->pkey = pkey;
+	pw_keycache_add(k->pem, k->pemlen, pkey);
 	k->path = pw_strdup(path);
 	return 0;
 }
@@ -152,6 +155,10 @@ out:
 static void
 key_free(struct pw_dkim_key *k)
 {
+	if (k->pkey != NULL) {
+		pw_keycache_remove(k->pem, k->pemlen, k->pkey);
+		EVP_PKEY_free(k->pkey);
+	}
 	if (k->pem != NULL)
 		explicit_bzero(k->pem, k->pemlen);
 	free(k->pem);

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 struct pw_buf;
 struct pw_table;
 
@@ -28,6 +30,7 @@ struct pw_dkim_key {
 	char			*path;
 	unsigned char		*pem;		/* key text for libopendkim */
 	size_t			 pemlen;
+	EVP_PKEY		*pkey;		/* parsed once (keycache.h) */
 	enum pw_dkim_alg	 alg;
 	int			 bits;
 	char			*where;		/* "KEYTABLE:LINE" */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "util.h"
 
 struct pw_config;
@@ -42,6 +43,7 @@ struct pw_client {
 	struct sockaddr_storage	 sa;
 	bool			 has_addr;	/* false: unix, unknown */
 	char			 addr[64];	/* text, "" if none */
+	unsigned int		 port;		/* 0: not an SMTP client */
 	char			*hostname;
 	char			*helo;
 	char			*daemon_name;	/* {daemon_name} */
@@ -110,6 +112,7 @@ struct pw_msg {
 	struct pw_reply		 reply;
 	bool			 defer;		/* defer_if_permit */
 	struct pw_reply		 defer_reply;
+	struct pw_auth		 auth;		/* VERIFY results (auth.h) */
 	struct pw_buf		 summary;	/* " key=value" pairs */
 	const struct pw_policy	*current;	/* policy now running */
 	unsigned int		 active;	/* bit i: policy i runs */

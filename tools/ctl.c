@@ -85,7 +85,11 @@ ctl_help(struct pw_ctl *ctl, int argc, char **argv)
 		ctl_print_usage(stdout);
 		return 0;
 	}
-	if (argc > 2 || (cmd = ctl_find(argv[1])) == NULL) {
+	if (argc > 2) {
+		pw_ctl_error("help", "give at most one command name");
+		return EX_USAGE;
+	}
+	if ((cmd = ctl_find(argv[1])) == NULL) {
 		pw_ctl_error("help", "unknown command \"%s\"", argv[1]);
 		ctl_print_usage(stderr);
 		return EX_USAGE;

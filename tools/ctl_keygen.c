@@ -305,10 +305,11 @@ kg_public_b64(EVP_PKEY *pkey, enum kg_type type)
 	const unsigned char *in;
 	size_t len;
 	char *out;
-	int n;
 
 	if (type == KG_RSA) {
-		if ((n = i2d_PUBKEY(pkey, &der)) <= 0) {
+		int n = i2d_PUBKEY(pkey, &der);
+
+		if (n <= 0) {
 			kg_ssl_error("encoding the public key");
 			return NULL;
 		}
@@ -430,7 +431,6 @@ static int
 kg_write_public(const char *path, const char *text)
 {
 	size_t len = strlen(text), off = 0;
-	ssize_t n;
 	int fd;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -440,7 +440,9 @@ kg_write_public(const char *path, const char *text)
 		return -1;
 	}
 	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) < 0) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;

@@ -26,6 +26,10 @@
 #   PW_MILTER_IMPL   postwarden (default) or opendkim: Debian's opendkim
 #                    fed the same KeyTable/SigningTable (harness self-test)
 #   PW_SINK          raw (default, rawsink.py) or smtp-sink
+#   PW_USER          user postwarden drops to after binding (default
+#                    postfix: it owns the unix socket then, so Postfix can
+#                    connect, and the keys are chowned to it); empty =
+#                    stay root with milter_socket_mode = 0666
 #   PW_KEEP=1        keep the temp dir even when every check passed
 #                    (it is always kept, and its path printed, on failure)
 #   PW_TMPDIR        parent of the temp dir (default /tmp)
@@ -64,6 +68,7 @@ export PW_DNS_PORT
 PW_MILTER_SOCKET=${PW_MILTER_SOCKET:-unix}
 PW_MILTER_IMPL=${PW_MILTER_IMPL:-postwarden}
 PW_SINK=${PW_SINK:-raw}
+PW_USER=${PW_USER-postfix}
 
 if [ -z "${PW_BUILD_DIR:-}" ]; then
 	if [ -x "$PW_TOP/build/milter/postwarden" ]; then
@@ -164,6 +169,9 @@ pw_init() {
 	mkdir -p "$T/dns" "$T/sink" "$T/pf/etc" "$T/pf/spool" "$T/pw" \
 	    "$T/keys" "$T/msg"
 	chmod 700 "$T/keys"
+	# the daemon (after dropping to PW_USER) reads its tables and keys
+	# and writes its store under $T/pw
+	[ -z "$PW_USER" ] || chown "$PW_USER" "$T/keys" "$T/pw"
 	: >"$T/dns/zone.conf"
 	: >"$T/pw/KeyTable"
 	: >"$T/pw/SigningTable"
@@ -272,6 +280,8 @@ pw_key() {
 		;;
 	esac
 	chmod 600 "$key"
+	# the daemon reads keys again on SIGHUP, after dropping privileges
+	[ -z "$PW_USER" ] || chown "$PW_USER" "$key"
 	printf 'v=DKIM1; k=%s; p=%s' "$type" "$pub" >"$key.txt"
 	pw_dns_add "$sel._domainkey.$dom. 60 IN TXT $(pw_txt_quote "$(cat "$key.txt")")"
 	printf '%s\n' "$key"
@@ -327,6 +337,7 @@ authserv_id = mx.example.test
 dns_nameservers = 127.0.0.1@$PW_DNS_PORT
 pid_file = $T/pw/postwarden.pid
 log = stderr
+$(if [ -n "$PW_USER" ]; then echo "user = $PW_USER"; else echo "milter_socket_mode = 0666"; fi)
 store = sqlite:$T/pw/postwarden.db
 temp_dir = $T/pw
 dkim_key_table = file:$T/pw/KeyTable
@@ -575,8 +586,11 @@ pw_wait_sent() {
 	return 1
 }
 
-# pw_summary QID: postwarden's per-message summary line (log = stderr)
-pw_summary() { grep -a "^$1: .*dir=" "$T/pw/log" | tail -1; }
+# pw_summary QID: postwarden's per-message summary line (log = stderr;
+# the line may carry a timestamp and "postwarden: " before the queue id)
+pw_summary() { grep -a "\(^\|: \)$1: .*dir=" "$T/pw/log" | tail -1; }
+# pw_summary_count QID: how many summary lines name QID
+pw_summary_count() { grep -ac "\(^\|: \)$1: .*dir=" "$T/pw/log"; }
 
 # --- message inspection --------------------------------------------------
 
@@ -603,7 +617,15 @@ pw_h_count() {
 	pw_sig_tag "$1" "$2" h | tr ':' '\n' | grep -ci "^$3\$"
 }
 
-pw_verify_dkimpy() { "$PW_PY" "$PW_IT/dkimverify.py" "$1" "$PW_DNS_PORT"; }
-pw_verify_odkim() { "$PW_IT/odkim_verify.sh" "$1" "$PW_DNS_PORT"; }
+# pw_verify_dkimpy FILE / pw_verify_odkim FILE: 0 if every signature
+# verifies; their per-signature lines go to stderr as "# sig ..." comments
+pw_verify_dkimpy() {
+	"$PW_PY" "$PW_IT/dkimverify.py" "${1:-/nonexistent}" "$PW_DNS_PORT" 2>&1 | sed 's/^/# /' >&2
+	return "${PIPESTATUS[0]}"
+}
+pw_verify_odkim() {
+	"$PW_IT/odkim_verify.sh" "${1:-/nonexistent}" "$PW_DNS_PORT" 2>&1 | sed 's/^/# /' >&2
+	return "${PIPESTATUS[0]}"
+}
 
 pw_init

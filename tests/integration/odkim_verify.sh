@@ -94,5 +94,11 @@ done <<EOF
 $res
 EOF
 [ $n -gt 0 ] || { echo "sig -: fail (no dkim= result: $ar)"; exit 1; }
+# Every signature must have been evaluated, not just the first one.
+nsig=$(grep -ci '^DKIM-Signature:' "$tmp/msg")
+if [ "$n" -ne "$nsig" ]; then
+	echo "sig -: fail (opendkim reported $n results for $nsig signatures)"
+	exit 1
+fi
 # A message with no signature gets dkim=none, which is not a pass.
 [ $bad -eq 0 ]

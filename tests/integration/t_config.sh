@@ -22,6 +22,9 @@ run_n() {
 }
 # has_line REGEX: some output line matches (extended regex)
 has_line() { grep -Eq "$1" <<<"$out" || { diag "output was:" "$out"; return 1; }; }
+# has_where FILE LINE [REGEX]: a "FILE:LINE: message" line (after an
+# optional "postwarden: " program-name prefix)
+has_where() { has_line "^(postwarden: )?$1:$2: ${3:-}"; }
 
 run_n "$C"
 check "-n on a good config exits 0" test "$rc" = 0 || diag "$out"
@@ -40,10 +43,10 @@ n=$(wc -l <"$C")
 run_n "$B"
 check "-n on a broken config exits non-zero" test "$rc" -ne 0
 check "-n exit status is 78 (EX_CONFIG)" test "$rc" = 78 || diag "rc=$rc"
-check "unknown key reported as FILE:LINE" has_line "^$B:$((n + 2)): .*no_such_key"
-check "bad size value reported as FILE:LINE" has_line "^$B:$((n + 3)): .*max_header_bytes"
-check "bad yes/no value reported as FILE:LINE" has_line "^$B:$((n + 4)): .*dkim_allow_unsafe_keys"
-check "line without '=' reported as FILE:LINE" has_line "^$B:$((n + 5)): "
+check "unknown key reported as FILE:LINE" has_where "$B" $((n + 2)) ".*no_such_key"
+check "bad size value reported as FILE:LINE" has_where "$B" $((n + 3)) ".*max_header_bytes"
+check "bad yes/no value reported as FILE:LINE" has_where "$B" $((n + 4)) ".*dkim_allow_unsafe_keys"
+check "line without '=' reported as FILE:LINE" has_where "$B" $((n + 5))
 check "no crash on the broken config (no signal exit)" test "$rc" -lt 128
 
 # ---- missing config file ---------------------------------------------------------
@@ -55,13 +58,23 @@ check "missing config file is named" has_line "does-not-exist.conf"
 KT=$T/pw/KeyTable.bad
 ST=$T/pw/SigningTable.bad
 printf 'sel1 example.test:sel1:%s\nnokey example.test:sel9:%s/keys/missing.key\n' "$k" "$T" >"$KT"
+# table_conf KEYTABLE SIGNINGTABLE: a config using those tables
+table_conf() {
+	sed -e "s|^dkim_key_table = .*|dkim_key_table = file:$1|" \
+	    -e "s|^dkim_signing_table = .*|dkim_signing_table = refile:$2|" "$C" >"$T/pw/tables.conf"
+	echo "$T/pw/tables.conf"
+}
+run_n "$(table_conf "$KT" "$T/pw/SigningTable")"
+check "-n with a missing key file exits non-zero" test "$rc" -ne 0
+check "missing key file reported as KeyTable:2" has_where "$KT" 2 ".*missing.key"
 printf '*@example.test sel1\n*@other.test ghost\n' >"$ST"
-sed -e "s|^dkim_key_table = .*|dkim_key_table = file:$KT|" \
-    -e "s|^dkim_signing_table = .*|dkim_signing_table = refile:$ST|" "$C" >"$T/pw/tables.conf"
-run_n "$T/pw/tables.conf"
-check "-n with table errors exits non-zero" test "$rc" -ne 0
-check "missing key file reported as KeyTable:2" has_line "^$KT:2: "
-check "SigningTable entry with no KeyTable match reported as SigningTable:2" has_line "^$ST:2: .*ghost"
+run_n "$(table_conf "$T/pw/KeyTable" "$ST")"
+check "-n with an unknown key name exits non-zero" test "$rc" -ne 0
+check "SigningTable entry with no KeyTable match reported as SigningTable:2" has_where "$ST" 2 ".*ghost"
+printf 'sel1 example.test-no-colons\n' >"$KT"
+run_n "$(table_conf "$KT" "$T/pw/SigningTable")"
+check "-n with a malformed KeyTable line exits non-zero" test "$rc" -ne 0
+check "malformed KeyTable line reported as KeyTable:1" has_where "$KT" 1
 
 # ---- unsafe key permissions ------------------------------------------------------------
 chmod 640 "$k"

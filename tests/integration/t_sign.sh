@@ -68,19 +68,24 @@ check "RSA: summary line dir=out" summary_has "$PW_QID" "dir=out"
 rsa_file=$f
 
 # ---- tampering must be detected --------------------------------------------
-bad=$T/msg/tampered-body.eml
-cp "$rsa_file" "$bad"
-printf 'one more line\r\n' >>"$bad"
-check "tampered body: dkimpy fails" ! pw_verify_dkimpy "$bad"
-check "tampered body: OpenDKIM fails" ! pw_verify_odkim "$bad"
-bad=$T/msg/tampered-subject.eml
-sed 's/^Subject: rsa test/Subject: rsa tesT/' "$rsa_file" >"$bad"
-check "tampered Subject: the copy really differs" ! cmp -s "$rsa_file" "$bad"
-check "tampered Subject: dkimpy fails" ! pw_verify_dkimpy "$bad"
-check "tampered Subject: OpenDKIM fails" ! pw_verify_odkim "$bad"
-bad=$T/msg/added-from.eml
-awk 'NR == 1 { print "From: mallory@example.test\r" } { print }' "$rsa_file" >"$bad"
-check "second From added above the signature: dkimpy fails (oversigned)" ! pw_verify_dkimpy "$bad"
+# (only meaningful on a copy that verified before we changed it)
+if [ -n "$rsa_file" ] && pw_verify_dkimpy "$rsa_file" >/dev/null 2>&1; then
+	bad=$T/msg/tampered-body.eml
+	cp "$rsa_file" "$bad"
+	printf 'one more line\r\n' >>"$bad"
+	check "tampered body: dkimpy fails" ! pw_verify_dkimpy "$bad"
+	check "tampered body: OpenDKIM fails" ! pw_verify_odkim "$bad"
+	bad=$T/msg/tampered-subject.eml
+	sed 's/^Subject: rsa test/Subject: rsa tesT/' "$rsa_file" >"$bad"
+	check "tampered Subject: the copy really differs" ! cmp -s "$rsa_file" "$bad"
+	check "tampered Subject: dkimpy fails" ! pw_verify_dkimpy "$bad"
+	check "tampered Subject: OpenDKIM fails" ! pw_verify_odkim "$bad"
+	bad=$T/msg/added-from.eml
+	awk 'NR == 1 { print "From: mallory@example.test\r" } { print }' "$rsa_file" >"$bad"
+	check "second From added above the signature: dkimpy fails (oversigned)" ! pw_verify_dkimpy "$bad"
+else
+	nok "tampering: no verified signed message to start from"
+fi
 
 # ---- List-Unsubscribe present: still oversigned -----------------------------
 pw_send_smtp --header 'Subject: list test' \
@@ -103,10 +108,17 @@ check "Ed25519: one signature, a=ed25519-sha256 d=ed.example.test s=ed1" test \
 check "Ed25519: dkimpy verifies" pw_verify_dkimpy "$f"
 check "Ed25519: summary line signed=ed.example.test/ed1(ed25519)" summary_has "$PW_QID" \
     "signed=ed.example.test/ed1(ed25519)"
-# OpenDKIM 2.11.0~beta2 as packaged: record what it says about Ed25519.
-o=$(pw_verify_odkim "$f" 2>/dev/null)
-diag "OpenDKIM on an Ed25519-only message: $o"
-ed_odkim=$o
+# Debian's OpenDKIM 2.11.0~beta2 verifies ed25519-sha256 too (checked
+# here: pass on good mail, fail on tampered mail), so it is a second
+# verifier for Ed25519 as well.
+check "Ed25519: OpenDKIM verifies" pw_verify_odkim "$f"
+if [ -n "$f" ]; then
+	bad=$T/msg/tampered-ed.eml
+	cp "$f" "$bad"
+	printf 'x\r\n' >>"$bad"
+	check "Ed25519 tampered: dkimpy fails" ! pw_verify_dkimpy "$bad"
+	check "Ed25519 tampered: OpenDKIM fails" ! pw_verify_odkim "$bad"
+fi
 
 # ---- dual signing: RSA + Ed25519 --------------------------------------------
 pw_send_smtp --from dave@dual.example.test --h-From 'dave@dual.example.test' \
@@ -117,17 +129,19 @@ check "dual: two DKIM-Signatures" test "$(pw_nsigs "$f")" = 2
 algs=$( (pw_sig_tag "$f" 0 a; pw_sig_tag "$f" 1 a) | sort | tr '\n' ' ')
 check "dual: one rsa-sha256 and one ed25519-sha256 signature" test "$algs" = "ed25519-sha256 rsa-sha256 "
 check "dual: dkimpy verifies both" pw_verify_dkimpy "$f"
-o=$(pw_verify_odkim "$f" 2>/dev/null)
-check "dual: OpenDKIM verifies the RSA signature" grep -q '^sig [0-9]*: pass .*header.a=rsa-sha256' <<<"$o"
-diag "OpenDKIM on the dual-signed message:" "$o"
+check "dual: OpenDKIM verifies both" pw_verify_odkim "$f"
 check "dual: summary names both keys" summary_has "$PW_QID" "dual.example.test/ed1(ed25519)"
 check "dual: summary names the RSA key" summary_has "$PW_QID" "dual.example.test/rsa1(rsa)"
 dual_file=$f
-bad=$T/msg/tampered-dual.eml
-cp "$dual_file" "$bad"
-printf 'x\r\n' >>"$bad"
-o=$("$PW_PY" "$PW_IT/dkimverify.py" "$bad" "$PW_DNS_PORT")
-check "dual tampered: dkimpy fails both signatures" test "$(grep -c ': fail ' <<<"$o")" = 2
+if [ -n "$dual_file" ] && pw_verify_dkimpy "$dual_file" >/dev/null 2>&1; then
+	bad=$T/msg/tampered-dual.eml
+	cp "$dual_file" "$bad"
+	printf 'x\r\n' >>"$bad"
+	o=$("$PW_PY" "$PW_IT/dkimverify.py" "$bad" "$PW_DNS_PORT")
+	check "dual tampered: dkimpy fails both signatures" test "$(grep -c ': fail ' <<<"$o")" = 2
+else
+	nok "dual tampered: no verified dual-signed message to start from"
+fi
 
 # ---- no SigningTable match: relayed unsigned -----------------------------------
 pw_send_smtp --from erin@other.test --h-From 'erin@other.test' \

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dnsfix.h - a real unbound for the DNS unit tests: dns_server.sh serves
- * tests/data/dns/unit.zone on 127.0.0.1:$PW_DNS_TEST_PORT (default 5310,
- * the inbound range 5310-5319; 5319 never listens and stands for a dead
- * server).
+ * tests/data/dns/unit.zone on 127.0.0.1:DNSFIX_PORT, which each test
+ * program defines before including this file so that make -j runs them
+ * side by side (the inbound range 5310-5319; 5319 never listens and
+ * stands for a dead server).
  */
 #ifndef PW_DNSFIX_H
 #define PW_DNSFIX_H
@@ -30,11 +31,9 @@ dnsfix_srcdir(void)
 static inline int
 dnsfix_server(const char *verb)
 {
-	const char *port = getenv("PW_DNS_TEST_PORT");
+	const char *port = DNSFIX_PORT;
 	char cmd[1024];
 
-	if (port == NULL)
-		port = "5310";
 	if (dnsfix_dir[0] == '\0')
 		snprintf(dnsfix_dir, sizeof(dnsfix_dir), "/tmp/pw-dns.%ld",
 		    (long)getpid());

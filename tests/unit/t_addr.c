@@ -40,6 +40,27 @@ static const struct {
 	{" a@x.example;", -1, NULL},
 	{" <a@x.example> trailing", -1, NULL},
 	{" Name\r\n\t<folded@x.example>", 1, "folded@x.example"},
+	/* found by tests/fuzz/fuzz_addr.c: specials and controls */
+	{" <@r;oute.e!xample:eu:r@x.example>", -1, NULL},
+	{" <a:b@x.example>", -1, NULL},
+	{" a\\b@x.example", -1, NULL},
+	{" <[a]@x.example>", -1, NULL},
+	{" \"\rq\"@x.example", -1, NULL},
+	{" \"a\\\x01\"@x.example", -1, NULL},
+	{" <a@x.example\x7f>", -1, NULL},
+	{" \"a\r\n b\"@x.example", 1, "\"a b\"@x.example"},
+	{" \"a\n\tb\"@x.example", 1, "\"a\tb\"@x.example"},
+	/* more DMARC-relevant shapes */
+	{" J\xc3\xb6rg <j\xc3\xb6rg@ex\xc3\xa4mple.test>", 1,
+	    "j\xc3\xb6rg@ex\xc3\xa4mple.test"},
+	{" a@b.example, , c@d.example", 2, "a@b.example"},
+	{" <a@x.example>,", 1, "a@x.example"},
+	{" a@x.example (<b@y.example>)", 1, "a@x.example"},
+	{" \"<b@y.example>\" <a@x.example>", 1, "a@x.example"},
+	{" a@X.Example.", -1, NULL},
+	{" <>", -1, NULL},
+	{" g: <a@x.example>, b@y.example; c@z.example", 3, "a@x.example"},
+	{" a@x.example,\r\n\tb@y.example", 2, "a@x.example"},
 };
 
 static void

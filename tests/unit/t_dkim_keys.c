@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 
 #include "dkim_keys.h"
+#include "keycache.h"
 #include "util.h"
 
 static char *rsa_path, *ed_path, *unsafe_path;
@@ -177,6 +178,48 @@ test_lookup_order(void **state)
 	free(kt);
 }
 
+/* read_pem - what libopendkim does with the key text for every message */
+static EVP_PKEY *
+read_pem(const unsigned char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+
+	BIO_free(b);
+	return pk;
+}
+
+static void
+test_keycache(void **state)
+{
+	struct pw_buf err = {0};
+	char *kt = pw_asprintf("k example.test:s:%s\n", ed_path);
+	struct pw_dkim_keys *ks = load(kt, "* k\n", false, &err);
+	unsigned long hits = pw_keycache_hits();
+	unsigned char *copy;
+	size_t len;
+	EVP_PKEY *pk;
+
+	(void)state;
+	assert_non_null(ks);
+	/* The loaded key's text is answered from the cache, same object. */
+	pk = read_pem(ks->keys[0].pem, ks->keys[0].pemlen);
+	assert_ptr_equal(pk, ks->keys[0].pkey);
+	assert_int_equal(pw_keycache_hits(), hits + 1);
+	EVP_PKEY_free(pk);
+	/* Other text goes to OpenSSL: a different, working object. */
+	len = ks->keys[0].pemlen;
+	copy = (unsigned char *)pw_strndup((char *)ks->keys[0].pem, len);
+	pw_dkim_keys_free(&ks);
+	pk = read_pem(copy, len);
+	assert_non_null(pk);
+	assert_int_equal(pw_keycache_hits(), hits + 1);
+	EVP_PKEY_free(pk);
+	assert_null(read_pem((const unsigned char *)"garbage", 7));
+	free(copy);
+	free(kt);
+}
+
 int
 main(void)
 {
@@ -184,6 +227,7 @@ main(void)
 	    cmocka_unit_test(test_load_and_types),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_lookup_order),
+	    cmocka_unit_test(test_keycache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

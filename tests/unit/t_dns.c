@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "dns.h"
+#define DNSFIX_PORT "5310"
 #include "dnsfix.h"
 #include "util.h"
 

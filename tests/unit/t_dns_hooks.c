@@ -19,6 +19,7 @@
 
 #include "dns.h"
 #include "dns_hooks.h"
+#define DNSFIX_PORT "5311"
 #include "dnsfix.h"
 #include "util.h"
 
