@@ -111,6 +111,9 @@ milter_thread(void *arg)
 {
 	(void)arg;
 	milter_rc = smfi_main();
+	/* After our own stop the process is already on its way out; if
+	   libmilter gave up by itself, wake the main thread to exit too. */
+	kill(getpid(), SIGTERM);
 	return NULL;
 }
 
@@ -214,11 +217,20 @@ write_pid(const char *path)
 	fclose(fp);
 }
 
+static void *
+stop_thread(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
 /* wait_signals - the main thread's loop: reload or stop */
 static void
 wait_signals(const sigset_t *set)
 {
 	for (;;) {
+		pthread_t t;
 		int sig;
 
 		if (sigwait(set, &sig) != 0)
@@ -232,7 +244,10 @@ wait_signals(const sigset_t *set)
 		}
 		pw_syslog(LOG_INFO, "%s: finishing open connections",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		smfi_stop();
+		/* smfi_stop() can block until libmilter's listener wakes
+		   from its 5-second poll: do not wait for it here. */
+		if (pthread_create(&t, NULL, stop_thread, NULL) == 0)
+			pthread_detach(t);
 		return;
 	}
 }
@@ -300,13 +315,14 @@ main(int argc, char **argv)
 	    pthread_create(&mt, NULL, milter_thread, NULL) != 0)
 		pw_fatal(EX_OSERR, "pthread_create failed");
 	pthread_detach(rt);
+	pthread_detach(mt);
 	pw_syslog(LOG_INFO, "postwarden %s listening on %s", PACKAGE_VERSION,
 	    cfg->core.milter_socket);
 	wait_signals(&set);
-	pthread_join(mt, NULL);
-	/* smfi_main() returns once the listener closes; let the messages in
-	   flight finish (the MTA would otherwise apply its default action
-	   to them). */
+	/* The listener is closed now; let the messages in flight finish (the
+	   MTA would otherwise apply its default action to them).  We do not
+	   wait for smfi_main() itself: libmilter notices the stop only at its
+	   next 5-second poll timeout. */
 	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && pw_mlfi_active() > 0;
 	     i++) {
 		struct timespec ts = {0, 100000000};
@@ -319,5 +335,9 @@ main(int argc, char **argv)
 	pw_syslog(LOG_INFO, "stopped");
 	if (pid_file != NULL)
 		(void)unlink(pid_file);
-	return milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+	/* _exit: other threads (libmilter's listener and signal threads)
+	   are still running, and exit()'s handlers (library destructors)
+	   would race them. */
+	fflush(NULL);
+	_exit(milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE);
 }

@@ -289,6 +289,14 @@ dks_eom(struct pw_call *call)
 	struct pw_buf sum = {0};
 	size_t nkeys, hn;
 
+	if (m->hdrs_truncated) {
+		/* Signing a header set we did not see whole would sign the
+		   wrong thing; pass it unsigned and say so. */
+		pw_info(m, "dkim_sign: not signed: headers over "
+		    "max_header_bytes");
+		pw_msg_summary(m, "signed=none (headers over max_header_bytes)");
+		return PW_DUNNO;
+	}
 	if ((author = author_addr(m, &why)) == NULL) {
 		pw_info(m, "dkim_sign: not signed: %s", why);
 		pw_msg_summary(m, "signed=none (%s)", why);
@@ -300,8 +308,6 @@ dks_eom(struct pw_call *call)
 		    author);
 		return PW_DUNNO;
 	}
-	if (m->hdrs_truncated)
-		return sign_fail(m, "headers over max_header_bytes");
 	hn = pw_msg_final_hdrs(m, &hv);
 	for (size_t i = 0; i < nkeys; i++) {
 		st->dkim[st->n] = start_one(m, c, keys[i],

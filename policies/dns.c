@@ -24,8 +24,10 @@
 
 #include <unbound.h>
 
+#include "config.h"
 #include "dns.h"
 #include "log.h"
+#include "msg.h"
 #include "util.h"
 
 #define DNS_RCODE_NOERROR	0
@@ -565,4 +567,45 @@ pw_dns_stats(struct pw_dns *dns, unsigned long *queries_r,
 	*queries_r = dns->queries;
 	*tempfails_r = dns->tempfails;
 	pthread_mutex_unlock(&dns->lock);
+}
+
+/*
+ * dns_timeout and dns_max_queries: asked of the core config (see
+ * DNS_CONF_* below); until those keys exist the defaults apply.
+ */
+#define DNS_CONF_TIMEOUT_MS(cfg)	PW_DNS_DEFAULT_TIMEOUT_MS
+#define DNS_CONF_MAX_QUERIES(cfg)	PW_DNS_DEFAULT_MAX_QUERIES
+
+struct pw_dns *
+pw_dns_config(const struct pw_config *cfg, char **error_r)
+{
+	struct pw_dns *dns;
+	char *err = NULL;
+
+	(void)cfg;
+	dns = pw_dns_shared(cfg->core.dns_nameservers,
+	    DNS_CONF_TIMEOUT_MS(cfg), &err);
+	if (dns == NULL) {
+		*error_r = pw_asprintf("%s: %s",
+		    pw_config_where(cfg, "dns_nameservers"), err);
+		free(err);
+	}
+	return dns;
+}
+
+struct pw_dns_budget *
+pw_dns_msg_budget(struct pw_msg *m, long stage_ms)
+{
+	struct pw_dns_budget *b = &m->auth.dns;
+	unsigned int used = b->used, tf = b->tempfails, lim = b->limited;
+
+	pw_dns_budget_init(b, (unsigned int)DNS_CONF_MAX_QUERIES(m->cfg),
+	    stage_ms);
+	if (m->auth.dns_ready) {
+		b->used = used;
+		b->tempfails = tf;
+		b->limited = lim;
+	}
+	m->auth.dns_ready = true;
+	return b;
 }

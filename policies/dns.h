@@ -113,6 +113,23 @@ struct pw_dns_budget *pw_dns_budget_current(void);
 
 const char *pw_dns_status_name(enum pw_dns_status);
 
+/* --- for the policies ------------------------------------------------ */
+
+/* Time allowed for all DNS of one SMTP stage: below Postfix's
+   milter_command_timeout (30 s) with room for the rest of the work. */
+#define PW_DNS_STAGE_MS	20000
+
+struct pw_config;
+struct pw_msg;
+
+/* The shared resolver for a snapshot: dns_nameservers and the per-query
+   timeout; for policies' init().  NULL and *error_r ("FILE:LINE: ...")
+   on a bad dns_nameservers. */
+struct pw_dns *pw_dns_config(const struct pw_config *, char **error_r);
+/* The message's budget (msg->auth.dns), set up at first use with the
+   dns_max_queries cap, and given a fresh deadline of stage_ms. */
+struct pw_dns_budget *pw_dns_msg_budget(struct pw_msg *, long stage_ms);
+
 /* Counters for logs and benchmarks: queries asked, temporary failures. */
 void	pw_dns_stats(struct pw_dns *, unsigned long *queries_r,
 	    unsigned long *tempfails_r);

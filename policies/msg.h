@@ -80,6 +80,34 @@ struct pw_edit {
 	struct pw_edit		*next;
 };
 
+/* Outbound compliance state, written by pol_classify (COMPLY phase, first)
+   and read by the later COMPLY policies: which organisation sends, the
+   message class and how it was decided (compliance-rules.md R1, R2). */
+enum pw_class {
+	PW_CLASS_NONE = 0,	/* not classified (no organisation) */
+	PW_CLASS_COMMERCIAL,	/* CEM, incl. consent requests */
+	PW_CLASS_TRANSACTIONAL,	/* CASL s.6(6) */
+	PW_CLASS_OTHER,		/* not commercial */
+};
+
+enum pw_class_how { PW_CLASS_BY_NONE = 0, PW_CLASS_BY_HEADER,
+	PW_CLASS_BY_ORG, PW_CLASS_BY_HEURISTIC };
+
+enum pw_org_how { PW_ORG_NONE = 0, PW_ORG_BY_SASL, PW_ORG_BY_ENVELOPE,
+	PW_ORG_BY_FROM };
+
+struct pw_org;
+
+struct pw_comply {
+	const struct pw_org	*org;	/* NULL: no organisation matched */
+	enum pw_org_how		 org_how;
+	enum pw_class		 class;
+	enum pw_class_how	 class_how;
+	bool			 class_final;	/* known at MAIL FROM and
+						   cannot change: RCPT-time
+						   decisions are allowed */
+};
+
 /* The body, kept only when some policy asked for it: in memory up to
    body_memory_limit, then in an unlinked temporary file. */
 struct pw_body {
@@ -113,6 +141,7 @@ struct pw_msg {
 	bool			 defer;		/* defer_if_permit */
 	struct pw_reply		 defer_reply;
 	struct pw_auth		 auth;		/* VERIFY results (auth.h) */
+	struct pw_comply	 comply;	/* COMPLY results (above) */
 	struct pw_buf		 summary;	/* " key=value" pairs */
 	const struct pw_policy	*current;	/* policy now running */
 	unsigned int		 active;	/* bit i: policy i runs */

@@ -134,8 +134,9 @@ pw_wait_gone() {
 pw_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pw_cleanup() {
-	local rc=$? p m=
+	local rc=$? p m= t0
 	trap - EXIT INT TERM
+	t0=$(date +%s%N)
 	# Stop everything at once, then wait: libmilter daemons and Postfix
 	# take seconds each to exit (harness-notes appendix B).
 	if [ -n "${T:-}" ] && [ -f "$T/pf/spool/pid/master.pid" ]; then
@@ -150,6 +151,7 @@ pw_cleanup() {
 		fi
 	done
 	for p in "${PW_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -z "$m" ] || diag "cleanup took $(pw_ms_since "$t0") ms"
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		if [ "$pw_fail" -eq 0 ] && [ "${PW_KEEP:-0}" != 1 ] && [ "$rc" -eq 0 ]; then
 			rm -rf "$T"
@@ -488,7 +490,8 @@ EOF
 
 # pw_setup [--no-milter]: the whole path; bails out when a part fails
 pw_setup() {
-	local milter=1
+	local milter=1 t0
+	t0=$(date +%s%N)
 	[ "${1:-}" = --no-milter ] && milter=0
 	pw_start_dns || pw_bail "unbound started"
 	pw_start_sink || pw_bail "sink started"
@@ -496,7 +499,10 @@ pw_setup() {
 		pw_start_milter || pw_bail "$PW_MILTER_IMPL started"
 	fi
 	pw_start_postfix || pw_bail "postfix started"
+	diag "setup took $(pw_ms_since "$t0") ms"
 }
+# pw_ms_since NS: milliseconds since a `date +%s%N` value
+pw_ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 # --- sending -------------------------------------------------------------
 

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * spf_verify - SPF (RFC 7208) of inbound mail with libspf2, at MAIL FROM.
+ *
+ * Checks the MAIL FROM identity, or the HELO identity for the null
+ * sender (RFC 7208 section 2.4: libspf2 then checks postmaster@HELO), and
+ * optionally the HELO identity as well.  All DNS goes through the shared
+ * resolver (dns_hooks.h) and is charged to the message's budget.
+ *
+ * Temporary failures never become "fail": a failed fetch of the record
+ * itself comes back from libspf2 as "(invalid)" with SPF_E_DNS_ERROR,
+ * and if any query of the evaluation failed temporarily every result but
+ * "pass" is reported as temperror (the missing answer could have changed
+ * it).  Hitting the per-message query cap is a permerror, as RFC 7208
+ * section 4.6.4 treats its own lookup limits.
+ *
+ * The result goes to msg->auth.spf for dmarc_verify and the A-R header.
+ * spf_reject_fail = yes rejects a "fail" at MAIL FROM (550 5.7.23, RFC
+ * 7372); by default DMARC decides.  libspf2 passes every 127.0.0.0/8 and
+ * ::1 client as "localhost" before any lookup.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <spf2/spf.h>
+
+#include "auth.h"
+#include "authres.h"
+#include "config.h"
+#include "dns.h"
+#include "dns_hooks.h"
+#include "log.h"
+#include "policy.h"
+
+struct spf_settings {
+	bool	 enable;
+	bool	 reject_fail;
+	bool	 check_helo;
+	bool	 received_header;
+};
+
+static const struct pw_setting spf_settings_tab[] = {
+    PW_SET_BOOL("spf_verify", "yes", struct spf_settings, enable),
+    PW_SET_BOOL("spf_reject_fail", "no", struct spf_settings, reject_fail),
+    PW_SET_BOOL("spf_check_helo", "no", struct spf_settings, check_helo),
+    PW_SET_BOOL("spf_received_header", "no", struct spf_settings,
+	received_header),
+    PW_SET_END,
+};
+
+struct spf_conf {
+	struct pw_dns		*dns;
+	SPF_dns_server_t	*layer;
+	SPF_server_t		*server;	/* read-only once built */
+	struct spf_settings	 s;
+	const char		*authserv_id;
+};
+
+struct spf_eval {
+	enum pw_auth_result	 result;
+	const char		*comment;	/* arena */
+	const char		*received;	/* Received-SPF value, arena */
+};
+
+static void
+spf_deinit(void *vc)
+{
+	struct spf_conf *c = vc;
+
+	if (c == NULL)
+		return;
+	if (c->server != NULL)
+		SPF_server_free(c->server);
+	if (c->layer != NULL)
+		SPF_dns_free(c->layer);	/* releases its resolver ref */
+	pw_dns_free(&c->dns);
+	free(c);
+}
+
+static int
+spf_init(const struct pw_config *cfg, const void *vs, void **conf_r,
+    char **error_r)
+{
+	const struct spf_settings *s = vs;
+	struct spf_conf *c;
+
+	if (!s->enable)
+		return 0;
+	c = pw_calloc(1, sizeof(*c));
+	c->s = *s;
+	c->authserv_id = cfg->core.authserv_id;
+	if ((c->dns = pw_dns_config(cfg, error_r)) == NULL) {
+		free(c);
+		return -1;
+	}
+	c->layer = pw_dns_spf_layer(c->dns);
+	if ((c->server = SPF_server_new_dns(c->layer, 0)) == NULL) {
+		*error_r = pw_asprintf("%s: libspf2 initialisation failed",
+		    cfg->path);
+		spf_deinit(c);
+		return -1;
+	}
+	if (c->authserv_id != NULL)
+		SPF_server_set_rec_dom(c->server, c->authserv_id);
+	*conf_r = c;
+	return 0;
+}
+
+/* map_result - libspf2's result as an RFC 8601 result */
+static enum pw_auth_result
+map_result(SPF_result_t r, SPF_errcode_t rc)
+{
+	switch (r) {
+	case SPF_RESULT_PASS:
+		return PW_AUTH_PASS;
+	case SPF_RESULT_FAIL:
+		return PW_AUTH_FAIL;
+	case SPF_RESULT_SOFTFAIL:
+		return PW_AUTH_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL:
+		return PW_AUTH_NEUTRAL;
+	case SPF_RESULT_NONE:
+		return PW_AUTH_NONE;
+	case SPF_RESULT_TEMPERROR:
+		return PW_AUTH_TEMPERROR;
+	case SPF_RESULT_PERMERROR:
+		return PW_AUTH_PERMERROR;
+	case SPF_RESULT_INVALID:
+	default:
+		/* The record itself could not be fetched. */
+		return rc == SPF_E_DNS_ERROR ? PW_AUTH_TEMPERROR :
+					       PW_AUTH_PERMERROR;
+	}
+}
+
+/* evaluate - one SPF check; mailfrom NULL checks the HELO identity */
+static void
+evaluate(struct pw_msg *m, const struct spf_conf *c, const char *mailfrom,
+    struct spf_eval *ev)
+{
+	const struct pw_client *cl = m->client;
+	struct pw_dns_budget *b = pw_dns_msg_budget(m, PW_DNS_STAGE_MS), *old;
+	unsigned int tf = b->tempfails, lim = b->limited;
+	SPF_request_t *req = SPF_request_new(c->server);
+	SPF_response_t *resp = NULL;
+	SPF_errcode_t rc;
+	const char *s;
+
+	memset(ev, 0, sizeof(*ev));
+	if (cl->sa.ss_family == AF_INET6)
+		rc = SPF_request_set_ipv6(req,
+		    ((const struct sockaddr_in6 *)&cl->sa)->sin6_addr);
+	else
+		rc = SPF_request_set_ipv4(req,
+		    ((const struct sockaddr_in *)&cl->sa)->sin_addr);
+	if (rc == SPF_E_SUCCESS && cl->helo != NULL && *cl->helo != '\0')
+		rc = SPF_request_set_helo_dom(req, cl->helo);
+	if (rc == SPF_E_SUCCESS && mailfrom != NULL)
+		rc = SPF_request_set_env_from(req, mailfrom);
+	if (rc != SPF_E_SUCCESS) {
+		/* Unusable identity (e.g. a HELO that is not a domain). */
+		ev->result = PW_AUTH_PERMERROR;
+		ev->comment = pw_arena_printf(m->arena, "%s",
+		    SPF_strerror(rc));
+		SPF_request_free(req);
+		return;
+	}
+	old = pw_dns_budget_bind(b);
+	rc = SPF_request_query_mailfrom(req, &resp);
+	pw_dns_budget_bind(old);
+	ev->result = map_result(resp ? SPF_response_result(resp) :
+	    SPF_RESULT_INVALID, rc);
+	if (b->limited > lim) {
+		ev->result = PW_AUTH_PERMERROR;
+		ev->comment = "too many DNS lookups";
+	} else if (b->tempfails > tf && ev->result != PW_AUTH_PASS) {
+		ev->result = PW_AUTH_TEMPERROR;
+		ev->comment = "temporary DNS failure";
+	} else if (resp != NULL &&
+	    (s = SPF_response_get_header_comment(resp)) != NULL) {
+		const char *colon = strstr(s, ": ");
+
+		/* "receiver: text": the receiver is in the A-R already. */
+		ev->comment = pw_arena_strdup(m->arena, colon ? colon + 2 : s);
+	}
+	if (resp != NULL &&
+	    (s = SPF_response_get_received_spf_value(resp)) != NULL)
+		ev->received = pw_arena_strdup(m->arena, s);
+	SPF_response_free(resp);
+	SPF_request_free(req);
+}
+
+/* domain_of - the domain an SPF check was about */
+static const char *
+domain_of(struct pw_msg *m, const char *mailfrom)
+{
+	const char *at = mailfrom ? strrchr(mailfrom, '@') : NULL;
+
+	if (at != NULL)
+		return pw_lowercase(pw_arena_strdup(m->arena, at + 1));
+	if (mailfrom != NULL && *mailfrom != '\0')
+		return pw_lowercase(pw_arena_strdup(m->arena, mailfrom));
+	return m->client->helo ?
+	    pw_lowercase(pw_arena_strdup(m->arena, m->client->helo)) : NULL;
+}
+
+static enum pw_verdict
+spf_mail(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	const struct spf_conf *c = call->conf;
+	struct pw_spf_res *r = &m->auth.spf;
+	const char *from = m->env_from && *m->env_from ? m->env_from : NULL;
+	struct spf_eval ev;
+
+	if (!m->client->has_addr) {
+		pw_msg_summary(m, "spf=none (no client address)");
+		return PW_DUNNO;
+	}
+	evaluate(m, c, from, &ev);
+	r->done = true;
+	r->result = ev.result;
+	r->mailfrom = from;
+	r->helo = m->client->helo;
+	r->domain = domain_of(m, from);
+	r->reason = ev.comment;
+	pw_msg_summary(m, "spf=%s", pw_auth_result_name(r->result));
+	if (from != NULL && c->s.check_helo && m->client->helo != NULL &&
+	    *m->client->helo != '\0') {
+		struct spf_eval hev;
+
+		evaluate(m, c, NULL, &hev);
+		m->auth.spf_helo.done = true;
+		m->auth.spf_helo.result = hev.result;
+		m->auth.spf_helo.helo = m->client->helo;
+		m->auth.spf_helo.domain = domain_of(m, NULL);
+		m->auth.spf_helo.reason = hev.comment;
+	}
+	if (c->s.received_header && ev.received != NULL)
+		pw_edit_insert(m, 0, "Received-SPF", ev.received);
+	if (r->result == PW_AUTH_FAIL && c->s.reject_fail) {
+		pw_msg_reply(m, "550", "5.7.23", "SPF check failed: %s is not "
+		    "allowed to send mail for %s", m->client->addr,
+		    r->domain ? r->domain : "this sender");
+		return PW_REJECT;
+	}
+	return PW_DUNNO;
+}
+
+const struct pw_policy pol_spf_verify = {
+    .name = "spf_verify",
+    .phase = PW_PHASE_VERIFY,
+    .needs = PW_NEED_HELO,
+    .dirs = PW_DIR_IN,
+    .settings = spf_settings_tab,
+    .settings_size = sizeof(struct spf_settings),
+    .init = spf_init,
+    .deinit = spf_deinit,
+    .mail = spf_mail,
+};

@@ -1,0 +1,119 @@
+#!/bin/bash
+# test.sh - README command 2: install what is needed, build, run the whole
+# test suite, and end with exactly one line "N passed, N failed".
+#
+#   sudo bash scripts/test.sh
+#
+# Steps: scripts/install-deps.sh (Debian packages), ./autogen.sh,
+# configure in build/ with --enable-test-hooks, make, `make check` (the
+# cmocka unit tests through automake's TAP driver), then every
+# tests/integration/t_*.sh (a private Postfix, unbound and a sink on
+# loopback ports PW_PORT_BASE+25.., default 25000; needs root).
+# Counts: unit tests from the automake summary (# PASS / # FAIL /
+# # ERROR), integration tests from each script's last line.  Exits
+# non-zero on any failure.  Logs: build/test-logs/.
+#
+# Environment: PW_PORT_BASE (ports), PW_SKIP_DEPS=1 (do not run
+# install-deps.sh), PW_KEEP=1 (keep the integration temp dirs),
+# MAKEFLAGS as usual.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+top=$(pwd)
+t_start=$(date +%s)
+passed=0
+failed=0
+logs=$top/build/test-logs
+
+say() { printf '%s\n' "$*"; }
+# finish: print the only un-prefixed "N passed, N failed" line and exit
+finish() {
+	say "# suite took $(($(date +%s) - t_start)) s"
+	say "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+	exit $?
+}
+# step NAME COMMAND...: run a build step, logging; a failure ends the run
+step() {
+	local name=$1 log
+	shift
+	log=$logs/$name.log
+	say "# $name: $*"
+	if ! "$@" >"$log" 2>&1 </dev/null; then
+		tail -n 30 "$log" | sed 's/^/#   /'
+		say "not ok - $name failed (log: $log)"
+		failed=$((failed + 1))
+		finish
+	fi
+}
+
+mkdir -p "$logs"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# 1. packages (root only; a non-root run assumes they are installed)
+if [ "${PW_SKIP_DEPS:-0}" != 1 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		step install-deps sh scripts/install-deps.sh
+	else
+		say "# not root: skipping scripts/install-deps.sh"
+	fi
+fi
+
+# 2. build
+step autogen ./autogen.sh
+mkdir -p build
+step configure sh -c 'cd build && ../configure --enable-test-hooks'
+step make make -C build -j"$jobs"
+
+# 3. unit tests (cmocka through the TAP driver)
+say "# make check"
+make -C build -j"$jobs" check >"$logs/check.log" 2>&1 </dev/null
+check_rc=$?
+grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$logs/check.log" | sed 's/^/#   /'
+counts=$(awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f = $3 } /^# ERROR:/ { e = $3 }
+	/^# XPASS:/ { x = $3 }
+	END { printf "%d %d", p, f + e + x }' "$logs/check.log")
+u_pass=${counts% *}
+u_fail=${counts#* }
+if [ "$check_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
+	# make check failed before the summary (e.g. a test did not build)
+	grep -E 'error|Error' "$logs/check.log" | head -20 | sed 's/^/#   /'
+	u_fail=1
+fi
+say "# unit tests: $u_pass passed, $u_fail failed"
+passed=$((passed + u_pass))
+failed=$((failed + u_fail))
+
+# 4. integration tests
+if [ "$(id -u)" -ne 0 ]; then
+	say "not ok - integration tests need root (Postfix, sendmail -C)"
+	failed=$((failed + 1))
+	finish
+fi
+export PW_BUILD_DIR=$top/build
+for t in tests/integration/t_*.sh; do
+	name=$(basename "$t" .sh)
+	t0=$(date +%s)
+	say "# $name"
+	# The script's own "N passed, N failed" line becomes a comment so
+	# that the last line of this script is the only plain one.
+	bash "$t" </dev/null 2>&1 | tee "$logs/$name.log" |
+	    sed -E 's/^([0-9]+ passed, [0-9]+ failed)$/# '"$name"': \1/'
+	rc=${PIPESTATUS[0]}
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/$name.log" | tail -1)
+	if [ -z "$last" ]; then
+		say "not ok - $name ended without a result line (exit $rc)"
+		failed=$((failed + 1))
+		continue
+	fi
+	p=${last%% passed*}
+	f=${last#*, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		say "not ok - $name exited $rc"
+		failed=$((failed + 1))
+	fi
+	say "# $name took $(($(date +%s) - t0)) s"
+done
+finish
