@@ -217,20 +217,11 @@ write_pid(const char *path)
 	fclose(fp);
 }
 
-static void *
-stop_thread(void *arg)
-{
-	(void)arg;
-	smfi_stop();
-	return NULL;
-}
-
 /* wait_signals - the main thread's loop: reload or stop */
 static void
 wait_signals(const sigset_t *set)
 {
 	for (;;) {
-		pthread_t t;
 		int sig;
 
 		if (sigwait(set, &sig) != 0)
@@ -244,10 +235,11 @@ wait_signals(const sigset_t *set)
 		}
 		pw_syslog(LOG_INFO, "%s: finishing open connections",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		/* smfi_stop() can block until libmilter's listener wakes
-		   from its 5-second poll: do not wait for it here. */
-		if (pthread_create(&t, NULL, stop_thread, NULL) == 0)
-			pthread_detach(t);
+		/* Not smfi_stop(): Debian's libmilter runs sessions on a
+		   worker pool that is torn down at once when the milter is
+		   stopped, cutting the messages in flight.  Refuse new work
+		   instead, let the open sessions finish, then exit. */
+		pw_mlfi_stop();
 		return;
 	}
 }
@@ -257,7 +249,7 @@ main(int argc, char **argv)
 {
 	bool foreground = false, check = false, all = false;
 	struct pw_config *cfg;
-	char *pid_file;
+	char *pid_file, *sock_path;
 	pthread_t mt, rt;
 	sigset_t set;
 	int ch;
@@ -301,6 +293,8 @@ main(int argc, char **argv)
 	if (!foreground)
 		daemonize();
 	pid_file = cfg->core.pid_file ? pw_strdup(cfg->core.pid_file) : NULL;
+	sock_path = socket_path(cfg->core.milter_socket) ?
+	    pw_strdup(socket_path(cfg->core.milter_socket)) : NULL;
 	write_pid(pid_file);
 	drop_privileges(cfg);
 	pw_config_set_current(cfg);
@@ -319,10 +313,11 @@ main(int argc, char **argv)
 	pw_syslog(LOG_INFO, "postwarden %s listening on %s", PACKAGE_VERSION,
 	    cfg->core.milter_socket);
 	wait_signals(&set);
-	/* The listener is closed now; let the messages in flight finish (the
-	   MTA would otherwise apply its default action to them).  We do not
-	   wait for smfi_main() itself: libmilter notices the stop only at its
-	   next 5-second poll timeout. */
+	/* A unix socket goes at once, so the MTA stops connecting; then the
+	   messages in flight finish (the MTA would otherwise apply its
+	   default action to them). */
+	if (sock_path != NULL)
+		(void)unlink(sock_path);
 	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && pw_mlfi_active() > 0;
 	     i++) {
 		struct timespec ts = {0, 100000000};

@@ -41,6 +41,27 @@ static void summary(struct pw_conn *, const char *);
 
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static int active_conns;
+static int stopping;		/* under active_lock */
+
+void
+pw_mlfi_stop(void)
+{
+	pthread_mutex_lock(&active_lock);
+	stopping = 1;
+	pthread_mutex_unlock(&active_lock);
+}
+
+/* is_stopping - has a graceful stop begun? */
+static bool
+is_stopping(void)
+{
+	bool s;
+
+	pthread_mutex_lock(&active_lock);
+	s = stopping != 0;
+	pthread_mutex_unlock(&active_lock);
+	return s;
+}
 
 int
 pw_mlfi_active(void)
@@ -70,10 +91,14 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	struct pw_conn *c = pw_calloc(1, sizeof(*c));
+	struct pw_conn *c;
 	unsigned int needs;
 	unsigned long want, nr;
 
+	/* Stopping: the MTA applies milter_default_action (tempfail). */
+	if (is_stopping())
+		return SMFIS_REJECT;
+	c = pw_calloc(1, sizeof(*c));
 	c->cfg = pw_config_current();
 	needs = needs_union(c->cfg);
 	pthread_mutex_lock(&active_lock);
@@ -282,6 +307,11 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_end(c);	/* RSET, or the next message of the session */
+	if (is_stopping()) {
+		smfi_setreply(ctx, "451", "4.3.2", "postwarden is restarting, "
+		    "try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	m = c->msg = pw_msg_new(c->cfg, &c->client);
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	m->env_from = pw_msg_strip_angle(m, argv && argv[0] ? argv[0] : "");
@@ -447,6 +477,15 @@ apply_edits(SMFICTX *ctx, struct pw_conn *c)
 			bad = 1;
 		}
 		free(v);
+	}
+	for (size_t i = 0; i < c->msg->ndelrcpts; i++) {
+		char *a = pw_asprintf("<%s>", c->msg->delrcpts[i]);
+
+		if (smfi_delrcpt(ctx, a) != MI_SUCCESS) {
+			pw_warn(c->msg, "cannot remove recipient %s", a);
+			bad = 1;
+		}
+		free(a);
 	}
 	return bad ? -1 : 0;
 }

@@ -14,4 +14,8 @@ extern struct smfiDesc pw_mlfi_desc;
 /* Connections now open (for a graceful stop). */
 int	pw_mlfi_active(void);
 
+/* Start a graceful stop: new connections and new messages are refused
+   with a temporary error, messages already past MAIL FROM finish. */
+void	pw_mlfi_stop(void);
+
 #endif

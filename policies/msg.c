@@ -40,6 +40,7 @@ pw_msg_free(struct pw_msg **mp)
 		return;
 	free(m->hdrs.v);
 	free(m->rcpts);
+	free(m->delrcpts);
 	pw_buf_free(&m->body.mem);
 	if (m->body.spill != NULL)
 		fclose(m->body.spill);
@@ -317,6 +318,17 @@ pw_edit_delete_all(struct pw_msg *m, const char *name)
 {
 	for (size_t n = pw_msg_hdr_count(m, name); n > 0; n--)
 		pw_edit_delete(m, name, (int)n);
+}
+
+void
+pw_msg_delrcpt(struct pw_msg *m, const char *rcpt)
+{
+	for (size_t i = 0; i < m->ndelrcpts; i++)
+		if (strcmp(m->delrcpts[i], rcpt) == 0)
+			return;
+	m->delrcpts = pw_realloc(m->delrcpts,
+	    (m->ndelrcpts + 1) * sizeof(*m->delrcpts));
+	m->delrcpts[m->ndelrcpts++] = pw_arena_strdup(m->arena, rcpt);
 }
 
 /* final_find - index of the nth header called name, or -1 */

@@ -134,6 +134,8 @@ struct pw_msg {
 	struct pw_body		 body;
 	bool			 keep_body;
 	unsigned int		 needs;		/* of the active policies */
+	char			**delrcpts;	/* to remove at EOM */
+	size_t			 ndelrcpts;
 	struct pw_edit		*edits;		/* in order */
 	struct pw_edit		**edits_tail;
 	enum pw_verdict		 verdict;
@@ -195,6 +197,10 @@ void	pw_edit_delete(struct pw_msg *, const char *name, int nth);
 /* Delete every header with this name (recorded last one first, so that
    indexes do not shift under later deletions: CVE-2022-48521). */
 void	pw_edit_delete_all(struct pw_msg *, const char *name);
+
+/* Remove a recipient at end of message (smfi_delrcpt: no DSN goes to the
+   sender; the policy records why).  rcpt is as in msg->rcpts. */
+void	pw_msg_delrcpt(struct pw_msg *, const char *rcpt);
 
 /* The headers as they will be after all pending edits, in order;
    arena-owned vector.  The signer signs exactly these. */
