@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -128,6 +131,35 @@ socket_path(const char *spec)
 	return NULL;
 }
 
+/*
+ * set_nodelay - TCP_NODELAY on libmilter's inet listening socket.  Linux
+ * copies it to every accepted connection, so our small writes (a header
+ * edit, then the reply) are not held back by Nagle's algorithm waiting
+ * for the MTA's delayed ACK.  libmilter does not expose the descriptor:
+ * find the one listening socket among ours.
+ */
+static void
+set_nodelay(void)
+{
+	int one = 1;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int acc = 0;
+		socklen_t al = sizeof(acc);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 ||
+		    !acc || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) < 0)
+			pw_syslog(LOG_WARNING, "TCP_NODELAY: %s",
+			    strerror(errno));
+	}
+}
+
 /* open_socket - register with libmilter and bind before dropping root */
 static void
 open_socket(const struct pw_config *cfg)
@@ -146,6 +178,8 @@ open_socket(const struct pw_config *cfg)
 		pw_fatal(EX_OSERR, "cannot listen on %s (in use, or no "
 		    "permission?)", cfg->core.milter_socket);
 	umask(old);
+	if (path == NULL)
+		set_nodelay();
 	if (path != NULL && cfg->core.milter_socket_mode >= 0 &&
 	    chmod(path, (mode_t)cfg->core.milter_socket_mode) < 0)
 		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
