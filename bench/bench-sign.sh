@@ -25,6 +25,13 @@
 # sessions (10), SIZE message bytes (4096), QUICK=1 (1 round, N=300: about
 # a minute), CONFIGS, POSTWARDEN (path of the binary; default: the newest
 # build*/milter/postwarden of this checkout), KEEP=1 keeps the work dir.
+# Profiling: PERF_DIR=/some/dir records the milter of each run (or only
+# of the runs named in PERF_CONFIGS) with `perf record -e cpu-clock`
+# (PERF_FREQ, PERF_CALLGRAPH=dwarf,16384|fp) into PERF_DIR/CONFIG.*.data;
+# throughput of profiled runs is not representative.  Experiments:
+# MILTER_PRELOAD=/path/lib.so is put in LD_PRELOAD of both milters (e.g. a
+# shim that sets TCP_NODELAY on the listening socket); PW_PRELOAD only in
+# postwarden's.
 #
 # Measures per run: throughput = N / (time from the start of smtp-source to
 # the N-th "status=sent" in the maillog); milter CPU = utime+stime of the
@@ -270,7 +277,8 @@ start_milter() {	# config
 				echo "Socket local:$dir/odkim.sock"
 			fi
 		} >"$dir/opendkim.conf"
-		opendkim -f -x "$dir/opendkim.conf" >"$dir/log" 2>&1 &
+		env ${MILTER_PRELOAD:+LD_PRELOAD=$MILTER_PRELOAD} \
+		    opendkim -f -x "$dir/opendkim.conf" >"$dir/log" 2>&1 &
 		MILTER_PID=$!
 		;;
 	pw)
@@ -289,7 +297,10 @@ start_milter() {	# config
 			echo "dkim_key_table = file:$T/keys/KeyTable"
 			echo "dkim_signing_table = refile:$T/keys/Sign-$keys"
 		} >"$dir/pw.conf"
-		"$POSTWARDEN" -f -c "$dir/pw.conf" >"$dir/log" 2>&1 &
+		local pre=${MILTER_PRELOAD:-}
+		[ -n "${PW_PRELOAD:-}" ] && pre=${pre:+$pre:}$PW_PRELOAD
+		env ${pre:+LD_PRELOAD=$pre} \
+		    "$POSTWARDEN" -f -c "$dir/pw.conf" >"$dir/log" 2>&1 &
 		MILTER_PID=$!
 		;;
 	esac
@@ -353,6 +364,16 @@ one_run() {
 	off=$(stat -c %s "$MAILLOG")
 	m0=0; [ -n "$MILTER_PID" ] && m0=$(proc_ticks "$MILTER_PID")
 	p0=$(pf_ticks)
+	local perf_pid=
+	if [ -n "${PERF_DIR:-}" ] && [ -n "$MILTER_PID" ] && [ "$n" -gt 1 ] &&
+	    [[ " ${PERF_CONFIGS:-$cfg} " == *" $cfg "* ]]; then
+		mkdir -p "$PERF_DIR"
+		perf record -q -e cpu-clock -F "${PERF_FREQ:-999}" \
+		    --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -p "$MILTER_PID" \
+		    -o "$PERF_DIR/$cfg.$$.$RANDOM.data" >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 0.5
+	fi
 	t0=$(now)
 	smtp-source -s "$conc" -m "$n" -F "$T/msg.eml" -M client.example.test \
 	    -f sender@example.test -t rcpt@remote.test \
@@ -375,6 +396,10 @@ one_run() {
 		hwm=$(hwm_kb "$MILTER_PID")
 	fi
 	p1=$(pf_ticks)
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
 	stop_milter
 	local problems=""
 	[ "$cnt" -ge "$n" ] || problems="only $cnt/$n sent;"

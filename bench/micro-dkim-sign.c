@@ -60,7 +60,7 @@ static const char *hdrs[] = {
 	"Content-Type: text/plain; charset=us-ascii",
 };
 
-static void
+static int
 one_message(DKIM_LIB *lib, unsigned char *key, dkim_alg_t alg,
     unsigned char *body, size_t blen)
 {
@@ -82,10 +82,12 @@ one_message(DKIM_LIB *lib, unsigned char *key, dkim_alg_t alg,
 	dkim_body(d, body, blen);
 	if ((st = dkim_eom(d, NULL)) != DKIM_STAT_OK ||
 	    dkim_getsighdr_d(d, 16, &sig, &len) != DKIM_STAT_OK) {
-		fprintf(stderr, "dkim_eom: %d %s\n", st, dkim_geterror(d));
-		exit(1);
+		fprintf(stderr, "  dkim_eom: %d %s\n", st, dkim_geterror(d));
+		dkim_free(d);
+		return -1;
 	}
 	dkim_free(d);
+	return 0;
 }
 
 static void
@@ -161,15 +163,16 @@ run(const char *label, const char *path, dkim_alg_t alg, int n)
 
 	t = now_us();
 	for (int i = 0; i < n; i++)
-		one_message(lib, pem, alg, body, sizeof(body));
+		if (one_message(lib, pem, alg, body, sizeof(body)) < 0)
+			exit(1);
 	printf("%-8s libopendkim message, PEM key %8.1f us\n", label,
 	    (now_us() - t) / n);
 
-	t = now_us();
-	for (int i = 0; i < n; i++)
-		one_message(lib, der, alg, body, sizeof(body));
-	printf("%-8s libopendkim message, DER key %8.1f us\n", label,
-	    (now_us() - t) / n);
+	/* dkim_sign() takes the key as a C string (strlen), so DER, which
+	   contains NUL bytes, is cut short: expected to fail. */
+	if (one_message(lib, der, alg, body, sizeof(body)) < 0)
+		printf("%-8s libopendkim message, DER key  fails (key passed "
+		    "as a C string)\n", label);
 	EVP_PKEY_free(pk);
 	dkim_close(lib);
 	free(pem);

@@ -13,9 +13,9 @@
 #include "addrnorm.h"
 #include "util.h"
 
-#define MAX_LOCAL	64	/* RFC 5321 §4.5.3.1.1 */
-#define MAX_DOMAIN	253
-#define MAX_ADDR	254	/* RFC 5321 §4.5.3.1.3 path minus <> */
+#define MAX_LOCAL 64 /* RFC 5321 §4.5.3.1.1 */
+#define MAX_DOMAIN 253
+#define MAX_ADDR 254 /* RFC 5321 §4.5.3.1.3 path minus <> */
 
 /* atext (RFC 5322 §3.2.3) plus UTF-8 (RFC 6532 §3.2) */
 static bool
@@ -49,7 +49,7 @@ utf8_ok(const unsigned char *s, size_t len)
 			n = 3, cp = s[i] & 0x07;
 		else
 			return false;
-		if (i + n >= len)	/* truncated sequence */
+		if (i + n >= len) /* truncated sequence */
 			return false;
 		for (k = 1; k <= n; k++) {
 			if ((s[i + k] & 0xc0) != 0x80)
@@ -72,7 +72,8 @@ is_dot_atom(const char *s, size_t len)
 	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
 		return false;
 	for (i = 0; i < len; i++)
-		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+		if (s[i] == '.' ? s[i + 1] == '.'
+				: !is_atext((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -116,7 +117,7 @@ quoted_local(const char *s, size_t len, struct pw_buf *b)
 
 int
 pw_domain_normalise(const char *in, size_t len, char **out_r,
-    const char **error_r)
+		    const char **error_r)
 {
 	char *dom, *ace = NULL, *p, *label;
 	size_t i;
@@ -134,7 +135,8 @@ pw_domain_normalise(const char *in, size_t len, char **out_r,
 	if (dom[0] == '[') {
 		/* address literal (RFC 5321 §4.1.3): checked for shape only */
 		if (len < 3 || dom[len - 1] != ']' ||
-		    strspn(dom + 1, "0123456789abcdefABCDEF:.IPVipv-") != len - 2) {
+		    strspn(dom + 1, "0123456789abcdefABCDEF:.IPVipv-") !=
+			len - 2) {
 			free(dom);
 			*error_r = "malformed address literal";
 			return -1;
@@ -147,15 +149,18 @@ pw_domain_normalise(const char *in, size_t len, char **out_r,
 	   silently drops some ASCII ('@' among them) under STD3 rules. */
 	for (i = 0; i < len; i++)
 		if ((unsigned char)dom[i] < 0x80 &&
-		    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789-.", dom[i]) == NULL) {
+		    strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789-.",
+			dom[i]) == NULL) {
 			free(dom);
 			*error_r = "bad character in domain";
 			return -1;
 		}
 	/* UTS #46 maps upper case and full-width forms; STD3 keeps LDH. */
 	rc = idn2_lookup_u8((const uint8_t *)dom, (uint8_t **)&ace,
-	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL | IDN2_USE_STD3_ASCII_RULES);
+			    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL |
+				IDN2_USE_STD3_ASCII_RULES);
 	free(dom);
 	if (rc != IDN2_OK) {
 		*error_r = idn2_strerror(rc);
@@ -176,8 +181,10 @@ pw_domain_normalise(const char *in, size_t len, char **out_r,
 		l = p ? (size_t)(p - label) : strlen(label);
 		if (p != NULL)
 			p++;
-		if (l == 0 || l > 63 || label[0] == '-' || label[l - 1] == '-' ||
-		    strspn(label, "abcdefghijklmnopqrstuvwxyz0123456789-") < l) {
+		if (l == 0 || l > 63 || label[0] == '-' ||
+		    label[l - 1] == '-' ||
+		    strspn(label, "abcdefghijklmnopqrstuvwxyz0123456789-") <
+			l) {
 			idn2_free(ace);
 			*error_r = "bad domain label";
 			return -1;
@@ -190,9 +197,9 @@ pw_domain_normalise(const char *in, size_t len, char **out_r,
 
 int
 pw_addr_normalise(const char *in, size_t len, char **out_r,
-    const char **error_r)
+		  const char **error_r)
 {
-	struct pw_buf local = { 0 };
+	struct pw_buf local = {0};
 	const char *at;
 	char *dom = NULL;
 	size_t qlen;
@@ -208,7 +215,7 @@ pw_addr_normalise(const char *in, size_t len, char **out_r,
 		*error_r = "empty address";
 		return -1;
 	}
-	if (len > MAX_ADDR + 64) {	/* before IDNA mapping; rechecked */
+	if (len > MAX_ADDR + 64) { /* before IDNA mapping; rechecked */
 		*error_r = "address too long";
 		return -1;
 	}
@@ -231,14 +238,14 @@ pw_addr_normalise(const char *in, size_t len, char **out_r,
 			return -1;
 		}
 		if (!is_dot_atom(in, (size_t)(at - in))) {
-			*error_r = at == in ? "empty local part" :
-			    "malformed local part";
+			*error_r = at == in ? "empty local part"
+					    : "malformed local part";
 			return -1;
 		}
 		pw_buf_add(&local, in, (size_t)(at - in));
 	}
 	if (pw_domain_normalise(at + 1, len - (size_t)(at + 1 - in), &dom,
-	    error_r) < 0) {
+				error_r) < 0) {
 		pw_buf_free(&local);
 		return -1;
 	}
@@ -252,7 +259,7 @@ pw_addr_normalise(const char *in, size_t len, char **out_r,
 	if (is_dot_atom(local.data, local.len)) {
 		*out_r = pw_asprintf("%s@%s", local.data, dom);
 	} else {
-		struct pw_buf q = { 0 };
+		struct pw_buf q = {0};
 		size_t i;
 
 		pw_buf_puts(&q, "\"");

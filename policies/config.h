@@ -76,6 +76,8 @@ struct pw_core {
 	char	*originating_daemons;
 	char	*authserv_id;
 	char	*dns_nameservers;
+	long	 dns_timeout;		/* seconds, per query */
+	long	 dns_max_queries;	/* per message */
 	char	*user;
 	char	*pid_file;
 	int	 log;

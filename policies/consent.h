@@ -34,10 +34,14 @@
  * statutory date (an import cannot lengthen what the law allows).
  *
  * Withdrawal wins: implied consent given before or after a withdrawal
- * never revives consent; only an express consent obtained strictly after
- * the latest withdrawal does (a tie is a withdrawal).  An event with a
- * list applies to that list only; an event without one applies to every
- * list of the organisation.  Events dated after t are ignored.
+ * never revives consent; only an express consent obtained after the
+ * latest withdrawal does.  When the two carry the same obtained time (an
+ * unsubscribe and a re-subscription within one second, or the same day in
+ * a date-only import), the order in which they were recorded decides
+ * (seq, the store's recording clock); without that, the withdrawal wins.
+ * An event with a list applies to that list only; an event without one
+ * applies to every list of the organisation.  Events dated after t are
+ * ignored.
  */
 #ifndef PW_CONSENT_H
 #define PW_CONSENT_H
@@ -65,6 +69,7 @@ struct pw_consent_event {
 	time_t			 obtained_at;	/* withdrawal: requested at */
 	time_t			 expires_at;	/* PW_NOTIME: none given */
 	time_t			 relationship_date; /* PW_NOTIME: obtained */
+	int64_t			 seq;		/* recording order; 0: unknown */
 };
 
 enum pw_consent_state {

@@ -11,15 +11,15 @@
 #include "consent.h"
 #include "util.h"
 
-#define DAY	86400L
+#define DAY 86400L
 
 static const char *const type_names[] = {
-	[PW_CONSENT_EXPRESS] = "express",
-	[PW_CONSENT_IMPLIED_PURCHASE] = "implied-purchase",
-	[PW_CONSENT_IMPLIED_CONTRACT] = "implied-contract",
-	[PW_CONSENT_IMPLIED_INQUIRY] = "implied-inquiry",
-	[PW_CONSENT_IMPLIED] = "implied",
-	[PW_CONSENT_WITHDRAWN] = "withdrawn",
+    [PW_CONSENT_EXPRESS] = "express",
+    [PW_CONSENT_IMPLIED_PURCHASE] = "implied-purchase",
+    [PW_CONSENT_IMPLIED_CONTRACT] = "implied-contract",
+    [PW_CONSENT_IMPLIED_INQUIRY] = "implied-inquiry",
+    [PW_CONSENT_IMPLIED] = "implied",
+    [PW_CONSENT_WITHDRAWN] = "withdrawn",
 };
 
 /* ---- civil calendar (H. Hinnant's days_from_civil, proleptic Gregorian) */
@@ -59,8 +59,8 @@ civil_from_days(long z, long *y, unsigned int *m, unsigned int *d)
 static unsigned int
 month_days(long y, unsigned int m)
 {
-	static const unsigned char mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31,
-		30, 31, 30, 31 };
+	static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30,
+					      31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : mdays[m - 1];
@@ -97,27 +97,30 @@ pw_date_parse(const char *s, time_t *t_r)
 		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
 			return -1;
 	} else if (len == 20 && (s[10] == 'T' || s[10] == ' ') &&
-	    s[19] == 'Z') {
-		if (sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-		    &sec, &n) != 6 || n != 19)
+		   s[19] == 'Z') {
+		if (sscanf(s, "%4d-%2d-%2d%*c%2d:%2d:%2d%n", &y, &mo, &d, &h,
+			   &mi, &sec, &n) != 6 ||
+		    n != 19)
 			return -1;
 	} else {
 		return -1;
 	}
 	/* sscanf accepts signs and spaces: insist on digits */
 	if (strspn(s, "0123456789") != 4 || s[4] != '-' || s[7] != '-' ||
-	    strspn(s + 5, "0123456789") != 2 || strspn(s + 8, "0123456789") != 2)
+	    strspn(s + 5, "0123456789") != 2 ||
+	    strspn(s + 8, "0123456789") != 2)
 		return -1;
 	if (len == 20 && (strspn(s + 11, "0123456789") != 2 || s[13] != ':' ||
-	    strspn(s + 14, "0123456789") != 2 || s[16] != ':' ||
-	    strspn(s + 17, "0123456789") != 2))
+			  strspn(s + 14, "0123456789") != 2 || s[16] != ':' ||
+			  strspn(s + 17, "0123456789") != 2))
 		return -1;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
 	    (unsigned int)d > month_days(y, (unsigned int)mo) || h > 23 ||
 	    mi > 59 || sec > 59)
 		return -1;
 	*t_r = (time_t)(days_from_civil(y, (unsigned int)mo, (unsigned int)d) *
-	    DAY + h * 3600L + mi * 60L + sec);
+			    DAY +
+			h * 3600L + mi * 60L + sec);
 	return 0;
 }
 
@@ -131,7 +134,7 @@ pw_date_format(time_t t, char *buf)
 	secs = (long)t - days * DAY;
 	civil_from_days(days, &y, &m, &d);
 	snprintf(tmp, sizeof(tmp), "%04ld-%02u-%02uT%02ld:%02ld:%02ldZ",
-	    y % 10000, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+		 y % 10000, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 	memcpy(buf, tmp, 20);
 	buf[20] = '\0';
 	return buf;
@@ -176,21 +179,22 @@ pw_consent_state_name(enum pw_consent_state st)
 	return "?";
 }
 
-/* ---- expiry --------------------------------------------------------------- */
+/* ---- expiry ---------------------------------------------------------------
+ */
 
 /* statutory - the CASL end of an implied basis, or PW_NOTIME if none */
 static time_t
 statutory(const struct pw_consent_event *ev)
 {
-	time_t rel = ev->relationship_date != PW_NOTIME ?
-	    ev->relationship_date : ev->obtained_at;
+	time_t rel = ev->relationship_date != PW_NOTIME ? ev->relationship_date
+							: ev->obtained_at;
 
 	switch (ev->type) {
 	case PW_CONSENT_IMPLIED_PURCHASE:
 	case PW_CONSENT_IMPLIED_CONTRACT:
-		return pw_date_add_months(rel, 24);	/* s.10(10)(a)-(d) */
+		return pw_date_add_months(rel, 24); /* s.10(10)(a)-(d) */
 	case PW_CONSENT_IMPLIED_INQUIRY:
-		return pw_date_add_months(rel, 6);	/* s.10(10)(e) */
+		return pw_date_add_months(rel, 6); /* s.10(10)(e) */
 	default:
 		return PW_NOTIME;
 	}
@@ -233,8 +237,8 @@ pw_consent_event_check(const struct pw_consent_event *ev, const char **why_r)
 			 "expires_at (a review date)";
 		return -1;
 	}
-	rel = ev->relationship_date != PW_NOTIME ? ev->relationship_date :
-	    ev->obtained_at;
+	rel = ev->relationship_date != PW_NOTIME ? ev->relationship_date
+						 : ev->obtained_at;
 	if (ev->expires_at != PW_NOTIME && ev->expires_at <= rel) {
 		*why_r = "expires_at is not after the relationship date";
 		return -1;
@@ -242,7 +246,8 @@ pw_consent_event_check(const struct pw_consent_event *ev, const char **why_r)
 	return 0;
 }
 
-/* ---- evaluation ------------------------------------------------------------ */
+/* ---- evaluation ------------------------------------------------------------
+ */
 
 static bool
 applies(const struct pw_consent_event *ev, const char *list)
@@ -250,6 +255,16 @@ applies(const struct pw_consent_event *ev, const char *list)
 	if (ev->list == NULL || ev->list[0] == '\0')
 		return true;
 	return list != NULL && strcmp(ev->list, list) == 0;
+}
+
+/* after - was event a obtained after b?  Equal times: recording order,
+   when both are known (consent.h). */
+static bool
+after(const struct pw_consent_event *a, const struct pw_consent_event *b)
+{
+	if (a->obtained_at != b->obtained_at)
+		return a->obtained_at > b->obtained_at;
+	return a->seq != 0 && b->seq != 0 && a->seq > b->seq;
 }
 
 /* later_expiry - is expiry a later than b?  PW_NOTIME is "never". */
@@ -268,7 +283,7 @@ later_expiry(time_t a, time_t b)
 /* better - should candidate c replace the current best b? */
 static bool
 better(const struct pw_consent_event *c, time_t cexp,
-    const struct pw_consent_event *b, time_t bexp)
+       const struct pw_consent_event *b, time_t bexp)
 {
 	if (b == NULL || later_expiry(cexp, bexp))
 		return true;
@@ -276,12 +291,12 @@ better(const struct pw_consent_event *c, time_t cexp,
 		return false;
 	if ((c->type == PW_CONSENT_EXPRESS) != (b->type == PW_CONSENT_EXPRESS))
 		return c->type == PW_CONSENT_EXPRESS;
-	return c->obtained_at > b->obtained_at;	/* newest evidence */
+	return c->obtained_at > b->obtained_at; /* newest evidence */
 }
 
 void
 pw_consent_evaluate(const struct pw_consent_event *ev, size_t n,
-    const char *list, time_t now, struct pw_consent_result *r)
+		    const char *list, time_t now, struct pw_consent_result *r)
 {
 	const struct pw_consent_event *wd = NULL, *best = NULL, *lapsed = NULL;
 	time_t exp, best_exp = PW_NOTIME, lapsed_exp = PW_NOTIME;
@@ -293,15 +308,15 @@ pw_consent_evaluate(const struct pw_consent_event *ev, size_t n,
 		if (ev[i].type == PW_CONSENT_WITHDRAWN &&
 		    pw_consent_event_check(&ev[i], &why) == 0 &&
 		    applies(&ev[i], list) && ev[i].obtained_at <= now &&
-		    (wd == NULL || ev[i].obtained_at > wd->obtained_at))
+		    (wd == NULL || after(&ev[i], wd)))
 			wd = &ev[i];
 	for (i = 0; i < n; i++) {
 		if (ev[i].type == PW_CONSENT_WITHDRAWN ||
 		    pw_consent_event_check(&ev[i], &why) < 0 ||
 		    !applies(&ev[i], list) || ev[i].obtained_at > now)
 			continue;
-		if (wd != NULL && (ev[i].type != PW_CONSENT_EXPRESS ||
-		    ev[i].obtained_at <= wd->obtained_at))
+		if (wd != NULL &&
+		    (ev[i].type != PW_CONSENT_EXPRESS || !after(&ev[i], wd)))
 			continue;
 		exp = pw_consent_expiry(&ev[i]);
 		if (exp != PW_NOTIME && now >= exp) {
@@ -317,8 +332,8 @@ pw_consent_evaluate(const struct pw_consent_event *ev, size_t n,
 		}
 	}
 	if (best != NULL) {
-		r->state = best->type == PW_CONSENT_EXPRESS ?
-		    PW_CSTATE_EXPRESS : PW_CSTATE_IMPLIED;
+		r->state = best->type == PW_CONSENT_EXPRESS ? PW_CSTATE_EXPRESS
+							    : PW_CSTATE_IMPLIED;
 		r->basis = best;
 		r->valid_until = best_exp;
 	} else if (lapsed != NULL) {

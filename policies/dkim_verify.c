@@ -114,6 +114,20 @@ dkv_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	return 0;
 }
 
+/* header_line - "name:value" with every folding line break as CRLF: the
+   MTA hands folded values over with bare LFs, and libopendkim does not
+   fix those in headers (a folded b= then reads as corrupt base64) */
+static void
+header_line(struct pw_buf *b, const struct pw_hdr *h)
+{
+	pw_buf_printf(b, "%s:", h->name);
+	for (const char *p = h->value; *p; p++) {
+		if (*p == '\n' && (p == h->value || p[-1] != '\r'))
+			pw_buf_add(b, "\r", 1);
+		pw_buf_add(b, p, 1);
+	}
+}
+
 static enum pw_verdict
 dkv_eoh(struct pw_call *call)
 {
@@ -142,12 +156,12 @@ dkv_eoh(struct pw_call *call)
 	}
 	dkim_set_user_context(st->dkim, c);
 	for (size_t i = 0; i < m->hdrs.n; i++) {
-		char *line = pw_asprintf("%s:%s", m->hdrs.v[i].name,
-		    m->hdrs.v[i].value);
+		struct pw_buf line = {0};
 
-		(void)dkim_header(st->dkim, (unsigned char *)line,
-		    strlen(line));
-		free(line);
+		header_line(&line, &m->hdrs.v[i]);
+		(void)dkim_header(st->dkim, (unsigned char *)line.data,
+		    line.len);
+		pw_buf_free(&line);
 	}
 	s = dkim_eoh(st->dkim);
 	if (s == DKIM_STAT_NOSIG)
@@ -186,7 +200,8 @@ sig_result(DKIM_SIGINFO *sig, bool capped, const char **why)
 		    "body hash mismatch" : "signature verification failed";
 		return PW_AUTH_FAIL;
 	case DKIM_SIGERROR_BADSIG:
-		*why = "signature verification failed";
+		*why = dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH ?
+		    "body hash mismatch" : "signature verification failed";
 		return PW_AUTH_FAIL;
 	case DKIM_SIGERROR_KEYREVOKED:
 		*why = "key revoked";

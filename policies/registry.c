@@ -8,15 +8,26 @@
 
 #include "policy.h"
 
+extern const struct pw_policy pol_spf_verify, pol_dkim_verify,
+    pol_dmarc_verify, pol_auth_results;
+extern const struct pw_policy pol_classify, pol_identify;
 extern const struct pw_policy pol_dkim_sign;
 #ifdef PW_TEST_HOOKS
 extern const struct pw_policy pol_test_hooks;
 #endif
 
 const struct pw_policy *const pw_policies[] = {
+    /* VERIFY: inbound authentication, results in msg->auth */
+    &pol_spf_verify,
+    &pol_dkim_verify,
+    &pol_dmarc_verify,
+    &pol_auth_results,
 #ifdef PW_TEST_HOOKS
     &pol_test_hooks,
 #endif
+    /* COMPLY: outbound; classify first, results in msg->comply */
+    &pol_classify,
+    &pol_identify,
     &pol_dkim_sign,
 };
 

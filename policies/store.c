@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const struct pw_store_ops *const backends[] = {
-	&pw_store_sqlite_ops,
+    &pw_store_sqlite_ops,
 };
 
 static _Thread_local char store_error[512];
@@ -42,7 +42,7 @@ pw_store_set_error(const char *fmt, ...)
 
 int
 pw_store_open(const char *spec, const struct pw_store_opts *opts,
-    struct pw_store **store_r, char **error_r)
+	      struct pw_store **store_r, char **error_r)
 {
 	static const struct pw_store_opts defaults = PW_STORE_OPTS_DEFAULT;
 	const char *colon = strchr(spec, ':');
@@ -51,8 +51,10 @@ pw_store_open(const char *spec, const struct pw_store_opts *opts,
 	if (opts == NULL)
 		opts = &defaults;
 	if (colon == NULL) {
-		*error_r = pw_asprintf("store \"%s\": expected TYPE:WHERE, "
-		    "e.g. sqlite:/var/lib/postwarden/postwarden.db", spec);
+		*error_r =
+		    pw_asprintf("store \"%s\": expected TYPE:WHERE, "
+				"e.g. sqlite:/var/lib/postwarden/postwarden.db",
+				spec);
 		return -1;
 	}
 	slen = (size_t)(colon - spec);
@@ -60,9 +62,10 @@ pw_store_open(const char *spec, const struct pw_store_opts *opts,
 		if (strlen(backends[i]->scheme) == slen &&
 		    strncmp(spec, backends[i]->scheme, slen) == 0)
 			return backends[i]->open(colon + 1, opts, store_r,
-			    error_r);
+						 error_r);
 	*error_r = pw_asprintf("store \"%s\": unknown type \"%.*s\" "
-	    "(supported: sqlite)", spec, (int)slen, spec);
+			       "(supported: sqlite)",
+			       spec, (int)slen, spec);
 	return -1;
 }
 
@@ -84,7 +87,7 @@ pw_consent_events_free(struct pw_consent_events *ev)
 
 int
 pw_store_consent_add(struct pw_store *s, struct pw_consent_record *rec,
-    size_t n)
+		     size_t n)
 {
 	struct pw_consent_event ev;
 	const char *why;
@@ -101,11 +104,13 @@ pw_store_consent_add(struct pw_store *s, struct pw_consent_record *rec,
 		    rec[i].address == NULL || rec[i].address[0] == '\0' ||
 		    rec[i].source == NULL || rec[i].source[0] == '\0') {
 			pw_store_set_error("consent record %zu: organisation, "
-			    "address and source are required", i + 1);
+					   "address and source are required",
+					   i + 1);
 			return -1;
 		}
 		if (pw_consent_event_check(&ev, &why) < 0) {
-			pw_store_set_error("consent record %zu: %s", i + 1, why);
+			pw_store_set_error("consent record %zu: %s", i + 1,
+					   why);
 			return -1;
 		}
 	}
@@ -114,15 +119,16 @@ pw_store_consent_add(struct pw_store *s, struct pw_consent_record *rec,
 
 int
 pw_store_consent_events(struct pw_store *s, const char *org,
-    const char *address, struct pw_consent_events *ev)
+			const char *address, struct pw_consent_events *ev)
 {
 	return s->ops->consent_events(s, org, address, ev);
 }
 
 int
-pw_store_consent_check(struct pw_store *s, const char *org,
-    const char *address, const char *list, time_t now,
-    struct pw_consent_result *r, struct pw_consent_events *ev)
+pw_store_consent_check(struct pw_store *s, const char *org, const char *address,
+		       const char *list, time_t now,
+		       struct pw_consent_result *r,
+		       struct pw_consent_events *ev)
 {
 	int rc;
 
@@ -135,8 +141,9 @@ pw_store_consent_check(struct pw_store *s, const char *org,
 
 int
 pw_store_consent_export(struct pw_store *s, const char *org,
-    const char *address,
-    int (*cb)(const struct pw_consent_record *, void *), void *ctx)
+			const char *address,
+			int (*cb)(const struct pw_consent_record *, void *),
+			void *ctx)
 {
 	return s->ops->consent_export(s, org, address, cb, ctx);
 }
@@ -156,7 +163,8 @@ pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 
 int
 pw_store_suppression_list(struct pw_store *s, const char *org,
-    int (*cb)(const struct pw_suppression *, void *), void *ctx)
+			  int (*cb)(const struct pw_suppression *, void *),
+			  void *ctx)
 {
 	return s->ops->suppression_list(s, org, cb, ctx);
 }
@@ -165,7 +173,8 @@ int
 pw_store_audit_append(struct pw_store *s, struct pw_audit_row *row)
 {
 	if (row->queue_id == NULL || row->action == NULL) {
-		pw_store_set_error("audit row: queue id and action are required");
+		pw_store_set_error(
+		    "audit row: queue id and action are required");
 		return -1;
 	}
 	return s->ops->audit_append(s, row);
@@ -173,7 +182,7 @@ pw_store_audit_append(struct pw_store *s, struct pw_audit_row *row)
 
 int
 pw_store_audit_verify(struct pw_store *s, int64_t *bad_id_r,
-    unsigned char *head_r)
+		      unsigned char *head_r)
 {
 	return s->ops->audit_verify(s, bad_id_r, head_r);
 }
@@ -203,9 +212,9 @@ canon_int(struct pw_buf *b, const char *name, int64_t v)
 
 int
 pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
-    unsigned char *out)
+	      unsigned char *out)
 {
-	struct pw_buf b = { 0 };
+	struct pw_buf b = {0};
 	unsigned int len = 0;
 	int ok;
 
@@ -230,10 +239,11 @@ pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
 	{
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-		ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(ctx, prev, 32) &&
-		    EVP_DigestUpdate(ctx, b.data, b.len) &&
-		    EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
+		ok = ctx != NULL &&
+		     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		     EVP_DigestUpdate(ctx, prev, 32) &&
+		     EVP_DigestUpdate(ctx, b.data, b.len) &&
+		     EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
 		EVP_MD_CTX_free(ctx);
 	}
 	pw_buf_free(&b);

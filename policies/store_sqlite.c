@@ -24,9 +24,11 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -34,7 +36,14 @@
 #include "store.h"
 #include "util.h"
 
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION 1
+
+/* Records are evidence: refuse UPDATE and DELETE. */
+#define APPEND_ONLY(t)                                                         \
+	"CREATE TRIGGER " t "_no_update BEFORE UPDATE ON " t                   \
+	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"             \
+	"CREATE TRIGGER " t "_no_delete BEFORE DELETE ON " t                   \
+	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
 
 static const char schema_v1[] =
     "CREATE TABLE consent_event ("
@@ -46,14 +55,15 @@ static const char schema_v1[] =
     " obtained_at INTEGER NOT NULL, expires_at INTEGER,"
     " relationship_date INTEGER,"
     " source TEXT NOT NULL, proof TEXT NOT NULL DEFAULT '',"
-    " created_at INTEGER NOT NULL);"
+    " created_at INTEGER NOT NULL, recorded_us INTEGER NOT NULL);"
     "CREATE INDEX consent_event_key ON consent_event(org, address);"
     "CREATE TABLE suppression ("
     " id INTEGER PRIMARY KEY,"
     " org TEXT NOT NULL, address TEXT NOT NULL,"
     " list TEXT NOT NULL DEFAULT '',"
     " reason TEXT NOT NULL, requested_at INTEGER NOT NULL,"
-    " token_id TEXT, created_at INTEGER NOT NULL);"
+    " token_id TEXT, created_at INTEGER NOT NULL,"
+    " recorded_us INTEGER NOT NULL);"
     "CREATE INDEX suppression_key ON suppression(org, address);"
     "CREATE TABLE audit ("
     " id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
@@ -68,15 +78,10 @@ static const char schema_v1[] =
     " from_domain TEXT NOT NULL, source_ip TEXT, policy TEXT,"
     " disposition TEXT, spf_result TEXT, spf_domain TEXT,"
     " dkim_result TEXT, dkim_domain TEXT);"
-    "CREATE INDEX dmarc_eval_time ON dmarc_eval(time, from_domain);"
-#define APPEND_ONLY(t)                                                         \
-	"CREATE TRIGGER " t "_no_update BEFORE UPDATE ON " t                   \
-	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"             \
-	"CREATE TRIGGER " t "_no_delete BEFORE DELETE ON " t                   \
-	" BEGIN SELECT RAISE(ABORT, '" t " is append-only'); END;"
-    APPEND_ONLY("consent_event") APPEND_ONLY("suppression")
-    APPEND_ONLY("audit") APPEND_ONLY("dmarc_eval")
-    "PRAGMA user_version = 1;";
+    "CREATE INDEX dmarc_eval_time ON dmarc_eval(time, "
+    "from_domain);" APPEND_ONLY("consent_event") APPEND_ONLY("suppression")
+	APPEND_ONLY("audit")
+	    APPEND_ONLY("dmarc_eval") "PRAGMA user_version = 1;";
 
 enum sq_stmt {
 	ST_BEGIN,
@@ -106,47 +111,51 @@ enum sq_stmt {
 	"token_id, dkim_d, dkim_s, action, prev_hash, hash"
 
 static const char *const sq_sql[ST_MAX] = {
-	[ST_BEGIN] = "BEGIN",
-	[ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_CONSENT_INSERT] = "INSERT INTO consent_event (org, address, list, "
-	    "type, obtained_at, expires_at, relationship_date, source, proof, "
-	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_CONSENT_EVENTS] = "SELECT id, list, type, obtained_at, expires_at, "
-	    "relationship_date FROM consent_event WHERE org = ? AND address = ?",
-	[ST_SUPP_EVENTS] = "SELECT id, list, requested_at FROM suppression "
-	    "WHERE org = ? AND address = ?",
-	[ST_CONSENT_EXPORT_ORG] = "SELECT " CONSENT_COLS " FROM consent_event "
-	    "WHERE org = ? ORDER BY id",
-	[ST_CONSENT_EXPORT_ADDR] = "SELECT " CONSENT_COLS " FROM consent_event "
-	    "WHERE org = ? AND address = ? ORDER BY id",
-	[ST_SUPP_INSERT] = "INSERT INTO suppression (org, address, list, "
-	    "reason, requested_at, token_id, created_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[ST_SUPP_LIST] = "SELECT id, org, address, list, reason, requested_at, "
-	    "token_id, created_at FROM suppression WHERE org = ? ORDER BY id",
-	[ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-	[ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id",
-	[ST_DMARC_INSERT] = "INSERT INTO dmarc_eval (time, from_domain, "
-	    "source_ip, policy, disposition, spf_result, spf_domain, "
-	    "dkim_result, dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_CONSENT_INSERT] =
+	"INSERT INTO consent_event (org, address, list, "
+	"type, obtained_at, expires_at, relationship_date, source, proof, "
+	"created_at, recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_CONSENT_EVENTS] = "SELECT id, list, type, obtained_at, expires_at, "
+			  "relationship_date, recorded_us FROM consent_event "
+			  "WHERE org = ? AND address = ?",
+    [ST_SUPP_EVENTS] = "SELECT id, list, requested_at, recorded_us "
+		       "FROM suppression WHERE org = ? AND address = ?",
+    [ST_CONSENT_EXPORT_ORG] = "SELECT " CONSENT_COLS " FROM consent_event "
+			      "WHERE org = ? ORDER BY id",
+    [ST_CONSENT_EXPORT_ADDR] = "SELECT " CONSENT_COLS " FROM consent_event "
+			       "WHERE org = ? AND address = ? ORDER BY id",
+    [ST_SUPP_INSERT] = "INSERT INTO suppression (org, address, list, "
+		       "reason, requested_at, token_id, created_at, "
+		       "recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_SUPP_LIST] =
+	"SELECT id, org, address, list, reason, requested_at, "
+	"token_id, created_at FROM suppression WHERE org = ? ORDER BY id",
+    [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
+			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id",
+    [ST_DMARC_INSERT] =
+	"INSERT INTO dmarc_eval (time, from_domain, "
+	"source_ip, policy, disposition, spf_result, spf_domain, "
+	"dkim_result, dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct sq_conn {
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST_MAX];
-	struct sq_conn	*next;
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_MAX];
+	struct sq_conn *next;
 };
 
 struct sq_store {
-	struct pw_store		 base;
-	char			*path;
-	struct pw_store_opts	 opts;
-	pthread_mutex_t		 lock;
-	struct sq_conn		*pool;
+	struct pw_store base;
+	char *path;
+	struct pw_store_opts opts;
+	pthread_mutex_t lock;
+	struct sq_conn *pool; /* idle connections, under lock */
 };
 
 /* ---- connections ---------------------------------------------------- */
@@ -167,7 +176,7 @@ static int
 sq_fail(struct sq_store *s, struct sq_conn *c, const char *what)
 {
 	pw_store_set_error("%s: %s: %s", s->path, what,
-	    c ? sqlite3_errmsg(c->db) : "no connection");
+			   c ? sqlite3_errmsg(c->db) : "no connection");
 	if (c != NULL && !sqlite3_get_autocommit(c->db))
 		(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -190,11 +199,14 @@ conn_open(struct sq_store *s, char **error_r)
 	struct sq_conn *c = pw_calloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_NOMUTEX, rc;
 
-	flags |= s->opts.readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE | (s->opts.create ? SQLITE_OPEN_CREATE : 0);
+	flags |= s->opts.readonly
+		     ? SQLITE_OPEN_READONLY
+		     : SQLITE_OPEN_READWRITE |
+			   (s->opts.create ? SQLITE_OPEN_CREATE : 0);
 	if ((rc = sqlite3_open_v2(s->path, &c->db, flags, NULL)) != SQLITE_OK) {
 		*error_r = pw_asprintf("%s: cannot open: %s", s->path,
-		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+				       c->db ? sqlite3_errmsg(c->db)
+					     : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
@@ -206,14 +218,15 @@ conn_open(struct sq_store *s, char **error_r)
 	}
 	if (!s->opts.readonly &&
 	    sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+			 NULL) != SQLITE_OK) {
 		*error_r = pw_asprintf("%s: cannot enable WAL: %s", s->path,
-		    sqlite3_errmsg(c->db));
+				       sqlite3_errmsg(c->db));
 		goto fail;
 	}
 	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL,
-	    NULL) != SQLITE_OK) {
-		*error_r = pw_asprintf("%s: %s", s->path, sqlite3_errmsg(c->db));
+			 NULL) != SQLITE_OK) {
+		*error_r =
+		    pw_asprintf("%s: %s", s->path, sqlite3_errmsg(c->db));
 		goto fail;
 	}
 	return c;
@@ -231,7 +244,8 @@ conn_get(struct sq_store *s)
 
 	if (access(s->path, s->opts.readonly ? R_OK : R_OK | W_OK) < 0) {
 		pw_store_set_error("%s: %s", s->path, strerror(errno));
-		/* the pooled descriptors would still work: drop them */
+		/* The pooled descriptors would still work on a file that was
+		   made unreadable or removed: drop them. */
 		pthread_mutex_lock(&s->lock);
 		drop = s->pool;
 		s->pool = NULL;
@@ -269,7 +283,8 @@ stmt(struct sq_conn *c, enum sq_stmt which)
 {
 	if (c->st[which] == NULL &&
 	    sqlite3_prepare_v3(c->db, sq_sql[which], -1,
-	    SQLITE_PREPARE_PERSISTENT, &c->st[which], NULL) != SQLITE_OK)
+			       SQLITE_PREPARE_PERSISTENT, &c->st[which],
+			       NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_reset(c->st[which]);
 	sqlite3_clear_bindings(c->st[which]);
@@ -306,6 +321,27 @@ bind_time(sqlite3_stmt *st, int i, time_t t)
 		sqlite3_bind_int64(st, i, (sqlite3_int64)t);
 }
 
+/* recorded_us - the recording clock: orders a withdrawal and a consent
+   that carry the same obtained time (consent.h).  Strictly increasing
+   within the process, so two records of one process never tie. */
+static sqlite3_int64
+recorded_us(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static sqlite3_int64 last;
+	struct timespec ts;
+	sqlite3_int64 us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (sqlite3_int64)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	pthread_mutex_lock(&lock);
+	if (us <= last)
+		us = last + 1;
+	last = us;
+	pthread_mutex_unlock(&lock);
+	return us;
+}
+
 static const char *
 col_text(sqlite3_stmt *st, int i)
 {
@@ -321,9 +357,10 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	int version;
 
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
 		*error_r = pw_asprintf("%s: cannot read schema version: %s",
-		    s->path, sqlite3_errmsg(c->db));
+				       s->path, sqlite3_errmsg(c->db));
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -333,7 +370,8 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		return 0;
 	if (version > SCHEMA_VERSION) {
 		*error_r = pw_asprintf("%s: schema version %d is newer than "
-		    "this postwarden (%d)", s->path, version, SCHEMA_VERSION);
+				       "this postwarden (%d)",
+				       s->path, version, SCHEMA_VERSION);
 		return -1;
 	}
 	if (s->opts.readonly) {
@@ -345,7 +383,8 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	    SQLITE_OK)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+		SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
 		goto fail;
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -358,7 +397,7 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	return 0;
 fail:
 	*error_r = pw_asprintf("%s: cannot create schema: %s", s->path,
-	    sqlite3_errmsg(c->db));
+			       sqlite3_errmsg(c->db));
 	sqlite3_finalize(st);
 	(void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -368,14 +407,15 @@ static void sq_close(struct pw_store *);
 
 static int
 sq_open(const char *where, const struct pw_store_opts *opts,
-    struct pw_store **store_r, char **error_r)
+	struct pw_store **store_r, char **error_r)
 {
 	struct sq_store *s;
 	struct sq_conn *c;
+	int fd;
 
 	if (where[0] != '/') {
-		*error_r = pw_asprintf("sqlite:%s: the path must be absolute",
-		    where);
+		*error_r =
+		    pw_asprintf("sqlite:%s: the path must be absolute", where);
 		return -1;
 	}
 	s = pw_calloc(1, sizeof(*s));
@@ -385,6 +425,17 @@ sq_open(const char *where, const struct pw_store_opts *opts,
 	if (s->opts.busy_timeout_ms < 0)
 		s->opts.busy_timeout_ms = 0;
 	pthread_mutex_init(&s->lock, NULL);
+	/* Memory statistics take a global mutex on every allocation, which
+	   serialises the milter's threads; we never read them.  Only
+	   possible before SQLite initialises: a no-op (SQLITE_MISUSE)
+	   afterwards. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* Consent records are personal data: a new file is 0600 whatever
+	   the umask (SQLite gives -wal and -shm the same mode). */
+	if (s->opts.create && !s->opts.readonly &&
+	    (fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       0600)) >= 0)
+		close(fd);
 	if ((c = conn_open(s, error_r)) == NULL ||
 	    schema_init(s, c, error_r) < 0) {
 		if (c != NULL)
@@ -415,8 +466,7 @@ sq_close(struct pw_store *base)
 /* ---- consent ------------------------------------------------------------ */
 
 static int
-sq_consent_add(struct pw_store *base, struct pw_consent_record *rec,
-    size_t n)
+sq_consent_add(struct pw_store *base, struct pw_consent_record *rec, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	struct sq_conn *c;
@@ -444,6 +494,7 @@ sq_consent_add(struct pw_store *base, struct pw_consent_record *rec,
 		bind_text(st, 8, rec[i].source);
 		bind_text(st, 9, rec[i].proof ? rec[i].proof : "");
 		sqlite3_bind_int64(st, 10, (sqlite3_int64)now);
+		sqlite3_bind_int64(st, 11, recorded_us());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			break;
 		rec[i].id = (int64_t)sqlite3_last_insert_rowid(c->db);
@@ -464,29 +515,26 @@ sq_consent_add(struct pw_store *base, struct pw_consent_record *rec,
    are turned into pointers at the end (the pool moves as it grows) */
 static void
 events_push(struct pw_consent_events *ev, size_t *cap, struct pw_buf *pool,
-    int64_t id, const char *list, enum pw_consent_type type, time_t obt,
-    time_t exp, time_t rel)
+	    struct pw_consent_event e, const char *list)
 {
+	if (list == NULL)
+		list = "";
 	if (ev->n == *cap) {
 		*cap = *cap ? *cap * 2 : 8;
 		ev->v = pw_realloc(ev->v, *cap * sizeof(*ev->v));
 	}
-	ev->v[ev->n].id = id;
-	ev->v[ev->n].list = (const char *)(uintptr_t)pool->len;
-	pw_buf_add(pool, list ? list : "", strlen(list ? list : "") + 1);
-	ev->v[ev->n].type = type;
-	ev->v[ev->n].obtained_at = obt;
-	ev->v[ev->n].expires_at = exp;
-	ev->v[ev->n].relationship_date = rel;
-	ev->n++;
+	e.list = (const char *)(uintptr_t)pool->len;
+	pw_buf_add(pool, list, strlen(list) + 1);
+	ev->v[ev->n++] = e;
 }
 
 static int
-sq_consent_events(struct pw_store *base, const char *org,
-    const char *address, struct pw_consent_events *ev)
+sq_consent_events(struct pw_store *base, const char *org, const char *address,
+		  struct pw_consent_events *ev)
 {
 	struct sq_store *s = (struct sq_store *)base;
-	struct pw_buf pool = { 0 };
+	struct pw_buf pool = {0};
+	struct pw_consent_event e = {0};
 	struct sq_conn *c;
 	sqlite3_stmt *st;
 	size_t cap = 0, i;
@@ -502,22 +550,29 @@ sq_consent_events(struct pw_store *base, const char *org,
 	bind_text(st, 2, address);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((type = pw_consent_type_parse(col_text(st, 2))) < 0)
-			continue;	/* CHECK constraint makes this moot */
-		events_push(ev, &cap, &pool, sqlite3_column_int64(st, 0),
-		    col_text(st, 1), (enum pw_consent_type)type,
-		    (time_t)sqlite3_column_int64(st, 3),
-		    (time_t)sqlite3_column_int64(st, 4),
-		    (time_t)sqlite3_column_int64(st, 5));
+			continue; /* CHECK constraint makes this moot */
+		e.id = sqlite3_column_int64(st, 0);
+		e.type = (enum pw_consent_type)type;
+		e.obtained_at = (time_t)sqlite3_column_int64(st, 3);
+		e.expires_at = (time_t)sqlite3_column_int64(st, 4);
+		e.relationship_date = (time_t)sqlite3_column_int64(st, 5);
+		e.seq = sqlite3_column_int64(st, 6);
+		events_push(ev, &cap, &pool, e, col_text(st, 1));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || (st = stmt(c, ST_SUPP_EVENTS)) == NULL)
 		goto fail;
 	bind_text(st, 1, org);
 	bind_text(st, 2, address);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		events_push(ev, &cap, &pool, -sqlite3_column_int64(st, 0),
-		    col_text(st, 1), PW_CONSENT_WITHDRAWN,
-		    (time_t)sqlite3_column_int64(st, 2), PW_NOTIME, PW_NOTIME);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e.id = -sqlite3_column_int64(st, 0);
+		e.type = PW_CONSENT_WITHDRAWN;
+		e.obtained_at = (time_t)sqlite3_column_int64(st, 2);
+		e.expires_at = PW_NOTIME;
+		e.relationship_date = PW_NOTIME;
+		e.seq = sqlite3_column_int64(st, 3);
+		events_push(ev, &cap, &pool, e, col_text(st, 1));
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || !exec1(c, ST_COMMIT))
 		goto fail;
@@ -535,9 +590,9 @@ fail:
 }
 
 static int
-sq_consent_export(struct pw_store *base, const char *org,
-    const char *address,
-    int (*cb)(const struct pw_consent_record *, void *), void *ctx)
+sq_consent_export(struct pw_store *base, const char *org, const char *address,
+		  int (*cb)(const struct pw_consent_record *, void *),
+		  void *ctx)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	struct pw_consent_record r;
@@ -547,8 +602,8 @@ sq_consent_export(struct pw_store *base, const char *org,
 
 	if ((c = conn_get(s)) == NULL)
 		return -1;
-	if ((st = stmt(c, address ? ST_CONSENT_EXPORT_ADDR :
-	    ST_CONSENT_EXPORT_ORG)) == NULL)
+	if ((st = stmt(c, address ? ST_CONSENT_EXPORT_ADDR
+				  : ST_CONSENT_EXPORT_ORG)) == NULL)
 		return sq_fail_put(s, c, "consent: export");
 	bind_text(st, 1, org);
 	if (address != NULL)
@@ -579,7 +634,8 @@ sq_consent_export(struct pw_store *base, const char *org,
 	return 0;
 }
 
-/* ---- suppression ---------------------------------------------------------- */
+/* ---- suppression ----------------------------------------------------------
+ */
 
 static int
 sq_suppression_add(struct pw_store *base, struct pw_suppression *sup)
@@ -600,6 +656,7 @@ sq_suppression_add(struct pw_store *base, struct pw_suppression *sup)
 	bind_time(st, 5, sup->requested_at);
 	bind_text(st, 6, sup->token_id);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
+	sqlite3_bind_int64(st, 8, recorded_us());
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return sq_fail_put(s, c, "suppression");
@@ -613,7 +670,7 @@ sq_suppression_add(struct pw_store *base, struct pw_suppression *sup)
 
 static int
 sq_suppression_list(struct pw_store *base, const char *org,
-    int (*cb)(const struct pw_suppression *, void *), void *ctx)
+		    int (*cb)(const struct pw_suppression *, void *), void *ctx)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	struct pw_suppression r;
@@ -647,7 +704,8 @@ sq_suppression_list(struct pw_store *base, const char *org,
 	return 0;
 }
 
-/* ---- audit ------------------------------------------------------------------ */
+/* ---- audit ------------------------------------------------------------------
+ */
 
 static int
 sq_audit_append(struct pw_store *base, struct pw_audit_row *row)
@@ -662,8 +720,8 @@ sq_audit_append(struct pw_store *base, struct pw_audit_row *row)
 		return -1;
 	/* The write lock is taken before reading the head, so two writers
 	   cannot both link to the same previous row. */
-	if (!exec1(c, ST_BEGIN_IMMEDIATE) || (st = stmt(c, ST_AUDIT_LAST)) ==
-	    NULL)
+	if (!exec1(c, ST_BEGIN_IMMEDIATE) ||
+	    (st = stmt(c, ST_AUDIT_LAST)) == NULL)
 		goto fail;
 	memset(row->prev_hash, 0, sizeof(row->prev_hash));
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -671,7 +729,7 @@ sq_audit_append(struct pw_store *base, struct pw_audit_row *row)
 		if (sqlite3_column_bytes(st, 1) != 32) {
 			sqlite3_reset(st);
 			pw_store_set_error("%s: audit row %lld: bad hash",
-			    s->path, (long long)prev_id);
+					   s->path, (long long)prev_id);
 			conn_put(s, c);
 			return -1;
 		}
@@ -717,11 +775,10 @@ fail:
 }
 
 static int
-sq_audit_verify(struct pw_store *base, int64_t *bad_id_r,
-    unsigned char *head_r)
+sq_audit_verify(struct pw_store *base, int64_t *bad_id_r, unsigned char *head_r)
 {
 	struct sq_store *s = (struct sq_store *)base;
-	unsigned char prev[32] = { 0 }, h[32];
+	unsigned char prev[32] = {0}, h[32];
 	struct pw_audit_row r;
 	struct sq_conn *c;
 	sqlite3_stmt *st;
@@ -783,7 +840,8 @@ sq_audit_verify(struct pw_store *base, int64_t *bad_id_r,
 	return result;
 }
 
-/* ---- DMARC rows ---------------------------------------------------------------- */
+/* ---- DMARC rows
+ * ---------------------------------------------------------------- */
 
 static int
 sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *row)
@@ -815,15 +873,15 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *row)
 }
 
 const struct pw_store_ops pw_store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.consent_add = sq_consent_add,
-	.consent_events = sq_consent_events,
-	.consent_export = sq_consent_export,
-	.suppression_add = sq_suppression_add,
-	.suppression_list = sq_suppression_list,
-	.audit_append = sq_audit_append,
-	.audit_verify = sq_audit_verify,
-	.dmarc_add = sq_dmarc_add,
+    .scheme = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .consent_add = sq_consent_add,
+    .consent_events = sq_consent_events,
+    .consent_export = sq_consent_export,
+    .suppression_add = sq_suppression_add,
+    .suppression_list = sq_suppression_list,
+    .audit_append = sq_audit_append,
+    .audit_verify = sq_audit_verify,
+    .dmarc_add = sq_dmarc_add,
 };

@@ -24,39 +24,40 @@
 #include "token.h"
 #include "util.h"
 
-#define TOK_VERSION	1
-#define TOK_HDR		6	/* ver, kid, issued */
-#define TOK_TAG		16	/* truncated HMAC-SHA256, 128 bits */
-#define TOK_EPOCH	1577836800L	/* 2020-01-01T00:00:00Z */
-#define TOK_SKEW	86400L	/* future issue times tolerated */
-#define TOK_LABEL	"postwarden-unsub-v1"
-#define TOK_MAX_PLAIN	(2 + PW_TOKEN_MAX_ORG + PW_TOKEN_MAX_LIST + \
-			 PW_TOKEN_MAX_RCPT)
-#define TOK_MAX_RAW	(TOK_HDR + TOK_TAG + TOK_MAX_PLAIN)
-#define RING_FILE_MAX	(1024 * 1024)
+#define TOK_VERSION 1
+#define TOK_HDR 6	      /* ver, kid, issued */
+#define TOK_TAG 16	      /* truncated HMAC-SHA256, 128 bits */
+#define TOK_EPOCH 1577836800L /* 2020-01-01T00:00:00Z */
+#define TOK_SKEW 86400L	      /* future issue times tolerated */
+#define TOK_LABEL "postwarden-unsub-v1"
+#define TOK_MAX_PLAIN                                                          \
+	(2 + PW_TOKEN_MAX_ORG + PW_TOKEN_MAX_LIST + PW_TOKEN_MAX_RCPT)
+#define TOK_MAX_RAW (TOK_HDR + TOK_TAG + TOK_MAX_PLAIN)
+#define RING_FILE_MAX (1024 * 1024)
 
 struct pw_key {
-	bool		 present;
-	unsigned char	 mac[32];	/* Kmac = HMAC(K, LABEL " mac") */
-	unsigned char	 enc[32];	/* Kenc = HMAC(K, LABEL " enc") */
+	bool present;
+	unsigned char mac[32]; /* Kmac = HMAC(K, LABEL " mac") */
+	unsigned char enc[32]; /* Kenc = HMAC(K, LABEL " enc") */
 };
 
 struct pw_keyring {
-	EVP_MAC		*hmac;
-	EVP_CIPHER	*ctr;
-	int		 latest;
-	struct pw_key	 keys[256];
+	EVP_MAC *hmac;
+	EVP_CIPHER *ctr;
+	int latest;
+	struct pw_key keys[256];
 };
 
 struct iov {
-	const void	*p;
-	size_t		 len;
+	const void *p;
+	size_t len;
 };
 
-static int hmac_sha256(const struct pw_keyring *, const unsigned char *,
-    size_t, const struct iov *, size_t, unsigned char *);
+static int hmac_sha256(const struct pw_keyring *, const unsigned char *, size_t,
+		       const struct iov *, size_t, unsigned char *);
 static int aes_ctr(const struct pw_keyring *, const unsigned char *,
-    const unsigned char *, const unsigned char *, size_t, unsigned char *);
+		   const unsigned char *, const unsigned char *, size_t,
+		   unsigned char *);
 static bool name_ok(const char *, size_t, size_t, size_t);
 static long secret_decode(const char *, unsigned char *, size_t);
 
@@ -73,7 +74,8 @@ pw_b64url_encode(const unsigned char *in, size_t len)
 	uint32_t v;
 
 	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64url[v >> 18 & 63];
 		out[o++] = b64url[v >> 12 & 63];
 		out[o++] = b64url[v >> 6 & 63];
@@ -110,8 +112,7 @@ b64url_val(unsigned char c)
 }
 
 long
-pw_b64url_decode(const char *in, size_t len, unsigned char *out,
-    size_t outsize)
+pw_b64url_decode(const char *in, size_t len, unsigned char *out, size_t outsize)
 {
 	size_t i, o = 0, need;
 	uint32_t acc = 0;
@@ -170,7 +171,7 @@ pw_keyring_free(struct pw_keyring **ringp)
 
 int
 pw_keyring_add(struct pw_keyring *ring, unsigned int kid,
-    const unsigned char *secret, size_t len, const char **error_r)
+	       const unsigned char *secret, size_t len, const char **error_r)
 {
 	static const char lmac[] = TOK_LABEL " mac", lenc[] = TOK_LABEL " enc";
 	struct iov v;
@@ -184,7 +185,8 @@ pw_keyring_add(struct pw_keyring *ring, unsigned int kid,
 		return -1;
 	}
 	if (len < PW_KEY_MIN_BYTES || len > PW_KEY_MAX_BYTES) {
-		*error_r = "secret must be 32 to 256 bytes (openssl rand -hex 32)";
+		*error_r =
+		    "secret must be 32 to 256 bytes (openssl rand -hex 32)";
 		return -1;
 	}
 	v.p = lmac;
@@ -260,17 +262,18 @@ ring_read(const char *path, struct pw_buf *errors)
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		pw_buf_printf(errors, "%s: cannot open key ring: %s\n", path,
-		    strerror(errno));
+			      strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		pw_buf_printf(errors, "%s: key ring is not a regular file\n",
-		    path);
+			      path);
 		close(fd);
 		return NULL;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		pw_buf_printf(errors,
+		pw_buf_printf(
+		    errors,
 		    "%s: key ring has mode %04o: it must not be group or "
 		    "world accessible (chmod 600)\n",
 		    path, (unsigned int)(st.st_mode & 07777));
@@ -278,7 +281,8 @@ ring_read(const char *path, struct pw_buf *errors)
 		return NULL;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		pw_buf_printf(errors,
+		pw_buf_printf(
+		    errors,
 		    "%s: key ring is owned by uid %u, not root or uid %u\n",
 		    path, (unsigned int)st.st_uid, (unsigned int)geteuid());
 		close(fd);
@@ -291,7 +295,7 @@ ring_read(const char *path, struct pw_buf *errors)
 	}
 	text = pw_malloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size &&
-	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+	       (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)n;
 	text[got] = '\0';
 	close(fd);
@@ -320,13 +324,13 @@ pw_keyring_load(const char *path, struct pw_buf *errors)
 			*next++ = '\0';
 		if ((sp = strchr(line, '#')) != NULL)
 			*sp = '\0';
-		pw_trim(line);
+		line = pw_trim(line);
 		if (*line == '\0')
 			continue;
 		sp = line + strcspn(line, " \t");
 		if (*sp == '\0') {
 			pw_buf_printf(errors, "%s:%d: expected \"ID SECRET\"\n",
-			    path, lineno);
+				      path, lineno);
 			bad++;
 			continue;
 		}
@@ -335,7 +339,8 @@ pw_keyring_load(const char *path, struct pw_buf *errors)
 		errno = 0;
 		kid = strtoul(line, &end, 10);
 		if (*end != '\0' || end == line || errno != 0 || kid > 255) {
-			pw_buf_printf(errors,
+			pw_buf_printf(
+			    errors,
 			    "%s:%d: key id \"%s\" is not a number 0..255\n",
 			    path, lineno, line);
 			bad++;
@@ -344,15 +349,16 @@ pw_keyring_load(const char *path, struct pw_buf *errors)
 		if (strcspn(sp, " \t") != strlen(sp) ||
 		    (n = secret_decode(sp, secret, sizeof(secret))) < 0) {
 			pw_buf_printf(errors,
-			    "%s:%d: key %lu: secret is neither hex nor base64\n",
-			    path, lineno, kid);
+				      "%s:%d: key %lu: secret is neither hex "
+				      "nor base64\n",
+				      path, lineno, kid);
 			bad++;
 			continue;
 		}
 		if (pw_keyring_add(ring, (unsigned int)kid, secret, (size_t)n,
-		    &err) < 0) {
+				   &err) < 0) {
 			pw_buf_printf(errors, "%s:%d: key %lu: %s\n", path,
-			    lineno, kid, err);
+				      lineno, kid, err);
 			bad++;
 		}
 	}
@@ -372,7 +378,7 @@ pw_keyring_load(const char *path, struct pw_buf *errors)
 
 static int
 hmac_sha256(const struct pw_keyring *ring, const unsigned char *key,
-    size_t keylen, const struct iov *v, size_t nv, unsigned char *out)
+	    size_t keylen, const struct iov *v, size_t nv, unsigned char *out)
 {
 	OSSL_PARAM params[2];
 	EVP_MAC_CTX *ctx;
@@ -380,7 +386,7 @@ hmac_sha256(const struct pw_keyring *ring, const unsigned char *key,
 	int ok;
 
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
+						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if ((ctx = EVP_MAC_CTX_new(ring->hmac)) == NULL)
 		return -1;
@@ -395,8 +401,8 @@ hmac_sha256(const struct pw_keyring *ring, const unsigned char *key,
 /* aes_ctr - CTR is its own inverse: encrypt and decrypt alike */
 static int
 aes_ctr(const struct pw_keyring *ring, const unsigned char *key,
-    const unsigned char *iv, const unsigned char *in, size_t len,
-    unsigned char *out)
+	const unsigned char *iv, const unsigned char *in, size_t len,
+	unsigned char *out)
 {
 	EVP_CIPHER_CTX *ctx;
 	int outl = 0, fin = 0, ok;
@@ -404,9 +410,9 @@ aes_ctr(const struct pw_keyring *ring, const unsigned char *key,
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_EncryptInit_ex2(ctx, ring->ctr, key, iv, NULL) &&
-	    EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) &&
-	    EVP_EncryptFinal_ex(ctx, out + outl, &fin) &&
-	    (size_t)(outl + fin) == len;
+	     EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) &&
+	     EVP_EncryptFinal_ex(ctx, out + outl, &fin) &&
+	     (size_t)(outl + fin) == len;
 	EVP_CIPHER_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
@@ -419,8 +425,11 @@ name_ok(const char *s, size_t len, size_t min, size_t max)
 	if (len < min || len > max)
 		return false;
 	for (i = 0; i < len; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789._-", s[i]) == NULL || s[i] == '\0')
+		if (strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789._-",
+			s[i]) == NULL ||
+		    s[i] == '\0')
 			return false;
 	return true;
 }
@@ -450,8 +459,8 @@ tag_hex(const unsigned char *tag, char *id)
 /* tag_compute - the 16-byte tag over the label, header and plaintext */
 static int
 tag_compute(const struct pw_keyring *ring, const struct pw_key *k,
-    const unsigned char *hdr, const unsigned char *plain, size_t plen,
-    unsigned char *tag)
+	    const unsigned char *hdr, const unsigned char *plain, size_t plen,
+	    unsigned char *tag)
 {
 	unsigned char full[32];
 	struct iov v[3];
@@ -471,9 +480,9 @@ tag_compute(const struct pw_keyring *ring, const struct pw_key *k,
 /* ---- mint and verify --------------------------------------------------- */
 
 int
-pw_token_mint(const struct pw_keyring *ring, unsigned int kid,
-    const char *org, const char *list, const char *rcpt, time_t issued,
-    char **token_r, char *id_r, const char **error_r)
+pw_token_mint(const struct pw_keyring *ring, unsigned int kid, const char *org,
+	      const char *list, const char *rcpt, time_t issued, char **token_r,
+	      char *id_r, const char **error_r)
 {
 	unsigned char raw[TOK_MAX_RAW], plain[TOK_MAX_PLAIN];
 	size_t olen = strlen(org), llen = strlen(list), rlen = strlen(rcpt);
@@ -518,7 +527,7 @@ pw_token_mint(const struct pw_keyring *ring, unsigned int kid,
 	put32(raw + 2, (uint32_t)minutes);
 	if (tag_compute(ring, k, raw, plain, plen, raw + TOK_HDR) < 0 ||
 	    aes_ctr(ring, k->enc, raw + TOK_HDR, plain, plen,
-	    raw + TOK_HDR + TOK_TAG) < 0)
+		    raw + TOK_HDR + TOK_TAG) < 0)
 		pw_panic("token: OpenSSL failed while minting");
 	*token_r = pw_b64url_encode(raw, TOK_HDR + TOK_TAG + plen);
 	if (id_r != NULL)
@@ -555,7 +564,8 @@ plain_split(const unsigned char *p, size_t plen, struct pw_token *tok)
 
 enum pw_token_status
 pw_token_verify(const struct pw_keyring *ring, const char *token, size_t len,
-    time_t now, long lifetime, const char *expect_org, struct pw_token *tok)
+		time_t now, long lifetime, const char *expect_org,
+		struct pw_token *tok)
 {
 	unsigned char raw[TOK_MAX_RAW], plain[TOK_MAX_PLAIN], tag[TOK_TAG];
 	const struct pw_key *k;
@@ -573,8 +583,8 @@ pw_token_verify(const struct pw_keyring *ring, const char *token, size_t len,
 		return PW_TOKEN_UNKNOWN_KEY;
 	k = &ring->keys[raw[1]];
 	plen = (size_t)n - TOK_HDR - TOK_TAG;
-	if (aes_ctr(ring, k->enc, raw + TOK_HDR, raw + TOK_HDR + TOK_TAG,
-	    plen, plain) < 0 ||
+	if (aes_ctr(ring, k->enc, raw + TOK_HDR, raw + TOK_HDR + TOK_TAG, plen,
+		    plain) < 0 ||
 	    tag_compute(ring, k, raw, plain, plen, tag) < 0)
 		pw_panic("token: OpenSSL failed while verifying");
 	/* Authenticate before looking at any decrypted byte. */
@@ -589,9 +599,10 @@ pw_token_verify(const struct pw_keyring *ring, const char *token, size_t len,
 		pw_token_clear(tok);
 		return PW_TOKEN_MALFORMED;
 	}
-	issued = (time_t)(TOK_EPOCH +
-	    60L * (long)((uint32_t)raw[2] << 24 | (uint32_t)raw[3] << 16 |
-	    (uint32_t)raw[4] << 8 | raw[5]));
+	issued =
+	    (time_t)(TOK_EPOCH + 60L * (long)((uint32_t)raw[2] << 24 |
+					      (uint32_t)raw[3] << 16 |
+					      (uint32_t)raw[4] << 8 | raw[5]));
 	tok->kid = raw[1];
 	tok->issued = issued;
 	tag_hex(raw + TOK_HDR, tok->id);
@@ -640,9 +651,11 @@ pw_token_status_str(enum pw_token_status st)
 int
 pw_token_lifetime_check(long lifetime, const char **error_r)
 {
-	if (lifetime < 0 || (lifetime > 0 && lifetime < PW_TOKEN_MIN_LIFETIME)) {
-		*error_r = "unsubscribe token lifetime must be 0 (unlimited) or "
-			   "at least 60 days (CASL s.11(2))";
+	if (lifetime < 0 ||
+	    (lifetime > 0 && lifetime < PW_TOKEN_MIN_LIFETIME)) {
+		*error_r =
+		    "unsubscribe token lifetime must be 0 (unlimited) or "
+		    "at least 60 days (CASL s.11(2))";
 		return -1;
 	}
 	return 0;

@@ -11,12 +11,12 @@
 #include "unsub_hdr.h"
 #include "util.h"
 
-#define MAX_LINE	998	/* RFC 5322 §2.1.1 */
+#define MAX_LINE 998 /* RFC 5322 §2.1.1 */
 
 struct cursor {
-	const char	*p;
-	const char	*end;
-	const char	*error;
+	const char *p;
+	const char *end;
+	const char *error;
 };
 
 static bool skip_cfws(struct cursor *);
@@ -68,8 +68,9 @@ skip_cfws(struct cursor *c)
 					if (--depth == 0)
 						break;
 				} else if ((*c->p == '\r' || *c->p == '\n') &&
-				    is_fold(c->p, c->end) == 0) {
-					c->error = "line break inside a comment";
+					   is_fold(c->p, c->end) == 0) {
+					c->error =
+					    "line break inside a comment";
 					return false;
 				} else if (*c->p == '\0') {
 					c->error = "NUL in header";
@@ -94,13 +95,13 @@ host_ok(const char *h, size_t len)
 
 	if (len == 0 || len > 253)
 		return false;
-	if (h[0] == '[')	/* IP literal (RFC 3986 §3.2.2) */
+	if (h[0] == '[') /* IP literal (RFC 3986 §3.2.2) */
 		return len > 2 && h[len - 1] == ']';
 	for (i = 0; i < len; i++)
 		if (!((h[i] >= 'a' && h[i] <= 'z') ||
-		    (h[i] >= 'A' && h[i] <= 'Z') ||
-		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-' ||
-		    h[i] == '.'))
+		      (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || h[i] == '-' ||
+		      h[i] == '.'))
 			return false;
 	return h[0] != '.' && h[0] != '-';
 }
@@ -115,8 +116,9 @@ pw_unsub_uri_check(const char *u, size_t len)
 		return -1;
 	/* RFC 3986: printable ASCII; no brackets or quotes in a header URI */
 	for (i = 0; i < len; i++)
-		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f ||
-		    u[i] == '<' || u[i] == '>' || u[i] == '"')
+		if ((unsigned char)u[i] <= 0x20 ||
+		    (unsigned char)u[i] >= 0x7f || u[i] == '<' || u[i] == '>' ||
+		    u[i] == '"')
 			return -1;
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
 	for (slen = 0; slen < len && u[slen] != ':'; slen++)
@@ -161,7 +163,7 @@ pw_unsub_uri_check(const char *u, size_t len)
 static bool
 parse_uri(struct pw_arena *arena, struct cursor *c, struct pw_unsub_uri *out)
 {
-	struct pw_buf b = { 0 };
+	struct pw_buf b = {0};
 	size_t f;
 	int scheme;
 
@@ -203,9 +205,9 @@ parse_uri(struct pw_arena *arena, struct cursor *c, struct pw_unsub_uri *out)
 
 int
 pw_unsub_parse(struct pw_arena *arena, const char *value, size_t len,
-    struct pw_unsub_hdr *hdr, const char **error_r)
+	       struct pw_unsub_hdr *hdr, const char **error_r)
 {
-	struct cursor c = { value, value + len, NULL };
+	struct cursor c = {value, value + len, NULL};
 	struct pw_unsub_uri uris[PW_UNSUB_MAX_URIS];
 	size_t i;
 
@@ -215,7 +217,7 @@ pw_unsub_parse(struct pw_arena *arena, const char *value, size_t len,
 			goto fail;
 		if (c.p == c.end)
 			break;
-		if (*c.p == ',') {	/* empty element (RFC 5322 §4.4) */
+		if (*c.p == ',') { /* empty element (RFC 5322 §4.4) */
 			c.p++;
 			continue;
 		}
@@ -268,15 +270,17 @@ fail:
 
 int
 pw_unsub_check(const struct pw_unsub_hdr *hdr, bool oneclick,
-    const char **why_r)
+	       const char **why_r)
 {
 	if (hdr->n_http > 0) {
 		*why_r = "plain http URI (only https is accepted)";
 		return -1;
 	}
 	if (oneclick && hdr->n_https != 1) {
-		*why_r = hdr->n_https == 0 ? "no https URI for one-click" :
-		    "more than one https URI (RFC 8058 requires one)";
+		*why_r =
+		    hdr->n_https == 0
+			? "no https URI for one-click"
+			: "more than one https URI (RFC 8058 requires one)";
 		return -1;
 	}
 	if (hdr->n_https + hdr->n_mailto == 0) {
@@ -313,15 +317,15 @@ pw_unsub_post_ok(const char *value, size_t len)
 			break;
 	}
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r' || end[-1] == '\n'))
+			   end[-1] == '\r' || end[-1] == '\n'))
 		end--;
 	return (size_t)(end - p) == sizeof(want) - 1 &&
-	    memcmp(p, want, sizeof(want) - 1) == 0;
+	       memcmp(p, want, sizeof(want) - 1) == 0;
 }
 
 char *
-pw_unsub_https_uri(struct pw_arena *arena, const char *base,
-    const char *token, const char **error_r)
+pw_unsub_https_uri(struct pw_arena *arena, const char *base, const char *token,
+		   const char **error_r)
 {
 	size_t blen = strlen(base);
 	const char *sep;
@@ -345,8 +349,8 @@ pw_unsub_https_uri(struct pw_arena *arena, const char *base,
 }
 
 char *
-pw_unsub_mailto_uri(struct pw_arena *arena, const char *addr,
-    const char *token, const char **error_r)
+pw_unsub_mailto_uri(struct pw_arena *arena, const char *addr, const char *token,
+		    const char **error_r)
 {
 	const char *at = strrchr(addr, '@');
 	char *uri;
@@ -358,11 +362,11 @@ pw_unsub_mailto_uri(struct pw_arena *arena, const char *addr,
 	}
 	if (token == NULL)
 		uri = pw_arena_printf(arena, "mailto:%s?subject=unsubscribe",
-		    addr);
+				      addr);
 	else
 		uri = pw_arena_printf(arena,
-		    "mailto:%.*s+%s%s?subject=unsubscribe", (int)(at - addr),
-		    addr, token, at);
+				      "mailto:%.*s+%s%s?subject=unsubscribe",
+				      (int)(at - addr), addr, token, at);
 	if (pw_unsub_uri_check(uri, strlen(uri)) != PW_URI_MAILTO) {
 		*error_r = "unsubscribe mailto address has bad characters";
 		return NULL;
@@ -372,7 +376,7 @@ pw_unsub_mailto_uri(struct pw_arena *arena, const char *addr,
 
 char *
 pw_unsub_build(struct pw_arena *arena, const char *https, const char *mailto,
-    const char **error_r)
+	       const char **error_r)
 {
 	char *v;
 
@@ -381,9 +385,9 @@ pw_unsub_build(struct pw_arena *arena, const char *https, const char *mailto,
 		return NULL;
 	}
 	if ((https != NULL &&
-	    pw_unsub_uri_check(https, strlen(https)) != PW_URI_HTTPS) ||
+	     pw_unsub_uri_check(https, strlen(https)) != PW_URI_HTTPS) ||
 	    (mailto != NULL &&
-	    pw_unsub_uri_check(mailto, strlen(mailto)) != PW_URI_MAILTO)) {
+	     pw_unsub_uri_check(mailto, strlen(mailto)) != PW_URI_MAILTO)) {
 		*error_r = "malformed unsubscribe URI";
 		return NULL;
 	}

@@ -26,7 +26,8 @@ int	 pw_strcaseeq(const char *, const char *);
 int	 pw_strncaseeq(const char *, const char *, size_t);
 char	*pw_lowercase(char *);
 
-/* Trim ASCII white space at both ends, in place; returns its argument. */
+/* Trim ASCII white space at both ends, in place: cuts the end and returns
+   a pointer past the leading white space (inside the argument). */
 char	*pw_trim(char *);
 
 /* Split "a, b c" on commas and white space.  Returns a NULL-terminated

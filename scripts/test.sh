@@ -13,16 +13,18 @@
 # # ERROR), integration tests from each script's last line.  Exits
 # non-zero on any failure.  Logs: build/test-logs/.
 #
-# Environment: PW_PORT_BASE (ports), PW_SKIP_DEPS=1 (do not run
-# install-deps.sh), PW_KEEP=1 (keep the integration temp dirs),
-# MAKEFLAGS as usual.
+# Environment: PW_BUILD (build directory, default build), PW_PORT_BASE
+# (ports), PW_SKIP_DEPS=1 (do not run install-deps.sh), PW_TESTS (the
+# integration scripts to run, default tests/integration/t_*.sh), PW_KEEP=1
+# (keep the integration temp dirs), PW_TMPDIR (where they go).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 t_start=$(date +%s)
 passed=0
 failed=0
-logs=$top/build/test-logs
+build=${PW_BUILD:-build}
+logs=$top/$build/test-logs
 
 say() { printf '%s\n' "$*"; }
 # finish: print the only un-prefixed "N passed, N failed" line and exit
@@ -60,13 +62,13 @@ fi
 
 # 2. build
 step autogen ./autogen.sh
-mkdir -p build
-step configure sh -c 'cd build && ../configure --enable-test-hooks'
-step make make -C build -j"$jobs"
+mkdir -p "$build"
+step configure sh -c "cd '$build' && '$top/configure' --enable-test-hooks"
+step make make -C "$build" -j"$jobs"
 
 # 3. unit tests (cmocka through the TAP driver)
 say "# make check"
-make -C build -j"$jobs" check >"$logs/check.log" 2>&1 </dev/null
+make -C "$build" -j"$jobs" check >"$logs/check.log" 2>&1 </dev/null
 check_rc=$?
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$logs/check.log" | sed 's/^/#   /'
 counts=$(awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f = $3 } /^# ERROR:/ { e = $3 }
@@ -89,8 +91,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	failed=$((failed + 1))
 	finish
 fi
-export PW_BUILD_DIR=$top/build
-for t in tests/integration/t_*.sh; do
+export PW_BUILD_DIR=$top/$build
+# One port range for the whole run (lib.sh: base+25 Postfix, +26 sink,
+# +27 inet milter, +30 DNS); another run needs another base.
+export PW_PORT_BASE=${PW_PORT_BASE:-25000}
+for t in ${PW_TESTS:-tests/integration/t_*.sh}; do
 	name=$(basename "$t" .sh)
 	t0=$(date +%s)
 	say "# $name"

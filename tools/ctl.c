@@ -43,6 +43,25 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\t[--dir DIR] [--owner USER]",
 	"create a DKIM signing key; print its DNS TXT record and KeyTable "
 	"line"},
+    {"dns-check", pw_ctl_dnscheck,
+	"DOMAIN [--selector S] [--nameserver IP[@PORT]] [--key-table SPEC]",
+	"check a domain's SPF, DMARC and DKIM records (and our keys)"},
+    {"consent", pw_ctl_consent,
+	"import --org ORG FILE.csv|-\n"
+	"\t\tadd ADDRESS --org ORG --type TYPE [--list L] [--obtained D]\n"
+	"\t\t    [--expires D] [--relationship D] [--source S] [--proof P]\n"
+	"\t\twithdraw ADDRESS --org ORG [--list L] [--reason R]\n"
+	"\t\tshow ADDRESS --org ORG [--list L] [--at D]\n"
+	"\t\texport --org ORG [ADDRESS]\n"
+	"\t\t(each also takes --store SPEC)",
+	"import, add, withdraw, show or export consent records"},
+    {"suppression", pw_ctl_suppression, "list --org ORG [--store SPEC]",
+	"list an organisation's suppressions (CSV)"},
+    {"token", pw_ctl_token,
+	"newkey --ring FILE [--id N]\n"
+	"\t\tmint --ring FILE --org ORG [--list L] [--id N] ADDRESS\n"
+	"\t\tverify --ring FILE [--org ORG] [--lifetime DAYS] TOKEN",
+	"unsubscribe-token key ring: add a key; mint or check a token"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

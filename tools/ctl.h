@@ -31,6 +31,10 @@ struct pw_ctl {
 typedef int (*pw_ctl_fn)(struct pw_ctl *, int argc, char **argv);
 
 int	pw_ctl_keygen(struct pw_ctl *, int, char **);
+int	pw_ctl_dnscheck(struct pw_ctl *, int, char **);
+int	pw_ctl_consent(struct pw_ctl *, int, char **);
+int	pw_ctl_suppression(struct pw_ctl *, int, char **);
+int	pw_ctl_token(struct pw_ctl *, int, char **);
 
 /* The configuration named by -c, loaded on the first call.  On failure
    prints each "FILE:LINE: message" on stderr and returns NULL. */

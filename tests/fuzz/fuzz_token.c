@@ -28,8 +28,8 @@ static struct pw_keyring *ring;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned char k1[32] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	static const unsigned char k2[32] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	static const unsigned char k1[32] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const unsigned char k2[32] = {9, 9, 9, 9, 9, 9, 9, 9};
 	unsigned char raw[1024];
 	struct pw_token tok;
 	enum pw_token_status st;
@@ -44,10 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)pw_b64url_decode((const char *)data, size, raw, sizeof(raw));
 	st = pw_token_verify(ring, (const char *)data, size, 1764072000L,
-	    60L * 86400L, NULL, &tok);
+			     60L * 86400L, NULL, &tok);
 	if (st == PW_TOKEN_OK) {
 		if (pw_token_mint(ring, tok.kid, tok.org, tok.list, tok.rcpt,
-		    tok.issued, &again, NULL, &err) != 0 ||
+				  tok.issued, &again, NULL, &err) != 0 ||
 		    strlen(again) != size || memcmp(again, data, size) != 0)
 			abort();
 		free(again);

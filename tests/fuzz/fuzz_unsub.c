@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pw_unsub_parse(a, (const char *)data, size, &h, &err) == 0) {
 		for (i = 0; i < h.n; i++)
 			if (pw_unsub_uri_check(h.v[i].uri,
-			    strlen(h.v[i].uri)) != (int)h.v[i].scheme)
+					       strlen(h.v[i].uri)) !=
+			    (int)h.v[i].scheme)
 				abort();
 		(void)pw_unsub_check(&h, true, &err);
 		https = pw_unsub_find(&h, PW_URI_HTTPS);

@@ -108,7 +108,7 @@ pw_done() {
 	[ "$pw_fail" -eq 0 ] && [ "$pw_pass" -gt 0 ]
 	exit $?
 }
-# skip the whole script (counts as nothing run; pw_done would fail)
+# pw_bail WHAT: a precondition failed: count it as a failure and stop
 pw_bail() { nok "$*"; pw_done; }
 
 # --- process helpers -----------------------------------------------------
@@ -180,9 +180,10 @@ pw_init() {
 	: >"$T/pw/extra.conf"
 	trap pw_cleanup EXIT
 	trap 'exit 130' INT TERM
-	local p
-	for p in $PW_SMTP_PORT $PW_SINK_PORT $PW_DNS_PORT; do
-		pw_port_free "$p" || { echo "not ok - port $p already in use (PW_PORT_BASE=$PW_PORT_BASE)"; pw_done; }
+	local p mp=
+	[ "$PW_MILTER_SOCKET" = inet ] && mp=$PW_MILTER_PORT
+	for p in $PW_SMTP_PORT $PW_SINK_PORT $PW_DNS_PORT $mp; do
+		pw_port_free "$p" || pw_bail "port $p is free (PW_PORT_BASE=$PW_PORT_BASE)"
 	done
 }
 
@@ -382,10 +383,9 @@ pw_start_milter() {
 	else
 		[ -x "$PW_POSTWARDEN" ] || { diag "no daemon at $PW_POSTWARDEN (build first)"; return 1; }
 		pw_write_conf
-		# umask 0: Postfix's smtpd/cleanup (user postfix) must be able
-		# to connect to the unix socket root creates.
-		(umask 000; exec "$PW_POSTWARDEN" -c "$T/pw/postwarden.conf" -f -v) \
-		    >>"$T/pw/log" 2>&1 &
+		# The daemon sets the socket mode (milter_socket_mode) and owner
+		# (user) itself: Postfix runs as user postfix.
+		"$PW_POSTWARDEN" -c "$T/pw/postwarden.conf" -f -v >>"$T/pw/log" 2>&1 &
 	fi
 	PW_MILTER_PID=$!
 	PW_PIDS+=($PW_MILTER_PID)
@@ -460,7 +460,7 @@ milter_default_action = tempfail
 milter_protocol = 6
 milter_connect_timeout = 5s
 milter_command_timeout = 10s
-milter_content_timeout = 30s
+milter_content_timeout = 15s
 EOF
 	{
 		echo "127.0.0.1:$PW_SMTP_PORT inet n - n - - smtpd"
@@ -600,10 +600,24 @@ pw_summary_count() { grep -ac "\(^\|: \)$1: .*dir=" "$T/pw/log"; }
 
 # --- message inspection --------------------------------------------------
 
+# pw_strip FILE: the message as delivered, LF line ends, without
+# smtp-sink's pseudo headers and its own Received: (PW_SINK=smtp-sink)
+pw_strip() {
+	[ -f "${1:-}" ] || return 1
+	tr -d '\r' <"$1" | awk '
+		NR == 1 && /^X-Client-Addr:/ { skip = 1 }
+		skip == 1 && /^Received:/ { skip = 2; next }
+		skip == 2 && /^[ \t]/ { next }
+		skip == 2 { skip = 0 }
+		skip == 1 { next }
+		{ print }'
+}
+# pw_first_header_is FILE NAME: the topmost header field is NAME
+pw_first_header_is() { pw_strip "$1" | head -1 | grep -qi "^$2:"; }
+
 # pw_header FILE NAME: unfolded values of every NAME header, one per line
 pw_header() {
-	[ -f "${1:-}" ] || return 1
-	tr -d '\r' <"$1" | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
+	pw_strip "$1" | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
 		/^$/ { exit }
 		/^[ \t]/ { if (cur) v = v " " $0; next }
 		{ if (cur) print v; cur = 0

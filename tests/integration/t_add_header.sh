@@ -36,7 +36,7 @@ added_checks() {
 	check "$w: dkimpy verifies both signatures" pw_verify_dkimpy "$f"
 	check "$w: OpenDKIM verifies both signatures" pw_verify_odkim "$f"
 	check "$w: DKIM-Signature is still the topmost header" \
-	    grep -q '^DKIM-Signature:' <(head -1 "$f")
+	    pw_first_header_is "$f" DKIM-Signature
 	# Removing the added header must break the signature: it was signed.
 	local bad=$T/msg/removed.$RANDOM.eml
 	grep -vF "$ADDED" "$f" >"$bad"

@@ -99,4 +99,12 @@ check "milter back: it is signed and verifies" pw_verify_dkimpy "$f"
 pw_send_smtp --header 'Subject: after restart'
 f=$(pw_wait_sent "$PW_QID")
 check "milter back: SMTP mail signed and verifies" pw_verify_dkimpy "$f"
+
+# ---- idle SIGTERM: exits promptly -------------------------------------------------
+t0=$(date +%s%N)
+pid=$PW_MILTER_PID
+pw_stop_milter
+ms=$(pw_ms_since "$t0")
+check "idle daemon exits within 10 s of SIGTERM (took $ms ms)" test "$ms" -lt 10000
+check "no process left with that pid" ! kill -0 "$pid" 2>/dev/null
 pw_done

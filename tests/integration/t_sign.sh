@@ -45,7 +45,7 @@ f=$(pw_wait_sent "$PW_QID")
 check "RSA: delivered to the sink" test -n "$f"
 check "RSA: exactly one DKIM-Signature" test "$(pw_nsigs "$f")" = 1
 check "RSA: DKIM-Signature is the topmost header" \
-    grep -q '^DKIM-Signature:' <(head -1 "$f")
+    pw_first_header_is "$f" DKIM-Signature
 check "RSA: d=example.test s=sel1 a=rsa-sha256 c=relaxed/relaxed" test \
     "$(pw_sig_tag "$f" 0 d) $(pw_sig_tag "$f" 0 s) $(pw_sig_tag "$f" 0 a) $(pw_sig_tag "$f" 0 c)" = \
     "example.test sel1 rsa-sha256 relaxed/relaxed"

@@ -292,6 +292,65 @@ t_threads(void **state)
 	}
 }
 
+/* Our answer cache: hits for answers and negative answers (TTL > 0),
+   name case and the final dot ignored; temporary failures never kept. */
+static void
+t_cache(void **state)
+{
+	struct pw_dns_result r, r2;
+	struct pw_dns *d;
+	char *err = NULL;
+	unsigned long q0, q1, tf;
+
+	(void)state;
+	d = pw_dns_new(dnsfix_fwd, 2000, &err);
+	assert_non_null(d);
+	assert_int_equal(pw_dns_query(d, NULL, "split.example.test",
+	    PW_DNS_T_TXT, &r), PW_DNS_ANSWER);
+	pw_dns_stats(d, &q0, &tf);
+	assert_int_equal(pw_dns_cache_hits(d), 0);
+	assert_int_equal(pw_dns_query(d, NULL, "SPLIT.Example.TEST.",
+	    PW_DNS_T_TXT, &r2), PW_DNS_ANSWER);
+	pw_dns_stats(d, &q1, &tf);
+	assert_int_equal(q1, q0);		/* not sent again */
+	assert_int_equal(pw_dns_cache_hits(d), 1);
+	assert_int_equal(r2.n, r.n);
+	assert_int_equal(r2.len[0], r.len[0]);
+	assert_memory_equal(r2.data[0], r.data[0], (size_t)r.len[0]);
+	assert_int_equal(r2.packet_len, r.packet_len);
+	pw_dns_result_free(&r);		/* the entry outlives either */
+	assert_int_equal(r2.data[0][0], 7);	/* "v=spf1 " */
+	pw_dns_result_free(&r2);
+	/* another type of the same name is another entry */
+	assert_int_equal(pw_dns_query(d, NULL, "split.example.test",
+	    PW_DNS_T_A, &r), PW_DNS_NODATA);
+	pw_dns_result_free(&r);
+	assert_int_equal(pw_dns_cache_hits(d), 1);
+	/* temporary failures are asked again every time */
+	assert_int_equal(pw_dns_query(d, NULL, "x.refused.test", PW_DNS_T_TXT,
+	    &r), PW_DNS_TEMPFAIL);
+	pw_dns_result_free(&r);
+	assert_int_equal(pw_dns_query(d, NULL, "x.refused.test", PW_DNS_T_TXT,
+	    &r), PW_DNS_TEMPFAIL);
+	pw_dns_result_free(&r);
+	pw_dns_stats(d, &q1, &tf);
+	assert_int_equal(tf, 2);
+	assert_int_equal(pw_dns_cache_hits(d), 1);
+	/* a budget counts cached lookups too */
+	{
+		struct pw_dns_budget b;
+
+		pw_dns_budget_init(&b, 1, 0);
+		assert_int_equal(pw_dns_query(d, &b, "split.example.test",
+		    PW_DNS_T_TXT, &r), PW_DNS_ANSWER);
+		pw_dns_result_free(&r);
+		assert_int_equal(pw_dns_query(d, &b, "split.example.test",
+		    PW_DNS_T_TXT, &r), PW_DNS_LIMIT);
+		pw_dns_result_free(&r);
+	}
+	pw_dns_free(&d);
+}
+
 /* Last: the server goes away; a fresh resolver (empty cache) must say
    "temporary failure", never NXDOMAIN or NODATA. */
 static void
@@ -328,6 +387,7 @@ main(void)
 		cmocka_unit_test(t_budget),
 		cmocka_unit_test(t_shared),
 		cmocka_unit_test(t_threads),
+		cmocka_unit_test(t_cache),
 		cmocka_unit_test(t_server_stopped),
 	};
 

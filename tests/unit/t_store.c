@@ -32,9 +32,9 @@ static char tmpdir[] = "/tmp/t_store.XXXXXX";
 static int dbn;
 
 struct fixture {
-	char		*path;
-	char		*spec;
-	struct pw_store	*store;
+	char *path;
+	char *spec;
+	struct pw_store *store;
 };
 
 static time_t
@@ -115,7 +115,7 @@ static struct pw_consent_record
 rec(const char *addr, const char *list, enum pw_consent_type type,
     const char *obtained)
 {
-	struct pw_consent_record r = { 0 };
+	struct pw_consent_record r = {0};
 
 	r.org = "acme";
 	r.address = addr;
@@ -133,20 +133,28 @@ t_schema(void **state)
 	struct fixture *f = *state;
 	sqlite3 *db = raw(f->path);
 	sqlite3_stmt *st;
+	struct stat sb;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
-	    NULL), SQLITE_OK);
+	/* personal data: not readable by others, whatever the umask */
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal(sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-	    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL,
-	    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	{
 		struct pw_store *s2 = NULL;
@@ -155,14 +163,14 @@ t_schema(void **state)
 		assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -1);
 		assert_non_null(strstr(err, "newer"));
 		free(err);
-		assert_int_equal(pw_store_open("sqlite:relative.db", NULL, &s2,
-		    &err), -1);
+		assert_int_equal(
+		    pw_store_open("sqlite:relative.db", NULL, &s2, &err), -1);
 		free(err);
 		assert_int_equal(pw_store_open("pgsql:x", NULL, &s2, &err), -1);
 		assert_non_null(strstr(err, "unknown type"));
 		free(err);
 		assert_int_equal(pw_store_open("/var/x.db", NULL, &s2, &err),
-		    -1);
+				 -1);
 		free(err);
 	}
 }
@@ -174,34 +182,42 @@ t_consent(void **state)
 	struct pw_consent_record r[3];
 	struct pw_consent_result res;
 	struct pw_consent_events ev;
-	struct pw_suppression sup = { 0 };
+	struct pw_suppression sup = {0};
 	time_t now = T("2025-06-01");
 
 	r[0] = rec("alice@example.com", NULL, PW_CONSENT_EXPRESS, "2025-01-01");
 	r[1] = rec("bob@example.com", "news", PW_CONSENT_IMPLIED_INQUIRY,
-	    "2024-01-01");
+		   "2024-01-01");
 	r[2] = rec("carol@example.com", NULL, PW_CONSENT_IMPLIED_PURCHASE,
-	    "2025-02-01");
+		   "2025-02-01");
 	assert_int_equal(pw_store_consent_add(f->store, r, 3), 0);
 	assert_true(r[0].id > 0 && r[1].id > r[0].id && r[2].id > r[1].id);
 
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "alice@example.com", "news", now, &res, &ev), 1);
+						"alice@example.com", "news",
+						now, &res, &ev),
+			 1);
 	assert_int_equal(res.state, PW_CSTATE_EXPRESS);
 	assert_int_equal(res.basis->id, r[0].id);
 	pw_consent_events_free(&ev);
 	/* another organisation: nothing */
 	assert_int_equal(pw_store_consent_check(f->store, "other",
-	    "alice@example.com", NULL, now, &res, &ev), 0);
+						"alice@example.com", NULL, now,
+						&res, &ev),
+			 0);
 	assert_int_equal(res.state, PW_CSTATE_NONE);
 	pw_consent_events_free(&ev);
 	/* inquiry of 2024-01-01 lapsed on 2024-07-01 */
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "bob@example.com", "news", now, &res, &ev), 0);
+						"bob@example.com", "news", now,
+						&res, &ev),
+			 0);
 	assert_int_equal(res.state, PW_CSTATE_EXPIRED);
 	pw_consent_events_free(&ev);
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "carol@example.com", NULL, now, &res, &ev), 1);
+						"carol@example.com", NULL, now,
+						&res, &ev),
+			 1);
 	assert_int_equal(res.state, PW_CSTATE_IMPLIED);
 	assert_int_equal(res.valid_until, T("2027-02-01"));
 	pw_consent_events_free(&ev);
@@ -214,7 +230,9 @@ t_consent(void **state)
 	sup.token_id = "0123456789abcdef";
 	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "carol@example.com", NULL, now, &res, &ev), 0);
+						"carol@example.com", NULL, now,
+						&res, &ev),
+			 0);
 	assert_int_equal(res.state, PW_CSTATE_WITHDRAWN);
 	assert_int_equal(res.basis->id, -sup.id);
 	pw_consent_events_free(&ev);
@@ -222,9 +240,32 @@ t_consent(void **state)
 	r[0] = rec("carol@example.com", NULL, PW_CONSENT_EXPRESS, "2025-04-01");
 	assert_int_equal(pw_store_consent_add(f->store, r, 1), 0);
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "carol@example.com", NULL, now, &res, &ev), 1);
+						"carol@example.com", NULL, now,
+						&res, &ev),
+			 1);
 	assert_int_equal(res.state, PW_CSTATE_EXPRESS);
 	assert_int_equal(ev.n, 3);
+	pw_consent_events_free(&ev);
+
+	/* unsubscribe and re-subscribe stamped with the same second: the
+	   order they were recorded in decides */
+	sup.address = "dave@example.com";
+	sup.requested_at = T("2025-05-01T12:00:00Z");
+	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+	r[0] = rec("dave@example.com", NULL, PW_CONSENT_EXPRESS,
+		   "2025-05-01T12:00:00Z");
+	assert_int_equal(pw_store_consent_add(f->store, r, 1), 0);
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+						"dave@example.com", NULL, now,
+						&res, &ev),
+			 1);
+	pw_consent_events_free(&ev);
+	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+						"dave@example.com", NULL, now,
+						&res, &ev),
+			 0);
+	assert_int_equal(res.state, PW_CSTATE_WITHDRAWN);
 	pw_consent_events_free(&ev);
 }
 
@@ -258,15 +299,15 @@ static void
 t_locked(void **state)
 {
 	struct fixture *f = *state;
-	struct pw_consent_record r = rec("a@example.com", NULL,
-	    PW_CONSENT_EXPRESS, "2025-01-01");
-	struct pw_audit_row row = { 0 };
+	struct pw_consent_record r =
+	    rec("a@example.com", NULL, PW_CONSENT_EXPRESS, "2025-01-01");
+	struct pw_audit_row row = {0};
 	struct pw_consent_result res;
 	struct pw_consent_events ev;
 	sqlite3 *db = raw(f->path);
 
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-	    SQLITE_OK);
+			 SQLITE_OK);
 	assert_int_equal(pw_store_consent_add(f->store, &r, 1), -1);
 	assert_non_null(strstr(pw_store_strerror(), "locked"));
 	row.time = T("2025-06-01");
@@ -275,10 +316,12 @@ t_locked(void **state)
 	assert_int_equal(pw_store_audit_append(f->store, &row), -1);
 	/* WAL: readers are not blocked by a writer */
 	assert_int_equal(pw_store_consent_check(f->store, "acme",
-	    "a@example.com", NULL, T("2025-06-01"), &res, &ev), 0);
+						"a@example.com", NULL,
+						T("2025-06-01"), &res, &ev),
+			 0);
 	pw_consent_events_free(&ev);
 	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
-	    SQLITE_OK);
+			 SQLITE_OK);
 	sqlite3_close(db);
 	/* and the same connections work again afterwards */
 	assert_int_equal(pw_store_consent_add(f->store, &r, 1), 0);
@@ -294,7 +337,7 @@ unreadable_run(const char *dir)
 	struct pw_consent_record r;
 	struct pw_consent_result res;
 	struct pw_consent_events ev;
-	struct pw_audit_row row = { 0 };
+	struct pw_audit_row row = {0};
 	struct pw_store *s = NULL, *s2 = NULL;
 	char *path = pw_asprintf("%s/nobody.db", dir), *spec, *err = NULL;
 
@@ -306,13 +349,13 @@ unreadable_run(const char *dir)
 	if (pw_store_consent_add(s, &r, 1) != 0)
 		return 2;
 	if (pw_store_consent_check(s, "acme", "a@example.com", NULL,
-	    T("2025-06-01"), &res, &ev) != 1)
+				   T("2025-06-01"), &res, &ev) != 1)
 		return 3;
 	pw_consent_events_free(&ev);
 	if (chmod(path, 0) < 0)
 		return 4;
 	if (pw_store_consent_check(s, "acme", "a@example.com", NULL,
-	    T("2025-06-01"), &res, &ev) != -1)
+				   T("2025-06-01"), &res, &ev) != -1)
 		return 5;
 	row.queue_id = "4Q1";
 	row.action = "delivered";
@@ -327,7 +370,7 @@ unreadable_run(const char *dir)
 	if (chmod(path, 0600) < 0)
 		return 9;
 	if (pw_store_consent_check(s, "acme", "a@example.com", NULL,
-	    T("2025-06-01"), &res, &ev) != 1)
+				   T("2025-06-01"), &res, &ev) != 1)
 		return 10;
 	pw_consent_events_free(&ev);
 	pw_store_close(&s);
@@ -359,8 +402,41 @@ t_unreadable(void **state)
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) != 0)
 		fail_msg("unprivileged run failed at step %d",
-		    WEXITSTATUS(status));
+			 WEXITSTATUS(status));
 	free(dir);
+}
+
+/* A store file deleted under the daemon: -1, not writes into an unlinked
+   inode that nobody will ever read; back in place, it works again. */
+static void
+t_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_consent_record r =
+	    rec("a@example.com", NULL, PW_CONSENT_EXPRESS, "2025-01-01");
+	struct pw_audit_row row = {0};
+	struct pw_consent_result res;
+	struct pw_consent_events ev;
+	char *moved = pw_asprintf("%s.moved", f->path);
+
+	assert_int_equal(pw_store_consent_add(f->store, &r, 1), 0);
+	assert_int_equal(rename(f->path, moved), 0);
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+						"a@example.com", NULL,
+						T("2025-06-01"), &res, &ev),
+			 -1);
+	row.queue_id = "4Q1";
+	row.action = "delivered";
+	assert_int_equal(pw_store_audit_append(f->store, &row), -1);
+	assert_non_null(strstr(pw_store_strerror(), "No such file"));
+	assert_int_equal(rename(moved, f->path), 0);
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+						"a@example.com", NULL,
+						T("2025-06-01"), &res, &ev),
+			 1);
+	pw_consent_events_free(&ev);
+	assert_int_equal(pw_store_audit_append(f->store, &row), 0);
+	free(moved);
 }
 
 static int
@@ -369,7 +445,7 @@ append_rows(struct pw_store *s, int n, const char *qid)
 	int i, failed = 0;
 
 	for (i = 0; i < n; i++) {
-		struct pw_audit_row row = { 0 };
+		struct pw_audit_row row = {0};
 		char rcpt[64];
 
 		snprintf(rcpt, sizeof(rcpt), "r%d@example.com", i);
@@ -411,28 +487,47 @@ t_audit_chain(void **state)
 
 	db = raw(f->path);
 	/* append-only: the trigger refuses an edit... */
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET action = "
-	    "'delivered' WHERE id = 3", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db,
+					  "UPDATE audit SET action = "
+					  "'delivered' WHERE id = 3",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
 	/* ...and whoever drops it is caught by the chain */
-	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER audit_no_update; "
-	    "DROP TRIGGER audit_no_delete", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE audit SET action = "
-	    "'delivered' WHERE id = 3", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TRIGGER audit_no_update; "
+				      "DROP TRIGGER audit_no_delete",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE audit SET action = "
+				      "'delivered' WHERE id = 3",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	assert_int_equal(pw_store_audit_verify(f->store, &bad, head), 0);
 	assert_int_equal(bad, 3);
-	assert_int_equal(sqlite3_exec(db, "UPDATE audit SET action = "
-	    "'refused_rcpt' WHERE id = 3", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE audit SET action = "
+				      "'refused_rcpt' WHERE id = 3",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	assert_int_equal(pw_store_audit_verify(f->store, &bad, head), 1);
 	/* changing the hash column alone breaks the next link */
-	assert_int_equal(sqlite3_exec(db, "UPDATE audit SET basis_expires = 1 "
-	    "WHERE id = 5", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE audit SET basis_expires = 1 "
+				      "WHERE id = 5",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	assert_int_equal(pw_store_audit_verify(f->store, &bad, head), 0);
 	assert_int_equal(bad, 5);
-	assert_int_equal(sqlite3_exec(db, "UPDATE audit SET basis_expires = 0 "
-	    "WHERE id = 5", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE audit SET basis_expires = 0 "
+				      "WHERE id = 5",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	/* a deleted row */
 	assert_int_equal(sqlite3_exec(db, "DELETE FROM audit WHERE id = 2",
-	    NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	assert_int_equal(pw_store_audit_verify(f->store, &bad, head), 0);
 	assert_int_equal(bad, 3);
 	sqlite3_close(db);
@@ -442,11 +537,11 @@ static void
 t_append_only(void **state)
 {
 	struct fixture *f = *state;
-	struct pw_consent_record r = rec("a@example.com", NULL,
-	    PW_CONSENT_EXPRESS, "2025-01-01");
+	struct pw_consent_record r =
+	    rec("a@example.com", NULL, PW_CONSENT_EXPRESS, "2025-01-01");
 	sqlite3 *db;
 
-	struct pw_suppression sup = { 0 };
+	struct pw_suppression sup = {0};
 
 	sup.org = "acme";
 	sup.address = "a@example.com";
@@ -455,19 +550,24 @@ t_append_only(void **state)
 	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
 	assert_int_equal(pw_store_consent_add(f->store, &r, 1), 0);
 	db = raw(f->path);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE consent_event SET "
-	    "type = 'withdrawn'", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM consent_event",
-	    NULL, NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM suppression", NULL,
-	    NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db,
+					  "UPDATE consent_event SET "
+					  "type = 'withdrawn'",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(db, "DELETE FROM consent_event", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(db, "DELETE FROM suppression", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(count(f->path, "consent_event"), 1);
 }
 
 struct collect {
-	int	n;
-	char	last[128];
+	int n;
+	char last[128];
 };
 
 static int
@@ -477,7 +577,7 @@ collect_cb(const struct pw_consent_record *r, void *ctx)
 
 	c->n++;
 	snprintf(c->last, sizeof(c->last), "%s %s %s %s", r->address, r->list,
-	    pw_consent_type_name(r->type), r->source);
+		 pw_consent_type_name(r->type), r->source);
 	return 0;
 }
 
@@ -496,30 +596,31 @@ t_export_dmarc(void **state)
 {
 	struct fixture *f = *state;
 	struct pw_consent_record r[2];
-	struct pw_suppression sup = { 0 };
-	struct pw_dmarc_row d = { 0 };
-	struct collect c = { 0 };
+	struct pw_suppression sup = {0};
+	struct pw_dmarc_row d = {0};
+	struct collect c = {0};
 
 	r[0] = rec("a@example.com", "news", PW_CONSENT_EXPRESS, "2025-01-01");
 	r[1] = rec("b@example.com", NULL, PW_CONSENT_IMPLIED_PURCHASE,
-	    "2025-01-01");
+		   "2025-01-01");
 	r[1].org = "other";
 	assert_int_equal(pw_store_consent_add(f->store, r, 2), 0);
-	assert_int_equal(pw_store_consent_export(f->store, "acme", NULL,
-	    collect_cb, &c), 0);
+	assert_int_equal(
+	    pw_store_consent_export(f->store, "acme", NULL, collect_cb, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.last, "a@example.com news express test");
 	c.n = 0;
-	assert_int_equal(pw_store_consent_export(f->store, "acme",
-	    "b@example.com", collect_cb, &c), 0);
+	assert_int_equal(pw_store_consent_export(
+			     f->store, "acme", "b@example.com", collect_cb, &c),
+			 0);
 	assert_int_equal(c.n, 0);
 	sup.org = "acme";
 	sup.address = "z@example.com";
 	sup.reason = "manual";
 	sup.requested_at = T("2025-01-01");
 	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
-	assert_int_equal(pw_store_suppression_list(f->store, "acme",
-	    collect_supp, &c), 0);
+	assert_int_equal(
+	    pw_store_suppression_list(f->store, "acme", collect_supp, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.last, "z@example.com manual");
 
@@ -545,7 +646,7 @@ static void
 t_concurrent(void **state)
 {
 	struct fixture *f = *state;
-	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;	/* 2 s timeout */
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT; /* 2 s timeout */
 	struct pw_store *s = NULL;
 	pthread_t th[4];
 	int64_t bad;
@@ -570,15 +671,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_consent, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_batch_atomic, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_locked, setup, teardown),
-		cmocka_unit_test(t_unreadable),
-		cmocka_unit_test_setup_teardown(t_audit_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_append_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_export_dmarc, setup, teardown),
-		cmocka_unit_test_setup_teardown(t_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_consent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_batch_atomic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_locked, setup, teardown),
+	    cmocka_unit_test(t_unreadable),
+	    cmocka_unit_test_setup_teardown(t_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_audit_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_append_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_export_dmarc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_concurrent, setup, teardown),
 	};
 	char *cmd;
 	int rc;

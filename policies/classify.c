@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * classify - which organisation sends an outbound message, and its class
+ * (compliance-rules.md R1, R2, R3).  First of the COMPLY phase: the later
+ * compliance policies read the result in msg->comply.
+ *
+ * Organisation (org.h): by SASL login or envelope sender at MAIL FROM, by
+ * the From domain at end of headers.  Mail that matches no organisation
+ * follows organisations_unmatched (default: pass, logged as org=none).
+ *
+ * Class, in decreasing trust (§5.2):
+ *   1. "Postwarden-Class: commercial | transactional | other" set by the
+ *      organisation's own submitters: matched by SASL login, or submitting
+ *      from internal_hosts or the local sendmail command without another
+ *      SASL identity.  Ignored from anyone else and when the organisation
+ *      sets class_header_mode = off.  Always removed before the message
+ *      leaves: it is an instruction to us, not to the recipient.
+ *   2. The organisation's default_class.
+ *   3. Bulk signals (List-Unsubscribe, List-Id, Precedence: bulk...), which
+ *      can only make mail commercial, never exempt it (CASL s.1(2): "one
+ *      of its purposes").  A transactional or other label on mail with
+ *      bulk signals is logged as mislabelled (R3); a label from the header
+ *      stands unless class_header_mode = enforce.
+ * The class is final at MAIL FROM when nothing later can change it
+ * (commercial by default, no trusted header possible): only then may
+ * later policies decide per recipient at RCPT (§5.1).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "org.h"
+#include "policy.h"
+
+#define CLASS_HDR	"Postwarden-Class"
+
+enum unmatched { UNM_PASS, UNM_TEMPFAIL, UNM_REJECT };
+static const char *const unmatched_names[] = {"pass", "tempfail", "reject",
+    NULL};
+
+struct cls_settings {
+	char	*organisations;
+	int	 unmatched;
+};
+
+static const struct pw_setting cls_settings_tab[] = {
+    PW_SET_STR("organisations", NULL, 0, struct cls_settings, organisations),
+    PW_SET_ENUM("organisations_unmatched", "pass", unmatched_names,
+	struct cls_settings, unmatched),
+    PW_SET_END,
+};
+
+struct cls_conf {
+	struct pw_orgs	*orgs;
+	enum unmatched	 unmatched;
+};
+
+/* Headers whose presence means list or campaign mail (§5.2 item 3).  The
+   ESP names are conventions, not standards. */
+static const char *const bulk_hdrs[] = {
+    "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Feedback-ID",
+    "X-Mailgun-Tag", "X-SMTPAPI", "X-MC-Tags", "X-SES-Configuration-Set",
+    NULL,
+};
+
+static void
+cls_deinit(void *vconf)
+{
+	struct cls_conf *c = vconf;
+
+	if (c == NULL)
+		return;
+	pw_orgs_free(&c->orgs);
+	free(c);
+}
+
+static int
+cls_init(const struct pw_config *cfg, const void *vs, void **conf_r,
+    char **error_r)
+{
+	const struct cls_settings *s = vs;
+	struct pw_buf errs = {0};
+	struct cls_conf *c;
+	const char *path = s->organisations;
+
+	if (path == NULL)
+		return 0;	/* no organisations: outbound rules idle */
+	if (strncmp(path, "file:", 5) == 0)
+		path += 5;
+	else if (strchr(path, ':') != NULL) {
+		*error_r = pw_asprintf("%s: organisations = %s: expected "
+		    "file:PATH", pw_config_where(cfg, "organisations"), path);
+		return -1;
+	}
+	if (access(path, R_OK) != 0) {
+		*error_r = pw_asprintf("%s: organisations: %s: cannot open: %s",
+		    pw_config_where(cfg, "organisations"), path,
+		    strerror(errno));
+		return -1;
+	}
+	c = pw_calloc(1, sizeof(*c));
+	c->unmatched = (enum unmatched)s->unmatched;
+	if ((c->orgs = pw_orgs_load(path, &errs)) == NULL) {
+		/* One "ORGFILE:LINE: ..." line per problem. */
+		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
+			errs.data[--errs.len] = '\0';
+		*error_r = errs.data ? errs.data : pw_strdup("organisations: "
+		    "cannot load");
+		cls_deinit(c);
+		return -1;
+	}
+	*conf_r = c;
+	return 0;
+}
+
+/* header_trusted - may this submitter self-classify for org? */
+static bool
+header_trusted(const struct pw_msg *m, const struct pw_org *o)
+{
+	if (o == NULL || o->mode[PW_RULE_CLASS_HEADER] == PW_MODE_OFF)
+		return false;
+	if (m->comply.org_how == PW_ORG_BY_SASL)
+		return true;
+	/* Authenticated as someone the organisation does not list: not its
+	   submitter, wherever the connection comes from. */
+	if (m->auth_authen != NULL && *m->auth_authen != '\0')
+		return false;
+	return (m->client != NULL && m->client->internal) ||
+	       (m->dir_why != NULL && strcmp(m->dir_why, "local") == 0);
+}
+
+static enum pw_verdict
+cls_mail(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	struct cls_conf *c = call->conf;
+	const struct pw_org *o;
+
+	o = pw_orgs_match(c->orgs, m->auth_authen, m->env_from, NULL,
+	    &m->comply.org_how);
+	if (o == NULL)
+		return PW_DUNNO;	/* the From domain may match at EOH */
+	m->comply.org = o;
+	m->comply.class = o->default_class;
+	m->comply.class_how = PW_CLASS_BY_ORG;
+	/* Bulk signals only ever make mail commercial: a commercial default
+	   is final unless a trusted header could lower it. */
+	m->comply.class_final = o->default_class == PW_CLASS_COMMERCIAL &&
+				!header_trusted(m, o);
+	return PW_DUNNO;
+}
+
+/* bulk_signals - the list or campaign markers present, or NULL */
+static char *
+bulk_signals(const struct pw_msg *m)
+{
+	struct pw_buf b = {0};
+
+	for (size_t i = 0; i < m->hdrs.n; i++) {
+		const struct pw_hdr *h = &m->hdrs.v[i];
+		const char *v = h->value;
+		bool hit = pw_strncaseeq(h->name, "X-Campaign", 10);
+
+		for (const char *const *n = bulk_hdrs; !hit && *n; n++)
+			hit = pw_strcaseeq(h->name, *n);
+		/* RFC 2076: non-standard, but bulk senders set it. */
+		if (!hit && pw_strcaseeq(h->name, "Precedence")) {
+			char *t = pw_strdup(v), *w = pw_trim(t);
+
+			hit = pw_strcaseeq(w, "bulk") || pw_strcaseeq(w, "list") ||
+			      pw_strcaseeq(w, "junk");
+			free(t);
+		}
+		if (hit && (b.data == NULL || strstr(b.data, h->name) == NULL))
+			pw_buf_printf(&b, "%s%s", b.len ? "," : "", h->name);
+	}
+	return b.data;
+}
+
+/* header_class - the trusted Postwarden-Class value; 0, or -1 if unusable */
+static int
+header_class(struct pw_msg *m, enum pw_class *class_r)
+{
+	const struct pw_hdr *h = pw_msg_hdr(m, CLASS_HDR);
+	char *v, *params;
+	int r = 0;
+
+	/* Two labels that disagree say nothing; one label is enough. */
+	if (pw_msg_hdr_count(m, CLASS_HDR) != 1) {
+		pw_warn(m, "classify: %zu %s headers: ignored",
+		    pw_msg_hdr_count(m, CLASS_HDR), CLASS_HDR);
+		return -1;
+	}
+	v = pw_strdup(h->value);
+	/* "transactional; basis=6(6)(b)": the basis is the sender's claim,
+	   logged because under CASL s.13 the burden of proof stays with it. */
+	if ((params = strchr(v, ';')) != NULL)
+		*params++ = '\0';
+	if (pw_class_parse(pw_trim(v), class_r) == 0) {
+		if (params != NULL && *pw_trim(params) != '\0')
+			pw_info(m, "classify: %s: %s; %s", CLASS_HDR,
+			    pw_class_name(*class_r), pw_trim(params));
+	} else if (pw_strcaseeq(pw_trim(v), "consent-request")) {
+		*class_r = PW_CLASS_COMMERCIAL;	/* a CEM itself (R6) */
+	} else if (pw_strcaseeq(pw_trim(v), "non-commercial") ||
+		   pw_strcaseeq(pw_trim(v), "exempt")) {
+		*class_r = PW_CLASS_OTHER;
+	} else {
+		pw_warn(m, "classify: %s: unknown class \"%.64s\": ignored",
+		    CLASS_HDR, pw_trim(v));
+		r = -1;
+	}
+	free(v);
+	return r;
+}
+
+/* strip_class_headers - remove every Postwarden-Class, last one first */
+static void
+strip_class_headers(struct pw_msg *m, bool trusted)
+{
+	size_t n = pw_msg_hdr_count(m, CLASS_HDR);
+
+	if (n > 0 && !trusted)
+		pw_info(m, "classify: %s from an untrusted submitter: ignored "
+		    "and removed", CLASS_HDR);
+	/* Deleting the last first keeps the earlier indexes valid. */
+	for (size_t i = n; i > 0; i--)
+		pw_edit_delete(m, CLASS_HDR, (int)i);
+}
+
+/* unmatched - outbound mail of no known organisation */
+static enum pw_verdict
+unmatched(struct pw_msg *m, const struct cls_conf *c)
+{
+	pw_msg_summary(m, "org=none");
+	switch (c->unmatched) {
+	case UNM_PASS:
+		return PW_DUNNO;
+	case UNM_TEMPFAIL:
+		pw_msg_reply(m, "451", "4.7.1", "sender organisation not "
+		    "recognised; contact the postmaster");
+		return PW_TEMPFAIL;
+	case UNM_REJECT:
+		pw_msg_reply(m, "550", "5.7.1", "sender organisation not "
+		    "recognised; contact the postmaster");
+		return PW_REJECT;
+	}
+	return PW_DUNNO;
+}
+
+/* from_org - the organisation of the single From address, if any */
+static const struct pw_org *
+from_org(struct pw_msg *m, const struct cls_conf *c)
+{
+	const struct pw_hdr *h = pw_msg_hdr(m, "From");
+	const char **addrs, *why;
+	const struct pw_org *o;
+
+	/* Several From addresses or headers name no single author. */
+	if (h == NULL || pw_msg_hdr_count(m, "From") != 1 ||
+	    pw_addr_parse_list(m->arena, h->value, &addrs, &why) != 1)
+		return NULL;
+	if ((o = pw_orgs_by_from(c->orgs, pw_addr_domain(addrs[0]))) != NULL)
+		m->comply.org_how = PW_ORG_BY_FROM;
+	return o;
+}
+
+static enum pw_verdict
+cls_eoh(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	struct cls_conf *c = call->conf;
+	struct pw_comply *k = &m->comply;
+	enum pw_class hc;
+	char *signals;
+	bool trusted;
+
+	if (k->org == NULL && (k->org = from_org(m, c)) != NULL) {
+		k->class = k->org->default_class;
+		k->class_how = PW_CLASS_BY_ORG;
+	}
+	trusted = header_trusted(m, k->org);
+	strip_class_headers(m, trusted);
+	if (m->hdrs_truncated)
+		pw_warn(m, "classify: headers over max_header_bytes: a %s "
+		    "beyond the limit is neither read nor removed", CLASS_HDR);
+	if (k->org == NULL)
+		return unmatched(m, c);
+	if (trusted && pw_msg_hdr_count(m, CLASS_HDR) > 0 &&
+	    header_class(m, &hc) == 0) {
+		k->class = hc;
+		k->class_how = PW_CLASS_BY_HEADER;
+	}
+	if (k->class != PW_CLASS_COMMERCIAL &&
+	    (signals = bulk_signals(m)) != NULL) {
+		/* R3: CASL s.6(6) exempts mail "solely" transactional. */
+		pw_warn(m, "classify: mislabelled: %s %s (by %s) but carries "
+		    "%s", k->org->name, pw_class_name(k->class),
+		    pw_class_how_name(k->class_how), signals);
+		pw_msg_summary(m, "mislabelled=%s", signals);
+		free(signals);
+		if (k->class_how != PW_CLASS_BY_HEADER ||
+		    k->org->mode[PW_RULE_CLASS_HEADER] == PW_MODE_ENFORCE) {
+			k->class = PW_CLASS_COMMERCIAL;
+			k->class_how = PW_CLASS_BY_HEURISTIC;
+		}
+	}
+	pw_msg_summary(m, "org=%s(%s) class=%s(%s)", k->org->name,
+	    pw_org_how_name(k->org_how), pw_class_name(k->class),
+	    pw_class_how_name(k->class_how));
+	return PW_DUNNO;
+}
+
+const struct pw_policy pol_classify = {
+    .name = "classify",
+    .phase = PW_PHASE_COMPLY,
+    .needs = PW_NEED_HEADERS,
+    .dirs = PW_DIR_OUT,
+    .settings = cls_settings_tab,
+    .settings_size = sizeof(struct cls_settings),
+    .init = cls_init,
+    .deinit = cls_deinit,
+    .mail = cls_mail,
+    .eoh = cls_eoh,
+};

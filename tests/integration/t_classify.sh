@@ -1,0 +1,141 @@
+#!/bin/bash
+# t_classify.sh - outbound compliance through the real Postfix: organisation
+# recognition, message class (Postwarden-Class trust and removal) and
+# sender identification (R1, R2, R8).  Submissions are told apart with
+# XCLIENT: an external address plus LOGIN= is an authenticated submitter
+# ({auth_authen}), so the message is outbound and the SASL login decides
+# whether its Postwarden-Class header is trusted.
+# Run with PW_PORT_BASE=28000 (ports of helper "orgs").
+. "$(dirname "$0")/lib.sh"
+
+[ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
+
+FOOTER='Acme Widgets Inc. | 123 Main Street West, Toronto ON M5V 1A1 | info@acme.test'
+cat >"$T/pw/organisations.conf" <<'EOF'
+[org acme]
+domains = acme.test
+sasl_logins = acme-news, acme-billing
+default_class = commercial
+business_name = Acme Widgets Inc.
+mailing_address = 123 Main Street West, Toronto ON M5V 1A1
+contact_email = info@acme.test
+unsubscribe_url = https://unsub.acme.test/u/
+consent_mode = off
+class_header_mode = warn
+EOF
+pw_conf "organisations = file:$T/pw/organisations.conf"
+pw_write_conf
+out=$("$PW_POSTWARDEN" -n -c "$T/pw/postwarden.conf" 2>&1)
+check "postwarden -n accepts the organisations file" test $? -eq 0 || diag "$out"
+
+# postwarden -n reports errors of the organisations file with its FILE:LINE
+bad=$T/pw/bad-orgs.conf
+printf '[org x]\ndomains = acme.test\nunsub_mode = sometimes\n' >"$bad"
+sed "s|^organisations = .*|organisations = file:$bad|" "$T/pw/postwarden.conf" >"$T/pw/bad.conf"
+out=$("$PW_POSTWARDEN" -n -c "$T/pw/bad.conf" 2>&1)
+check "postwarden -n: bad mode is an error" test $? -ne 0
+check "postwarden -n: error names FILE:LINE" grep -qF "$bad:3: unsub_mode = sometimes" <<<"$out"
+
+pw_setup
+
+# 1. transactional (trusted header from the organisation's SASL login),
+#    no identification in the body: delivered, header removed.
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-billing \
+    --from billing@acme.test --header 'Subject: your receipt' \
+    --header 'Postwarden-Class: transactional; basis=6(6)(b)' \
+    --body 'Receipt #1: 1 widget, paid.'
+f=$(pw_wait_sent "$PW_QID")
+check "transactional: delivered" test -n "$f"
+check "transactional: Postwarden-Class removed" ! grep -qi '^Postwarden-Class:' "$f"
+check "transactional: summary class=transactional(header)" \
+    grep -q 'org=acme(sasl) class=transactional(header)' <<<"$(pw_summary "$PW_QID")"
+
+# 2. commercial without identification: rejected, the reply says what is
+#    missing.
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-news \
+    --from news@acme.test --header 'Subject: big sale' --body 'Everything 50% off!'
+check "no identification: rejected with 550 5.7.1" \
+    grep -q '<\*\* *550 5.7.1 .*lacks sender identification' "$PW_SWAKS"
+check "no identification: reply names what is missing" \
+    grep -q 'text/plain: business name, mailing address, contact' "$PW_SWAKS"
+check "no identification: not queued" test -z "$PW_QID"
+
+# 3. commercial with the footer, base64 HTML: delivered.
+html="<p>Big sale</p><footer>Acme&nbsp;<b>Widgets</b> Inc.<br>123 Main Street West,<br>Toronto ON M5V 1A1<br><a href=\"mailto:info@acme.test\">Contact</a></footer>"
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-news \
+    --from news@acme.test --header 'Subject: big sale, identified' \
+    --add-header 'MIME-Version: 1.0' \
+    --add-header 'Content-Type: text/html; charset=utf-8' \
+    --add-header 'Content-Transfer-Encoding: base64' \
+    --body "$(printf '%s' "$html" | base64 -w 76)"
+f=$(pw_wait_sent "$PW_QID")
+check "identified (base64 HTML): delivered" test -n "$f"
+check "identified: summary ident=ok" grep -q 'ident=ok' <<<"$(pw_summary "$PW_QID")"
+
+# 4. forged Postwarden-Class from a submitter the organisation does not
+#    list (another SASL login): ignored and removed; the message stays
+#    commercial and must carry identification.
+pw_send_smtp --xclient-addr 198.51.100.21 --xclient-login mallory \
+    --from promo@acme.test --header 'Subject: not really a receipt' \
+    --header 'Postwarden-Class: transactional' \
+    --body "Deals. $FOOTER"
+f=$(pw_wait_sent "$PW_QID")
+check "forged class: delivered" test -n "$f"
+check "forged class: Postwarden-Class removed" ! grep -qi '^Postwarden-Class:' "$f"
+check "forged class: stays commercial(organisation)" \
+    grep -q 'org=acme(envelope) class=commercial(organisation)' <<<"$(pw_summary "$PW_QID")"
+check "forged class: logged as untrusted" \
+    grep -q "$PW_QID: classify: Postwarden-Class from an untrusted submitter" "$T/pw/log"
+
+# 5. forged header and no footer from the same untrusted submitter:
+#    the forged label does not exempt it, so identification is enforced.
+pw_send_smtp --xclient-addr 198.51.100.21 --xclient-login mallory \
+    --from promo@acme.test --header 'Subject: forged, unidentified' \
+    --header 'Postwarden-Class: transactional' --body 'Deals.'
+check "forged class without footer: rejected" grep -q '<\*\* *550 5.7.1' "$PW_SWAKS"
+
+# 6. mail of no organisation passes (organisations_unmatched = pass).
+pw_send_smtp --xclient-addr 198.51.100.22 --xclient-login someone \
+    --from x@other.test --header 'Subject: unrelated' \
+    --header 'Postwarden-Class: commercial' --body 'hi'
+f=$(pw_wait_sent "$PW_QID")
+check "unmatched: delivered" test -n "$f"
+check "unmatched: summary org=none" grep -q 'org=none' <<<"$(pw_summary "$PW_QID")"
+check "unmatched: Postwarden-Class removed anyway" ! grep -qi '^Postwarden-Class:' "$f"
+
+# 7. SIGHUP reloads the organisations file (GMime is initialised once per
+#    process, so a reload must not re-initialise or shut it down).
+hup_and_wait() {
+	local n i
+	n=$(wc -l <"$T/pw/log")
+	kill -HUP "$PW_MILTER_PID"
+	for i in $(seq 1 20); do
+		tail -n +"$((n + 1))" "$T/pw/log" | grep -qi 'reload' && return 0
+		sleep 0.1
+	done
+	sleep 1
+}
+pid=$PW_MILTER_PID
+echo 'identification_mode = warn' >>"$T/pw/organisations.conf"
+hup_and_wait
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-news \
+    --from news@acme.test --header 'Subject: sale, warn mode' --body 'Sale!'
+f=$(pw_wait_sent "$PW_QID")
+check "after reload (warn): unidentified mail delivered" test -n "$f"
+check "after reload (warn): summary ident=missing(warn)" \
+    grep -q 'ident=missing(warn)' <<<"$(pw_summary "$PW_QID")"
+
+# A broken organisations file is refused; the running set stays in force.
+n=$(wc -l <"$T/pw/log")
+echo 'colour = blue' >>"$T/pw/organisations.conf"
+hup_and_wait
+check "bad reload: error names the organisations file and line" \
+    grep -q "organisations.conf:[0-9]*: unknown key \"colour\"" <(tail -n +"$((n + 1))" "$T/pw/log")
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-news \
+    --from news@acme.test --header 'Subject: sale, after bad reload' --body 'Sale!'
+f=$(pw_wait_sent "$PW_QID")
+check "bad reload: previous organisations still in force (warn)" test -n "$f"
+check "same daemon process throughout" test "$PW_MILTER_PID" = "$pid"
+
+check "milter still running" pw_milter_running
+pw_done

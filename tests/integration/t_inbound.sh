@@ -1,0 +1,247 @@
+#!/bin/bash
+# t_inbound.sh - inbound authentication end to end (issue 3): SPF, DKIM
+# verification, DMARC alignment and policy, Authentication-Results.
+#
+# Mail comes in through the private Postfix with an external client
+# address set by XCLIENT (libspf2 passes 127.0.0.0/8 as "localhost"), DNS
+# is the test unbound.  Every SPF result is compared with python3-spf,
+# every DKIM result with dkimpy (dkimverify.py), and every delivered A-R
+# header is parsed by python3-authres (authcheck.py): a difference fails.
+# The last test stops the DNS server: the result must be a 4xx, never a
+# DMARC failure.
+#
+# Default ports: PW_PORT_BASE=27000 (the inbound helper's range).
+PW_PORT_BASE=${PW_PORT_BASE:-27000}
+. "$(dirname "$0")/lib.sh"
+
+[ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
+
+IP=198.51.100.7		# the external client every test sends from
+AC="$PW_PY $PW_IT/authcheck.py"
+
+# ---- zone -------------------------------------------------------------------
+# The PSL with the test TLD added, so that x.org.test has the organizational
+# domain org.test (harness-notes 4c); example.co.uk uses the real PSL.
+{ cat /usr/share/publicsuffix/public_suffix_list.dat; printf '\ntest\n'; } \
+    >"$T/pw/psl.dat"
+pw_conf "dmarc_psl_file = $T/pw/psl.dat"
+pw_conf "dns_timeout = 2s"
+pw_conf "dkim_verify_max_signatures = 3"
+
+zone() { printf '    local-zone: "%s." static\n' "$@" >>"$T/dns/zone.conf"; }
+txt() { pw_dns_add "$1. 60 IN TXT \"$2\""; }
+zone spf.test a.test k.test u.test r.test rel.test str.test sp.test \
+    pct.test pq.test q.test nodmarc.test tf.test tf2.test late.test \
+    example.co.uk
+printf '    local-zone: "refused.test." always_refuse\n' >>"$T/dns/zone.conf"
+
+# SPF matrix (no DMARC record under spf.test)
+txt pass.spf.test "v=spf1 ip4:$IP -all"
+txt fail.spf.test "v=spf1 ip4:192.0.2.1 -all"
+txt soft.spf.test "v=spf1 ~all"
+txt neutral.spf.test "v=spf1 ?all"
+pw_dns_add "none.spf.test. 60 IN A 192.0.2.1"
+txt perm.spf.test "v=spf1 frobnicate:x -all"
+txt temp.spf.test "v=spf1 include:x.refused.test -all"
+# DMARC domains
+allow="v=spf1 ip4:$IP -all"
+txt a.test "$allow"
+txt _dmarc.a.test "v=DMARC1; p=reject"
+txt _dmarc.k.test "v=DMARC1; p=reject"
+txt _dmarc.u.test "v=DMARC1; p=reject"
+txt bounce.r.test "$allow"
+txt rel.test "$allow"
+txt _dmarc.rel.test "v=DMARC1; p=reject"
+txt str.test "$allow"
+txt _dmarc.str.test "v=DMARC1; p=reject; aspf=s"
+txt _dmarc.sp.test "v=DMARC1; p=reject; sp=none"
+txt _dmarc.pct.test "v=DMARC1; p=reject; pct=0"
+txt _dmarc.pq.test "v=DMARC1; p=quarantine; pct=0"
+txt _dmarc.q.test "v=DMARC1; p=quarantine"
+txt example.co.uk "$allow"
+txt _dmarc.example.co.uk "v=DMARC1; p=reject"
+printf '    local-zone: "_dmarc.tf.test." always_refuse\n' >>"$T/dns/zone.conf"
+txt tf2.test "v=spf1 include:x.refused.test -all"
+txt _dmarc.tf2.test "v=DMARC1; p=reject"
+txt late.test "$allow"
+txt _dmarc.late.test "v=DMARC1; p=reject"
+# DKIM keys
+kr=$(pw_key rsa k.test rsa1) || pw_bail "RSA key"
+ke=$(pw_key ed25519 k.test ed1) || pw_bail "Ed25519 key"
+kx=$(pw_key rsa r.test x1) || pw_bail "RSA key for r.test"
+# a key whose record is not published (same PEM, other selector)
+kn=$kr
+
+pw_setup
+# A real MX does not rewrite the headers of remote clients; here the
+# XCLIENT'd client would otherwise get its From "fixed" (and a missing From
+# added) by cleanup before the milter sees it.
+postconf -c "$T/pf/etc" -e 'local_header_rewrite_clients =' &&
+    postfix -c "$T/pf/etc" reload >/dev/null 2>&1 || pw_bail "postfix reload"
+sleep 1
+
+# ---- helpers ----------------------------------------------------------------
+
+# msg FROM-HEADER [EXTRA-HEADER-LINES...]: a message file, path printed
+msg() {
+	local f from=$1
+	shift
+	f=$(mktemp "$T/msg/in.XXXXXX")
+	{
+		printf 'From: %s\n' "$from"
+		local h
+		for h in "$@"; do printf '%s\n' "$h"; done
+		printf 'To: bob@remote.test\nSubject: inbound test\n'
+		printf 'Date: %s\nMessage-ID: <%s>\n\n' "$(date -R)" "$(pw_msgid)"
+		printf 'Hello,\nthis is an inbound test message.\n'
+	} >"$f"
+	echo "$f"
+}
+# sign FILE KEY DOMAIN SELECTOR [ed25519]: add a dkimpy signature in place
+sign() { $AC sign "$1" "$1.s" "$2" "$3" "$4" "${5:-rsa}" && mv "$1.s" "$1"; }
+# send MAILFROM FILE: through Postfix from the external client
+send() { pw_send_smtp --xclient "$IP" --from "$1" --data "@$2"; }
+# ar FILE: python3-authres's view of the delivered message's A-R headers
+ar() { $AC ar "$1" mx.example.test; }
+# ar_has FILE TEXT...: the topmost A-R, as parsed, has every TEXT
+ar_has() {
+	local f=$1 out t
+	shift
+	out=$(ar "$f") || { diag "A-R unparseable:" "$out"; return 1; }
+	for t in "$@"; do
+		grep -qF -- "$t" <<<"$out" || { diag "A-R lacks '$t':" "$out"; return 1; }
+	done
+}
+# reply_has TEXT: the swaks transcript shows this server reply
+reply_has() { grep -qF -- "$1" "$PW_SWAKS" || { diag "swaks:" "$(grep '<[*~-]' "$PW_SWAKS" | tail -3)"; return 1; }; }
+# deliver MAILFROM FILE: send and print the delivered file (empty if not)
+deliver() { send "$1" "$2" >/dev/null; pw_wait_sent "$PW_QID"; }
+
+# ---- SPF: every result, compared with pyspf ---------------------------------
+for r in pass fail soft neutral none perm temp; do
+	f=$(msg "Alice <alice@$r.spf.test>")
+	d=$(deliver "alice@$r.spf.test" "$f")
+	want=$($AC spf "$IP" "alice@$r.spf.test" client.example.test "$PW_DNS_PORT")
+	check "SPF $r: delivered" test -n "$d"
+	check "SPF $r: A-R spf=$want (pyspf) with smtp.mailfrom" ar_has "$d" \
+	    "spf=$want smtp.mailfrom=alice@$r.spf.test"
+done
+
+# ---- DKIM: pass, tampered, missing key, ed25519, two signatures -------------
+f=$(msg "a@k.test"); sign "$f" "$kr" k.test rsa1
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM rsa: pass, header.d/s/a" ar_has "$d" "dkim=pass header.d=k.test header.s=rsa1 header.a=rsa-sha256"
+check "DKIM rsa: dkimpy agrees (pass)" pw_verify_dkimpy "$d"
+check "DMARC via DKIM only: pass" ar_has "$d" "dmarc=pass header.from=k.test policy.dmarc=reject"
+
+f=$(msg "a@k.test"); sign "$f" "$ke" k.test ed1 ed25519
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM ed25519: pass" ar_has "$d" "dkim=pass header.d=k.test header.s=ed1 header.a=ed25519-sha256"
+check "DKIM ed25519: dkimpy agrees (pass)" pw_verify_dkimpy "$d"
+
+# DKIM failures from a domain without DMARC record: delivered, A-R shows why
+f=$(msg "a@nodmarc.test"); sign "$f" "$kr" k.test rsa1
+sed -i 's/inbound test message/inbound TAMPERED message/' "$f"
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM body modified: fail (body hash)" ar_has "$d" "dkim=fail reason=body hash mismatch" "header.d=k.test"
+check "DKIM body modified: dkimpy agrees (fail)" bash -c "! $PW_PY $PW_IT/dkimverify.py $d $PW_DNS_PORT >/dev/null"
+
+f=$(msg "a@nodmarc.test"); sign "$f" "$kn" k.test nokey
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM missing key: permerror (not fail, not temperror)" ar_has "$d" "dkim=permerror reason=key not found" "header.d=k.test header.s=nokey"
+
+f=$(msg "a@k.test"); sign "$f" "$kr" k.test rsa1; sign "$f" "$kx" r.test wrongsel
+d=$(deliver x@bounce.r.test "$f")
+out=$(ar "$d")
+check "DKIM two signatures: one permerror, one pass" ar_has "$d" "dkim=permerror" "dkim=pass header.d=k.test"
+check "DKIM two signatures: dmarc still passes" ar_has "$d" "dmarc=pass"
+dk=$($PW_PY "$PW_IT/dkimverify.py" "$d" "$PW_DNS_PORT" 2>&1 | awk '{print $3}' | tr '\n' ' ')
+ours=$(grep '^dkim=' <<<"$out" | sed 's/^dkim=\([a-z]*\).*/\1/' | sed 's/^\(permerror\|temperror\|policy\|neutral\)$/fail/' | tr '\n' ' ')
+check "DKIM two signatures: per-signature results equal dkimpy's ($dk)" test "$ours" = "$dk"
+
+# the cap: 4 signatures, dkim_verify_max_signatures = 3 -> 3 checked
+f=$(msg "a@k.test")
+for i in 1 2 3 4; do sign "$f" "$kr" k.test rsa1; done
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM cap: 4 signatures, 3 checked and reported" \
+    test "$(ar "$d" | grep -c '^dkim=pass')" = 3
+check "DKIM cap: logged" grep -aq "1 signature(s) over dkim_verify_max_signatures" "$T/pw/log"
+
+# ---- DMARC -------------------------------------------------------------------
+f=$(msg "a@a.test"); d=$(deliver bounce@a.test "$f")
+check "DMARC via SPF only: pass" ar_has "$d" "spf=pass smtp.mailfrom=bounce@a.test" "dmarc=pass header.from=a.test"
+
+f=$(msg "a@u.test"); sign "$f" "$kx" r.test x1
+send x@bounce.r.test "$f"
+check "DMARC unaligned SPF pass + unaligned DKIM pass: rejected 550 5.7.1 naming u.test" \
+    reply_has "550 5.7.1 Email from u.test rejected per its DMARC policy"
+check "DMARC fail: nothing queued" test -z "$PW_QID"
+
+f=$(msg "a@sub.rel.test"); d=$(deliver x@rel.test "$f")
+check "DMARC relaxed: sub.rel.test aligned with rel.test (record at the org domain)" \
+    ar_has "$d" "dmarc=pass header.from=sub.rel.test"
+f=$(msg "a@sub.str.test"); send x@str.test "$f"
+check "DMARC strict (aspf=s): sub.str.test vs str.test rejected" reply_has "550 5.7.1 Email from sub.str.test"
+f=$(msg "a@str.test"); d=$(deliver x@str.test "$f")
+check "DMARC strict: exact match passes" ar_has "$d" "dmarc=pass header.from=str.test"
+
+f=$(msg "a@sub.sp.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC sp=none: subdomain failure delivered, reported fail with policy none" \
+    ar_has "$d" "dmarc=fail header.from=sub.sp.test policy.dmarc=none"
+f=$(msg "a@sp.test"); send x@bounce.r.test "$f"
+check "DMARC p=reject at the org domain itself: rejected" reply_has "550 5.7.1 Email from sp.test"
+
+f=$(msg "a@pq.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC p=quarantine pct=0: not sampled -> none, delivered" ar_has "$d" "dmarc=fail header.from=pq.test"
+f=$(msg "a@pct.test"); send x@bounce.r.test "$f"
+check "DMARC p=reject pct=0: not sampled -> quarantine (accepted)" test -n "$PW_QID"
+held() { local i; for i in $(seq 1 50); do grep -q "$1: .*milter triggers HOLD" "$T/pf/maillog" && return 0; sleep 0.1; done; return 1; }
+check "DMARC p=reject pct=0: held by Postfix" held "$PW_QID"
+f=$(msg "a@q.test"); send x@bounce.r.test "$f"
+check "DMARC p=quarantine: held by Postfix" held "$PW_QID"
+
+f=$(msg "a@sub.example.co.uk"); d=$(deliver x@example.co.uk "$f")
+check "DMARC org domain via the real PSL: sub.example.co.uk aligned with example.co.uk" \
+    ar_has "$d" "dmarc=pass header.from=sub.example.co.uk"
+
+f=$(msg "a@nodmarc.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC no record: none, delivered" ar_has "$d" "dmarc=none header.from=nodmarc.test"
+
+f=$(msg "a@tf.test"); send x@bounce.r.test "$f"
+check "DMARC record lookup REFUSED: 4xx, not a DMARC fail" reply_has "451 4.7.1 DMARC check for tf.test could not be completed"
+f=$(msg "a@tf2.test"); send x@tf2.test "$f"
+check "SPF temperror on the aligned domain, p=reject: 4xx, not 5xx" reply_has "451 4.7.1"
+
+# ---- From header checks (CVE-2019-16378 class) --------------------------------
+f=$(msg "a@a.test" "From: b@u.test"); send bounce@a.test "$f"
+check "two From headers: 550 5.7.1" reply_has "550 5.7.1 more than one From header"
+f=$(msg "a@a.test, b@u.test"); send bounce@a.test "$f"
+check "From with two addresses: 550 5.7.1" reply_has "550 5.7.1 From header with more than one address"
+f=$(msg "\"unbalanced <a@a.test>"); send bounce@a.test "$f"
+check "unparseable From: 550 5.6.0" reply_has "550 5.6.0 From header cannot be parsed"
+f=$(msg "a@a.test"); sed -i '/^From:/d' "$f"; send bounce@a.test "$f"
+check "no From header: 550 5.7.1" reply_has "550 5.7.1 no From header"
+
+# ---- forged Authentication-Results --------------------------------------------
+f=$(msg "a@a.test" "Authentication-Results: mx.example.test; dkim=pass header.d=u.test" \
+    "Authentication-Results: other.example; spf=pass smtp.mailfrom=x@other.example" \
+    "Authentication-Results: (sneaky) MX.EXAMPLE.TEST 1; dmarc=pass header.from=u.test" \
+    "Authentication-Results: mx.example.test dmarc=pass")
+d=$(deliver bounce@a.test "$f")
+check "forged A-R: delivered" test -n "$d"
+check "forged A-R: only ours claims mx.example.test, the other one is kept" \
+    ar_has "$d" "count=2 ours=1"
+check "forged A-R: ours is the topmost A-R and says spf=pass dmarc=pass" \
+    ar_has "$d" "id=mx.example.test" "spf=pass" "dmarc=pass header.from=a.test"
+check "A-R inserted above Postfix's Received header" \
+    test "$(tr -d '\r' <"$d" | grep -n -m1 -i '^Authentication-Results: mx' | cut -d: -f1)" -lt \
+    "$(tr -d '\r' <"$d" | grep -n -m1 '^Received:' | cut -d: -f1)"
+
+# ---- the DNS server stops: tempfail, never fail ---------------------------------
+kill "${PW_PIDS[0]}" 2>/dev/null	# unbound is the first process started
+pw_wait_gone "${PW_PIDS[0]}" 50
+f=$(msg "a@late.test"); send bounce@late.test "$f"
+check "DNS server stopped: 451 (tempfail), not 550" reply_has "451 4.7.1"
+check "DNS server stopped: postwarden still running" pw_milter_running
+
+pw_done

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl_dnscheck - "postwarden-ctl dns-check DOMAIN [--selector S]
+ * [--nameserver IP[@PORT]] [--key-table SPEC]": the SPF, DMARC and DKIM
+ * records of a domain, what they mean and what is wrong with them.
+ *
+ * DNS goes through the daemon's resolver (dns.h) with the configured
+ * dns_nameservers (or --nameserver, or the system resolvers).  SPF
+ * syntax is checked by libspf2 and the RFC 7208 section 4.6.4 limit of
+ * 10 DNS-querying terms is counted through include: and redirect=; the
+ * DMARC record (RFC 7489) is parsed by libopendmarc; DKIM keys (RFC 6376
+ * 3.6.1, RFC 8463) are decoded with OpenSSL.  For domains in our
+ * KeyTable, each published key is compared with our private key.
+ *
+ * Exit status: 0 nothing wrong (notes and warnings allowed), 1 something
+ * wrong, 75 (EX_TEMPFAIL) a lookup failed temporarily, 64 usage.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <opendmarc/dmarc.h>
+#include <spf2/spf.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "dkim_keys.h"
+#include "dns.h"
+#include "dns_hooks.h"
+#include "table.h"
+#include "util.h"
+
+#define SPF_MAX_LOOKUPS	10	/* RFC 7208 section 4.6.4 */
+
+struct dc {
+	struct pw_dns	*dns;
+	SPF_server_t	*spf;
+	int		 errors;
+	int		 tempfail;
+};
+
+static void
+say(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* say - one indented line: "  error: ..." / "  warning: ..." / "  ..." */
+static void
+say(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %s%s", level ? level : "", level ? ": " : "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void
+err(struct dc *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* err - an "error:" line; counts towards the exit status */
+static void
+err(struct dc *dc, const char *fmt, ...)
+{
+	va_list ap;
+
+	dc->errors++;
+	printf("  error: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* txt - TXT records of name starting with prefix (case-insensitive,
+   followed by a space, ';' or the end); -1 on a temporary failure */
+static int
+txt(struct dc *dc, const char *name, const char *prefix, char ***out_r)
+{
+	char **v, **out;
+	const char *why;
+	size_t n = 0, k = 0, pl = strlen(prefix);
+	enum pw_dns_status st = pw_dns_txt(dc->dns, NULL, name, &v, &why);
+
+	*out_r = NULL;
+	if (st == PW_DNS_TEMPFAIL || st == PW_DNS_LIMIT) {
+		say("error", "%s: DNS lookup failed temporarily (%s)", name,
+		    why ? why : "?");
+		dc->tempfail++;
+		return -1;
+	}
+	while (v != NULL && v[n] != NULL)
+		n++;
+	out = pw_calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		if (pw_strncaseeq(v[i], prefix, pl) && (v[i][pl] == '\0' ||
+		    v[i][pl] == ' ' || v[i][pl] == ';'))
+			out[k++] = pw_strdup(v[i]);
+	pw_strv_free(&v);
+	*out_r = out;
+	return (int)k;
+}
+
+/* --- SPF --------------------------------------------------------------- */
+
+/* spf_count - DNS-querying terms of the record at domain, following
+   include: and redirect= (depth-limited); -1 if a lookup failed */
+static int
+spf_count(struct dc *dc, const char *domain, int depth, bool top)
+{
+	char **recs, **terms;
+	int n, total = 0;
+	size_t nt;
+
+	if (depth > 10)
+		return 0;
+	if ((n = txt(dc, domain, "v=spf1", &recs)) < 0)
+		return -1;
+	if (n != 1) {
+		if (!top)
+			say("warning", "%s (included) has %d SPF records: "
+			    "permerror for receivers", domain, n);
+		pw_strv_free(&recs);
+		return 0;
+	}
+	terms = pw_split_list(recs[0] + 6, &nt);
+	for (size_t i = 0; i < nt; i++) {
+		const char *t = terms[i];
+		char *target = NULL;
+
+		if (*t == '+' || *t == '-' || *t == '~' || *t == '?')
+			t++;
+		if (pw_strncaseeq(t, "include:", 8))
+			target = pw_strdup(t + 8);
+		else if (pw_strncaseeq(t, "redirect=", 9))
+			target = pw_strdup(t + 9);
+		if (target != NULL || pw_strcaseeq(t, "a") ||
+		    pw_strncaseeq(t, "a:", 2) || pw_strncaseeq(t, "a/", 2) ||
+		    pw_strcaseeq(t, "mx") || pw_strncaseeq(t, "mx:", 3) ||
+		    pw_strncaseeq(t, "mx/", 3) || pw_strcaseeq(t, "ptr") ||
+		    pw_strncaseeq(t, "ptr:", 4) || pw_strncaseeq(t, "exists:", 7))
+			total++;
+		if (top && (pw_strcaseeq(t, "ptr") || pw_strncaseeq(t, "ptr:", 4)))
+			say("warning", "\"ptr\" is slow and unreliable: RFC 7208 "
+			    "5.5 says it SHOULD NOT be used");
+		if (target != NULL && strchr(target, '%') == NULL) {
+			int sub = spf_count(dc, target, depth + 1, false);
+
+			if (sub < 0) {
+				free(target);
+				pw_strv_free(&terms);
+				pw_strv_free(&recs);
+				return -1;
+			}
+			total += sub;
+		} else if (target != NULL && top) {
+			say(NULL, "(%s uses macros: its lookups are not "
+			    "counted)", target);
+		}
+		free(target);
+	}
+	pw_strv_free(&terms);
+	pw_strv_free(&recs);
+	return total;
+}
+
+/* spf_meaning - what the "all" term (or its absence) means */
+static void
+spf_meaning(const char *rec)
+{
+	const char *all = NULL;
+	char **terms;
+	size_t nt;
+
+	terms = pw_split_list(rec + 6, &nt);
+	for (size_t i = 0; i < nt; i++) {
+		const char *t = terms[i];
+
+		if (pw_strcaseeq(t + (strchr("+-~?", *t) ? 1 : 0), "all"))
+			all = t;
+	}
+	if (all == NULL)
+		say(NULL, "no \"all\": other senders get neutral (consider "
+		    "\"-all\" or \"~all\")");
+	else if (*all == '-')
+		say(NULL, "\"-all\": mail from any other host fails SPF");
+	else if (*all == '~')
+		say(NULL, "\"~all\": other hosts get softfail (accepted, "
+		    "marked)");
+	else if (*all == '?')
+		say("warning", "\"?all\": other hosts are neutral: SPF asserts "
+		    "nothing about them");
+	else
+		say("warning", "\"+all\": every host on the Internet may send "
+		    "for this domain");
+	pw_strv_free(&terms);
+}
+
+static void
+check_spf(struct dc *dc, const char *domain)
+{
+	char **recs;
+	int n, lookups;
+	SPF_response_t *resp;
+	SPF_record_t *rec = NULL;
+
+	printf("SPF (%s):\n", domain);
+	if ((n = txt(dc, domain, "v=spf1", &recs)) < 0)
+		return;
+	if (n == 0) {
+		say("warning", "no SPF record: receivers get \"none\" and "
+		    "cannot tell forged mail from yours");
+		pw_strv_free(&recs);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		say(NULL, "record: %s", recs[i]);
+	if (n > 1) {
+		err(dc, "%s has more than one SPF record: every receiver "
+		    "answers permerror (RFC 7208 4.5)", domain);
+		pw_strv_free(&recs);
+		return;
+	}
+	resp = SPF_response_new(NULL);
+	if (SPF_record_compile(dc->spf, resp, &rec, recs[0]) != SPF_E_SUCCESS) {
+		for (int i = 0; i < SPF_response_messages(resp); i++) {
+			SPF_error_t *e = SPF_response_message(resp, i);
+
+			if (SPF_error_errorp(e))
+				err(dc, "syntax: %s", SPF_error_message(e));
+		}
+		if (SPF_response_errors(resp) == 0)
+			err(dc, "syntax error in \"%s\"", recs[0]);
+	} else {
+		spf_meaning(recs[0]);
+	}
+	SPF_record_free(rec);
+	SPF_response_free(resp);
+	if ((lookups = spf_count(dc, domain, 0, true)) >= 0) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%d", lookups);
+		if (lookups > SPF_MAX_LOOKUPS)
+			err(dc, "%s DNS-querying terms (include, a, mx, ptr, "
+			    "exists, redirect): more than 10 is a permerror "
+			    "(RFC 7208 4.6.4)", num);
+		else
+			say(NULL, "%s of at most 10 DNS-querying terms used",
+			    num);
+	}
+	pw_strv_free(&recs);
+}
+
+/* --- DMARC ------------------------------------------------------------- */
+
+static const char *
+pname(int p)
+{
+	return p == DMARC_RECORD_P_REJECT ? "reject" :
+	    p == DMARC_RECORD_P_QUARANTINE ? "quarantine" :
+	    p == DMARC_RECORD_P_NONE ? "none" : "(unset)";
+}
+
+static void
+check_dmarc(struct dc *dc, const char *domain)
+{
+	char *name = pw_asprintf("_dmarc.%s", domain), **recs;
+	DMARC_POLICY_T *p;
+	int n, rc, pol = 0, sp = 0, pct = 100, adkim = 0, aspf = 0;
+
+	printf("DMARC (%s):\n", name);
+	n = txt(dc, name, "v=DMARC1", &recs);
+	free(name);
+	if (n < 0)
+		return;
+	if (n == 0) {
+		say("warning", "no DMARC record at this name (receivers then "
+		    "look at the organizational domain's): no policy, no "
+		    "reports");
+		pw_strv_free(&recs);
+		return;
+	}
+	say(NULL, "record: %s", recs[0]);
+	if (n > 1) {
+		err(dc, "%s: more than one DMARC record: receivers apply none "
+		    "(RFC 7489 6.6.3)", domain);
+		pw_strv_free(&recs);
+		return;
+	}
+	p = opendmarc_policy_connect_init((u_char *)"0.0.0.0", 0);
+	rc = opendmarc_policy_store_dmarc(p, (u_char *)recs[0],
+	    (u_char *)domain, NULL);
+	if (rc != DMARC_PARSE_OKAY) {
+		err(dc, "cannot be parsed: %s",
+		    opendmarc_policy_status_to_str(rc));
+	} else {
+		(void)opendmarc_policy_fetch_p(p, &pol);
+		(void)opendmarc_policy_fetch_sp(p, &sp);
+		(void)opendmarc_policy_fetch_pct(p, &pct);
+		(void)opendmarc_policy_fetch_adkim(p, &adkim);
+		(void)opendmarc_policy_fetch_aspf(p, &aspf);
+		say(NULL, "policy p=%s, subdomains sp=%s, pct=%d, alignment "
+		    "adkim=%s aspf=%s", pname(pol), sp ? pname(sp) : pname(pol),
+		    pct, adkim == DMARC_RECORD_A_STRICT ? "strict" : "relaxed",
+		    aspf == DMARC_RECORD_A_STRICT ? "strict" : "relaxed");
+		if (pol == DMARC_RECORD_P_NONE)
+			say("warning", "p=none: monitoring only, failing mail "
+			    "is delivered as usual");
+		if (pct < 100)
+			say(NULL, "pct=%d: the policy applies to %d%% of "
+			    "failing mail, the rest gets the next one down",
+			    pct, pct);
+		if (strstr(recs[0], "rua=") == NULL)
+			say("warning", "no rua=: nobody receives aggregate "
+			    "reports");
+	}
+	opendmarc_policy_connect_shutdown(p);
+	pw_strv_free(&recs);
+}
+
+/* --- DKIM -------------------------------------------------------------- */
+
+/* tag - value of tag t in a "t=v; t=v" list, malloc'd, spaces removed */
+static char *
+tag(const char *rec, const char *t)
+{
+	size_t tl = strlen(t);
+
+	for (const char *p = rec; p && *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		if (pw_strncaseeq(p, t, tl)) {
+			const char *q = p + tl;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=') {
+				struct pw_buf b = {0};
+
+				for (q++; *q && *q != ';'; q++)
+					if (!isspace((unsigned char)*q))
+						pw_buf_add(&b, q, 1);
+				pw_buf_add(&b, "", 1);
+				return b.data;
+			}
+		}
+		p = strchr(p, ';');
+	}
+	return NULL;
+}
+
+/* dkim_pubkey - the published key as an EVP_PKEY, or NULL with *why */
+static EVP_PKEY *
+dkim_pubkey(const char *k, const char *p, const char **why)
+{
+	unsigned char *der = pw_malloc(strlen(p) + 4);
+	const unsigned char *q = der;
+	EVP_PKEY *key = NULL;
+	int len = EVP_DecodeBlock(der, (const unsigned char *)p,
+	    (int)strlen(p));
+
+	/* EVP_DecodeBlock counts the '=' padding as zero bytes. */
+	for (size_t i = strlen(p); len > 0 && i > 0 && p[i - 1] == '='; i--)
+		len--;
+	if (len <= 0)
+		*why = "p= is not base64";
+	else if (k == NULL || pw_strcaseeq(k, "rsa")) {
+		if ((key = d2i_PUBKEY(NULL, &q, len)) == NULL)
+			*why = "p= is not an RSA public key";
+	} else if (pw_strcaseeq(k, "ed25519")) {
+		key = len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+		    NULL, der, 32) : NULL;
+		if (key == NULL)
+			*why = "p= is not a 32-byte Ed25519 key (RFC 8463 4)";
+	} else
+		*why = "unknown key type k=";
+	free(der);
+	return key;
+}
+
+static void
+check_key(struct dc *dc, const char *domain, const char *sel,
+    const struct pw_dkim_key *ours)
+{
+	char *name = pw_asprintf("%s._domainkey.%s", sel, domain), **v;
+	char *k, *p, *t;
+	const char *why = NULL;
+	EVP_PKEY *pub;
+	enum pw_dns_status st;
+
+	printf("DKIM (%s):\n", name);
+	st = pw_dns_txt(dc->dns, NULL, name, &v, &why);
+	if (st == PW_DNS_TEMPFAIL || st == PW_DNS_LIMIT) {
+		say("error", "DNS lookup failed temporarily (%s)", why);
+		dc->tempfail++;
+		free(name);
+		return;
+	}
+	free(name);
+	if (st != PW_DNS_ANSWER || v[0] == NULL) {
+		err(dc, "no key published for selector %s: signatures with it "
+		    "fail (permerror, key not found)", sel);
+		pw_strv_free(&v);
+		return;
+	}
+	if (v[1] != NULL)
+		say("warning", "several TXT records: verifiers may pick any");
+	say(NULL, "record: %.70s%s", v[0], strlen(v[0]) > 70 ? "..." : "");
+	k = tag(v[0], "k");
+	p = tag(v[0], "p");
+	t = tag(v[0], "t");
+	if (p == NULL)
+		err(dc, "%s", "no p= tag: not a DKIM key record");
+	else if (*p == '\0')
+		err(dc, "%s", "p= is empty: the key is revoked (RFC 6376 "
+			      "3.6.1)");
+	else if ((pub = dkim_pubkey(k, p, &why)) == NULL)
+		err(dc, "%s", why);
+	else {
+		int bits = EVP_PKEY_get_bits(pub);
+
+		say(NULL, "%s key, %d bits", k ? k : "rsa", bits);
+		if ((k == NULL || pw_strcaseeq(k, "rsa")) && bits < 1024)
+			err(dc, "%s", "RSA key under 1024 bits: verifiers "
+				      "reject it (RFC 8301)");
+		else if ((k == NULL || pw_strcaseeq(k, "rsa")) && bits < 2048)
+			say("warning", "RSA key under 2048 bits");
+		if (ours != NULL && EVP_PKEY_eq(pub, ours->pkey) == 1)
+			say(NULL, "matches our private key (KeyTable %s)",
+			    ours->where ? ours->where : ours->name);
+		else if (ours != NULL)
+			err(dc, "does NOT match our private key %s: our "
+			    "signatures will fail", ours->path);
+		EVP_PKEY_free(pub);
+	}
+	if (t != NULL && strchr(t, 'y') != NULL)
+		say("warning", "t=y: testing mode, verifiers may ignore "
+		    "failures");
+	free(k);
+	free(p);
+	free(t);
+	pw_strv_free(&v);
+}
+
+/* key_table_spec - dkim_key_table from the configuration, via the same
+   "name = value" listing as postwarden -n */
+static char *
+key_table_spec(struct pw_config *cfg)
+{
+	char *buf = NULL, *line, *save, *spec = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return NULL;
+	pw_config_print(cfg, fp, true);
+	fclose(fp);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "dkim_key_table = ", 17) == 0)
+			spec = pw_strdup(line + 17);
+	free(buf);
+	return spec;
+}
+
+/* check_our_keys - every KeyTable entry for domain; returns how many */
+static int
+check_our_keys(struct dc *dc, const char *domain, const char *spec,
+    const char *only_sel)
+{
+	struct pw_buf errs = {0};
+	struct pw_table *t = pw_table_open(spec, "dkim_key_table", &errs);
+	int found = 0;
+
+	if (t == NULL) {
+		err(dc, "%s", errs.data ? errs.data : "cannot read KeyTable");
+		pw_buf_free(&errs);
+		return -1;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		char *val = pw_strdup(t->v[i].value), *save;
+		char *d = strtok_r(val, ":", &save), *s, *path;
+		struct pw_dkim_key k;
+		char *where;
+
+		s = d ? strtok_r(NULL, ":", &save) : NULL;
+		path = s ? strtok_r(NULL, "", &save) : NULL;
+		if (path == NULL || !pw_strcaseeq(d, domain) ||
+		    (only_sel != NULL && strcmp(s, only_sel) != 0)) {
+			free(val);
+			continue;
+		}
+		found++;
+		memset(&k, 0, sizeof(k));
+		where = pw_asprintf("%s:%d", t->path, t->v[i].line);
+		k.name = t->v[i].key;
+		k.path = path;
+		k.where = where;
+		if (pw_dkim_key_read(&k, path, where, true, &errs) < 0) {
+			err(dc, "%s", errs.data);
+			pw_buf_free(&errs);
+		} else
+			check_key(dc, domain, s, &k);
+		EVP_PKEY_free(k.pkey);
+		if (k.pem != NULL)
+			explicit_bzero(k.pem, k.pemlen);
+		free(k.pem);
+		free(where);
+		free(val);
+	}
+	pw_table_free(&t);
+	return found;
+}
+
+static const struct option dc_opts[] = {
+    {"selector", required_argument, NULL, 's'},
+    {"nameserver", required_argument, NULL, 'n'},
+    {"key-table", required_argument, NULL, 'k'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+pw_ctl_dnscheck(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const char *sel = NULL, *ns = NULL, *kt_opt = NULL, *domain;
+	struct pw_config *cfg = NULL;
+	struct dc dc = {0};
+	SPF_dns_server_t *layer;
+	char *kt = NULL, *e = NULL, *dom;
+	int ch;
+
+	/* 0, not 1: glibc then starts afresh, permuting again (main()
+	   parsed its own options in "+" mode); DOMAIN may come first. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "s:n:k:", dc_opts, NULL)) != -1)
+		switch (ch) {
+		case 's':
+			sel = optarg;
+			break;
+		case 'n':
+			ns = optarg;
+			break;
+		case 'k':
+			kt_opt = optarg;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	if (optind != argc - 1) {
+		pw_ctl_error("dns-check", "give exactly one DOMAIN");
+		return EX_USAGE;
+	}
+	dom = pw_lowercase(pw_strdup(argv[optind]));
+	if (dom[0] != '\0' && dom[strlen(dom) - 1] == '.')
+		dom[strlen(dom) - 1] = '\0';
+	domain = dom;
+	/* The configuration gives the resolvers and the KeyTable; without
+	   -c a missing default file is fine. */
+	if (ctl->config_given || access(ctl->config_path, R_OK) == 0) {
+		if ((cfg = pw_ctl_config(ctl)) == NULL) {
+			free(dom);
+			return EX_CONFIG;
+		}
+		if (ns == NULL)
+			ns = cfg->core.dns_nameservers;
+		kt = kt_opt ? pw_strdup(kt_opt) : key_table_spec(cfg);
+	} else if (kt_opt != NULL)
+		kt = pw_strdup(kt_opt);
+	if ((dc.dns = pw_dns_new(ns, PW_DNS_DEFAULT_TIMEOUT_MS, &e)) == NULL) {
+		pw_ctl_error("dns-check", "%s", e);
+		free(e);
+		free(kt);
+		free(dom);
+		return EX_USAGE;
+	}
+	layer = pw_dns_spf_layer(dc.dns);
+	dc.spf = SPF_server_new_dns(layer, 0);
+	opendmarc_policy_library_init(&(OPENDMARC_LIB_T){0});
+
+	check_spf(&dc, domain);
+	check_dmarc(&dc, domain);
+	if (kt == NULL || check_our_keys(&dc, domain, kt, sel) == 0) {
+		if (sel != NULL)
+			check_key(&dc, domain, sel, NULL);
+		else
+			printf("DKIM:\n  (give --selector S; %s)\n", kt ?
+			    "no KeyTable entry for this domain" :
+			    "no KeyTable configured");
+	}
+
+	SPF_server_free(dc.spf);
+	SPF_dns_free(layer);
+	pw_dns_free(&dc.dns);
+	free(kt);
+	free(dom);
+	if (dc.tempfail > 0) {
+		printf("result: incomplete (temporary DNS failure)\n");
+		return EX_TEMPFAIL;
+	}
+	printf("result: %d problem%s\n", dc.errors, dc.errors == 1 ? "" : "s");
+	return dc.errors > 0 ? 1 : 0;
+}
