@@ -32,6 +32,7 @@ struct pw_conn {
 	struct pw_msg		*msg;
 	bool			 leadspc;	/* SMFIP_HDR_LEADSPC agreed */
 	bool			 skip_ok;	/* SMFIP_SKIP agreed */
+	bool			 rcpts;		/* RCPT events come */
 	unsigned long		 nr;		/* SMFIP_NR_* agreed */
 };
 
@@ -123,6 +124,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->skip_ok = (*pf1 & SMFIP_SKIP) != 0;
+	c->rcpts = (*pf1 & SMFIP_NORCPT) == 0;
 	c->nr = *pf1 & nr;
 	return SMFIS_CONTINUE;
 }
@@ -496,10 +498,15 @@ summary(struct pw_conn *c, const char *action)
 {
 	struct pw_msg *m = c->msg;
 
-	pw_info(m, "dir=%s (%s) client=%s from=<%s> rcpts=%zu action=%s%s",
+	char rc[32] = "";
+
+	/* No recipient count when no policy asked the MTA for them. */
+	if (c->rcpts)
+		snprintf(rc, sizeof(rc), " rcpts=%zu", m->nrcpts);
+	pw_info(m, "dir=%s (%s) client=%s from=<%s>%s action=%s%s",
 	    m->dir == PW_DIR_OUT ? "out" : "in", m->dir_why,
-	    c->client.addr[0] ? c->client.addr : "local", m->env_from,
-	    m->nrcpts, action, m->summary.data ? m->summary.data : "");
+	    c->client.addr[0] ? c->client.addr : "local", m->env_from, rc,
+	    action, m->summary.data ? m->summary.data : "");
 }
 
 static sfsistat
