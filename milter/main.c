@@ -75,7 +75,7 @@ load_or_report(const char *path, FILE *to)
 		for (line = strtok_r(errs.data ? errs.data : "", "\n", &save);
 		     line != NULL; line = strtok_r(NULL, "\n", &save)) {
 			if (to != NULL)
-				fprintf(to, "postwarden: %s\n", line);
+				fprintf(to, "%s\n", line);	/* FILE:LINE: */
 			else
 				pw_syslog(LOG_ERR, "%s", line);
 		}

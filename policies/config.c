@@ -394,6 +394,7 @@ pw_config_load(const char *path, struct pw_buf *errors)
 {
 	struct pw_config *cfg = pw_calloc(1, sizeof(*cfg));
 	struct owner *o;
+	bool *owner_bad;
 	size_t no;
 	int bad = 0;
 
@@ -406,10 +407,16 @@ pw_config_load(const char *path, struct pw_buf *errors)
 		    pw_calloc(1, pw_policies[i]->settings_size + 1);
 	if (read_file(cfg, errors) < 0)
 		bad = 1;
+	/* Every problem is reported, not just the first: a policy's init()
+	   runs whenever the core and its own keys parsed, so that a typo in
+	   one key does not hide a bad KeyTable line. */
 	o = owners(cfg, &no);
+	owner_bad = pw_calloc(no, sizeof(*owner_bad));
 	for (size_t i = 0; i < no; i++)
-		if (o[i].settings != NULL && apply_table(cfg, &o[i], errors))
+		if (o[i].settings != NULL && apply_table(cfg, &o[i], errors)) {
+			owner_bad[i] = true;
 			bad = 1;
+		}
 	free(o);
 	for (struct pw_config_entry *e = cfg->entries; e; e = e->next)
 		if (!e->used) {
@@ -417,12 +424,16 @@ pw_config_load(const char *path, struct pw_buf *errors)
 			    "\"%s\"\n", cfg->path, e->line, e->key);
 			bad = 1;
 		}
-	if (!bad && check_core(cfg, errors) < 0)
+	if (!owner_bad[0] && check_core(cfg, errors) < 0)
+		owner_bad[0] = true;
+	if (owner_bad[0])
 		bad = 1;
-	for (size_t i = 0; !bad && i < pw_npolicies; i++) {
+	for (size_t i = 0; !owner_bad[0] && i < pw_npolicies; i++) {
 		char *err = NULL;
 		const struct pw_policy *p = pw_policies[i];
 
+		if (owner_bad[i + 1])
+			continue;
 		if (p->init != NULL && p->init(cfg, cfg->pol_settings[i],
 		    &cfg->pol_conf[i], &err) < 0) {
 			pw_buf_printf(errors, "%s\n",
@@ -431,6 +442,7 @@ pw_config_load(const char *path, struct pw_buf *errors)
 			bad = 1;
 		}
 	}
+	free(owner_bad);
 	if (bad) {
 		pw_config_release(&cfg);
 		return NULL;

@@ -15,7 +15,7 @@
 
 /* table_read - parse every "key value" line of the file */
 static int
-table_read(struct pw_table *t, struct pw_buf *errors)
+table_read(struct pw_table *t, const char *where, struct pw_buf *errors)
 {
 	FILE *fp = fopen(t->path, "r");
 	char *line = NULL;
@@ -23,8 +23,8 @@ table_read(struct pw_table *t, struct pw_buf *errors)
 	int lineno = 0, bad = 0;
 
 	if (fp == NULL) {
-		pw_buf_printf(errors, "%s: cannot open: %s\n", t->path,
-		    strerror(errno));
+		pw_buf_printf(errors, "%s: cannot open \"%s\": %s\n", where,
+		    t->path, strerror(errno));
 		return -1;
 	}
 	while (getline(&line, &cap, fp) != -1) {
@@ -85,7 +85,7 @@ pw_table_open(const char *spec, const char *where, struct pw_buf *errors)
 		free(t);
 		return NULL;
 	}
-	if (table_read(t, errors) < 0)
+	if (table_read(t, where, errors) < 0)
 		pw_table_free(&t);
 	return t;
 }

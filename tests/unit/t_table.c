@@ -71,7 +71,8 @@ test_errors(void **state)
 	assert_non_null(strstr(err.data, "conf:9: \"db:/x\": expected"));
 	pw_buf_free(&err);
 	assert_null(pw_table_open("file:/nonexistent/t", "conf:9", &err));
-	assert_non_null(strstr(err.data, "/nonexistent/t: cannot open"));
+	assert_non_null(strstr(err.data,
+	    "conf:9: cannot open \"/nonexistent/t\""));
 	pw_buf_free(&err);
 	free(spec);
 	free(path);
