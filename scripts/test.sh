@@ -16,7 +16,8 @@
 # Environment: PW_BUILD (build directory, default build), PW_PORT_BASE
 # (ports), PW_SKIP_DEPS=1 (do not run install-deps.sh), PW_TESTS (the
 # integration scripts to run, default tests/integration/t_*.sh), PW_KEEP=1
-# (keep the integration temp dirs), PW_TMPDIR (where they go).
+# (keep the integration temp dirs), PW_TMPDIR (where they go),
+# PW_TEST_TIMEOUT (seconds per integration script, default 600).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -85,7 +86,28 @@ say "# unit tests: $u_pass passed, $u_fail failed"
 passed=$((passed + u_pass))
 failed=$((failed + u_fail))
 
-# 4. integration tests
+# 4. fuzz smoke: every libFuzzer harness, a short fixed-seed run each
+#    (PW_FUZZ_SECONDS, default 5; 0 skips).  A crash or sanitizer report
+#    counts as a failure.
+fz=${PW_FUZZ_SECONDS:-5}
+if [ "$fz" != 0 ]; then
+	say "# fuzz smoke: ${fz} s per harness"
+	PW_BUILD_DIR=$top/build PW_FUZZ_DIR=$top/build/fuzz \
+	    sh tests/fuzz/build.sh --run "$fz" >"$logs/fuzz.log" 2>&1 </dev/null
+	f_rc=$?
+	f_pass=$(grep -c '^ok fuzz_' "$logs/fuzz.log")
+	f_fail=$(grep -c '^FAIL fuzz_' "$logs/fuzz.log")
+	if [ "$f_rc" -ne 0 ] && [ "$f_fail" -eq 0 ]; then
+		tail -n 20 "$logs/fuzz.log" | sed 's/^/#   /'
+		f_fail=1	# the harnesses did not build
+	fi
+	grep -E '^(ok|FAIL) fuzz_' "$logs/fuzz.log" | sed 's/^/#   /'
+	say "# fuzz smoke: $f_pass passed, $f_fail failed"
+	passed=$((passed + f_pass))
+	failed=$((failed + f_fail))
+fi
+
+# 5. integration tests
 if [ "$(id -u)" -ne 0 ]; then
 	say "not ok - integration tests need root (Postfix, sendmail -C)"
 	failed=$((failed + 1))
@@ -101,7 +123,9 @@ for t in ${PW_TESTS:-tests/integration/t_*.sh}; do
 	say "# $name"
 	# The script's own "N passed, N failed" line becomes a comment so
 	# that the last line of this script is the only plain one.
-	bash "$t" </dev/null 2>&1 | tee "$logs/$name.log" |
+	# A hung script is stopped (SIGTERM: its trap still cleans up).
+	timeout -k 30 "${PW_TEST_TIMEOUT:-600}" bash "$t" </dev/null 2>&1 |
+	    tee "$logs/$name.log" |
 	    sed -E 's/^([0-9]+ passed, [0-9]+ failed)$/# '"$name"': \1/'
 	rc=${PIPESTATUS[0]}
 	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/$name.log" | tail -1)

@@ -59,6 +59,11 @@ for name in dupfrom 8bit bighdr longline emptybody nobody nofrom nocolon contfir
 			check "$name: one summary line" test "$(pw_summary_count "$PW_QID")" = 1
 		fi
 		n=$(pw_nsigs "$f")
+		# Seen here: with any milter configured, Postfix 3.7 keeps only
+		# about 60 KB of one header field (833 of 1400 folded lines)
+		# and drops the rest without a log line; without a milter the
+		# whole 100 KB arrives.  Not postwarden's doing: just report.
+		[ "$name" = bighdr ] && diag "bighdr: sent $(wc -c <"$D/$name.eml") octets, delivered $(wc -c <"$f")"
 		if [ "${n:-0}" -gt 0 ]; then
 			check "$name: signed, and the signature verifies" pw_verify_dkimpy "$f"
 		elif [ "$PW_MILTER_IMPL" = postwarden ]; then

@@ -12,17 +12,17 @@ pw_signing '*@example.test' sel1
 pw_setup
 pid=$PW_MILTER_PID
 
-# hup_and_wait: SIGHUP, then wait until the log grew by a line that
-# mentions the reload (or 2 s: the daemon may reload silently)
+# hup_and_wait: SIGHUP, then wait until the log says the reload is over
+# ("reloaded ..." or "reload failed ..."), at most 3 s
 hup_and_wait() {
 	local n i
 	n=$(wc -l <"$T/pw/log")
 	kill -HUP "$PW_MILTER_PID"
-	for i in $(seq 1 20); do
-		tail -n +"$((n + 1))" "$T/pw/log" | grep -qi 'reload' && return 0
+	for i in $(seq 1 30); do
+		tail -n +"$((n + 1))" "$T/pw/log" | grep -Eqi 'reloaded|reload failed' && return 0
 		sleep 0.1
 	done
-	sleep 1
+	diag "no 'reloaded' or 'reload failed' log line 3 s after SIGHUP"
 }
 
 # send_sel TAG: send one message; sets LAST (sink file) and s (the
