@@ -352,9 +352,15 @@ hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 sent_since() { tail -c "+$(($1 + 1))" "$MAILLOG" | grep -c 'status=sent' || true; }
 
-# one_run config n conc -> prints "rate milter_ms postfix_ms hwm_kb problems"
+# whole machine: "busy total" jiffies from /proc/stat (all CPUs)
+cpu_busy() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i;
+	print t - $5 - $6, t; exit}' /proc/stat; }
+
+# one_run config n conc ->
+#   "rate milter_ms postfix_ms hwm_kb busy_pct problems"
 one_run() {
 	local cfg=$1 n=$2 conc=$3 port off t0 t1 m0 m1 p0 p1 hwm last=0 stall=0 cnt
+	local b0 b1
 	local mk
 	mk=$(cfg_milter "$cfg")
 	if [ "$mk" = none ]; then port=${SMTPD_PORT[none]}
@@ -374,6 +380,7 @@ one_run() {
 		perf_pid=$!
 		sleep 0.5
 	fi
+	b0=$(cpu_busy)
 	t0=$(now)
 	smtp-source -s "$conc" -m "$n" -F "$T/msg.eml" -M client.example.test \
 	    -f sender@example.test -t rcpt@remote.test \
@@ -390,6 +397,7 @@ one_run() {
 		sleep 0.05
 	done
 	t1=$(now)
+	b1=$(cpu_busy)
 	m1=0; hwm=0
 	if [ -n "$MILTER_PID" ]; then
 		m1=$(proc_ticks "$MILTER_PID")
@@ -414,8 +422,11 @@ one_run() {
 	fi
 	awk -v n="$n" -v t0="$t0" -v t1="$t1" -v m="$((m1 - m0))" \
 	    -v p="$((p1 - p0))" -v hz="$HZ" -v hwm="$hwm" -v pr="${problems:--}" \
-	    'BEGIN { printf "%.2f\t%.3f\t%.3f\t%d\t%s\n", n / (t1 - t0),
-		1000 * m / hz / n, 1000 * p / hz / n, hwm, pr }'
+	    -v b0="$b0" -v b1="$b1" \
+	    'BEGIN { split(b0, x, " "); split(b1, y, " ");
+		busy = y[2] > x[2] ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0;
+		printf "%.2f\t%.3f\t%.3f\t%d\t%.0f\t%s\n", n / (t1 - t0),
+		1000 * m / hz / n, 1000 * p / hz / n, hwm, busy, pr }'
 }
 
 # ------------------------------------------------------------ preflight
@@ -468,8 +479,8 @@ res, n, conc, size, rounds, order = sys.argv[1:7]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by = {}
 bare = {}
-for r, cfg, rate, mms, pms, hwm, prob in rows:
-	by.setdefault(cfg, []).append((int(r), float(rate), float(mms), float(pms), int(hwm), prob))
+for r, cfg, rate, mms, pms, hwm, busy, prob in rows:
+	by.setdefault(cfg, []).append((int(r), float(rate), float(mms), float(pms), int(hwm), prob, float(busy)))
 	if cfg == "bare":
 		bare[int(r)] = float(rate)
 def med(xs):
@@ -478,8 +489,8 @@ print()
 print("postwarden signing benchmark: %s msgs of %s bytes per run, smtp-source "
       "concurrency %s, %s round(s), medians" % (n, size, conc, rounds))
 print()
-print("| configuration | msgs/s | vs bare | ms/msg/session | milter CPU ms/msg | Postfix CPU ms/msg | milter peak RSS MiB | problems |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("| configuration | msgs/s | vs bare | ms/msg/session | milter CPU ms/msg | Postfix CPU ms/msg | milter peak RSS MiB | machine busy | problems |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for cfg in order.split():
 	v = by.get(cfg)
 	if not v:
@@ -491,11 +502,13 @@ for cfg in order.split():
 	pcpu = med([x[3] for x in v])
 	hwm = "%.1f" % (max(x[4] for x in v) / 1024) if cfg != "bare" else "-"
 	probs = "; ".join(sorted(set(x[5] for x in v if x[5] != "-"))) or "-"
-	print("| %s | %.1f | %s | %.1f | %s | %.2f | %s | %s |" % (
-		cfg, rate, ratio, 1000.0 * int(conc) / rate, mcpu, pcpu, hwm, probs))
+	busy = med([x[6] for x in v])
+	print("| %s | %.1f | %s | %.1f | %s | %.2f | %s | %.0f%% | %s |" % (
+		cfg, rate, ratio, 1000.0 * int(conc) / rate, mcpu, pcpu, hwm, busy, probs))
 print()
 print("ms/msg/session = CONC / throughput (time per message seen by one sending session).")
-print("Per-run figures (round, config, msgs/s, milter ms, Postfix ms, VmHWM KiB):")
-for r, cfg, rate, mms, pms, hwm, prob in rows:
-	print("  %s %-15s %8s %7s %7s %7s %s" % (r, cfg, rate, mms, pms, hwm, "" if prob == "-" else prob))
+print("machine busy = non-idle share of all CPUs during the run (includes anything else running).")
+print("Per-run figures (round, config, msgs/s, milter ms, Postfix ms, VmHWM KiB, busy %):")
+for r, cfg, rate, mms, pms, hwm, busy, prob in rows:
+	print("  %s %-15s %8s %7s %7s %7s %4s %s" % (r, cfg, rate, mms, pms, hwm, busy, "" if prob == "-" else prob))
 EOF

@@ -333,6 +333,14 @@ dks_eom(struct pw_call *call)
 			return sign_fail(m, "signature not produced");
 		}
 		pw_edit_insert(m, 0, DKIM_SIGNHEADER, (char *)sig);
+		/* For pol_audit: the first signature's d= and s= (R12, R20). */
+		if (m->signed_out.n++ == 0) {
+			m->signed_out.d = pw_arena_strdup(m->arena,
+			    strcmp(keys[i]->domain, "%") == 0 ?
+				pw_addr_domain(author) : keys[i]->domain);
+			m->signed_out.s = pw_arena_strdup(m->arena,
+			    keys[i]->selector);
+		}
 		pw_buf_printf(&sum, "%s%s/%s(%s)", i ? "," : "",
 		    strcmp(keys[i]->domain, "%") == 0 ?
 			pw_addr_domain(author) : keys[i]->domain,

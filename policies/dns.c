@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,39 +26,13 @@
 
 #include "config.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "msg.h"
 #include "util.h"
 
 #define DNS_RCODE_NOERROR	0
 #define DNS_RCODE_NXDOMAIN	3
-
-#define CACHE_BUCKETS	4096
-#define CACHE_MAX	20000		/* entries; then the cache restarts */
-#define CACHE_MAX_TTL	3600
-
-/*
- * One cached answer: immutable once in the table, one malloc block,
- * reference counted (the table holds one reference, every result handed
- * out another), so a hit costs no copy.
- */
-struct cent {
-	struct cent		*next;
-	unsigned int		 refs;		/* atomic */
-	unsigned int		 hash;
-	int			 type;
-	time_t			 expires;	/* CLOCK_MONOTONIC seconds */
-	enum pw_dns_status	 status;
-	int			 rcode;
-	int			 ttl;
-	bool			 secure;
-	size_t			 n;
-	const unsigned char	**data;
-	int			*len;
-	unsigned char		*packet;
-	size_t			 packet_len;
-	char			 name[];
-};
 
 struct dnsq {
 	pthread_cond_t	 cond;
@@ -83,10 +56,7 @@ struct pw_dns {
 	struct dnsq	*pending;	/* abandoned queries still in unbound */
 	unsigned long	 queries;
 	unsigned long	 tempfails;
-	pthread_mutex_t	 cache_lock;	/* the cache below */
-	struct cent	*cache[CACHE_BUCKETS];
-	size_t		 cache_n;
-	unsigned long	 cache_hits;
+	struct pw_dns_cache *cache;	/* dns_cache.h */
 };
 
 static __thread struct pw_dns_budget *bound_budget;
@@ -99,8 +69,6 @@ static int dns_start(struct pw_dns *);
 static void *dns_dispatch(void *);
 static void dns_callback(void *, int, struct ub_result *);
 static void dnsq_free(struct dnsq *);
-static void cent_unref(struct cent *);
-static void cache_clear(struct pw_dns *);
 static void deadline_for(const struct pw_dns *,
     const struct pw_dns_budget *, struct timespec *);
 
@@ -160,7 +128,7 @@ pw_dns_new(const char *nameservers, long timeout_ms, char **error_r)
 	dns->refcount = 1;
 	dns->wake[0] = dns->wake[1] = -1;
 	pthread_mutex_init(&dns->lock, NULL);
-	pthread_mutex_init(&dns->cache_lock, NULL);
+	dns->cache = pw_dns_cache_new();
 	if ((dns->ub = ub_ctx_create()) == NULL) {
 		*error_r = pw_strdup("libunbound: cannot create a context");
 		goto fail;
@@ -199,7 +167,7 @@ fail:
 	if (dns->ub != NULL)
 		ub_ctx_delete(dns->ub);
 	pthread_mutex_destroy(&dns->lock);
-	pthread_mutex_destroy(&dns->cache_lock);
+	pw_dns_cache_free(&dns->cache);
 	free(dns->spec);
 	free(dns);
 	return NULL;
@@ -245,8 +213,7 @@ pw_dns_free(struct pw_dns **dnsp)
 		nq = q->next;
 		dnsq_free(q);
 	}
-	cache_clear(dns);
-	pthread_mutex_destroy(&dns->cache_lock);
+	pw_dns_cache_free(&dns->cache);
 	pthread_mutex_destroy(&dns->lock);
 	free(dns->spec);
 	free(dns);
@@ -362,172 +329,6 @@ dnsq_free(struct dnsq *q)
 	free(q);
 }
 
-/* --- the answer cache -------------------------------------------------- */
-
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-/* cache_key - lower-case name without the final dot, and its hash */
-static char *
-cache_key(const char *name, int type, unsigned int *hash_r)
-{
-	char *k = pw_lowercase(pw_strdup(name));
-	size_t n = strlen(k);
-	unsigned int h = 2166136261u;	/* FNV-1a */
-
-	if (n > 0 && k[n - 1] == '.')
-		k[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	*hash_r = (h ^ (unsigned int)type) * 16777619u;
-	return k;
-}
-
-static void
-cent_unref(struct cent *e)
-{
-	if (e != NULL && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(e);
-}
-
-/* cache_clear - drop every entry (results handed out keep theirs) */
-static void
-cache_clear(struct pw_dns *dns)
-{
-	for (size_t i = 0; i < CACHE_BUCKETS; i++) {
-		struct cent *e, *ne;
-
-		for (e = dns->cache[i]; e != NULL; e = ne) {
-			ne = e->next;
-			cent_unref(e);
-		}
-		dns->cache[i] = NULL;
-	}
-	dns->cache_n = 0;
-}
-
-/* result_from - fill r from a cache entry (takes a reference) */
-static void
-result_from(struct pw_dns_result *r, struct cent *e)
-{
-	__atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
-	r->cached = e;
-	r->status = e->status;
-	r->rcode = e->rcode;
-	r->ttl = e->ttl;
-	r->secure = e->secure;
-	r->n = e->n;
-	r->data = e->n ? (const unsigned char *const *)e->data : NULL;
-	r->len = e->n ? e->len : NULL;
-	r->packet = e->packet;
-	r->packet_len = e->packet_len;
-}
-
-/* cache_get - a live entry for (name, type) into r; false if none */
-static bool
-cache_get(struct pw_dns *dns, const char *key, unsigned int h, int type,
-    struct pw_dns_result *r)
-{
-	struct cent **pp, *e;
-	time_t now = mono_now();
-	bool hit = false;
-
-	pthread_mutex_lock(&dns->cache_lock);
-	for (pp = &dns->cache[h % CACHE_BUCKETS]; (e = *pp) != NULL;) {
-		if (e->expires <= now) {	/* expired: unlink */
-			*pp = e->next;
-			dns->cache_n--;
-			cent_unref(e);
-			continue;
-		}
-		if (e->hash == h && e->type == type &&
-		    strcmp(e->name, key) == 0) {
-			result_from(r, e);
-			dns->cache_hits++;
-			hit = true;
-			break;
-		}
-		pp = &e->next;
-	}
-	pthread_mutex_unlock(&dns->cache_lock);
-	return hit;
-}
-
-/* cache_put - keep an answer, NXDOMAIN or NODATA for its TTL */
-static void
-cache_put(struct pw_dns *dns, const char *key, unsigned int h, int type,
-    const struct pw_dns_result *r)
-{
-	size_t klen = strlen(key) + 1, dlen = 0, sz;
-	int ttl = r->ttl > CACHE_MAX_TTL ? CACHE_MAX_TTL : r->ttl;
-	struct cent *e;
-	unsigned char *p;
-
-	if (ttl <= 0 || r->status == PW_DNS_TEMPFAIL ||
-	    r->status == PW_DNS_LIMIT)
-		return;
-	for (size_t i = 0; i < r->n; i++)
-		dlen += r->len[i] > 0 ? (size_t)r->len[i] : 0;
-	sz = sizeof(*e) + klen + r->n * (sizeof(*e->data) + sizeof(int)) +
-	    dlen + r->packet_len + 16;
-	e = pw_calloc(1, sz);
-	e->refs = 1;
-	e->hash = h;
-	e->type = type;
-	e->expires = mono_now() + ttl;
-	e->status = r->status;
-	e->rcode = r->rcode;
-	e->ttl = r->ttl;
-	e->secure = r->secure;
-	e->n = r->n;
-	memcpy(e->name, key, klen);
-	/* pointers first (aligned), then the bytes */
-	p = (unsigned char *)e + sizeof(*e) + klen;
-	p += (sizeof(void *) - ((uintptr_t)p % sizeof(void *))) %
-	    sizeof(void *);
-	e->data = (const unsigned char **)(void *)p;
-	p += r->n * sizeof(*e->data);
-	e->len = (int *)(void *)p;
-	p += r->n * sizeof(int);
-	for (size_t i = 0; i < r->n; i++) {
-		size_t l = r->len[i] > 0 ? (size_t)r->len[i] : 0;
-
-		e->len[i] = (int)l;
-		e->data[i] = p;
-		memcpy(p, r->data[i], l);
-		p += l;
-	}
-	if (r->packet_len > 0) {
-		e->packet = p;
-		e->packet_len = r->packet_len;
-		memcpy(p, r->packet, r->packet_len);
-	}
-	pthread_mutex_lock(&dns->cache_lock);
-	if (dns->cache_n >= CACHE_MAX)
-		cache_clear(dns);	/* crude but bounded */
-	e->next = dns->cache[h % CACHE_BUCKETS];
-	dns->cache[h % CACHE_BUCKETS] = e;
-	dns->cache_n++;
-	pthread_mutex_unlock(&dns->cache_lock);
-}
-
-unsigned long
-pw_dns_cache_hits(struct pw_dns *dns)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&dns->cache_lock);
-	n = dns->cache_hits;
-	pthread_mutex_unlock(&dns->cache_lock);
-	return n;
-}
-
 /* deadline_for - now + timeout, or the budget's deadline if earlier */
 static void
 deadline_for(const struct pw_dns *dns, const struct pw_dns_budget *b,
@@ -583,59 +384,49 @@ classify(struct pw_dns_result *r, int err, struct ub_result *ub)
 	}
 }
 
-enum pw_dns_status
-pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
-    int type, struct pw_dns_result *r)
+/* dnsq_new - a query record, its condition variable on the monotonic
+   clock (the deadlines are CLOCK_MONOTONIC) */
+static struct dnsq *
+dnsq_new(struct pw_dns *dns)
 {
-	struct dnsq *q;
-	struct timespec until;
+	struct dnsq *q = pw_calloc(1, sizeof(*q));
 	pthread_condattr_t ca;
-	unsigned int h;
-	char *key;
-	int id, rc;
 
-	memset(r, 0, sizeof(*r));
-	r->rcode = -1;
-	if (b != NULL && b->max != 0 && b->used >= b->max) {
-		b->limited++;
-		r->status = PW_DNS_LIMIT;
-		r->why = "too many DNS queries for one message";
-		return r->status;
-	}
-	if (b != NULL)
-		b->used++;
-	key = cache_key(name, type, &h);
-	if (cache_get(dns, key, h, type, r)) {
-		free(key);
-		return r->status;
-	}
-	deadline_for(dns, b, &until);
-
-	q = pw_calloc(1, sizeof(*q));
 	q->dns = dns;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	return q;
+}
+
+/* ask - send one query and wait for it until the deadline; 0 with the
+   answer classified into r, or -1 (temporary failure, r->why set) */
+static int
+ask(struct pw_dns *dns, const char *name, int type,
+    const struct timespec *until, struct pw_dns_result *r)
+{
+	struct dnsq *q = dnsq_new(dns);
+	int id, rc;
 
 	pthread_mutex_lock(&dns->lock);
 	dns->queries++;
-	if (dns_start(dns) < 0) {
-		pthread_mutex_unlock(&dns->lock);
-		dnsq_free(q);
-		goto tempfail_internal;
-	}
+	rc = dns_start(dns);
 	pthread_mutex_unlock(&dns->lock);
+	if (rc < 0) {
+		dnsq_free(q);
+		r->why = "resolver unavailable";
+		return -1;
+	}
 	if ((rc = ub_resolve_async(dns->ub, name, type, 1, q, dns_callback,
 	    &id)) != 0) {
 		dnsq_free(q);
-		r->status = PW_DNS_TEMPFAIL;
 		r->why = ub_strerror(rc);
-		goto tempfail;
+		return -1;
 	}
 	pthread_mutex_lock(&dns->lock);
 	while (!q->done)
-		if (pthread_cond_timedwait(&q->cond, &dns->lock, &until) ==
+		if (pthread_cond_timedwait(&q->cond, &dns->lock, until) ==
 		    ETIMEDOUT && !q->done)
 			break;
 	if (!q->done) {
@@ -650,25 +441,40 @@ pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
 			dns->pending = q;
 		}
 		pthread_mutex_unlock(&dns->lock);
-		r->status = PW_DNS_TEMPFAIL;
 		r->why = "timeout";
-		goto tempfail;
+		return -1;
 	}
 	pthread_mutex_unlock(&dns->lock);
 	classify(r, q->err, q->res);
 	q->res = NULL;			/* now owned by r */
 	dnsq_free(q);
-	if (r->status == PW_DNS_TEMPFAIL)
-		goto tempfail;
-	cache_put(dns, key, h, type, r);
-	free(key);
-	return r->status;
+	return r->status == PW_DNS_TEMPFAIL ? -1 : 0;
+}
 
-tempfail_internal:
+enum pw_dns_status
+pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
+    int type, struct pw_dns_result *r)
+{
+	struct timespec until;
+
+	memset(r, 0, sizeof(*r));
+	r->rcode = -1;
+	if (b != NULL && b->max != 0 && b->used >= b->max) {
+		b->limited++;
+		r->status = PW_DNS_LIMIT;
+		r->why = "too many DNS queries for one message";
+		return r->status;
+	}
+	if (b != NULL)
+		b->used++;
+	if (pw_dns_cache_get(dns->cache, name, type, r))
+		return r->status;
+	deadline_for(dns, b, &until);
+	if (ask(dns, name, type, &until, r) == 0) {
+		pw_dns_cache_put(dns->cache, name, type, r);
+		return r->status;
+	}
 	r->status = PW_DNS_TEMPFAIL;
-	r->why = "resolver unavailable";
-tempfail:
-	free(key);
 	pthread_mutex_lock(&dns->lock);
 	dns->tempfails++;
 	pthread_mutex_unlock(&dns->lock);
@@ -682,7 +488,7 @@ pw_dns_result_free(struct pw_dns_result *r)
 {
 	if (r->ub != NULL)
 		ub_resolve_free(r->ub);
-	cent_unref(r->cached);
+	pw_dns_cache_release(r->cached);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -819,4 +625,10 @@ pw_dns_msg_budget(struct pw_msg *m, long stage_ms)
 	}
 	m->auth.dns_ready = true;
 	return b;
+}
+
+unsigned long
+pw_dns_cache_hits(struct pw_dns *dns)
+{
+	return pw_dns_cache_nhits(dns->cache);
 }

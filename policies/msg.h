@@ -12,7 +12,9 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "arena.h"
@@ -98,6 +100,21 @@ enum pw_org_how { PW_ORG_NONE = 0, PW_ORG_BY_SASL, PW_ORG_BY_ENVELOPE,
 
 struct pw_org;
 
+/* Per recipient of an organisation's mail: what pol_consent and pol_unsub
+   decided, for the audit row pol_audit writes (R20).  Arena strings;
+   kept in pw_comply.rcpts, also for recipients refused at RCPT. */
+struct pw_comply_rcpt {
+	const char	*rcpt;		/* as at RCPT, without <> */
+	const char	*addr;		/* normalised (addrnorm.h); NULL: bad */
+	const char	*consent;	/* state name; NULL: not checked */
+	int64_t		 basis_id;	/* consent event relied on; 0: none */
+	const char	*basis_type;
+	time_t		 basis_expires;	/* 0: none */
+	const char	*reason;	/* why refused, or NULL */
+	const char	*token_id;	/* unsubscribe token minted, or NULL */
+	const char	*action;	/* NULL: the message's fate decides */
+};
+
 struct pw_comply {
 	const struct pw_org	*org;	/* NULL: no organisation matched */
 	enum pw_org_how		 org_how;
@@ -106,6 +123,19 @@ struct pw_comply {
 	bool			 class_final;	/* known at MAIL FROM and
 						   cannot change: RCPT-time
 						   decisions are allowed */
+	struct pw_comply_rcpt	*rcpts;		/* comply.h; arena */
+	size_t			 nrcpts;
+	size_t			 rcpts_cap;
+	bool			 audited;	/* rows written (pol_audit) */
+};
+
+/* What pol_dkim_sign added at end of message (first signature's d= and
+   s=), for the audit rows and the "never release commercial mail
+   unsigned" check (compliance-rules.md R12, R20). */
+struct pw_sig_out {
+	unsigned int	 n;		/* signatures added */
+	const char	*d;		/* arena; NULL when n == 0 */
+	const char	*s;
 };
 
 /* The body, kept only when some policy asked for it: in memory up to
@@ -144,6 +174,7 @@ struct pw_msg {
 	struct pw_reply		 defer_reply;
 	struct pw_auth		 auth;		/* VERIFY results (auth.h) */
 	struct pw_comply	 comply;	/* COMPLY results (above) */
+	struct pw_sig_out	 signed_out;	/* SIGN results (above) */
 	struct pw_buf		 summary;	/* " key=value" pairs */
 	const struct pw_policy	*current;	/* policy now running */
 	unsigned int		 active;	/* bit i: policy i runs */

@@ -40,6 +40,7 @@ static const char *const multi_names[] = {"rcpt_limit", "reject",
     "mailto_only", NULL};
 static const char *const noconsent_names[] = {"refuse_at_rcpt",
     "drop_at_eom", "reject_message", NULL};
+static const char *const unsubinv_names[] = {"replace", "reject", NULL};
 static const char *const setclass_names[] = {"commercial", "transactional",
     "other", NULL};
 
@@ -51,6 +52,7 @@ enum key_type {
 	K_MODE,		/* off | warn | enforce */
 	K_MULTI,
 	K_NOCONSENT,
+	K_UNSUBINV,	/* replace | reject */
 	K_KID,		/* 0..255 */
 	K_HTTPS,	/* https:// URL */
 	K_URL,		/* http:// or https:// URL */
@@ -86,6 +88,7 @@ static const struct okey okeys[] = {
     {"class_header_mode", K_MODE, PW_RULE_CLASS_HEADER},
     {"multi_recipient", K_MULTI, OFF(multi_recipient)},
     {"missing_consent", K_NOCONSENT, OFF(missing_consent)},
+    {"unsub_invalid", K_UNSUBINV, OFF(unsub_invalid)},
     {NULL, K_STR, 0},
 };
 
@@ -270,6 +273,11 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 			goto bad_enum;
 		*(enum pw_missing_consent *)at = (enum pw_missing_consent)i;
 		return;
+	case K_UNSUBINV:
+		if ((i = enum_parse(unsubinv_names, val)) < 0)
+			goto bad_enum;
+		*(enum pw_unsub_invalid *)at = (enum pw_unsub_invalid)i;
+		return;
 	case K_KID: {
 		char *end;
 		long v;
@@ -318,6 +326,7 @@ bad_enum: {
 	char *l = enum_list(k->type == K_CLASS	   ? setclass_names :
 			    k->type == K_MODE	   ? pw_mode_names :
 			    k->type == K_MULTI	   ? multi_names :
+			    k->type == K_UNSUBINV  ? unsubinv_names :
 						     noconsent_names);
 
 	perr(p, line, "%s = %s: expected %s", k->name, val, l);

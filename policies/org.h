@@ -49,6 +49,12 @@ enum pw_multi_rcpt {
 	PW_MULTI_MAILTO_ONLY,	/* one per-message mailto-only header */
 };
 
+/* R10: missing or invalid List-Unsubscribe headers on commercial mail. */
+enum pw_unsub_invalid {
+	PW_UNSUB_INVALID_REPLACE,	/* generate ours (default) */
+	PW_UNSUB_INVALID_REJECT,	/* 550 5.7.1 at end of message */
+};
+
 /* R5: a recipient without valid consent. */
 enum pw_missing_consent {
 	PW_NOCONSENT_REFUSE_AT_RCPT,	/* 550 at RCPT when class_final,
@@ -79,6 +85,7 @@ struct pw_org {
 	enum pw_mode	 mode[PW_RULE_N];
 	enum pw_multi_rcpt	 multi_recipient;
 	enum pw_missing_consent	 missing_consent;
+	enum pw_unsub_invalid	 unsub_invalid;
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"

@@ -16,7 +16,11 @@
  *
  * The result goes to msg->auth.spf for dmarc_verify and the A-R header.
  * spf_reject_fail = yes rejects a "fail" at MAIL FROM (550 5.7.23, RFC
- * 7372); by default DMARC decides.  libspf2 passes every 127.0.0.0/8 and
+ * 7372); by default DMARC decides.  The reply names the client address
+ * and the domain in our own words: libspf2 1.2.10 mangles the expansion
+ * of a domain's exp= text (spaces become '%', later macros stay
+ * unexpanded: "198.51.100.9%is%not%one%of%{d}s..."), and that text comes
+ * from the sender's DNS anyway.  libspf2 passes every 127.0.0.0/8 and
  * ::1 client as "localhost" before any lookup.
  */
 #include "autoconf.h"

@@ -252,7 +252,7 @@ secret_decode(const char *s, unsigned char *out, size_t outsize)
 /* ring_read - open without following a swap, check ownership and mode,
    read the whole file; returns malloc'd text or NULL */
 static char *
-ring_read(const char *path, struct pw_buf *errors)
+ring_read(const char *path, uid_t owner, struct pw_buf *errors)
 {
 	struct stat st;
 	char *text;
@@ -280,7 +280,8 @@ ring_read(const char *path, struct pw_buf *errors)
 		close(fd);
 		return NULL;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    (owner == (uid_t)-1 || st.st_uid != owner)) {
 		pw_buf_printf(
 		    errors,
 		    "%s: key ring is owned by uid %u, not root or uid %u\n",
@@ -305,6 +306,12 @@ ring_read(const char *path, struct pw_buf *errors)
 struct pw_keyring *
 pw_keyring_load(const char *path, struct pw_buf *errors)
 {
+	return pw_keyring_load_owner(path, (uid_t)-1, errors);
+}
+
+struct pw_keyring *
+pw_keyring_load_owner(const char *path, uid_t owner, struct pw_buf *errors)
+{
 	struct pw_keyring *ring;
 	unsigned char secret[PW_KEY_MAX_BYTES + 8];
 	char *text, *line, *next, *sp, *end;
@@ -314,7 +321,7 @@ pw_keyring_load(const char *path, struct pw_buf *errors)
 	unsigned long kid;
 	long n;
 
-	if ((text = ring_read(path, errors)) == NULL)
+	if ((text = ring_read(path, owner, errors)) == NULL)
 		return NULL;
 	textlen = strlen(text);
 	ring = pw_keyring_new();

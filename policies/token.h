@@ -40,6 +40,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct pw_buf;
@@ -56,6 +57,11 @@ struct pw_keyring;
 /* Load a key ring.  On error returns NULL and appends "PATH:LINE: ..."
    lines to *errors. */
 struct pw_keyring *pw_keyring_load(const char *path, struct pw_buf *errors);
+/* The same, also accepting a file owned by uid owner ((uid_t)-1: none):
+   the daemon's "user", so that a ring loaded as root at startup stays
+   readable after the privilege drop, on SIGHUP. */
+struct pw_keyring *pw_keyring_load_owner(const char *path, uid_t owner,
+		    struct pw_buf *errors);
 /* An empty ring, and adding a key to it (the loader and tests).  Returns
    0, or -1 with *error_r (static text) when the id is taken or the secret
    is too short or too long. */

@@ -38,6 +38,7 @@
 #include "dkim_keys.h"
 #include "dns.h"
 #include "dns_hooks.h"
+#include "keycache.h"
 #include "table.h"
 #include "util.h"
 
@@ -506,17 +507,21 @@ check_our_keys(struct dc *dc, const char *domain, const char *spec,
 		memset(&k, 0, sizeof(k));
 		where = pw_asprintf("%s:%d", t->path, t->v[i].line);
 		k.name = t->v[i].key;
-		k.path = path;
 		k.where = where;
 		if (pw_dkim_key_read(&k, path, where, true, &errs) < 0) {
 			err(dc, "%s", errs.data);
 			pw_buf_free(&errs);
 		} else
 			check_key(dc, domain, s, &k);
-		EVP_PKEY_free(k.pkey);
+		/* what pw_dkim_key_read() set up (dkim_keys.c key_free) */
+		if (k.pkey != NULL) {
+			pw_keycache_remove(k.pem, k.pemlen, k.pkey);
+			EVP_PKEY_free(k.pkey);
+		}
 		if (k.pem != NULL)
 			explicit_bzero(k.pem, k.pemlen);
 		free(k.pem);
+		free(k.path);
 		free(where);
 		free(val);
 	}

@@ -21,6 +21,7 @@ mailing_address = 123 Main Street West, Toronto ON M5V 1A1
 contact_email = info@acme.test
 unsubscribe_url = https://unsub.acme.test/u/
 consent_mode = off
+unsub_mode = off
 class_header_mode = warn
 EOF
 pw_conf "organisations = file:$T/pw/organisations.conf"

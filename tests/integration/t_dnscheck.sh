@@ -45,6 +45,7 @@ has() { grep -qF -- "$1" <<<"$out" || { diag "output:" "$out"; return 1; }; }
 
 run good.test
 check "good.test: exit 0" test "$rc" = 0
+[ "$rc" = 0 ] || diag "rc=$rc" "$out"
 check "good.test: SPF -all explained" has '"-all": mail from any other host fails SPF'
 check "good.test: 3 lookups counted through include:" has "3 of at most 10 DNS-querying terms used"
 check "good.test: DMARC p=reject parsed" has "policy p=reject"

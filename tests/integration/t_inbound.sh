@@ -237,6 +237,46 @@ check "A-R inserted above Postfix's Received header" \
     test "$(tr -d '\r' <"$d" | grep -n -m1 -i '^Authentication-Results: mx' | cut -d: -f1)" -lt \
     "$(tr -d '\r' <"$d" | grep -n -m1 '^Received:' | cut -d: -f1)"
 
+# ---- hostile headers: no crash, sane results ---------------------------------------
+deep=$(printf '(%.0s' $(seq 1 3000))x$(printf ')%.0s' $(seq 1 3000))
+f=$(msg "a@a.test" "DKIM-Signature: v=1; a=rsa-sha256; d=a.test; s=;;; b=;bh=" \
+    "Authentication-Results: $deep mx.example.test; dkim=pass" \
+    "Authentication-Results: mx.example.test; spf=pass $(printf 'caf\xc3\xa9 \xff\xfe')")
+d=$(deliver bounce@a.test "$f")
+check "hostile headers: delivered" test -n "$d"
+check "hostile headers: bad DKIM-Signature is a permerror, DMARC passes via SPF" \
+    ar_has "$d" "dkim=permerror" "dmarc=pass"
+check "hostile headers: both forged A-R (deep comment, 8-bit) removed" ar_has "$d" "count=1 ours=1"
+many=$(for i in $(seq 1 300); do printf 'u%d@a.test, ' "$i"; done)
+f=$(msg "${many}last@a.test"); send bounce@a.test "$f"
+check "From with 301 addresses: 550 5.7.1" reply_has "550 5.7.1 From header with more than one address"
+check "hostile headers: postwarden still running" pw_milter_running
+
+# ---- other settings: spf_reject_fail, Received-SPF, HELO check, DMARC warn ------
+pw_stop_milter || nok "milter stopped for the restart"
+pw_conf "spf_reject_fail = yes"
+pw_conf "spf_received_header = yes"
+pw_conf "spf_check_helo = yes"
+pw_conf "dmarc_mode = warn"
+pw_start_milter || pw_bail "milter restarted with new settings"
+f=$(msg "a@fail.spf.test"); send alice@fail.spf.test "$f"
+check "spf_reject_fail: SPF fail rejected at MAIL FROM with 550 5.7.23" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for fail.spf.test"
+f=$(msg "a@a.test"); d=$(deliver bounce@a.test "$f")
+check "spf_received_header: Received-SPF: pass added" \
+    grep -q "^Received-SPF: pass" <(tr -d '\r' <"$d")
+check "spf_check_helo: A-R has the HELO identity too" ar_has "$d" "smtp.helo=client.example.test"
+f=$(msg "a@u.test"); sign "$f" "$kx" r.test x1
+d=$(deliver x@bounce.r.test "$f")
+check "dmarc_mode = warn: failing p=reject mail delivered, A-R dmarc=fail" \
+    ar_has "$d" "dmarc=fail header.from=u.test"
+check "dmarc_mode = warn: logged what enforce would do" \
+    grep -aq "u.test: fail, policy reject (warn only)" "$T/pw/log"
+# back to the defaults for the last test
+pw_stop_milter || nok "milter stopped for the restart"
+sed -i '/^spf_\|^dmarc_mode/d' "$T/pw/extra.conf"
+pw_start_milter || pw_bail "milter restarted with the defaults"
+
 # ---- the DNS server stops: tempfail, never fail ---------------------------------
 kill "${PW_PIDS[0]}" 2>/dev/null	# unbound is the first process started
 pw_wait_gone "${PW_PIDS[0]}" 50

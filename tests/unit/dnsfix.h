@@ -27,21 +27,33 @@ dnsfix_srcdir(void)
 	return src != NULL ? src : ".";
 }
 
-/* dnsfix_server - "start" or "stop"; returns system()'s status */
+/* dnsfix_server - "start" or "stop"; returns system()'s status.  If
+   DNSFIX_PORT is taken (another build's make check), DNSFIX_PORT + 3 and
+   + 6 are tried: still in the range, and three test runs can overlap. */
 static inline int
 dnsfix_server(const char *verb)
 {
-	const char *port = DNSFIX_PORT;
+	static int port;
 	char cmd[1024];
+	int rc = -1;
 
 	if (dnsfix_dir[0] == '\0')
 		snprintf(dnsfix_dir, sizeof(dnsfix_dir), "/tmp/pw-dns.%ld",
 		    (long)getpid());
-	snprintf(dnsfix_fwd, sizeof(dnsfix_fwd), "127.0.0.1@%s", port);
-	snprintf(cmd, sizeof(cmd), "%s/tests/unit/dns_server.sh %s %s %s "
-	    "%s/tests/data/dns/unit.zone", dnsfix_srcdir(), verb, dnsfix_dir,
-	    strcmp(verb, "start") == 0 ? port : "", dnsfix_srcdir());
-	return system(cmd);
+	if (strcmp(verb, "start") != 0) {
+		snprintf(cmd, sizeof(cmd), "%s/tests/unit/dns_server.sh %s %s",
+		    dnsfix_srcdir(), verb, dnsfix_dir);
+		return system(cmd);
+	}
+	for (int i = 0; i < 3 && rc != 0; i++) {
+		port = atoi(DNSFIX_PORT) + 3 * i;
+		snprintf(cmd, sizeof(cmd), "%s/tests/unit/dns_server.sh start "
+		    "%s %d %s/tests/data/dns/unit.zone", dnsfix_srcdir(),
+		    dnsfix_dir, port, dnsfix_srcdir());
+		rc = system(cmd);
+	}
+	snprintf(dnsfix_fwd, sizeof(dnsfix_fwd), "127.0.0.1@%d", port);
+	return rc;
 }
 
 static inline int

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * consent - consent on record for every recipient of commercial mail
+ * (compliance-rules.md R5; CASL s.6(1)(a), s.10, s.13).
+ *
+ * For each recipient of a message pol_classify found commercial, the
+ * store (store.h) gives the current state of (organisation, normalised
+ * address) for mail on no particular list: express, or implied and not
+ * expired, passes; nothing on record, expired, or withdrawn/suppressed
+ * (which always wins until a later express consent, consent.h) does not.
+ * Transactional and other mail needs no consent (it is still audited).
+ *
+ * When the organisation's consent_mode is enforce:
+ *   - class known at MAIL FROM (msg->comply.class_final) and
+ *     missing_consent = refuse_at_rcpt: 550 5.7.1 at RCPT for that
+ *     recipient only ("<addr>: no consent on record for ORG");
+ *   - otherwise at end of message: drop_at_eom (and refuse_at_rcpt when
+ *     the class was only known from headers) removes the recipient
+ *     (smfi_delrcpt) and pol_audit records it as "removed";
+ *     reject_message rejects the whole message;
+ *   - every recipient refused: the message is rejected (550 5.7.1).
+ * warn logs what enforce would do.  The store unreachable, unreadable or
+ * locked past its busy timeout is 451 4.3.0 (at RCPT for that recipient,
+ * else for the message): commercial mail never passes unchecked.
+ *
+ * The decision of each recipient (state, basis event id, type, expiry,
+ * reason) goes to msg->comply.rcpts for pol_audit (R20).  The store is
+ * opened at first use and shared by all threads (store_sqlite keeps a
+ * connection pool).
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addrnorm.h"
+#include "comply.h"
+#include "config.h"
+#include "consent.h"
+#include "log.h"
+#include "org.h"
+#include "policy.h"
+#include "store.h"
+
+struct cns_conf {
+	struct pw_comply_store	 store;
+};
+
+static void
+cns_deinit(void *vconf)
+{
+	struct cns_conf *c = vconf;
+
+	if (c == NULL)
+		return;
+	pw_comply_store_deinit(&c->store);
+	free(c);
+}
+
+static int
+cns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
+    char **error_r)
+{
+	struct cns_conf *c;
+
+	(void)vs;
+	/* Without organisations (pol_classify's key) nothing is commercial:
+	   idle.  The key is unset when pw_config_where() names no line. */
+	if (strcmp(pw_config_where(cfg, "organisations"), cfg->path) == 0)
+		return 0;
+	if (cfg->core.store == NULL || *cfg->core.store == '\0') {
+		*error_r = pw_asprintf("%s: store is empty: consent checks of "
+		    "commercial mail need a store",
+		    pw_config_where(cfg, "store"));
+		return -1;
+	}
+	c = pw_calloc(1, sizeof(*c));
+	pw_comply_store_init(&c->store, cfg->core.store);
+	*conf_r = c;
+	return 0;
+}
+
+/* applies - is this a message whose recipients need consent? */
+static bool
+applies(const struct pw_msg *m)
+{
+	const struct pw_org *o = m->comply.org;
+
+	return o != NULL && m->comply.class == PW_CLASS_COMMERCIAL &&
+	       o->mode[PW_RULE_CONSENT] != PW_MODE_OFF;
+}
+
+/* record - copy a consent result into the recipient's record */
+static void
+record(struct pw_msg *m, struct pw_comply_rcpt *r,
+    const struct pw_consent_result *res, int rc)
+{
+	const struct pw_consent_event *b = res->basis;
+	char date[21];
+
+	r->consent = pw_consent_state_name(res->state);
+	if (b != NULL) {
+		r->basis_id = b->id;
+		r->basis_type = pw_consent_type_name(b->type);
+		r->basis_expires = res->valid_until != PW_NOTIME ?
+		    res->valid_until : pw_consent_expiry(b);
+	}
+	if (rc == 1)
+		return;
+	switch (res->state) {
+	case PW_CSTATE_EXPIRED:
+		r->reason = pw_arena_printf(m->arena, "%s consent expired %s",
+		    b ? pw_consent_type_name(b->type) : "implied",
+		    pw_date_format(r->basis_expires, date));
+		break;
+	case PW_CSTATE_WITHDRAWN:
+		/* A negative id is a suppression (store.h). */
+		r->reason = pw_arena_printf(m->arena, "%s %s",
+		    b && b->id < 0 ? "suppressed" : "consent withdrawn",
+		    b ? pw_date_format(b->obtained_at, date) : "");
+		break;
+	default:
+		r->reason = "no consent on record";
+		break;
+	}
+}
+
+/*
+ * check - look up one recipient: 1 consent holds, 0 it does not (reason
+ * in r), -1 the store cannot answer now.
+ */
+static int
+check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r)
+{
+	struct pw_consent_events ev = {0};
+	struct pw_consent_result res;
+	struct pw_store *st;
+	const char *why;
+	char *addr;
+	int rc;
+
+	if (r->addr == NULL) {
+		if (pw_addr_normalise(r->rcpt, strlen(r->rcpt), &addr,
+		    &why) < 0) {
+			/* Nothing can be on record for it. */
+			r->consent = pw_consent_state_name(PW_CSTATE_NONE);
+			r->reason = pw_arena_printf(m->arena, "address not "
+			    "usable: %s", why);
+			return 0;
+		}
+		r->addr = pw_arena_strdup(m->arena, addr);
+		free(addr);
+	}
+	if ((st = pw_comply_store_get(&c->store, m)) == NULL)
+		return -1;
+	rc = pw_store_consent_check(st, m->comply.org->name, r->addr, NULL,
+	    time(NULL), &res, &ev);
+	if (rc >= 0)
+		record(m, r, &res, rc);
+	else
+		pw_warn(m, "consent: store: %s", pw_store_strerror());
+	pw_consent_events_free(&ev);
+	return rc;
+}
+
+static void
+store_down(struct pw_msg *m)
+{
+	/* R5: never fail open for commercial mail. */
+	pw_msg_reply(m, "451", "4.3.0", "consent records unavailable, try "
+	    "again later");
+	pw_msg_summary(m, "consent=tempfail");
+}
+
+static enum pw_verdict
+cns_rcpt(struct pw_call *call, const char *rcpt)
+{
+	struct pw_msg *m = call->msg;
+	const struct pw_org *o = m->comply.org;
+	struct pw_comply_rcpt *r;
+	int rc;
+
+	/* Only a class that cannot change any more allows a decision per
+	   recipient now (§5.1); the rest is decided at end of message. */
+	if (!applies(m) || !m->comply.class_final)
+		return PW_DUNNO;
+	r = pw_comply_rcpt(m, rcpt, true);
+	r->consent = NULL;
+	r->reason = NULL;
+	r->action = NULL;
+	if ((rc = check(m, call->conf, r)) < 0) {
+		r->action = "tempfail_rcpt";
+		store_down(m);
+		return PW_TEMPFAIL;
+	}
+	if (rc == 1)
+		return PW_DUNNO;
+	if (o->mode[PW_RULE_CONSENT] == PW_MODE_WARN) {
+		pw_info(m, "consent: <%s>: %s for %s (warn: not refused)",
+		    rcpt, r->reason, o->name);
+		return PW_DUNNO;
+	}
+	if (o->missing_consent != PW_NOCONSENT_REFUSE_AT_RCPT)
+		return PW_DUNNO;	/* removed or rejected at EOM */
+	r->action = "refused_rcpt";
+	pw_info(m, "consent: <%s>: %s for %s: refused", rcpt, r->reason,
+	    o->name);
+	pw_msg_reply(m, "550", "5.7.1", "<%s>: no consent on record for %s",
+	    rcpt, o->name);
+	return PW_REJECT;
+}
+
+/* refuse_at_eom - act on the recipients without consent */
+static enum pw_verdict
+refuse_at_eom(struct pw_msg *m, struct pw_comply_rcpt **bad, size_t nbad)
+{
+	const struct pw_org *o = m->comply.org;
+
+	for (size_t i = 0; i < nbad; i++)
+		pw_info(m, "consent: <%s>: %s for %s%s", bad[i]->rcpt,
+		    bad[i]->reason, o->name,
+		    o->mode[PW_RULE_CONSENT] == PW_MODE_WARN ?
+			" (warn: not refused)" : "");
+	if (o->mode[PW_RULE_CONSENT] == PW_MODE_WARN) {
+		pw_msg_summary(m, "consent=missing(warn):%zu", nbad);
+		return PW_DUNNO;
+	}
+	if (nbad == m->nrcpts || o->missing_consent == PW_NOCONSENT_REJECT) {
+		pw_msg_summary(m, "consent=refused:%zu/%zu", nbad, m->nrcpts);
+		if (nbad == 1 || nbad < m->nrcpts)
+			pw_msg_reply(m, "550", "5.7.1", "<%s>: no consent on "
+			    "record for %s%s", bad[0]->rcpt, o->name,
+			    nbad > 1 ? " (and other recipients)" : "");
+		else
+			pw_msg_reply(m, "550", "5.7.1", "no consent on record "
+			    "for %s for any of the %zu recipients", o->name,
+			    nbad);
+		return PW_REJECT;
+	}
+	/* drop_at_eom, and refuse_at_rcpt when the class came from headers */
+	for (size_t i = 0; i < nbad; i++) {
+		pw_msg_delrcpt(m, bad[i]->rcpt);
+		bad[i]->action = "removed";
+	}
+	pw_msg_summary(m, "consent=removed:%zu/%zu", nbad, m->nrcpts);
+	return PW_DUNNO;
+}
+
+static enum pw_verdict
+cns_eom(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	struct pw_comply_rcpt **bad;
+	enum pw_verdict v;
+	size_t nbad = 0;
+
+	if (!applies(m) || m->nrcpts == 0)
+		return PW_DUNNO;
+	bad = pw_arena_alloc(m->arena, m->nrcpts * sizeof(*bad));
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		struct pw_comply_rcpt *r = pw_comply_rcpt(m, m->rcpts[i], true);
+
+		/* Decided at RCPT (warn, or left for EOM): the same answer. */
+		if (r->consent == NULL && check(m, call->conf, r) < 0) {
+			store_down(m);
+			return PW_TEMPFAIL;
+		}
+		if (r->reason != NULL)
+			bad[nbad++] = r;
+	}
+	if (nbad == 0) {
+		pw_msg_summary(m, "consent=ok:%zu", m->nrcpts);
+		return PW_DUNNO;
+	}
+	v = refuse_at_eom(m, bad, nbad);
+	return v;
+}
+
+const struct pw_policy pol_consent = {
+    .name = "consent",
+    .phase = PW_PHASE_COMPLY,
+    .needs = PW_NEED_RCPTS | PW_NEED_HEADERS,
+    .dirs = PW_DIR_OUT,
+    .init = cns_init,
+    .deinit = cns_deinit,
+    .rcpt = cns_rcpt,
+    .eom = cns_eom,
+};

@@ -1,0 +1,231 @@
+#!/bin/bash
+# t_consent.sh - consent (R5), one-click unsubscribe headers (R10-R12) and
+# audit rows (R20) through the real Postfix.  Submissions are told apart
+# with XCLIENT LOGIN= ({auth_authen}, hence outbound):
+#   acme-news  org acme:   commercial by default, class_header_mode = off,
+#              so the class is final at MAIL FROM: refusals at RCPT,
+#              452 4.5.3 for the second recipient.
+#   boreal     org boreal: may label its mail (Postwarden-Class), so the
+#              class is only known at end of headers: recipients without
+#              consent are removed at end of message (drop_at_eom).
+#   nosig      org nosig:  no DKIM key: commercial mail is tempfailed.
+# Records are made with postwarden-ctl as the daemon's user.
+# Run with PW_PORT_BASE=31000 (ports of helper "consent").
+. "$(dirname "$0")/lib.sh"
+
+[ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
+
+DB=$T/pw/postwarden.db
+RING=$T/pw/unsub.keys
+# ctl as the daemon's user, so that the store files stay writable by it
+ctl() {
+	if [ -n "$PW_USER" ]; then
+		runuser -u "$PW_USER" -- "$PW_CTL" "$@" --store "sqlite:$DB"
+	else
+		"$PW_CTL" "$@" --store "sqlite:$DB"
+	fi
+}
+# audit QUERY: rows from the audit table, '|' separated
+audit() { sqlite3 -readonly "$DB" "$1"; }
+
+FOOTER='Acme Widgets Inc. | 123 Main Street West, Toronto ON M5V 1A1 | info@acme.test'
+BFOOTER='Boreal Bakery | P.O. Box 42, Whitehorse YT Y1A 0A1 | +1 867 555 0142'
+cat >"$T/pw/organisations.conf" <<'EOF'
+[org acme]
+domains = acme.test
+sasl_logins = acme-news
+default_class = commercial
+business_name = Acme Widgets Inc.
+mailing_address = 123 Main Street West, Toronto ON M5V 1A1
+contact_email = info@acme.test
+unsubscribe_url = https://unsub.acme.test/u/
+unsubscribe_mailto = unsubscribe@acme.test
+class_header_mode = off
+multi_recipient = rcpt_limit
+missing_consent = refuse_at_rcpt
+
+[org boreal]
+domains = boreal.test
+sasl_logins = boreal
+default_class = commercial
+business_name = Boreal Bakery
+mailing_address = P.O. Box 42, Whitehorse YT Y1A 0A1
+contact_phone = +1 867 555 0142
+unsubscribe_url = https://lists.hosting.test/unsub/boreal/
+class_header_mode = warn
+multi_recipient = reject
+missing_consent = drop_at_eom
+
+[org nosig]
+domains = nosig.test
+sasl_logins = nosig
+default_class = commercial
+business_name = No Sig Ltd
+mailing_address = 1 Road, Town
+contact_email = info@nosig.test
+unsubscribe_url = https://unsub.nosig.test/u/
+consent_mode = off
+identification_mode = off
+EOF
+"$PW_CTL" token newkey --ring "$RING" >/dev/null || pw_bail "key ring created"
+# owned by the daemon's user: accepted as root at startup and readable
+# after the privilege drop (SIGHUP, checked at the end)
+[ -z "$PW_USER" ] || chown "$PW_USER" "$RING"
+key=$(pw_key rsa acme.test sel1) || pw_bail "acme key"
+pw_keytable sel1._domainkey.acme.test acme.test sel1 "$key"
+pw_signing '*@acme.test' sel1._domainkey.acme.test
+key=$(pw_key rsa boreal.test bsel) || pw_bail "boreal key"
+pw_keytable bsel._domainkey.boreal.test boreal.test bsel "$key"
+pw_signing '*@boreal.test' bsel._domainkey.boreal.test
+pw_conf "organisations = file:$T/pw/organisations.conf"
+pw_conf "unsubscribe_keys = $RING"
+pw_write_conf
+
+ctl consent add alice@remote.test --org acme --type express --source web_form \
+    --proof form-1 >/dev/null || pw_bail "consent add (alice)"
+ctl consent add carol@remote.test --org acme --type express --source web_form \
+    >/dev/null || pw_bail "consent add (carol)"
+# an inquiry in 2020: implied consent for 6 months, long expired
+ctl consent add old@remote.test --org acme --type implied-inquiry \
+    --obtained 2020-01-10 --source crm >/dev/null || pw_bail "consent add (old)"
+ctl consent add dave@remote.test --org acme --type express --source web_form \
+    >/dev/null || pw_bail "consent add (dave)"
+ctl consent withdraw dave@remote.test --org acme >/dev/null || pw_bail "withdraw (dave)"
+ctl consent add erin@remote.test --org boreal --type implied-purchase \
+    --obtained "$(date -u +%Y-%m-%d)" --source pos >/dev/null || pw_bail "consent add (erin)"
+
+pw_setup
+
+acme() {	# acme TO... [swaks args]: commercial mail from acme-news
+	local to=$1
+	shift
+	pw_send_smtp --xclient-addr 198.51.100.30 --xclient-login acme-news \
+	    --from news@acme.test --to "$to" --header "Subject: sale" \
+	    --body "Everything 50% off! $FOOTER" "$@"
+}
+
+# 1. consented recipient: delivered with both headers, signed over them
+acme alice@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "consented: delivered" test -n "$f"
+lu=$(pw_header "$f" List-Unsubscribe)
+check "consented: List-Unsubscribe has one https URI and a mailto" \
+    grep -qE '^<https://unsub\.acme\.test/u/[A-Za-z0-9_-]+>, <mailto:unsubscribe\+[A-Za-z0-9_-]+@acme\.test\?subject=unsubscribe>$' <<<"$lu"
+check "consented: List-Unsubscribe-Post: List-Unsubscribe=One-Click" \
+    test "$(pw_header "$f" List-Unsubscribe-Post)" = "List-Unsubscribe=One-Click"
+check "consented: DKIM signature verifies (dkimpy)" pw_verify_dkimpy "$f"
+check "consented: h= oversigns List-Unsubscribe" test "$(pw_h_count "$f" 0 List-Unsubscribe)" -ge 2
+check "consented: h= oversigns List-Unsubscribe-Post" test "$(pw_h_count "$f" 0 List-Unsubscribe-Post)" -ge 2
+tok=$(sed -n 's|^<https://unsub\.acme\.test/u/\([^>]*\)>.*|\1|p' <<<"$lu")
+if [ -n "$PW_USER" ]; then
+	out=$(runuser -u "$PW_USER" -- "$PW_CTL" token verify --ring "$RING" --org acme "$tok" 2>&1)
+else
+	out=$("$PW_CTL" token verify --ring "$RING" --org acme "$tok" 2>&1)
+fi
+check "consented: the token names the recipient" grep -q 'alice@remote.test' <<<"$out" || diag "$out"
+row=$(audit "SELECT action, consent, basis_type, basis_id > 0, dkim_d, dkim_s, class, class_source, length(token_id) FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'alice@remote.test'")
+check "consented: audit row (delivered, express basis, d=/s=, token id)" \
+    test "$row" = "delivered|express|express|1|acme.test|sel1|commercial|organisation|16"
+check "consented: summary" grep -q 'consent=ok:1 unsub=generated token=.* signed=acme.test/sel1' <<<"$(pw_summary "$PW_QID")"
+
+# 2. no consent: refused at RCPT with the org's name; the consented first
+#    recipient is delivered; a third (consented) one gets 452 4.5.3
+acme alice@remote.test,nobody@remote.test,carol@remote.test
+check "no consent: 550 5.7.1 at RCPT" \
+    grep -q '<\*\* *550 5.7.1 <nobody@remote.test>: no consent on record for acme' "$PW_SWAKS"
+check "second consented recipient: 452 4.5.3" grep -q '<\*\* *452 4.5.3 ' "$PW_SWAKS"
+f=$(pw_wait_sent "$PW_QID")
+check "no consent: the consented recipient still gets it" test -n "$f"
+row=$(audit "SELECT action, consent, reason FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'nobody@remote.test'")
+check "no consent: audit row refused_rcpt" test "$row" = "refused_rcpt|none|no consent on record"
+row=$(audit "SELECT action FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'carol@remote.test'")
+check "452: audit row tempfail_rcpt" test "$row" = "tempfail_rcpt"
+
+# 3. expired implied consent, 4. withdrawn: refused
+acme old@remote.test
+check "expired implied consent: refused" \
+    grep -q '<\*\* *550 5.7.1 <old@remote.test>: no consent' "$PW_SWAKS"
+check "expired: not queued" test -z "$PW_QID"
+acme dave@remote.test
+check "withdrawn: refused" grep -q '<\*\* *550 5.7.1 <dave@remote.test>: no consent' "$PW_SWAKS"
+sleep 0.5
+row=$(audit "SELECT action, consent, basis_type FROM audit WHERE recipient = 'old@remote.test' ORDER BY id DESC LIMIT 1")
+check "expired: audit row names the lapsed basis" test "$row" = "refused_rcpt|expired|implied-inquiry"
+row=$(audit "SELECT consent, basis_id < 0 FROM audit WHERE recipient = 'dave@remote.test' ORDER BY id DESC LIMIT 1")
+check "withdrawn: audit row names the suppression" test "$row" = "withdrawn|1"
+
+# 5. re-consent after withdrawal: delivered
+ctl consent add dave@remote.test --org acme --type express --source phone \
+    --proof call-7 >/dev/null
+acme dave@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "re-consent after withdrawal: delivered" test -n "$f"
+
+# 6. transactional (trusted label from the organisation's login): no
+#    consent needed, no List-Unsubscribe added; audited
+pw_send_smtp --xclient-addr 198.51.100.31 --xclient-login boreal \
+    --from shop@boreal.test --to nobody@remote.test --header 'Subject: receipt' \
+    --header 'Postwarden-Class: transactional' --body "Receipt #7. $BFOOTER"
+f=$(pw_wait_sent "$PW_QID")
+check "transactional: delivered without consent" test -n "$f"
+check "transactional: no List-Unsubscribe added" test -z "$(pw_header "$f" List-Unsubscribe)"
+row=$(audit "SELECT action, class, class_source, consent IS NULL FROM audit WHERE queue_id = '$PW_QID'")
+check "transactional: audited" test "$row" = "delivered|transactional|header|1"
+
+# 7. class known only at end of headers (boreal): the recipient without
+#    consent is removed at end of message, the other one gets it with
+#    its own token; an invalid sender header (http) is replaced
+pw_send_smtp --xclient-addr 198.51.100.31 --xclient-login boreal \
+    --from shop@boreal.test --to erin@remote.test,nobody@remote.test \
+    --header 'Subject: new bread' --add-header 'List-Unsubscribe: <http://boreal.test/u>' \
+    --body "Fresh rye. $BFOOTER"
+f=$(pw_wait_sent "$PW_QID")
+check "drop_at_eom: delivered to the consented recipient" test -n "$f"
+check "drop_at_eom: the other one removed (not delivered)" \
+    ! grep -q " $PW_QID: to=<nobody@remote.test>" "$T/pf/maillog"
+row=$(audit "SELECT action, reason FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'nobody@remote.test'")
+check "drop_at_eom: audit row removed" test "$row" = "removed|no consent on record"
+row=$(audit "SELECT action, basis_type, length(token_id) FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'erin@remote.test'")
+check "drop_at_eom: consented recipient audited with implied basis and token" \
+    test "$row" = "delivered|implied-purchase|16"
+lu=$(pw_header "$f" List-Unsubscribe)
+check "invalid List-Unsubscribe replaced (one header, https)" \
+    grep -qE '^<https://lists\.hosting\.test/unsub/boreal/[A-Za-z0-9_-]+>$' <<<"$lu"
+check "replaced header signed (dkimpy)" pw_verify_dkimpy "$f"
+
+# 8. commercial mail that cannot be signed: tempfailed
+pw_send_smtp --xclient-addr 198.51.100.32 --xclient-login nosig \
+    --from news@nosig.test --to anyone@remote.test --header 'Subject: promo' \
+    --body 'Promo.'
+check "unsigned commercial: 451 4.7.1" grep -q '<\*\* *451 4.7.1 commercial mail could not be DKIM-signed' "$PW_SWAKS"
+
+# 9. store made unreadable: tempfail, never fail open
+chmod 000 "$DB"
+acme alice@remote.test
+check "store unreadable: 451 4.3.0 at RCPT" \
+    grep -q '<\*\* *451 4.3.0 consent records unavailable' "$PW_SWAKS"
+check "store unreadable: not queued" test -z "$PW_QID"
+chmod 644 "$DB"
+acme alice@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "store readable again: delivered" test -n "$f"
+
+# The chain: each row's prev_hash is the previous row's hash.
+broken=$(audit "SELECT count(*) FROM audit a JOIN audit b ON b.id = a.id - 1 WHERE a.prev_hash != b.hash")
+check "audit rows are hash-chained" test "$broken" = 0
+# SIGHUP re-reads the key ring as the daemon's user
+n=$(wc -l <"$T/pw/log")
+kill -HUP "$PW_MILTER_PID"
+for i in $(seq 1 30); do
+	tail -n +"$((n + 1))" "$T/pw/log" | grep -q 'reload' && break
+	sleep 0.1
+done
+sleep 0.5
+check "SIGHUP: reloaded (key ring readable as the daemon's user)" \
+    ! grep -q 'reload failed' <(tail -n +"$((n + 1))" "$T/pw/log")
+acme alice@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "after reload: delivered with a token" \
+    grep -q 'unsub=generated token=' <<<"$(pw_summary "$PW_QID")"
+check "milter still running" pw_milter_running
+pw_done

@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * unsubd - postwarden-unsubd, the one-click unsubscribe endpoint (RFC
+ * 8058; compliance-rules.md §7.4), on libmicrohttpd.
+ *
+ *   POST BASE/[ORG/]TOKEN  body List-Unsubscribe=One-Click: verify the
+ *                          token, record the withdrawal, 200.
+ *   GET  BASE/[ORG/]TOKEN  a page naming the organisation with a button
+ *                          that POSTs; never changes state (link scanners
+ *                          fetch links).
+ *
+ * RFC 8058 §3.2: no redirect, no cookies, no login, no confirmation step
+ * on the POST.  Repeated POSTs are idempotent: a recipient whose
+ * withdrawal is already in force gets the same 200 and nothing is
+ * recorded.  Answers never depend on whether an address is on a list;
+ * tokens that fail verification all get the same 404 page (§6: nothing
+ * that helps forgery).  A store failure is a 503 with Retry-After, so the
+ * mailbox provider retries.
+ *
+ * Settings come from postwarden.conf (unsubd_conf.h); the key ring is
+ * "unsubscribe_keys", the one the milter mints under.  The socket, key
+ * ring and TLS files are opened as root; the daemon then becomes "user"
+ * and opens the store as that user.  libmicrohttpd runs a small thread
+ * pool; the store is shared (store.h is thread-safe); recording is
+ * serialised by one lock so that two simultaneous POSTs for one token
+ * record one row.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "cidr.h"
+#include "config.h"
+#include "consent.h"
+#include "log.h"
+#include "org.h"
+#include "policy.h"
+#include "store.h"
+#include "token.h"
+#include "unsubd_conf.h"
+#include "unsubd_http.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
+#define RATE_SLOTS	4096	/* clients tracked for the rate limit */
+#define RETRY_AFTER	"120"	/* seconds, on 503 */
+
+extern const struct pw_policy pol_unsubd;
+
+struct rate_slot {
+	unsigned char	key[16];	/* IPv6 or IPv4-mapped */
+	double		tokens;
+	double		last;		/* monotonic seconds */
+};
+
+struct ud {
+	struct pw_config			*cfg;
+	const struct pw_unsubd_settings		*s;
+	char					*base;	/* no trailing '/' */
+	struct pw_keyring			*ring;
+	struct pw_orgs				*orgs;	/* NULL: names only */
+	struct pw_cidr_list			*proxies;
+	struct pw_store				*store;	/* opened lazily */
+	pthread_mutex_t				 store_lock;
+	pthread_mutex_t				 rate_lock;
+	struct rate_slot			*rate;
+	uint32_t				 rate_seed;
+};
+
+/* Per request. */
+struct req {
+	struct pw_buf	body;
+	bool		too_big;
+	time_t		started;
+};
+
+static const char *config_path = DEFAULT_CONFIG;
+
+static void usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: postwarden-unsubd [-c config] [-f] [-n] [-v]... "
+	    "[-V]\n"
+	    "  -c FILE  configuration (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -n       check the configuration, key ring and TLS files, "
+	    "then exit\n"
+	    "  -v       more logging\n"
+	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+	exit(EX_USAGE);
+}
+
+/* ---- configuration -------------------------------------------------- */
+
+/* setting_str - a string setting of any policy, by key (the endpoint
+   reads "organisations" without knowing pol_classify's struct) */
+static const char *
+setting_str(const struct pw_config *cfg, const char *key)
+{
+	const struct pw_setting *st;
+	size_t i;
+
+	for (i = 0; i < pw_npolicies; i++) {
+		if (pw_policies[i]->settings == NULL ||
+		    cfg->pol_settings[i] == NULL)
+			continue;
+		for (st = pw_policies[i]->settings; st->name != NULL; st++)
+			if (st->type == PW_T_STR && strcmp(st->name, key) == 0)
+				return *(char *const *)(void *)((char *)
+				    cfg->pol_settings[i] + st->offset);
+	}
+	return NULL;
+}
+
+static const struct pw_unsubd_settings *
+unsubd_settings(const struct pw_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < pw_npolicies; i++)
+		if (pw_policies[i] == &pol_unsubd)
+			return cfg->pol_settings[i];
+	pw_fatal(EX_SOFTWARE, "pol_unsubd is not in the registry");
+}
+
+static struct pw_config *
+load_config(const char *path)
+{
+	struct pw_buf errs = {0};
+	struct pw_config *cfg = pw_config_load(path, &errs);
+
+	if (cfg == NULL)
+		fprintf(stderr, "%s", errs.data ? errs.data : "cannot load\n");
+	pw_buf_free(&errs);
+	return cfg;
+}
+
+/* read_file - a whole PEM file, NUL-terminated */
+static char *
+read_file(const char *what, const char *path)
+{
+	struct pw_buf b = {0};
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		pw_fatal(EX_NOINPUT, "%s %s: %s", what, path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		pw_buf_add(&b, chunk, n);
+	fclose(fp);
+	pw_buf_add(&b, "", 1);
+	return b.data;
+}
+
+static void
+load_parts(struct ud *u)
+{
+	const struct pw_unsubd_settings *s = u->s;
+	struct pw_buf errs = {0};
+	const char *orgs, *ring;
+
+	/* The milter mints under these keys (pol_unsub). */
+	if ((ring = setting_str(u->cfg, "unsubscribe_keys")) == NULL)
+		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys is not set: the "
+		    "endpoint verifies tokens with that key ring",
+		    u->cfg->path);
+	if ((u->ring = pw_keyring_load(ring, &errs)) == NULL)
+		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys: %s",
+		    pw_config_where(u->cfg, "unsubscribe_keys"),
+		    errs.data ? errs.data : "cannot load");
+	if ((orgs = setting_str(u->cfg, "organisations")) != NULL) {
+		if (strncmp(orgs, "file:", 5) == 0)
+			orgs += 5;
+		if ((u->orgs = pw_orgs_load(orgs, &errs)) == NULL)
+			pw_fatal(EX_CONFIG, "organisations: %s",
+			    errs.data ? errs.data : "cannot load");
+	}
+	if (s->proxy_hosts != NULL)
+		u->proxies = pw_cidr_parse(s->proxy_hosts,
+		    pw_config_where(u->cfg, "unsubd_proxy_hosts"), &errs);
+	pw_buf_free(&errs);
+	/* "/" is the root: URLs are /TOKEN */
+	u->base = pw_strdup(strcmp(s->base_path, "/") == 0 ? "" :
+	    s->base_path);
+	if (u->cfg->core.store == NULL)
+		pw_fatal(EX_CONFIG, "%s: store is not set", u->cfg->path);
+}
+
+/* ---- rate limit: a token bucket per client ---------------------------- */
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* rate_ok - may this client make one more request?  Buckets hold one
+   minute's allowance; a slot taken by another client is reset (the table
+   forgets idle clients, never blocks a new one). */
+static bool
+rate_ok(struct ud *u, const unsigned char key[16])
+{
+	double rate = (double)u->s->rate_limit / 60.0, t = now_mono();
+	struct rate_slot *r;
+	uint32_t h = u->rate_seed;
+	bool ok;
+	int i;
+
+	if (u->s->rate_limit == 0)
+		return true;
+	for (i = 0; i < 16; i++)	/* FNV-1a, seeded */
+		h = (h ^ key[i]) * 16777619u;
+	pthread_mutex_lock(&u->rate_lock);
+	r = &u->rate[h % RATE_SLOTS];
+	if (memcmp(r->key, key, 16) != 0 || r->last == 0) {
+		memcpy(r->key, key, 16);
+		r->tokens = (double)u->s->rate_limit;
+		r->last = t;
+	}
+	r->tokens += (t - r->last) * rate;
+	if (r->tokens > (double)u->s->rate_limit)
+		r->tokens = (double)u->s->rate_limit;
+	r->last = t;
+	if ((ok = r->tokens >= 1.0))
+		r->tokens -= 1.0;
+	pthread_mutex_unlock(&u->rate_lock);
+	return ok;
+}
+
+/* client_key - the client address as 16 bytes, and as text in buf; from
+   the last X-Forwarded-For entry when the peer is a trusted proxy (the
+   entry our proxy appended; earlier ones are the client's to forge) */
+static void
+client_key(struct ud *u, struct MHD_Connection *conn, unsigned char key[16],
+    char *buf, size_t bufsz)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa = NULL;
+	const char *xff, *last;
+	char tmp[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	memset(key, 0, 16);
+	snprintf(buf, bufsz, "unknown");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL)
+		sa = ci->client_addr;
+	if (sa != NULL && u->proxies != NULL && pw_cidr_match(u->proxies, sa) &&
+	    (xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-Forwarded-For")) != NULL) {
+		last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		last += strspn(last, " \t");
+		n = strcspn(last, " \t");
+		if (n < sizeof(tmp)) {
+			memcpy(tmp, last, n);
+			tmp[n] = '\0';
+			if (inet_pton(AF_INET6, tmp, &a6) == 1) {
+				memcpy(key, &a6, 16);
+				snprintf(buf, bufsz, "%s", tmp);
+				return;
+			}
+			if (inet_pton(AF_INET, tmp, &a4) == 1) {
+				key[10] = key[11] = 0xff;
+				memcpy(key + 12, &a4, 4);
+				snprintf(buf, bufsz, "%s", tmp);
+				return;
+			}
+		}
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		memcpy(key, &s6->sin6_addr, 16);
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)bufsz);
+	} else if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &s4->sin_addr, 4);
+		inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)bufsz);
+	}
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static void
+page_start(struct pw_buf *b, const char *title)
+{
+	pw_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width\"><meta name=\"robots\" "
+	    "content=\"noindex\"><title>");
+	pw_unsubd_html_escape(b, title);
+	pw_buf_puts(b, "</title></head><body style=\"font-family:sans-serif;"
+	    "max-width:36em;margin:2em auto\"><h1>");
+	pw_unsubd_html_escape(b, title);
+	pw_buf_puts(b, "</h1>\n");
+}
+
+/* respond - queue a page (takes b).  Every answer: no cookie, no
+   redirect, not cached, not framed, no Referer (the URL is a secret). */
+static enum MHD_Result
+respond(struct MHD_Connection *conn, unsigned int status, struct pw_buf *b)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	pw_buf_puts(b, "</body></html>\n");
+	r = MHD_create_response_from_buffer(b->len, b->data,
+	    MHD_RESPMEM_MUST_FREE);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; "
+	    "form-action 'self'; frame-ancestors 'none'");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD, POST");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, "Retry-After", RETRY_AFTER);
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+		MHD_add_response_header(r, "Retry-After", "60");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+respond_simple(struct MHD_Connection *conn, unsigned int status,
+    const char *title, const char *text)
+{
+	struct pw_buf b = {0};
+
+	page_start(&b, title);
+	pw_buf_puts(&b, "<p>");
+	pw_unsubd_html_escape(&b, text);
+	pw_buf_puts(&b, "</p>\n");
+	return respond(conn, status, &b);
+}
+
+/* The one answer for every token that does not verify (unknown key,
+   forged, wrong organisation): nothing that tells them apart. */
+static enum MHD_Result
+respond_invalid(struct MHD_Connection *conn)
+{
+	return respond_simple(conn, MHD_HTTP_NOT_FOUND, "Link not valid",
+	    "This unsubscribe link is not valid.  Please use the unsubscribe "
+	    "link or address in a recent message from the sender.");
+}
+
+static const char *
+org_display(const struct ud *u, const char *org)
+{
+	const struct pw_org *o = u->orgs ? pw_orgs_by_name(u->orgs, org) :
+	    NULL;
+
+	return o != NULL && o->business_name != NULL ? o->business_name : org;
+}
+
+static enum MHD_Result
+page_get(struct ud *u, struct MHD_Connection *conn, const struct pw_token *t)
+{
+	struct pw_buf b = {0};
+	const char *name = org_display(u, t->org);
+	char *title = pw_asprintf("Unsubscribe from %s", name);
+
+	page_start(&b, title);
+	free(title);
+	pw_buf_puts(&b, "<p>Press the button to stop receiving ");
+	if (t->list[0] != '\0') {
+		pw_buf_puts(&b, "the &ldquo;");
+		pw_unsubd_html_escape(&b, t->list);
+		pw_buf_puts(&b, "&rdquo; messages");
+	} else {
+		pw_buf_puts(&b, "commercial messages");
+	}
+	pw_buf_puts(&b, " from ");
+	pw_unsubd_html_escape(&b, name);
+	pw_buf_puts(&b, ".</p>\n<form method=\"post\"><input type=\"hidden\" "
+	    "name=\"List-Unsubscribe\" value=\"One-Click\"><button "
+	    "type=\"submit\">Unsubscribe</button></form>\n");
+	if (t->list[0] != '\0') {
+		pw_buf_puts(&b, "<form method=\"post\"><input type=\"hidden\" "
+		    "name=\"List-Unsubscribe\" value=\"One-Click\"><input "
+		    "type=\"hidden\" name=\"scope\" value=\"all\"><button "
+		    "type=\"submit\">Unsubscribe from all commercial messages "
+		    "from ");
+		pw_unsubd_html_escape(&b, name);
+		pw_buf_puts(&b, "</button></form>\n");
+	}
+	return respond(conn, MHD_HTTP_OK, &b);
+}
+
+/* ---- recording ------------------------------------------------------------ */
+
+/* sanitise - printable ASCII only, at most 200 bytes, for a log line */
+static void
+sanitise(char *out, size_t outsz, const char *in)
+{
+	size_t i;
+
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outsz && i < 200;
+	    i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"') ?
+		    in[i] : '?';
+	out[i] = '\0';
+}
+
+/* record - the withdrawal, unless one already in force covers it.
+   1 recorded, 0 already in force, -1 store failure. */
+static int
+record(struct ud *u, const struct pw_token *t, const char *list,
+    time_t requested, int64_t *id_r)
+{
+	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
+	struct pw_consent_events ev = {0};
+	struct pw_consent_result cr;
+	struct pw_suppression sup = {0};
+	char *err = NULL;
+	int rc;
+
+	pthread_mutex_lock(&u->store_lock);
+	if (u->store == NULL &&
+	    pw_store_open(u->cfg->core.store, &so, &u->store, &err) < 0) {
+		pw_syslog(LOG_ERR, "store %s: %s", u->cfg->core.store,
+		    err ? err : "cannot open");
+		free(err);
+		u->store = NULL;
+		rc = -1;
+		goto out;
+	}
+	rc = pw_store_consent_check(u->store, t->org, t->rcpt,
+	    list[0] ? list : NULL, time(NULL), &cr, &ev);
+	if (rc < 0)
+		goto out;
+	if (rc == 0 && cr.state == PW_CSTATE_WITHDRAWN) {
+		rc = 0;		/* RFC 8058 retries and double clicks */
+		goto out;
+	}
+	sup.org = t->org;
+	sup.address = t->rcpt;
+	sup.list = list;
+	sup.reason = "one_click_post";
+	sup.requested_at = requested;
+	sup.token_id = t->id;
+	rc = pw_store_suppression_add(u->store, &sup) < 0 ? -1 : 1;
+	*id_r = sup.id;
+out:
+	pthread_mutex_unlock(&u->store_lock);
+	pw_consent_events_free(&ev);
+	return rc;
+}
+
+static enum MHD_Result
+do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
+    const struct pw_token *t, const char *client)
+{
+	const char *ct, *list = t->list;
+	char ua[256];
+	int64_t id = 0;
+	int flags, rc;
+	struct pw_buf b = {0};
+	const char *name = org_display(u, t->org);
+
+	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	flags = pw_unsubd_body_parse(ct, (const unsigned char *)
+	    (rq->body.data ? rq->body.data : ""), rq->body.len);
+	if (flags < 0 || !(flags & PW_UNSUBD_ONECLICK))
+		return respond_simple(conn, MHD_HTTP_BAD_REQUEST,
+		    "Bad request", "Expected the body "
+		    "List-Unsubscribe=One-Click (RFC 8058).");
+	if (flags & PW_UNSUBD_SCOPE_ALL)
+		list = "";
+	rc = record(u, t, list, rq->started, &id);
+	sanitise(ua, sizeof(ua), MHD_lookup_connection_value(conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT));
+	if (rc < 0) {
+		pw_syslog(LOG_WARNING, "unsubscribe org=%s list=%s token=%s "
+		    "client=%s: store: %s: answering 503", t->org,
+		    list[0] ? list : "*", t->id, client, pw_store_strerror());
+		return respond_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "Please try again", "The request could not be recorded "
+		    "just now.  Please try again in a few minutes.");
+	}
+	if (rc > 0)
+		pw_syslog(LOG_INFO, "unsubscribe org=%s list=%s token=%s "
+		    "client=%s ua=\"%s\" suppression=%" PRId64 " delay=%lds",
+		    t->org, list[0] ? list : "*", t->id, client, ua, id,
+		    (long)(time(NULL) - rq->started));
+	else
+		pw_syslog(LOG_INFO, "unsubscribe org=%s list=%s token=%s "
+		    "client=%s ua=\"%s\" already in force", t->org,
+		    list[0] ? list : "*", t->id, client, ua);
+	/* The same page whether or not anything was recorded. */
+	page_start(&b, "Unsubscribed");
+	pw_buf_puts(&b, "<p>You will receive no more ");
+	if (list[0] != '\0') {
+		pw_buf_puts(&b, "&ldquo;");
+		pw_unsubd_html_escape(&b, list);
+		pw_buf_puts(&b, "&rdquo; messages");
+	} else {
+		pw_buf_puts(&b, "commercial messages");
+	}
+	pw_buf_puts(&b, " from ");
+	pw_unsubd_html_escape(&b, name);
+	pw_buf_puts(&b, ".  This took effect immediately.</p>\n");
+	return respond(conn, MHD_HTTP_OK, &b);
+}
+
+/* ---- the request handler ---------------------------------------------- */
+
+/* handle - a complete request (body read, if any) */
+static enum MHD_Result
+handle(struct ud *u, struct MHD_Connection *conn, const char *url,
+    bool post, struct req *rq, const char *client)
+{
+	struct pw_unsubd_target tg;
+	struct pw_token t;
+	enum pw_token_status st;
+	enum MHD_Result ret;
+	char *org = NULL;
+
+	if (pw_unsubd_path_parse(url, u->base, &tg) < 0)
+		return respond_simple(conn, MHD_HTTP_NOT_FOUND, "Not found",
+		    "There is nothing here.");
+	if (tg.org != NULL)
+		org = pw_strndup(tg.org, tg.org_len);
+	st = pw_token_verify(u->ring, tg.token, tg.token_len, time(NULL),
+	    u->s->token_lifetime, org, &t);
+	free(org);
+	switch (st) {
+	case PW_TOKEN_OK:
+		break;
+	case PW_TOKEN_EXPIRED:
+		/* Authentic but past unsubd_token_lifetime: point to a fresh
+		   message rather than fail silently (§7.3). */
+		ret = respond_simple(conn, MHD_HTTP_GONE, "Link expired",
+		    "This unsubscribe link has expired.  Please use the "
+		    "unsubscribe link or address in a recent message from "
+		    "the sender, or reply to it asking to be removed.");
+		pw_token_clear(&t);
+		return ret;
+	case PW_TOKEN_MALFORMED:
+		pw_debug(NULL, 1, "client=%s: malformed token", client);
+		return respond_simple(conn, MHD_HTTP_BAD_REQUEST,
+		    "Link not valid", "This unsubscribe link is not valid.");
+	default:
+		pw_debug(NULL, 1, "client=%s: token: %s", client,
+		    pw_token_status_str(st));
+		pw_token_clear(&t);
+		return respond_invalid(conn);
+	}
+	ret = post ? do_post(u, conn, rq, &t, client) : page_get(u, conn, &t);
+	pw_token_clear(&t);
+	return ret;
+}
+
+static enum MHD_Result
+ud_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct ud *u = cls;
+	struct req *rq = *con_cls;
+	unsigned char key[16];
+	char client[INET6_ADDRSTRLEN + 8];
+	const char *cl;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	char *end;
+
+	(void)version;
+	if (rq == NULL) {
+		/* First call: headers only.  Refuse early what needs no
+		   body, before reading one. */
+		client_key(u, conn, key, client, sizeof(client));
+		if (!rate_ok(u, key))
+			return respond_simple(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+			    "Too many requests", "Please try again later.");
+		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+			return respond_simple(conn,
+			    MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+			    "Use GET to see the page or POST to unsubscribe.");
+		if (!post)
+			return handle(u, conn, url, false, NULL, client);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && (strtoull(cl, &end, 10) >
+		    (unsigned long long)u->s->max_body || end == cl))
+			return respond_simple(conn,
+			    MHD_HTTP_CONTENT_TOO_LARGE, "Request too large",
+			    "The request body is too large.");
+		rq = pw_calloc(1, sizeof(*rq));
+		rq->started = time(NULL);
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Chunked bodies have no Content-Length: count here. */
+		if (!rq->too_big &&
+		    rq->body.len + *upload_size > (size_t)u->s->max_body) {
+			rq->too_big = true;
+			pw_buf_free(&rq->body);
+		}
+		if (!rq->too_big)
+			pw_buf_add(&rq->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->too_big)
+		return respond_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "Request too large", "The request body is too large.");
+	client_key(u, conn, key, client, sizeof(client));
+	return handle(u, conn, url, true, rq, client);
+}
+
+static void
+ud_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rq != NULL) {
+		pw_buf_free(&rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+static void
+ud_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+ud_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char *msg = pw_vasprintf(fmt, ap);
+	size_t n = strlen(msg);
+
+	(void)cls;
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	pw_syslog(LOG_WARNING, "libmicrohttpd: %s", msg);
+	free(msg);
+}
+
+/* ---- process ------------------------------------------------------------- */
+
+static int
+open_listener(const struct pw_unsubd_settings *s)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (void *)&ss;
+	struct sockaddr_in6 *s6 = (void *)&ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, s->listen_address, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)s->listen_port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, s->listen_address,
+	    &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)s->listen_port);
+		len = sizeof(*s6);
+	} else {
+		pw_fatal(EX_CONFIG, "unsubd_listen_address = %s: not numeric",
+		    s->listen_address);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		pw_fatal(EX_OSERR, "socket: %s", strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		pw_fatal(EX_OSERR, "bind %s port %ld: %s", s->listen_address,
+		    s->listen_port, strerror(errno));
+	if (listen(fd, 128) < 0)
+		pw_fatal(EX_OSERR, "listen: %s", strerror(errno));
+	return fd;
+}
+
+/* drop_privileges - as milter/main.c: become "user" for good */
+static void
+drop_privileges(const struct pw_config *cfg)
+{
+	const char *user = cfg->core.user;
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0') {
+		pw_syslog(LOG_WARNING, "running as root: set \"user\" in %s",
+		    cfg->path);
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		pw_fatal(EX_NOUSER, "%s: user = %s: no such user",
+		    pw_config_where(cfg, "user"), user);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		pw_fatal(EX_OSERR, "cannot become %s: %s", user,
+		    strerror(errno));
+	if (setuid(0) == 0)
+		pw_fatal(EX_SOFTWARE, "could regain root after dropping it");
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		pw_fatal(EX_OSERR, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		pw_fatal(EX_OSERR, "setsid: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") < 0)
+		pw_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
+}
+
+static struct MHD_Daemon *
+start_mhd(struct ud *u, int fd, char *cert, char *key)
+{
+	const struct pw_unsubd_settings *s = u->s;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[3] = {
+	    {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_END, 0, NULL}};
+
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	if (cert != NULL) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+		    cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    key};
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, ud_access, u,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+	    MHD_OPTION_NOTIFY_COMPLETED, ud_completed, u,
+	    MHD_OPTION_EXTERNAL_LOGGER, ud_mhd_log, u,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ud u;
+	struct MHD_Daemon *d;
+	bool foreground = false, check = false;
+	char *cert = NULL, *key = NULL;
+	sigset_t set;
+	FILE *fp;
+	int ch, fd, sig;
+
+	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			pw_verbose++;
+			break;
+		case 'V':
+			printf("postwarden-unsubd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	memset(&u, 0, sizeof(u));
+	if ((u.cfg = load_config(config_path)) == NULL)
+		return EX_CONFIG;
+	u.s = unsubd_settings(u.cfg);
+	pw_log_init("postwarden-unsubd", check ||
+	    u.cfg->core.log == PW_LOG_STDERR,
+	    pw_log_facility(u.cfg->core.log_facility));
+	load_parts(&u);
+	if (u.s->tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			pw_fatal(EX_CONFIG, "%s: unsubd_tls_cert: this "
+			    "libmicrohttpd has no TLS support; put a TLS proxy "
+			    "in front (conf/nginx-unsubd.conf)",
+			    pw_config_where(u.cfg, "unsubd_tls_cert"));
+		cert = read_file("unsubd_tls_cert", u.s->tls_cert);
+		key = read_file("unsubd_tls_key", u.s->tls_key);
+	}
+	if (check) {
+		printf("%s: ok: listen %s port %ld%s, base %s/TOKEN\n",
+		    u.cfg->path, u.s->listen_address, u.s->listen_port,
+		    cert ? " (TLS)" : "", u.base);
+		return 0;
+	}
+	fd = open_listener(u.s);
+	if (!foreground)
+		daemonize();
+	if (u.s->pid_file != NULL) {
+		if ((fp = fopen(u.s->pid_file, "w")) == NULL)
+			pw_fatal(EX_CANTCREAT, "unsubd_pid_file %s: %s",
+			    u.s->pid_file, strerror(errno));
+		fprintf(fp, "%ld\n", (long)getpid());
+		fclose(fp);
+	}
+	drop_privileges(u.cfg);
+	pthread_mutex_init(&u.store_lock, NULL);
+	pthread_mutex_init(&u.rate_lock, NULL);
+	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));
+	u.rate_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL) ^ 2166136261u;
+
+	/* Signals are taken by sigwait in this thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((d = start_mhd(&u, fd, cert, key)) == NULL)
+		pw_fatal(EX_SOFTWARE, "cannot start the HTTP server");
+	pw_syslog(LOG_INFO, "listening on %s port %ld%s, base %s/TOKEN",
+	    u.s->listen_address, u.s->listen_port, cert ? " (TLS)" : "",
+	    u.base);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			pw_syslog(LOG_INFO, "SIGHUP: restart to apply "
+			    "configuration changes");
+			continue;
+		}
+		break;
+	}
+	pw_syslog(LOG_INFO, "stopping");
+	MHD_stop_daemon(d);
+	close(fd);
+	pw_store_close(&u.store);
+	pw_keyring_free(&u.ring);
+	pw_orgs_free(&u.orgs);
+	pw_cidr_free(&u.proxies);
+	free(u.rate);
+	free(u.base);
+	free(cert);
+	free(key);
+	if (u.s->pid_file != NULL)
+		(void)unlink(u.s->pid_file);
+	pw_config_release(&u.cfg);
+	return 0;
+}
