@@ -9,12 +9,29 @@
 # messages/second, ratio to bare of the same round, postwarden CPU ms per
 # message, DNS queries per message that reached unbound, peak RSS.
 #
-# ROUNDS (3), N (1000), CONC (10), BENCH_CONF (an extra config line).  Run as root.  Ports: PW_PORT_BASE
-# (27200).  The OpenDKIM + OpenDMARC chain is not run here: OpenDMARC
-# resolves with glibc's stub resolver, which cannot be pointed at the
-# test DNS port (harness-notes 4c/4e); shared/research/perf-facts.md has
-# its figures from the same kind of machine.
+# Configurations: bare, pw (postwarden), chain (Debian's OpenDKIM in
+# verify mode + OpenDMARC with SPF inside it, chained as usually run, unix
+# sockets).  OpenDKIM and OpenDMARC resolve with glibc's stub resolver,
+# which cannot be given a port (harness-notes 4c/4e), so with CHAIN=1 (the
+# default) the whole benchmark runs in a private network + mount namespace
+# where unbound answers on 127.0.0.1:53 and /etc/resolv.conf is
+# bind-mounted (the host's file and ports are untouched).
+#
+# ROUNDS (3), N (1000), CONC (10), CHAIN (1), BENCH_CONF (an extra
+# postwarden.conf line).  Run as root.  Ports: PW_PORT_BASE (27200; 23 in
+# the namespace, so that DNS is on port 53).
+if [ "${CHAIN:-1}" = 1 ] && [ -z "${BENCH_NETNS:-}" ]; then
+	r=$(mktemp /tmp/bench-resolv.XXXXXX)
+	printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"$r"
+	chmod 644 "$r"
+	exec unshare --net --mount bash -c '
+	    ip link set lo up &&
+	    mount --bind "$1" /etc/resolv.conf &&
+	    BENCH_NETNS=1 PW_PORT_BASE=23 exec bash "$2"' _ "$r" "$0"
+fi
 PW_PORT_BASE=${PW_PORT_BASE:-27200}
+CONFIGS="bare pw"
+[ -n "${BENCH_NETNS:-}" ] && CONFIGS="bare pw chain"
 ROUNDS=${ROUNDS:-3}
 N=${N:-1000}
 CONC=${CONC:-10}
@@ -30,6 +47,41 @@ key=$(pw_key rsa k.test rsa1) || pw_bail "key"
 pw_setup
 postconf -c "$T/pf/etc" -e 'local_header_rewrite_clients =' >/dev/null
 
+CHAIN_PIDS=
+if [[ " $CONFIGS " == *" chain "* ]]; then
+	mkdir -p "$T/chain"
+	cat >"$T/chain/opendkim.conf" <<EOC
+Mode                    v
+Socket                  local:$T/chain/odkim.sock
+UMask                   000
+Background              no
+Syslog                  no
+InternalHosts           192.0.2.99
+AlwaysAddARHeader       yes
+AuthservID              mx.example.test
+EOC
+	cat >"$T/chain/opendmarc.conf" <<EOC
+Socket                  local:$T/chain/odmarc.sock
+UMask                   000
+Background              false
+Syslog                  false
+AuthservID              mx.example.test
+TrustedAuthservIDs      mx.example.test
+SPFSelfValidate         true
+RejectFailures          true
+PublicSuffixList        /usr/share/publicsuffix/public_suffix_list.dat
+EOC
+	opendkim -f -x "$T/chain/opendkim.conf" >"$T/chain/odkim.log" 2>&1 &
+	CHAIN_PIDS="$!"; PW_PIDS+=($!)
+	opendmarc -f -c "$T/chain/opendmarc.conf" >"$T/chain/odmarc.log" 2>&1 &
+	CHAIN_PIDS="$CHAIN_PIDS $!"; PW_PIDS+=($!)
+	for i in $(seq 1 50); do
+		[ -S "$T/chain/odkim.sock" ] && [ -S "$T/chain/odmarc.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$T/chain/odmarc.sock" ] || pw_bail "opendkim/opendmarc started"
+fi
+
 m=$T/msg/bench.eml
 {
 	printf 'From: Alice <a@k.test>\nTo: bob@remote.test\nSubject: bench\n'
@@ -38,7 +90,16 @@ m=$T/msg/bench.eml
 } >"$m"
 "$PW_PY" "$PW_IT/authcheck.py" sign "$m" "$m.s" "$key" k.test rsa1 && mv "$m.s" "$m"
 
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }	# clock ticks
+cpu() {	# clock ticks of the milter process(es) of a config
+	local p t=0
+	case $1 in
+	pw) p=$PW_MILTER_PID ;;
+	chain) p=$CHAIN_PIDS ;;
+	*) echo 0; return ;;
+	esac
+	for p in $p; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo "$t"
+}
 hz=$(getconf CLK_TCK)
 queries() {
 	unbound-control -c "$T/dns/unbound.conf" stats_noreset 2>/dev/null |
@@ -49,6 +110,7 @@ sent() { awk '/status=sent/ { n++ } END { print n + 0 }' "$T/pf/maillog" 2>/dev/
 set_milter() {
 	local v=
 	[ "$1" = pw ] && v=$(pw_milter_addr postfix)
+	[ "$1" = chain ] && v="unix:$T/chain/odkim.sock, unix:$T/chain/odmarc.sock"
 	postconf -c "$T/pf/etc" -e "smtpd_milters = $v" >/dev/null
 	postfix -c "$T/pf/etc" reload >/dev/null 2>&1
 	sleep 1
@@ -57,7 +119,7 @@ set_milter() {
 run() {	# run CONFIG -> "msgs/s cpu_ms_per_msg dns_per_msg"
 	local s0 c0 q0 t0 t1 i
 	set_milter "$1"
-	s0=$(sent); c0=$(cpu "$PW_MILTER_PID"); q0=$(queries)
+	s0=$(sent); c0=$(cpu "$1"); q0=$(queries)
 	t0=$(date +%s.%N)
 	"$PW_PY" "$(dirname "$0")/xclient-load.py" 127.0.0.1 "$PW_SMTP_PORT" \
 	    "$N" "$CONC" "$IP" bounce@k.test bob@remote.test "$m" >/dev/null ||
@@ -68,22 +130,24 @@ run() {	# run CONFIG -> "msgs/s cpu_ms_per_msg dns_per_msg"
 	done
 	t1=$(date +%s.%N)
 	awk -v n="$N" -v t="$(echo "$t1 - $t0" | bc)" \
-	    -v c="$(($(cpu "$PW_MILTER_PID") - c0))" -v hz="$hz" \
+	    -v c="$(($(cpu "$1") - c0))" -v hz="$hz" \
 	    -v q="$(($(queries) - q0))" \
 	    'BEGIN { printf "%.1f %.3f %.3f\n", n / t, c * 1000 / hz / n, q / n }'
 }
 
 declare -A res
 for r in $(seq 1 "$ROUNDS"); do
-	order="bare pw"
-	[ $((r % 2)) = 0 ] && order="pw bare"
+	# rotate the order each round
+	set -- $CONFIGS
+	for i in $(seq 2 "$r"); do set -- "${@:2}" "$1"; done
+	order="$*"
 	for c in $order; do
 		res[$c,$r]=$(run "$c")
 		diag "round $r $c: $(echo "${res[$c,$r]}" | awk '{print $1 " msg/s, milter " $2 " ms/msg, " $3 " DNS queries/msg"}')"
 	done
 done
 med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for c in bare pw; do
+for c in $CONFIGS; do
 	tp=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f1; done | med)
 	cp=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f2; done | med)
 	dq=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f3; done | med)
@@ -92,5 +156,8 @@ for c in bare pw; do
 	printf '%-5s %8s msg/s  x%s of bare  milter %s ms/msg  DNS %s q/msg\n' "$c" "$tp" "$ra" "$cp" "$dq"
 done
 echo "postwarden peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$PW_MILTER_PID/status")"
+for p in $CHAIN_PIDS; do
+	echo "chain $(cat "/proc/$p/comm") peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$p/status")"
+done
 ok "benchmark ran"
 pw_done

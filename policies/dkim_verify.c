@@ -183,7 +183,8 @@ dkv_body(struct pw_call *call, const unsigned char *p, size_t len)
 
 /* sig_result - RFC 8601 result and reason for one signature */
 static enum pw_auth_result
-sig_result(DKIM_SIGINFO *sig, bool capped, const char **why)
+sig_result(struct pw_msg *m, DKIM_SIGINFO *sig, bool capped,
+    const char **why)
 {
 	int err = dkim_sig_geterror(sig);
 
@@ -223,10 +224,21 @@ sig_result(DKIM_SIGINFO *sig, bool capped, const char **why)
 	case DKIM_SIGERROR_KEYTOOSMALL:
 		*why = "key too small";
 		return PW_AUTH_POLICY;
+	case DKIM_SIGERROR_DNSSYNTAX:
+	case DKIM_SIGERROR_MULTIREPLY:
+	case DKIM_SIGERROR_KEYVERSION:
+	case DKIM_SIGERROR_KEYUNKNOWNHASH:
+	case DKIM_SIGERROR_KEYHASHMISMATCH:
+	case DKIM_SIGERROR_NOTEMAILKEY:
+	case DKIM_SIGERROR_KEYTYPEMISSING:
+	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
+	case DKIM_SIGERROR_KEYDECODE:
+		*why = pw_arena_printf(m->arena, "bad key: %s",
+		    dkim_sig_geterrorstr(err) ? dkim_sig_geterrorstr(err) : "?");
+		return PW_AUTH_PERMERROR;
 	default:
-		*why = dkim_sig_geterrorstr(err);
-		if (*why == NULL)
-			*why = "bad signature syntax";
+		*why = pw_arena_printf(m->arena, "bad syntax: %s",
+		    dkim_sig_geterrorstr(err) ? dkim_sig_geterrorstr(err) : "?");
 		return PW_AUTH_PERMERROR;
 	}
 }
@@ -279,7 +291,7 @@ collect(struct pw_msg *m, DKIM *d, bool capped)
 			continue;
 		}
 		r = &m->auth.dkim[m->auth.ndkim++];
-		r->result = sig_result(sigs[i], capped, &r->reason);
+		r->result = sig_result(m, sigs[i], capped, &r->reason);
 		if ((s = dkim_sig_getdomain(sigs[i])) != NULL)
 			r->domain = pw_lowercase(pw_arena_strdup(m->arena,
 			    (const char *)s));

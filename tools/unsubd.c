@@ -62,37 +62,37 @@
 #include "unsubd_http.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
-#define RATE_SLOTS	4096	/* clients tracked for the rate limit */
-#define RETRY_AFTER	"120"	/* seconds, on 503 */
+#define DEFAULT_CONFIG PW_SYSCONFDIR "/postwarden.conf"
+#define RATE_SLOTS 4096	  /* clients tracked for the rate limit */
+#define RETRY_AFTER "120" /* seconds, on 503 */
 
 extern const struct pw_policy pol_unsubd;
 
 struct rate_slot {
-	unsigned char	key[16];	/* IPv6 or IPv4-mapped */
-	double		tokens;
-	double		last;		/* monotonic seconds */
+	unsigned char key[16]; /* IPv6 or IPv4-mapped */
+	double tokens;
+	double last; /* monotonic seconds */
 };
 
 struct ud {
-	struct pw_config			*cfg;
-	const struct pw_unsubd_settings		*s;
-	char					*base;	/* no trailing '/' */
-	struct pw_keyring			*ring;
-	struct pw_orgs				*orgs;	/* NULL: names only */
-	struct pw_cidr_list			*proxies;
-	struct pw_store				*store;	/* opened lazily */
-	pthread_mutex_t				 store_lock;
-	pthread_mutex_t				 rate_lock;
-	struct rate_slot			*rate;
-	uint32_t				 rate_seed;
+	struct pw_config *cfg;
+	const struct pw_unsubd_settings *s;
+	char *base; /* no trailing '/' */
+	struct pw_keyring *ring;
+	struct pw_orgs *orgs; /* NULL: names only */
+	struct pw_cidr_list *proxies;
+	struct pw_store *store; /* opened lazily */
+	pthread_mutex_t store_lock;
+	pthread_mutex_t rate_lock;
+	struct rate_slot *rate;
+	uint32_t rate_seed;
 };
 
 /* Per request. */
 struct req {
-	struct pw_buf	body;
-	bool		too_big;
-	time_t		started;
+	struct pw_buf body;
+	bool too_big;
+	time_t started;
 };
 
 static const char *config_path = DEFAULT_CONFIG;
@@ -102,14 +102,16 @@ static void usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: postwarden-unsubd [-c config] [-f] [-n] [-v]... "
-	    "[-V]\n"
-	    "  -c FILE  configuration (default %s)\n"
-	    "  -f       stay in the foreground\n"
-	    "  -n       check the configuration, key ring and TLS files, "
-	    "then exit\n"
-	    "  -v       more logging\n"
-	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+	fprintf(stderr,
+		"usage: postwarden-unsubd [-c config] [-f] [-n] [-v]... "
+		"[-V]\n"
+		"  -c FILE  configuration (default %s)\n"
+		"  -f       stay in the foreground\n"
+		"  -n       check the configuration, key ring and TLS files, "
+		"then exit\n"
+		"  -v       more logging\n"
+		"  -V       print the version and exit\n",
+		DEFAULT_CONFIG);
 	exit(EX_USAGE);
 }
 
@@ -129,8 +131,10 @@ setting_str(const struct pw_config *cfg, const char *key)
 			continue;
 		for (st = pw_policies[i]->settings; st->name != NULL; st++)
 			if (st->type == PW_T_STR && strcmp(st->name, key) == 0)
-				return *(char *const *)(void *)((char *)
-				    cfg->pol_settings[i] + st->offset);
+				return *(char *const
+					     *)(void *)((char *)cfg
+							    ->pol_settings[i] +
+							st->offset);
 	}
 	return NULL;
 }
@@ -185,27 +189,28 @@ load_parts(struct ud *u)
 
 	/* The milter mints under these keys (pol_unsub). */
 	if ((ring = setting_str(u->cfg, "unsubscribe_keys")) == NULL)
-		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys is not set: the "
-		    "endpoint verifies tokens with that key ring",
-		    u->cfg->path);
+		pw_fatal(EX_CONFIG,
+			 "%s: unsubscribe_keys is not set: the "
+			 "endpoint verifies tokens with that key ring",
+			 u->cfg->path);
 	if ((u->ring = pw_keyring_load(ring, &errs)) == NULL)
 		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys: %s",
-		    pw_config_where(u->cfg, "unsubscribe_keys"),
-		    errs.data ? errs.data : "cannot load");
+			 pw_config_where(u->cfg, "unsubscribe_keys"),
+			 errs.data ? errs.data : "cannot load");
 	if ((orgs = setting_str(u->cfg, "organisations")) != NULL) {
 		if (strncmp(orgs, "file:", 5) == 0)
 			orgs += 5;
 		if ((u->orgs = pw_orgs_load(orgs, &errs)) == NULL)
 			pw_fatal(EX_CONFIG, "organisations: %s",
-			    errs.data ? errs.data : "cannot load");
+				 errs.data ? errs.data : "cannot load");
 	}
 	if (s->proxy_hosts != NULL)
-		u->proxies = pw_cidr_parse(s->proxy_hosts,
+		u->proxies = pw_cidr_parse(
+		    s->proxy_hosts,
 		    pw_config_where(u->cfg, "unsubd_proxy_hosts"), &errs);
 	pw_buf_free(&errs);
 	/* "/" is the root: URLs are /TOKEN */
-	u->base = pw_strdup(strcmp(s->base_path, "/") == 0 ? "" :
-	    s->base_path);
+	u->base = pw_strdup(strcmp(s->base_path, "/") == 0 ? "" : s->base_path);
 	if (u->cfg->core.store == NULL)
 		pw_fatal(EX_CONFIG, "%s: store is not set", u->cfg->path);
 }
@@ -235,7 +240,7 @@ rate_ok(struct ud *u, const unsigned char key[16])
 
 	if (u->s->rate_limit == 0)
 		return true;
-	for (i = 0; i < 16; i++)	/* FNV-1a, seeded */
+	for (i = 0; i < 16; i++) /* FNV-1a, seeded */
 		h = (h ^ key[i]) * 16777619u;
 	pthread_mutex_lock(&u->rate_lock);
 	r = &u->rate[h % RATE_SLOTS];
@@ -259,7 +264,7 @@ rate_ok(struct ud *u, const unsigned char key[16])
    entry our proxy appended; earlier ones are the client's to forge) */
 static void
 client_key(struct ud *u, struct MHD_Connection *conn, unsigned char key[16],
-    char *buf, size_t bufsz)
+	   char *buf, size_t bufsz)
 {
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa = NULL;
@@ -276,7 +281,7 @@ client_key(struct ud *u, struct MHD_Connection *conn, unsigned char key[16],
 		sa = ci->client_addr;
 	if (sa != NULL && u->proxies != NULL && pw_cidr_match(u->proxies, sa) &&
 	    (xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "X-Forwarded-For")) != NULL) {
+					       "X-Forwarded-For")) != NULL) {
 		last = strrchr(xff, ',');
 		last = last ? last + 1 : xff;
 		last += strspn(last, " \t");
@@ -317,12 +322,12 @@ static void
 page_start(struct pw_buf *b, const char *title)
 {
 	pw_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-	    "content=\"width=device-width\"><meta name=\"robots\" "
-	    "content=\"noindex\"><title>");
+		       "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+		       "content=\"width=device-width\"><meta name=\"robots\" "
+		       "content=\"noindex\"><title>");
 	pw_unsubd_html_escape(b, title);
 	pw_buf_puts(b, "</title></head><body style=\"font-family:sans-serif;"
-	    "max-width:36em;margin:2em auto\"><h1>");
+		       "max-width:36em;margin:2em auto\"><h1>");
 	pw_unsubd_html_escape(b, title);
 	pw_buf_puts(b, "</h1>\n");
 }
@@ -337,7 +342,7 @@ respond(struct MHD_Connection *conn, unsigned int status, struct pw_buf *b)
 
 	pw_buf_puts(b, "</body></html>\n");
 	r = MHD_create_response_from_buffer(b->len, b->data,
-	    MHD_RESPMEM_MUST_FREE);
+					    MHD_RESPMEM_MUST_FREE);
 	b->data = NULL;
 	b->len = b->cap = 0;
 	if (r == NULL)
@@ -346,7 +351,8 @@ respond(struct MHD_Connection *conn, unsigned int status, struct pw_buf *b)
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Content-Security-Policy",
+	MHD_add_response_header(
+	    r, "Content-Security-Policy",
 	    "default-src 'none'; style-src 'unsafe-inline'; "
 	    "form-action 'self'; frame-ancestors 'none'");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -362,7 +368,7 @@ respond(struct MHD_Connection *conn, unsigned int status, struct pw_buf *b)
 
 static enum MHD_Result
 respond_simple(struct MHD_Connection *conn, unsigned int status,
-    const char *title, const char *text)
+	       const char *title, const char *text)
 {
 	struct pw_buf b = {0};
 
@@ -378,7 +384,8 @@ respond_simple(struct MHD_Connection *conn, unsigned int status,
 static enum MHD_Result
 respond_invalid(struct MHD_Connection *conn)
 {
-	return respond_simple(conn, MHD_HTTP_NOT_FOUND, "Link not valid",
+	return respond_simple(
+	    conn, MHD_HTTP_NOT_FOUND, "Link not valid",
 	    "This unsubscribe link is not valid.  Please use the unsubscribe "
 	    "link or address in a recent message from the sender.");
 }
@@ -386,8 +393,7 @@ respond_invalid(struct MHD_Connection *conn)
 static const char *
 org_display(const struct ud *u, const char *org)
 {
-	const struct pw_org *o = u->orgs ? pw_orgs_by_name(u->orgs, org) :
-	    NULL;
+	const struct pw_org *o = u->orgs ? pw_orgs_by_name(u->orgs, org) : NULL;
 
 	return o != NULL && o->business_name != NULL ? o->business_name : org;
 }
@@ -412,10 +418,12 @@ page_get(struct ud *u, struct MHD_Connection *conn, const struct pw_token *t)
 	pw_buf_puts(&b, " from ");
 	pw_unsubd_html_escape(&b, name);
 	pw_buf_puts(&b, ".</p>\n<form method=\"post\"><input type=\"hidden\" "
-	    "name=\"List-Unsubscribe\" value=\"One-Click\"><button "
-	    "type=\"submit\">Unsubscribe</button></form>\n");
+			"name=\"List-Unsubscribe\" value=\"One-Click\"><button "
+			"type=\"submit\">Unsubscribe</button></form>\n");
 	if (t->list[0] != '\0') {
-		pw_buf_puts(&b, "<form method=\"post\"><input type=\"hidden\" "
+		pw_buf_puts(
+		    &b,
+		    "<form method=\"post\"><input type=\"hidden\" "
 		    "name=\"List-Unsubscribe\" value=\"One-Click\"><input "
 		    "type=\"hidden\" name=\"scope\" value=\"all\"><button "
 		    "type=\"submit\">Unsubscribe from all commercial messages "
@@ -426,7 +434,8 @@ page_get(struct ud *u, struct MHD_Connection *conn, const struct pw_token *t)
 	return respond(conn, MHD_HTTP_OK, &b);
 }
 
-/* ---- recording ------------------------------------------------------------ */
+/* ---- recording ------------------------------------------------------------
+ */
 
 /* sanitise - printable ASCII only, at most 200 bytes, for a log line */
 static void
@@ -435,9 +444,9 @@ sanitise(char *out, size_t outsz, const char *in)
 	size_t i;
 
 	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outsz && i < 200;
-	    i++)
-		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"') ?
-		    in[i] : '?';
+	     i++)
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"') ? in[i]
+									 : '?';
 	out[i] = '\0';
 }
 
@@ -445,7 +454,7 @@ sanitise(char *out, size_t outsz, const char *in)
    1 recorded, 0 already in force, -1 store failure. */
 static int
 record(struct ud *u, const struct pw_token *t, const char *list,
-    time_t requested, int64_t *id_r)
+       time_t requested, int64_t *id_r)
 {
 	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
 	struct pw_consent_events ev = {0};
@@ -458,18 +467,19 @@ record(struct ud *u, const struct pw_token *t, const char *list,
 	if (u->store == NULL &&
 	    pw_store_open(u->cfg->core.store, &so, &u->store, &err) < 0) {
 		pw_syslog(LOG_ERR, "store %s: %s", u->cfg->core.store,
-		    err ? err : "cannot open");
+			  err ? err : "cannot open");
 		free(err);
 		u->store = NULL;
 		rc = -1;
 		goto out;
 	}
-	rc = pw_store_consent_check(u->store, t->org, t->rcpt,
-	    list[0] ? list : NULL, time(NULL), &cr, &ev);
+	rc =
+	    pw_store_consent_check(u->store, t->org, t->rcpt,
+				   list[0] ? list : NULL, time(NULL), &cr, &ev);
 	if (rc < 0)
 		goto out;
 	if (rc == 0 && cr.state == PW_CSTATE_WITHDRAWN) {
-		rc = 0;		/* RFC 8058 retries and double clicks */
+		rc = 0; /* RFC 8058 retries and double clicks */
 		goto out;
 	}
 	sup.org = t->org;
@@ -488,7 +498,7 @@ out:
 
 static enum MHD_Result
 do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
-    const struct pw_token *t, const char *client)
+	const struct pw_token *t, const char *client)
 {
 	const char *ct, *list = t->list;
 	char ua[256];
@@ -498,35 +508,43 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 	const char *name = org_display(u, t->org);
 
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_TYPE);
-	flags = pw_unsubd_body_parse(ct, (const unsigned char *)
-	    (rq->body.data ? rq->body.data : ""), rq->body.len);
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	flags = pw_unsubd_body_parse(
+	    ct, (const unsigned char *)(rq->body.data ? rq->body.data : ""),
+	    rq->body.len);
 	if (flags < 0 || !(flags & PW_UNSUBD_ONECLICK))
-		return respond_simple(conn, MHD_HTTP_BAD_REQUEST,
-		    "Bad request", "Expected the body "
-		    "List-Unsubscribe=One-Click (RFC 8058).");
+		return respond_simple(conn, MHD_HTTP_BAD_REQUEST, "Bad request",
+				      "Expected the body "
+				      "List-Unsubscribe=One-Click (RFC 8058).");
 	if (flags & PW_UNSUBD_SCOPE_ALL)
 		list = "";
 	rc = record(u, t, list, rq->started, &id);
-	sanitise(ua, sizeof(ua), MHD_lookup_connection_value(conn,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT));
+	sanitise(ua, sizeof(ua),
+		 MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_USER_AGENT));
 	if (rc < 0) {
-		pw_syslog(LOG_WARNING, "unsubscribe org=%s list=%s token=%s "
-		    "client=%s: store: %s: answering 503", t->org,
-		    list[0] ? list : "*", t->id, client, pw_store_strerror());
-		return respond_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "Please try again", "The request could not be recorded "
+		pw_syslog(LOG_WARNING,
+			  "unsubscribe org=%s list=%s token=%s "
+			  "client=%s: store: %s: answering 503",
+			  t->org, list[0] ? list : "*", t->id, client,
+			  pw_store_strerror());
+		return respond_simple(
+		    conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Please try again",
+		    "The request could not be recorded "
 		    "just now.  Please try again in a few minutes.");
 	}
 	if (rc > 0)
-		pw_syslog(LOG_INFO, "unsubscribe org=%s list=%s token=%s "
-		    "client=%s ua=\"%s\" suppression=%" PRId64 " delay=%lds",
-		    t->org, list[0] ? list : "*", t->id, client, ua, id,
-		    (long)(time(NULL) - rq->started));
+		pw_syslog(LOG_INFO,
+			  "unsubscribe org=%s list=%s token=%s "
+			  "client=%s ua=\"%s\" suppression=%" PRId64
+			  " delay=%lds",
+			  t->org, list[0] ? list : "*", t->id, client, ua, id,
+			  (long)(time(NULL) - rq->started));
 	else
-		pw_syslog(LOG_INFO, "unsubscribe org=%s list=%s token=%s "
-		    "client=%s ua=\"%s\" already in force", t->org,
-		    list[0] ? list : "*", t->id, client, ua);
+		pw_syslog(LOG_INFO,
+			  "unsubscribe org=%s list=%s token=%s "
+			  "client=%s ua=\"%s\" already in force",
+			  t->org, list[0] ? list : "*", t->id, client, ua);
 	/* The same page whether or not anything was recorded. */
 	page_start(&b, "Unsubscribed");
 	pw_buf_puts(&b, "<p>You will receive no more ");
@@ -547,8 +565,8 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 
 /* handle - a complete request (body read, if any) */
 static enum MHD_Result
-handle(struct ud *u, struct MHD_Connection *conn, const char *url,
-    bool post, struct req *rq, const char *client)
+handle(struct ud *u, struct MHD_Connection *conn, const char *url, bool post,
+       struct req *rq, const char *client)
 {
 	struct pw_unsubd_target tg;
 	struct pw_token t;
@@ -558,11 +576,11 @@ handle(struct ud *u, struct MHD_Connection *conn, const char *url,
 
 	if (pw_unsubd_path_parse(url, u->base, &tg) < 0)
 		return respond_simple(conn, MHD_HTTP_NOT_FOUND, "Not found",
-		    "There is nothing here.");
+				      "There is nothing here.");
 	if (tg.org != NULL)
 		org = pw_strndup(tg.org, tg.org_len);
 	st = pw_token_verify(u->ring, tg.token, tg.token_len, time(NULL),
-	    u->s->token_lifetime, org, &t);
+			     u->s->token_lifetime, org, &t);
 	free(org);
 	switch (st) {
 	case PW_TOKEN_OK:
@@ -570,7 +588,8 @@ handle(struct ud *u, struct MHD_Connection *conn, const char *url,
 	case PW_TOKEN_EXPIRED:
 		/* Authentic but past unsubd_token_lifetime: point to a fresh
 		   message rather than fail silently (§7.3). */
-		ret = respond_simple(conn, MHD_HTTP_GONE, "Link expired",
+		ret = respond_simple(
+		    conn, MHD_HTTP_GONE, "Link expired",
 		    "This unsubscribe link has expired.  Please use the "
 		    "unsubscribe link or address in a recent message from "
 		    "the sender, or reply to it asking to be removed.");
@@ -579,10 +598,11 @@ handle(struct ud *u, struct MHD_Connection *conn, const char *url,
 	case PW_TOKEN_MALFORMED:
 		pw_debug(NULL, 1, "client=%s: malformed token", client);
 		return respond_simple(conn, MHD_HTTP_BAD_REQUEST,
-		    "Link not valid", "This unsubscribe link is not valid.");
+				      "Link not valid",
+				      "This unsubscribe link is not valid.");
 	default:
 		pw_debug(NULL, 1, "client=%s: token: %s", client,
-		    pw_token_status_str(st));
+			 pw_token_status_str(st));
 		pw_token_clear(&t);
 		return respond_invalid(conn);
 	}
@@ -593,8 +613,8 @@ handle(struct ud *u, struct MHD_Connection *conn, const char *url,
 
 static enum MHD_Result
 ud_access(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload,
-    size_t *upload_size, void **con_cls)
+	  const char *method, const char *version, const char *upload,
+	  size_t *upload_size, void **con_cls)
 {
 	struct ud *u = cls;
 	struct req *rq = *con_cls;
@@ -611,21 +631,24 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 		client_key(u, conn, key, client, sizeof(client));
 		if (!rate_ok(u, key))
 			return respond_simple(conn, MHD_HTTP_TOO_MANY_REQUESTS,
-			    "Too many requests", "Please try again later.");
+					      "Too many requests",
+					      "Please try again later.");
 		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-			return respond_simple(conn,
-			    MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+			return respond_simple(
+			    conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "Method not allowed",
 			    "Use GET to see the page or POST to unsubscribe.");
 		if (!post)
 			return handle(u, conn, url, false, NULL, client);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && (strtoull(cl, &end, 10) >
-		    (unsigned long long)u->s->max_body || end == cl))
-			return respond_simple(conn,
-			    MHD_HTTP_CONTENT_TOO_LARGE, "Request too large",
-			    "The request body is too large.");
+				       (unsigned long long)u->s->max_body ||
+				   end == cl))
+			return respond_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+					      "Request too large",
+					      "The request body is too large.");
 		rq = pw_calloc(1, sizeof(*rq));
 		rq->started = time(NULL);
 		*con_cls = rq;
@@ -645,14 +668,15 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (rq->too_big)
 		return respond_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "Request too large", "The request body is too large.");
+				      "Request too large",
+				      "The request body is too large.");
 	client_key(u, conn, key, client, sizeof(client));
 	return handle(u, conn, url, true, rq, client);
 }
 
 static void
 ud_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+	     enum MHD_RequestTerminationCode toe)
 {
 	struct req *rq = *con_cls;
 
@@ -666,8 +690,7 @@ ud_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-static void
-ud_mhd_log(void *cls, const char *fmt, va_list ap)
+static void ud_mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
 static void
@@ -699,24 +722,24 @@ open_listener(const struct pw_unsubd_settings *s)
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)s->listen_port);
 		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, s->listen_address,
-	    &s6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, s->listen_address, &s6->sin6_addr) ==
+		   1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)s->listen_port);
 		len = sizeof(*s6);
 	} else {
 		pw_fatal(EX_CONFIG, "unsubd_listen_address = %s: not numeric",
-		    s->listen_address);
+			 s->listen_address);
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		pw_fatal(EX_OSERR, "socket: %s", strerror(errno));
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-		    sizeof(on));
+				 sizeof(on));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		pw_fatal(EX_OSERR, "bind %s port %ld: %s", s->listen_address,
-		    s->listen_port, strerror(errno));
+			 s->listen_port, strerror(errno));
 	if (listen(fd, 128) < 0)
 		pw_fatal(EX_OSERR, "listen: %s", strerror(errno));
 	return fd;
@@ -733,16 +756,16 @@ drop_privileges(const struct pw_config *cfg)
 		return;
 	if (user == NULL || *user == '\0') {
 		pw_syslog(LOG_WARNING, "running as root: set \"user\" in %s",
-		    cfg->path);
+			  cfg->path);
 		return;
 	}
 	if ((pw = getpwnam(user)) == NULL)
 		pw_fatal(EX_NOUSER, "%s: user = %s: no such user",
-		    pw_config_where(cfg, "user"), user);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			 pw_config_where(cfg, "user"), user);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
 		pw_fatal(EX_OSERR, "cannot become %s: %s", user,
-		    strerror(errno));
+			 strerror(errno));
 	if (setuid(0) == 0)
 		pw_fatal(EX_SOFTWARE, "could regain root after dropping it");
 }
@@ -774,30 +797,30 @@ static struct MHD_Daemon *
 start_mhd(struct ud *u, int fd, char *cert, char *key)
 {
 	const struct pw_unsubd_settings *s = u->s;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_ERROR_LOG;
-	struct MHD_OptionItem tls[3] = {
-	    {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
-	    {MHD_OPTION_END, 0, NULL}};
+	unsigned int flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL}};
 
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
 		flags |= MHD_USE_EPOLL;
 	if (cert != NULL) {
 		flags |= MHD_USE_TLS;
-		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-		    cert};
-		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-		    key};
+		tls[0] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+		tls[1] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
 	}
-	return MHD_start_daemon(flags, 0, NULL, NULL, ud_access, u,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	/* The logger first: MHD logs through the default one until then. */
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, ud_access, u, MHD_OPTION_EXTERNAL_LOGGER,
+	    ud_mhd_log, u, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-	    MHD_OPTION_NOTIFY_COMPLETED, ud_completed, u,
-	    MHD_OPTION_EXTERNAL_LOGGER, ud_mhd_log, u,
-	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_NOTIFY_COMPLETED, ud_completed, u, MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 }
 
@@ -839,13 +862,15 @@ main(int argc, char **argv)
 	if ((u.cfg = load_config(config_path)) == NULL)
 		return EX_CONFIG;
 	u.s = unsubd_settings(u.cfg);
-	pw_log_init("postwarden-unsubd", check ||
-	    u.cfg->core.log == PW_LOG_STDERR,
-	    pw_log_facility(u.cfg->core.log_facility));
+	pw_log_init("postwarden-unsubd",
+		    check || u.cfg->core.log == PW_LOG_STDERR,
+		    pw_log_facility(u.cfg->core.log_facility));
 	load_parts(&u);
 	if (u.s->tls_cert != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-			pw_fatal(EX_CONFIG, "%s: unsubd_tls_cert: this "
+			pw_fatal(
+			    EX_CONFIG,
+			    "%s: unsubd_tls_cert: this "
 			    "libmicrohttpd has no TLS support; put a TLS proxy "
 			    "in front (conf/nginx-unsubd.conf)",
 			    pw_config_where(u.cfg, "unsubd_tls_cert"));
@@ -854,8 +879,8 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		printf("%s: ok: listen %s port %ld%s, base %s/TOKEN\n",
-		    u.cfg->path, u.s->listen_address, u.s->listen_port,
-		    cert ? " (TLS)" : "", u.base);
+		       u.cfg->path, u.s->listen_address, u.s->listen_port,
+		       cert ? " (TLS)" : "", u.base);
 		return 0;
 	}
 	fd = open_listener(u.s);
@@ -864,7 +889,7 @@ main(int argc, char **argv)
 	if (u.s->pid_file != NULL) {
 		if ((fp = fopen(u.s->pid_file, "w")) == NULL)
 			pw_fatal(EX_CANTCREAT, "unsubd_pid_file %s: %s",
-			    u.s->pid_file, strerror(errno));
+				 u.s->pid_file, strerror(errno));
 		fprintf(fp, "%ld\n", (long)getpid());
 		fclose(fp);
 	}
@@ -884,14 +909,14 @@ main(int argc, char **argv)
 	if ((d = start_mhd(&u, fd, cert, key)) == NULL)
 		pw_fatal(EX_SOFTWARE, "cannot start the HTTP server");
 	pw_syslog(LOG_INFO, "listening on %s port %ld%s, base %s/TOKEN",
-	    u.s->listen_address, u.s->listen_port, cert ? " (TLS)" : "",
-	    u.base);
+		  u.s->listen_address, u.s->listen_port, cert ? " (TLS)" : "",
+		  u.base);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			pw_syslog(LOG_INFO, "SIGHUP: restart to apply "
-			    "configuration changes");
+					    "configuration changes");
 			continue;
 		}
 		break;

@@ -20,19 +20,21 @@
 #include "unsubd_http.h"
 #include "util.h"
 
-#define ONECLICK_NAME	"List-Unsubscribe"
-#define ONECLICK_VALUE	"One-Click"
-#define SCOPE_NAME	"scope"
-#define SCOPE_VALUE	"all"
-#define MAX_BOUNDARY	70	/* RFC 2046 §5.1.1 */
-#define MAX_PARTS	32
-#define MAX_PART_LINES	32
-#define MAX_ORG		64
+#define ONECLICK_NAME "List-Unsubscribe"
+#define ONECLICK_VALUE "One-Click"
+#define SCOPE_NAME "scope"
+#define SCOPE_VALUE "all"
+#define MAX_BOUNDARY 70 /* RFC 2046 §5.1.1 */
+#define MAX_PARTS 32
+#define MAX_PART_LINES 32
+#define MAX_ORG 64
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789-_";
-static const char orgchars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			       "0123456789._-";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    "0123456789-_";
+static const char orgchars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    "0123456789._-";
 
 /* span_ok - are all n bytes of s in set (and n in lo..hi)? */
 static bool
@@ -328,7 +330,8 @@ body_multipart(const char *ct, const unsigned char *b, size_t len)
 	for (;;) {
 		j = pos + 2 + blen;
 		if (j + 2 <= len && b[j] == '-' && b[j + 1] == '-')
-			return flags; /* close-delimiter: the epilogue is ignored */
+			return flags; /* close-delimiter: the epilogue is
+					 ignored */
 		while (j < len && b[j] != '\n')
 			j++;
 		if (j == len)

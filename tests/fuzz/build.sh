@@ -67,6 +67,7 @@ for n in $names; do
 		[ -f "$top/tests/fuzz/dict/$n" ] && dict=-dict=$top/tests/fuzz/dict/$n
 		mkdir -p "$out/corpus/$n"
 		if ! "$out/fuzz_$n" $dict -seed=1 -max_total_time="$secs" \
+		    -artifact_prefix="$out/" \
 		    -max_len=4096 "$out/corpus/$n" "$top/tests/fuzz/seeds/$n" \
 		    >"$out/fuzz_$n.log" 2>&1; then
 			echo "FAIL fuzz_$n (see $out/fuzz_$n.log)"

@@ -237,6 +237,12 @@ check "A-R inserted above Postfix's Received header" \
     test "$(tr -d '\r' <"$d" | grep -n -m1 -i '^Authentication-Results: mx' | cut -d: -f1)" -lt \
     "$(tr -d '\r' <"$d" | grep -n -m1 '^Received:' | cut -d: -f1)"
 
+# ---- DMARC evaluations stored for aggregate reports ----------------------------------
+rows=$(sqlite3 "$T/pw/postwarden.db" "SELECT count(*) FROM dmarc_eval" 2>/dev/null)
+check "DMARC evaluations stored in the store ($rows rows)" test "${rows:-0}" -ge 10
+check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pass for r.test" \
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND source_ip = '$IP' AND policy = 'reject' AND disposition = 'reject' AND dkim_domain = 'r.test' AND dkim_result = 'pass'" 2>/dev/null)"
+
 # ---- hostile headers: no crash, sane results ---------------------------------------
 deep=$(printf '(%.0s' $(seq 1 3000))x$(printf ')%.0s' $(seq 1 3000))
 f=$(msg "a@a.test" "DKIM-Signature: v=1; a=rsa-sha256; d=a.test; s=;;; b=;bh=" \
@@ -244,8 +250,8 @@ f=$(msg "a@a.test" "DKIM-Signature: v=1; a=rsa-sha256; d=a.test; s=;;; b=;bh=" \
     "Authentication-Results: mx.example.test; spf=pass $(printf 'caf\xc3\xa9 \xff\xfe')")
 d=$(deliver bounce@a.test "$f")
 check "hostile headers: delivered" test -n "$d"
-check "hostile headers: bad DKIM-Signature is a permerror, DMARC passes via SPF" \
-    ar_has "$d" "dkim=permerror" "dmarc=pass"
+check "hostile headers: bad DKIM-Signature is a permerror (bad syntax), DMARC passes via SPF" \
+    ar_has "$d" "dkim=permerror reason=bad syntax" "dmarc=pass"
 check "hostile headers: both forged A-R (deep comment, 8-bit) removed" ar_has "$d" "count=1 ours=1"
 many=$(for i in $(seq 1 300); do printf 'u%d@a.test, ' "$i"; done)
 f=$(msg "${many}last@a.test"); send bounce@a.test "$f"

@@ -137,6 +137,10 @@ check "multipart: one more row" test "$(rows)" = 2
 req POST "$U/acme/$(mint dave@example.com)" "${OC[@]}"
 check "POST to BASE/ORG/TOKEN for the right organisation: 200" test "$code" = 200 -a "$(rows)" = 3
 
+req POST "$U/$(mint --list news ivan@example.com)" --data-binary 'List-Unsubscribe=One-Click&scope=all'
+l=$(as_user sqlite3 "$DB" "SELECT quote(list) FROM suppression WHERE address = 'ivan@example.com'")
+check "scope=all (the page's second button): one row for every list" test "$code" = 200 -a "$l" = "''" || diag "$code $l"
+
 # ---- bad tokens --------------------------------------------------------------------
 n=$(rows)
 c=$(printf %s "$tok" | cut -c31)

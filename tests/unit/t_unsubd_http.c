@@ -121,13 +121,13 @@ t_bodies(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		got = pw_unsubd_body_parse(bodies[i].ct,
-		    (const unsigned char *)bodies[i].body,
+		got = pw_unsubd_body_parse(
+		    bodies[i].ct, (const unsigned char *)bodies[i].body,
 		    strlen(bodies[i].body));
 		if (got != bodies[i].want)
 			fail_msg("case %zu (%s | %s): got %d, want %d", i,
-			    bodies[i].ct ? bodies[i].ct : "(null)",
-			    bodies[i].body, got, bodies[i].want);
+				 bodies[i].ct ? bodies[i].ct : "(null)",
+				 bodies[i].body, got, bodies[i].want);
 	}
 }
 
@@ -221,7 +221,7 @@ t_escape(void **state)
 	pw_unsubd_html_escape(&b, "A&B <i>\"x\" 'y'");
 	pw_buf_add(&b, "", 1);
 	assert_string_equal(b.data,
-	    "A&amp;B &lt;i&gt;&quot;x&quot; &#39;y&#39;");
+			    "A&amp;B &lt;i&gt;&quot;x&quot; &#39;y&#39;");
 	pw_buf_free(&b);
 }
 
@@ -229,8 +229,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_bodies),	 cmocka_unit_test(t_body_nul),
-	    cmocka_unit_test(t_paths),	 cmocka_unit_test(t_path_limits),
+	    cmocka_unit_test(t_bodies), cmocka_unit_test(t_body_nul),
+	    cmocka_unit_test(t_paths),	cmocka_unit_test(t_path_limits),
 	    cmocka_unit_test(t_escape),
 	};
 
