@@ -241,6 +241,24 @@ sign_fail(struct pw_msg *m, const char *what)
 	return PW_TEMPFAIL;
 }
 
+/*
+ * header_line - "Name:value" as it goes on the wire.  The MTA hands us
+ * folded values with bare LF; libopendkim's DKIM_LIBFLAGS_FIXCRLF fixes
+ * the body only, and with simple header canonicalization (RFC 6376 3.4.1)
+ * a bare LF would be signed as is while the delivered message has CRLF.
+ */
+static void
+header_line(struct pw_buf *b, const struct pw_hdr *h)
+{
+	pw_buf_puts(b, h->name);
+	pw_buf_add(b, ":", 1);
+	for (const char *p = h->value; *p; p++) {
+		if (*p == '\n' && (p == h->value || p[-1] != '\r'))
+			pw_buf_add(b, "\r", 1);
+		pw_buf_add(b, p, 1);
+	}
+}
+
 /* start_one - a DKIM handle for one key, headers fed */
 static DKIM *
 start_one(struct pw_msg *m, const struct dks_conf *c,
@@ -260,11 +278,17 @@ start_one(struct pw_msg *m, const struct dks_conf *c,
 	    -1, &st);
 	if (d == NULL)
 		return NULL;
+	/* libopendkim 2.11 folds an Ed25519 DKIM-Signature differently from
+	   the form it hashed, which only c=simple headers notice (dkimpy and
+	   OpenDKIM both reject it): keep that header on one line. */
+	if (k->alg == PW_DKIM_ED25519 && c->hcanon == DKIM_CANON_SIMPLE)
+		(void)dkim_set_margin(d, 0);
 	for (size_t i = 0; i < hn; i++) {
-		char *line = pw_asprintf("%s:%s", hv[i].name, hv[i].value);
+		struct pw_buf line = {0};
 
-		st = dkim_header(d, (unsigned char *)line, strlen(line));
-		free(line);
+		header_line(&line, &hv[i]);
+		st = dkim_header(d, (unsigned char *)line.data, line.len);
+		pw_buf_free(&line);
 		if (st != DKIM_STAT_OK) {
 			dkim_free(d);
 			return NULL;
