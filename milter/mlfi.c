@@ -321,7 +321,12 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	for (size_t i = 0; i < pw_npolicies; i++) {
 		const struct pw_policy *p = pw_policies[i];
 
-		if (c->cfg->pol_conf[i] == NULL || !(p->dirs & m->dir))
+		unsigned int dirs = p->dirs;
+
+		/* Outbound mail is not verified unless asked for. */
+		if (p->phase == PW_PHASE_VERIFY && c->cfg->core.verify_outbound)
+			dirs |= PW_DIR_OUT;
+		if (c->cfg->pol_conf[i] == NULL || !(dirs & m->dir))
 			continue;
 		m->active |= 1U << i;
 		needs |= p->needs;

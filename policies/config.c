@@ -44,6 +44,7 @@ static const struct pw_setting core_settings[] = {
     PW_SET_TIME("dns_timeout", "5s", 1, 60, struct pw_core, dns_timeout),
     PW_SET_INT("dns_max_queries", "50", 5, 1000, struct pw_core,
 	dns_max_queries),
+    PW_SET_BOOL("verify_outbound", "no", struct pw_core, verify_outbound),
     CORE("user", NULL, 0, user),
     CORE("pid_file", NULL, 0, pid_file),
     PW_SET_ENUM("log", "syslog", log_names, struct pw_core, log),

@@ -78,6 +78,7 @@ struct pw_core {
 	char	*dns_nameservers;
 	long	 dns_timeout;		/* seconds, per query */
 	long	 dns_max_queries;	/* per message */
+	bool	 verify_outbound;	/* VERIFY policies on outbound too */
 	char	*user;
 	char	*pid_file;
 	int	 log;
