@@ -36,6 +36,7 @@
 #include "config.h"
 #include "log.h"
 #include "mlfi.h"
+#include "quickack.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
@@ -178,8 +179,10 @@ open_socket(const struct pw_config *cfg)
 		pw_fatal(EX_OSERR, "cannot listen on %s (in use, or no "
 		    "permission?)", cfg->core.milter_socket);
 	umask(old);
-	if (path == NULL)
+	if (path == NULL) {
 		set_nodelay();
+		pw_quickack_enable();
+	}
 	if (path != NULL && cfg->core.milter_socket_mode >= 0 &&
 	    chmod(path, (mode_t)cfg->core.milter_socket_mode) < 0)
 		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
