@@ -23,8 +23,12 @@
 #
 # Environment: ROUNDS (3), N messages per run (3000), CONC smtp-source
 # sessions (10), SIZE message bytes (4096), QUICK=1 (1 round, N=300: about
-# a minute), CONFIGS, POSTWARDEN (path of the binary; default: the newest
-# build*/milter/postwarden of this checkout), KEEP=1 keeps the work dir.
+# a minute; the default run takes 7-10 minutes on 2 cores), CONFIGS,
+# POSTWARDEN (path of the binary, an optimised build without sanitizers;
+# default: milter/postwarden in the tree, else build/, else the newest
+# build*/), KEEP=1 keeps the work dir.  Low-concurrency latency (Nagle and
+# delayed ACKs on inet sockets): CONC=1 N=150 CONFIGS="bare odkim-rsa-unix
+# odkim-rsa-inet pw-rsa-unix pw-rsa-inet".
 # Profiling: PERF_DIR=/some/dir records the milter of each run (or only
 # of the runs named in PERF_CONFIGS) with `perf record -e cpu-clock`
 # (PERF_FREQ, PERF_CALLGRAPH=dwarf,16384|fp) into PERF_DIR/CONFIG.*.data;
@@ -40,7 +44,11 @@
 # cutime+cstime (children that exited and were reaped), after minus before,
 # / N; peak RSS = VmHWM of the milter at the end of the run.  Each row of
 # the table is the median over the rounds; "vs bare" is the median of the
-# per-round ratios to bare Postfix of the same round.
+# per-round ratios to bare Postfix of the same round, and a second table
+# gives postwarden's throughput and CPU as ratios to OpenDKIM's with the
+# same key type and socket (dual against RSA), per round, median.  "machine
+# busy" is the non-idle share of all CPUs: on a shared machine other work
+# shows there, and throughput then varies; CPU per message does not.
 #
 # Ports: 26025 smtpd (bare), 26041-26046 smtpd with a milter, 26026 sink,
 # 26030 opendkim inet, 26031 postwarden inet.  No DNS is needed: signing
@@ -65,8 +73,10 @@ read -r -a CFGS <<<"$CONFIGS"
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 if [ -z "${POSTWARDEN:-}" ]; then
-	POSTWARDEN=$(ls -t "$REPO"/build*/milter/postwarden "$REPO"/milter/postwarden \
-	    2>/dev/null | head -1 || true)
+	for p in "$REPO/milter/postwarden" "$REPO/build/milter/postwarden" \
+	    $(ls -t "$REPO"/build*/milter/postwarden 2>/dev/null || true); do
+		[ -x "$p" ] && { POSTWARDEN=$p; break; }
+	done
 	[ -n "$POSTWARDEN" ] || POSTWARDEN=$(command -v postwarden || true)
 fi
 for c in "${CFGS[@]}"; do
@@ -84,7 +94,7 @@ chmod 755 "$T"
 PF=$T/pf
 MAILLOG=$PF/maillog
 HZ=$(getconf CLK_TCK)
-SINK_PID= MILTER_PID=
+SINK_PID='' MILTER_PID=''
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -489,6 +499,18 @@ print()
 print("postwarden signing benchmark: %s msgs of %s bytes per run, smtp-source "
       "concurrency %s, %s round(s), medians" % (n, size, conc, rounds))
 print()
+# postwarden against OpenDKIM with the same key type and socket (dual
+# against RSA), per round, then the median.
+peer = {"pw-rsa-unix": "odkim-rsa-unix", "pw-rsa-inet": "odkim-rsa-inet",
+	"pw-ed-unix": "odkim-ed-unix", "pw-dual-unix": "odkim-rsa-unix",
+	"pw-ed-inet": "odkim-rsa-inet", "pw-dual-inet": "odkim-rsa-inet"}
+def vs_peer(cfg, idx):
+	p = peer.get(cfg)
+	if p is None or p not in by:
+		return "-"
+	pr = {x[0]: x[idx] for x in by[p]}
+	rs = [x[idx] / pr[x[0]] for x in by[cfg] if x[0] in pr and pr[x[0]] > 0]
+	return "%.2f (%s)" % (med(rs), p) if rs else "-"
 print("| configuration | msgs/s | vs bare | ms/msg/session | milter CPU ms/msg | Postfix CPU ms/msg | milter peak RSS MiB | machine busy | problems |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for cfg in order.split():
@@ -505,6 +527,13 @@ for cfg in order.split():
 	busy = med([x[6] for x in v])
 	print("| %s | %.1f | %s | %.1f | %s | %.2f | %s | %.0f%% | %s |" % (
 		cfg, rate, ratio, 1000.0 * int(conc) / rate, mcpu, pcpu, hwm, busy, probs))
+pw = [c for c in order.split() if c in by and c in peer and peer[c] in by]
+if pw:
+	print()
+	print("| postwarden vs OpenDKIM (same rounds) | msgs/s ratio | milter CPU ratio |")
+	print("|---|---:|---:|")
+	for c in pw:
+		print("| %s | %s | %s |" % (c, vs_peer(c, 1), vs_peer(c, 2)))
 print()
 print("ms/msg/session = CONC / throughput (time per message seen by one sending session).")
 print("machine busy = non-idle share of all CPUs during the run (includes anything else running).")
