@@ -15,6 +15,11 @@
  * thread, then T threads), lookups per second, audit appends and
  * suppressions per second (synchronous=FULL: one fsync each), and token
  * mint and verify times.
+ *
+ * MICRO_CONSENT_DB=PATH uses an existing store already holding N events of
+ * the same pattern (bench/bench-consent.sh loads them with one SQL
+ * transaction): no load, no writes (they would add suppressions to it),
+ * and the file is kept.
  */
 #include "autoconf.h"
 
@@ -257,6 +262,7 @@ main(int argc, char **argv)
 {
 	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
 	const char *dir = argc > 4 ? argv[4] : "/tmp";
+	const char *db = getenv("MICRO_CONSENT_DB");
 	char path[256], *spec, *err = NULL;
 
 	if (argc > 1)
@@ -269,10 +275,18 @@ main(int argc, char **argv)
 		return 2;
 	snprintf(path, sizeof(path), "%s/micro-consent.%ld.db", dir,
 		 (long)getpid());
-	spec = pw_asprintf("sqlite:%s", path);
+	spec = pw_asprintf("sqlite:%s", db != NULL && *db ? db : path);
 	if (pw_store_open(spec, &o, &store, &err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (db != NULL && *db) {
+		lookups(1);
+		lookups(n_threads);
+		tokens();
+		pw_store_close(&store);
+		free(spec);
+		return 0;
 	}
 	load();
 	lookups(1);

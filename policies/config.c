@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -490,6 +491,19 @@ pw_config_release(struct pw_config **cfgp)
 	pw_strv_free(&cfg->originating);
 	free(cfg->path);
 	free(cfg);
+}
+
+uid_t
+pw_config_user_uid(const struct pw_config *cfg)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (cfg->core.user == NULL || *cfg->core.user == '\0' ||
+	    getpwnam_r(cfg->core.user, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL)
+		return (uid_t)-1;
+	return pw.pw_uid;
 }
 
 const char *

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "cidr.h"
 #include "util.h"
@@ -125,6 +126,11 @@ void	pw_config_print(const struct pw_config *, FILE *, bool all);
    or -1 with *error_r (static text). */
 int	pw_setting_parse(const struct pw_setting *, const char *text,
 	    void *base, const char **error_r);
+
+/* The uid of the "user" setting, or (uid_t)-1 when unset or unknown: files
+   it owns (key rings, stores) must stay loadable after the privilege drop,
+   when a SIGHUP reload reads them again as that user. */
+uid_t	pw_config_user_uid(const struct pw_config *);
 
 /* The current snapshot, for the daemon: get pins it (refcount++). */
 struct pw_config *pw_config_current(void);

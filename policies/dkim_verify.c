@@ -29,6 +29,7 @@
 #include "dns_hooks.h"
 #include "log.h"
 #include "policy.h"
+#include "pubkeycache.h"
 
 struct dkv_settings {
 	bool	 enable;
@@ -310,6 +311,8 @@ collect(struct pw_msg *m, DKIM *d, bool capped)
 		    pw_auth_result_name(r->result), r->reason ? ": " : "",
 		    r->reason ? r->reason : "");
 	}
+	pw_debug(m, 2, "dkim_verify: %lu key decodes saved so far",
+	    pw_pubkeycache_hits());
 	if (m->auth.dkim_skipped > 0)
 		pw_info(m, "dkim_verify: %u signature(s) over "
 		    "dkim_verify_max_signatures not checked",

@@ -22,7 +22,10 @@
  *
  * Missing: identification_mode = enforce rejects with 550 5.7.1 naming
  * what is missing in which part; warn logs it.  Runs after pol_classify
- * (msg->comply) and only for class commercial.
+ * (msg->comply) for classes commercial and transactional: CASL s.6(6)
+ * exempts transactional messages from consent only, not from the
+ * identification of s.6(2) (compliance-rules.md R8: "every CEM, including
+ * 6(6)").  Class other (not a CEM) is not checked.
  *
  * GMime is initialised once per process (pthread_once) and never shut
  * down, so configuration reloads are safe; parsing uses per-message
@@ -436,9 +439,9 @@ verdict(struct pw_msg *m, const struct pw_org *o, const char *missing)
 	pw_msg_summary(m, "ident=missing%s", enforce ? "" : "(warn)");
 	if (!enforce)
 		return PW_DUNNO;
-	pw_msg_reply(m, "550", "5.7.1", "commercial message lacks sender "
-	    "identification (CASL, CRTC Regs s.2): %.*s", IDF_REPLY_MAX,
-	    missing);
+	pw_msg_reply(m, "550", "5.7.1", "%s message lacks sender "
+	    "identification (CASL, CRTC Regs s.2): %.*s",
+	    pw_class_name(m->comply.class), IDF_REPLY_MAX, missing);
 	return PW_REJECT;
 }
 
@@ -453,7 +456,8 @@ idf_eom(struct pw_call *call)
 	GMimeMessage *msg;
 	enum pw_verdict v = PW_DUNNO;
 
-	if (o == NULL || m->comply.class != PW_CLASS_COMMERCIAL ||
+	if (o == NULL || (m->comply.class != PW_CLASS_COMMERCIAL &&
+	    m->comply.class != PW_CLASS_TRANSACTIONAL) ||
 	    o->mode[PW_RULE_IDENT] == PW_MODE_OFF)
 		return PW_DUNNO;
 	if ((msg = parse(m)) == NULL) {

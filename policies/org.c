@@ -41,6 +41,8 @@ static const char *const multi_names[] = {"rcpt_limit", "reject",
 static const char *const noconsent_names[] = {"refuse_at_rcpt",
     "drop_at_eom", "reject_message", NULL};
 static const char *const unsubinv_names[] = {"replace", "reject", NULL};
+static const char *const mailtoact_names[] = {"discard", "deliver", NULL};
+static const char *const bool_names[] = {"no", "yes", NULL};
 static const char *const setclass_names[] = {"commercial", "transactional",
     "other", NULL};
 
@@ -53,6 +55,8 @@ enum key_type {
 	K_MULTI,
 	K_NOCONSENT,
 	K_UNSUBINV,	/* replace | reject */
+	K_MAILTOACT,	/* discard | deliver */
+	K_BOOL,		/* no | yes */
 	K_KID,		/* 0..255 */
 	K_HTTPS,	/* https:// URL */
 	K_URL,		/* http:// or https:// URL */
@@ -89,6 +93,8 @@ static const struct okey okeys[] = {
     {"multi_recipient", K_MULTI, OFF(multi_recipient)},
     {"missing_consent", K_NOCONSENT, OFF(missing_consent)},
     {"unsub_invalid", K_UNSUBINV, OFF(unsub_invalid)},
+    {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action)},
+    {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from)},
     {NULL, K_STR, 0},
 };
 
@@ -278,6 +284,16 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 			goto bad_enum;
 		*(enum pw_unsub_invalid *)at = (enum pw_unsub_invalid)i;
 		return;
+	case K_MAILTOACT:
+		if ((i = enum_parse(mailtoact_names, val)) < 0)
+			goto bad_enum;
+		*(enum pw_mailto_action *)at = (enum pw_mailto_action)i;
+		return;
+	case K_BOOL:
+		if ((i = enum_parse(bool_names, val)) < 0)
+			goto bad_enum;
+		*(bool *)at = i == 1;
+		return;
 	case K_KID: {
 		char *end;
 		long v;
@@ -327,6 +343,8 @@ bad_enum: {
 			    k->type == K_MODE	   ? pw_mode_names :
 			    k->type == K_MULTI	   ? multi_names :
 			    k->type == K_UNSUBINV  ? unsubinv_names :
+			    k->type == K_MAILTOACT ? mailtoact_names :
+			    k->type == K_BOOL	   ? bool_names :
 						     noconsent_names);
 
 	perr(p, line, "%s = %s: expected %s", k->name, val, l);

@@ -55,6 +55,12 @@ enum pw_unsub_invalid {
 	PW_UNSUB_INVALID_REJECT,	/* 550 5.7.1 at end of message */
 };
 
+/* What happens to a mailto unsubscribe once recorded (pol_unsub_mailto). */
+enum pw_mailto_action {
+	PW_MAILTO_DISCARD,	/* accepted and dropped (default) */
+	PW_MAILTO_DELIVER,	/* delivered to the mailbox as usual */
+};
+
 /* R5: a recipient without valid consent. */
 enum pw_missing_consent {
 	PW_NOCONSENT_REFUSE_AT_RCPT,	/* 550 at RCPT when class_final,
@@ -86,6 +92,11 @@ struct pw_org {
 	enum pw_multi_rcpt	 multi_recipient;
 	enum pw_missing_consent	 missing_consent;
 	enum pw_unsub_invalid	 unsub_invalid;
+	/* Inbound mail to unsubscribe_mailto (pol_unsub_mailto). */
+	enum pw_mailto_action	 mailto_action;	/* unsubscribe_mailto_action */
+	bool			 mailto_from;	/* unsubscribe_mailto_from:
+						   no valid token = a request
+						   for the From address */
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"

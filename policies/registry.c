@@ -12,6 +12,7 @@ extern const struct pw_policy pol_spf_verify, pol_dkim_verify,
     pol_dmarc_verify, pol_auth_results;
 extern const struct pw_policy pol_classify, pol_identify;
 extern const struct pw_policy pol_consent, pol_unsub;
+extern const struct pw_policy pol_unsub_mailto;
 extern const struct pw_policy pol_unsubd;	/* settings only: unsubd_conf.h */
 extern const struct pw_policy pol_dkim_sign, pol_audit;
 #ifdef PW_TEST_HOOKS
@@ -35,6 +36,9 @@ const struct pw_policy *const pw_policies[] = {
        that is left after consent removed the others at EOM */
     &pol_consent,
     &pol_unsub,
+    /* inbound: mail to an organisation's unsubscribe_mailto address
+       records the withdrawal (the mailto half of pol_unsub's header) */
+    &pol_unsub_mailto,
     /* the keys of postwarden-unsubd; no callbacks, idle in the milter */
     &pol_unsubd,
     /* SIGN: dkim_sign signs the final headers; audit then checks that

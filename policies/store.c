@@ -193,6 +193,18 @@ pw_store_dmarc_add(struct pw_store *s, const struct pw_dmarc_row *row)
 	return s->ops->dmarc_add(s, row);
 }
 
+int
+pw_store_audit_list(struct pw_store *s, const struct pw_audit_filter *f,
+    int (*cb)(const struct pw_audit_row *, void *), void *ctx)
+{
+	if (s->ops->audit_list == NULL) {
+		pw_store_set_error("%s: audit rows cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->audit_list(s, f, cb, ctx);
+}
+
 /* ---- audit chain ---------------------------------------------------- */
 
 static void

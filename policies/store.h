@@ -110,6 +110,14 @@ struct pw_dmarc_row {
 	const char	*dkim_domain;
 };
 
+/* Which audit rows to list; NULL strings and PW_NOTIME times match all. */
+struct pw_audit_filter {
+	const char	*org;
+	const char	*recipient;	/* normalised address */
+	time_t		 since;		/* time >= since */
+	time_t		 until;		/* time < until */
+};
+
 struct pw_store_ops {
 	const char	*scheme;
 	int	(*open)(const char *where, const struct pw_store_opts *,
@@ -131,6 +139,9 @@ struct pw_store_ops {
 	int	(*audit_verify)(struct pw_store *, int64_t *bad_id_r,
 		    unsigned char *head_r);
 	int	(*dmarc_add)(struct pw_store *, const struct pw_dmarc_row *);
+	/* Optional (NULL: reports unavailable for this backend). */
+	int	(*audit_list)(struct pw_store *, const struct pw_audit_filter *,
+		    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
 };
 
 /* Every store starts with this. */
@@ -186,6 +197,12 @@ int	pw_store_audit_verify(struct pw_store *, int64_t *bad_id_r,
 	    unsigned char *head_r);
 
 int	pw_store_dmarc_add(struct pw_store *, const struct pw_dmarc_row *);
+
+/* The audit rows matching f, in id (chain) order; strings in a row are
+   valid during the callback only.  cb returning non-zero stops the walk.
+   0 or -1 (also when the backend cannot list). */
+int	pw_store_audit_list(struct pw_store *, const struct pw_audit_filter *f,
+	    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
 
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its

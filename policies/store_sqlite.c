@@ -99,6 +99,7 @@ enum sq_stmt {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_ALL,
 	ST_DMARC_INSERT,
+	ST_AUDIT_LIST,
 	ST_MAX
 };
 
@@ -142,6 +143,12 @@ static const char *const sq_sql[ST_MAX] = {
 	"INSERT INTO dmarc_eval (time, from_domain, "
 	"source_ip, policy, disposition, spf_result, spf_domain, "
 	"dkim_result, dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    /* reports: a NULL parameter matches every row */
+    [ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE "
+		      "(?1 IS NULL OR org = ?1) AND "
+		      "(?2 IS NULL OR recipient = ?2) AND "
+		      "(?3 IS NULL OR time >= ?3) AND "
+		      "(?4 IS NULL OR time < ?4) ORDER BY id",
 };
 
 struct sq_conn {
@@ -774,6 +781,66 @@ fail:
 	return -1;
 }
 
+/* audit_row_read - one row of AUDIT_COLS; strings point into st */
+static void
+audit_row_read(sqlite3_stmt *st, struct pw_audit_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->time = (time_t)sqlite3_column_int64(st, 1);
+	r->queue_id = col_text(st, 2);
+	r->message_id = col_text(st, 3);
+	r->org = col_text(st, 4);
+	r->recipient = col_text(st, 5);
+	r->class = col_text(st, 6);
+	r->class_source = col_text(st, 7);
+	r->consent = col_text(st, 8);
+	r->basis_id = sqlite3_column_int64(st, 9);
+	r->basis_type = col_text(st, 10);
+	r->basis_expires = (time_t)sqlite3_column_int64(st, 11);
+	r->reason = col_text(st, 12);
+	r->token_id = col_text(st, 13);
+	r->dkim_d = col_text(st, 14);
+	r->dkim_s = col_text(st, 15);
+	r->action = col_text(st, 16);
+}
+
+static int
+sq_audit_list(struct pw_store *base, const struct pw_audit_filter *f,
+	      int (*cb)(const struct pw_audit_row *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_audit_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_AUDIT_LIST)) == NULL)
+		return sq_fail_put(s, c, "audit: list");
+	bind_text(st, 1, f->org);
+	bind_text(st, 2, f->recipient);
+	bind_time(st, 3, f->since);
+	bind_time(st, 4, f->until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		audit_row_read(st, &r);
+		if (sqlite3_column_bytes(st, 17) == 32)
+			memcpy(r.prev_hash, sqlite3_column_blob(st, 17), 32);
+		if (sqlite3_column_bytes(st, 18) == 32)
+			memcpy(r.hash, sqlite3_column_blob(st, 18), 32);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "audit: list");
+	conn_put(s, c);
+	return 0;
+}
+
 static int
 sq_audit_verify(struct pw_store *base, int64_t *bad_id_r, unsigned char *head_r)
 {
@@ -794,24 +861,7 @@ sq_audit_verify(struct pw_store *base, int64_t *bad_id_r, unsigned char *head_r)
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(st, 0);
-		r.time = (time_t)sqlite3_column_int64(st, 1);
-		r.queue_id = col_text(st, 2);
-		r.message_id = col_text(st, 3);
-		r.org = col_text(st, 4);
-		r.recipient = col_text(st, 5);
-		r.class = col_text(st, 6);
-		r.class_source = col_text(st, 7);
-		r.consent = col_text(st, 8);
-		r.basis_id = sqlite3_column_int64(st, 9);
-		r.basis_type = col_text(st, 10);
-		r.basis_expires = (time_t)sqlite3_column_int64(st, 11);
-		r.reason = col_text(st, 12);
-		r.token_id = col_text(st, 13);
-		r.dkim_d = col_text(st, 14);
-		r.dkim_s = col_text(st, 15);
-		r.action = col_text(st, 16);
+		audit_row_read(st, &r);
 		/* ids run without gaps; each row links to the one before and
 		   its hash is what its content says */
 		if (r.id != last_id + 1 || sqlite3_column_bytes(st, 17) != 32 ||
@@ -884,4 +934,5 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_verify = sq_audit_verify,
     .dmarc_add = sq_dmarc_add,
+    .audit_list = sq_audit_list,
 };

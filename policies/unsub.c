@@ -38,7 +38,6 @@
  */
 #include "autoconf.h"
 
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,21 +78,6 @@ uns_deinit(void *vconf)
 	free(c);
 }
 
-/* daemon_uid - the uid of "user", or -1: a ring owned by it is accepted
-   when loaded as root at startup and stays readable on SIGHUP */
-static uid_t
-daemon_uid(const struct pw_config *cfg)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (cfg->core.user == NULL || *cfg->core.user == '\0' ||
-	    getpwnam_r(cfg->core.user, &pw, buf, sizeof(buf), &res) != 0 ||
-	    res == NULL)
-		return (uid_t)-1;
-	return pw.pw_uid;
-}
-
 static int
 uns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
@@ -109,7 +93,7 @@ uns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	/* Unset: organisations whose mail needs a generated header get 451
 	   (logged) rather than mail without a working unsubscribe link. */
 	if (s->keys != NULL && (c->ring = pw_keyring_load_owner(s->keys,
-	    daemon_uid(cfg), &errs)) == NULL) {
+	    pw_config_user_uid(cfg), &errs)) == NULL) {
 		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
 			errs.data[--errs.len] = '\0';
 		*error_r = pw_asprintf("%s: unsubscribe_keys: %s",

@@ -53,8 +53,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\twithdraw ADDRESS --org ORG [--list L] [--reason R]\n"
 	"\t\tshow ADDRESS --org ORG [--list L] [--at D]\n"
 	"\t\texport --org ORG [ADDRESS]\n"
+	"\t\tproof ADDRESS --org ORG [--format text|json]\n"
 	"\t\t(each also takes --store SPEC)",
-	"import, add, withdraw, show or export consent records"},
+	"import, add, withdraw, show, export or prove consent records"},
     {"suppression", pw_ctl_suppression, "list --org ORG [--store SPEC]",
 	"list an organisation's suppressions (CSV)"},
     {"token", pw_ctl_token,
@@ -62,6 +63,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\tmint --ring FILE --org ORG [--list L] [--id N] ADDRESS\n"
 	"\t\tverify --ring FILE [--org ORG] [--lifetime DAYS] TOKEN",
 	"unsubscribe-token key ring: add a key; mint or check a token"},
+    {"audit", pw_ctl_audit,
+	"verify [--expect-head HEX]\n"
+	"\t\treport --org ORG [--since T] [--until T] [--format csv|json]\n"
+	"\t\t(each also takes --store SPEC)",
+	"check the audit hash chain; one line per (message, recipient)"},
+    {"unsubscribe", pw_ctl_unsubscribe,
+	"report --org ORG [--format csv|json] [--store SPEC]",
+	"each withdrawal, its delay, and any message sent after it"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -767,6 +767,9 @@ pw_ctl_consent(struct pw_ctl *ctl, int argc, char **argv)
 		return EX_USAGE;
 	}
 	sub = argv[1];
+	/* the evidence dossier has its own options (ctl_audit.c) */
+	if (strcmp(sub, "proof") == 0)
+		return pw_ctl_consent_proof(ctl, argc, argv);
 	/* Positional arguments may come before or after the options:
 	   collect them, then parse the options alone. */
 	args = pw_calloc((size_t)argc + 1, sizeof(*args));

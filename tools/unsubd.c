@@ -193,7 +193,8 @@ load_parts(struct ud *u)
 			 "%s: unsubscribe_keys is not set: the "
 			 "endpoint verifies tokens with that key ring",
 			 u->cfg->path);
-	if ((u->ring = pw_keyring_load(ring, &errs)) == NULL)
+	if ((u->ring = pw_keyring_load_owner(ring,
+	    pw_config_user_uid(u->cfg), &errs)) == NULL)
 		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys: %s",
 			 pw_config_where(u->cfg, "unsubscribe_keys"),
 			 errs.data ? errs.data : "cannot load");

@@ -40,16 +40,39 @@ check "postwarden -n: error names FILE:LINE" grep -qF "$bad:3: unsub_mode = some
 pw_setup
 
 # 1. transactional (trusted header from the organisation's SASL login),
-#    no identification in the body: delivered, header removed.
+#    identified: delivered, header removed.
 pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-billing \
     --from billing@acme.test --header 'Subject: your receipt' \
     --header 'Postwarden-Class: transactional; basis=6(6)(b)' \
-    --body 'Receipt #1: 1 widget, paid.'
+    --body "Receipt #1: 1 widget, paid. $FOOTER"
 f=$(pw_wait_sent "$PW_QID")
 check "transactional: delivered" test -n "$f"
 check "transactional: Postwarden-Class removed" ! grep -qi '^Postwarden-Class:' "$f"
 check "transactional: summary class=transactional(header)" \
     grep -q 'org=acme(sasl) class=transactional(header)' <<<"$(pw_summary "$PW_QID")"
+check "transactional: identification checked (ident=ok)" \
+    grep -q 'ident=ok' <<<"$(pw_summary "$PW_QID")"
+
+# 1b. transactional without identification: CASL s.6(6) exempts it from
+#     consent only, not from s.6(2) identification (R8): rejected.
+pw_send_smtp --xclient-addr 198.51.100.20 --xclient-login acme-billing \
+    --from billing@acme.test --header 'Subject: your receipt' \
+    --header 'Postwarden-Class: transactional' \
+    --body 'Receipt #2: 1 widget, paid.'
+check "transactional, no identification: rejected with the reason" \
+    grep -q '<\*\* *550 5.7.1 transactional message lacks sender identification' "$PW_SWAKS"
+
+# 1c. internal address (127.0.0.1 is in internal_hosts), no SASL: the
+#     organisation is found by the envelope sender and its label is
+#     trusted; removed all the same.
+pw_send_smtp --from billing@acme.test --header 'Subject: your receipt' \
+    --header 'Postwarden-Class: transactional' \
+    --body "Receipt #3: 2 widgets, paid. $FOOTER"
+f=$(pw_wait_sent "$PW_QID")
+check "internal submitter: delivered" test -n "$f"
+check "internal submitter: label trusted (class=transactional(header))" \
+    grep -q 'org=acme(envelope) class=transactional(header)' <<<"$(pw_summary "$PW_QID")"
+check "internal submitter: Postwarden-Class removed" ! grep -qi '^Postwarden-Class:' "$f"
 
 # 2. commercial without identification: rejected, the reply says what is
 #    missing.

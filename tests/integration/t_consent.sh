@@ -128,6 +128,14 @@ check "consented: audit row (delivered, express basis, d=/s=, token id)" \
     test "$row" = "delivered|express|express|1|acme.test|sel1|commercial|organisation|16"
 check "consented: summary" grep -q 'consent=ok:1 unsub=generated token=.* signed=acme.test/sel1' <<<"$(pw_summary "$PW_QID")"
 
+# 1b. the recipient is looked up normalised (case-insensitive local part,
+#     lower-cased domain): the consent of alice@remote.test covers it
+acme Alice@REMOTE.Test
+f=$(pw_wait_sent "$PW_QID")
+check "normalised lookup: Alice@REMOTE.Test delivered" test -n "$f"
+row=$(audit "SELECT action, consent FROM audit WHERE queue_id = '$PW_QID'")
+check "normalised lookup: audit row delivered|express" test "$row" = "delivered|express"
+
 # 2. no consent: refused at RCPT with the org's name; the consented first
 #    recipient is delivered; a third (consented) one gets 452 4.5.3
 acme alice@remote.test,nobody@remote.test,carol@remote.test

@@ -138,7 +138,14 @@ static const struct t_case cases[] = {
 	"Subject: hi\n", PLAIN_OK, PW_DUNNO, "ident=ok"},
     {"warn mode only logs", "beta", PW_CLASS_COMMERCIAL, HDR_PLAIN,
 	"Buy now" CRLF, PW_DUNNO, "ident=missing(warn)"},
-    {"transactional is not checked", "acme", PW_CLASS_TRANSACTIONAL,
+    /* CASL s.6(6) exempts transactional mail from consent only: the
+       identification of s.6(2) is still required (R8, issue 4). */
+    {"transactional is checked too", "acme", PW_CLASS_TRANSACTIONAL,
+	HDR_PLAIN, "Your receipt" CRLF, PW_REJECT,
+	"text/plain: business name, mailing address, contact"},
+    {"transactional with identification", "acme", PW_CLASS_TRANSACTIONAL,
+	HDR_PLAIN, PLAIN_OK, PW_DUNNO, "ident=ok"},
+    {"other (not a CEM) is not checked", "acme", PW_CLASS_OTHER,
 	HDR_PLAIN, "Your receipt" CRLF, PW_DUNNO, NULL},
     {"no organisation", NULL, PW_CLASS_NONE, HDR_PLAIN, "x" CRLF, PW_DUNNO,
 	NULL},

@@ -40,6 +40,12 @@ static const struct t_case cases[] = {
     {"bad missing_consent", GOOD_ACME "missing_consent = bounce\n",
 	":8: missing_consent = bounce: expected refuse_at_rcpt | drop_at_eom | "
 	"reject_message"},
+    {"mailto unsubscribe keys", GOOD_ACME "unsubscribe_mailto_action = "
+	"deliver\nunsubscribe_mailto_from = yes\n", NULL},
+    {"bad mailto action", GOOD_ACME "unsubscribe_mailto_action = bounce\n",
+	":8: unsubscribe_mailto_action = bounce: expected discard | deliver"},
+    {"bad mailto from", GOOD_ACME "unsubscribe_mailto_from = maybe\n",
+	":8: unsubscribe_mailto_from = maybe: expected no | yes"},
     {"repeated key", GOOD_ACME "domains = x.example\n",
 	":8: \"domains\" repeated (first at line 2)"},
     {"duplicate org", GOOD_ACME "[org acme]\ndomains = other.example\n",

@@ -1,0 +1,875 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl_audit - the auditor's commands of postwarden-ctl (compliance-rules.md
+ * R20 and §6.5; CASL s.13: the sender must prove consent):
+ *
+ *   audit verify [--expect-head HEX]
+ *       walk the hash chain of audit rows (audit_chain.h); name the first
+ *       broken row and exit 1; print the head hash and row count when
+ *       intact (record it: a later --expect-head shows that no row up to
+ *       it was deleted, which a shorter valid chain would otherwise hide).
+ *   audit report --org ORG [--since T] [--until T] [--format csv|json]
+ *       one line per (message, recipient): class, consent basis,
+ *       identification profile, token id, signature, action.
+ *   consent proof ADDRESS --org ORG [--format text|json]
+ *       every consent and withdrawal event with its source and proof, and
+ *       every message sent to the address with the basis in force then.
+ *   unsubscribe report --org ORG [--format csv|json]
+ *       each withdrawal with requested_at, effective_at and the delay, and
+ *       the messages sent to that recipient after requested_at (which must
+ *       be none: exit 1 if there are any).
+ *
+ * Each also takes --store SPEC (default: "store" in the configuration).
+ * Times T are YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); output times are
+ * the latter.  CSV follows RFC 4180; JSON is one object per line (JSON
+ * Lines), written with jansson.  The store is opened read-only and read
+ * with its prepared statements only (store.h).
+ *
+ * The identification profile is the digest of the organisation's current
+ * profile in the organisations file (evidence.h): audit rows do not yet
+ * record the profile in force at send time.
+ */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <jansson.h>
+
+#include "addrnorm.h"
+#include "audit_chain.h"
+#include "config.h"
+#include "consent.h"
+#include "ctl.h"
+#include "evidence.h"
+#include "org.h"
+#include "policy.h"
+#include "store.h"
+#include "util.h"
+
+enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
+
+struct au_opts {
+	const char *org;
+	const char *store;
+	const char *since, *until;
+	const char *format;
+	const char *head;
+	const char *pos;	/* one positional argument */
+};
+
+/* One output field: a string (NULL: empty / null) or an integer. */
+struct fld {
+	const char *k;
+	const char *s;
+	long long i;
+	bool is_int;
+};
+#define FS(k, v) {(k), (v), 0, false}
+#define FI(k, v) {(k), NULL, (long long)(v), true}
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
+
+struct out {
+	enum fmt fmt;
+	bool header_done;
+};
+
+/* ---- output ---------------------------------------------------------- */
+
+/* csv_put - one RFC 4180 field */
+static void
+csv_put(const char *v, bool last)
+{
+	if (v == NULL)
+		v = "";
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, stdout);
+	} else {
+		putchar('"');
+		for (; *v != '\0'; v++) {
+			if (*v == '"')
+				putchar('"');
+			putchar(*v);
+		}
+		putchar('"');
+	}
+	putchar(last ? '\n' : ',');
+}
+
+/* text_put - " k=v", quoted when it holds white space or quotes */
+static void
+text_put(const struct fld *f)
+{
+	char num[32];
+	const char *v = f->s;
+
+	if (f->is_int) {
+		snprintf(num, sizeof(num), "%lld", f->i);
+		v = num;
+	}
+	if (v == NULL)
+		v = "";
+	printf(" %s=", f->k);
+	if (*v != '\0' && strpbrk(v, " \t\"\\\r\n") == NULL) {
+		fputs(v, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		if (*v == '\n' || *v == '\r')
+			fputs(*v == '\n' ? "\\n" : "\\r", stdout);
+		else
+			putchar(*v);
+	}
+	putchar('"');
+}
+
+/* emit - one record; kind names its type (NULL for one-type reports) */
+static int
+emit(struct out *o, const char *kind, const struct fld *f, size_t n)
+{
+	char num[32];
+	json_t *obj, *v;
+	int rc = 0;
+
+	switch (o->fmt) {
+	case FMT_CSV:
+		if (!o->header_done) {
+			for (size_t i = 0; i < n; i++)
+				csv_put(f[i].k, i + 1 == n);
+			o->header_done = true;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].is_int)
+				snprintf(num, sizeof(num), "%lld", f[i].i);
+			csv_put(f[i].is_int ? num : f[i].s, i + 1 == n);
+		}
+		break;
+	case FMT_TEXT:
+		fputs(kind ? kind : "row", stdout);
+		for (size_t i = 0; i < n; i++)
+			text_put(&f[i]);
+		putchar('\n');
+		break;
+	case FMT_JSON:
+		obj = json_object();
+		if (kind != NULL)
+			json_object_set_new(obj, "kind", json_string(kind));
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].is_int)
+				v = json_integer(f[i].i);
+			else if (f[i].s == NULL ||
+			    (v = json_string(f[i].s)) == NULL)
+				v = json_null();	/* absent or not UTF-8 */
+			json_object_set_new(obj, f[i].k, v);
+		}
+		/* JSON Lines: one compact object per line, keys in order */
+		rc = json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENSURE_ASCII);
+		putchar('\n');
+		json_decref(obj);
+		break;
+	}
+	return rc < 0 || ferror(stdout) ? -1 : 0;
+}
+
+/* tm - a time for output, "" for none (buf[21]) */
+static const char *
+tm(time_t t, char *buf)
+{
+	return t == PW_NOTIME ? NULL : pw_date_format(t, buf);
+}
+
+/* ---- options and store ------------------------------------------------- */
+
+static const struct option au_longopts[] = {
+    {"org", required_argument, NULL, 'o'},
+    {"store", required_argument, NULL, 'S'},
+    {"since", required_argument, NULL, 's'},
+    {"until", required_argument, NULL, 'u'},
+    {"format", required_argument, NULL, 'f'},
+    {"expect-head", required_argument, NULL, 'H'},
+    {NULL, 0, NULL, 0},
+};
+
+/* au_getopt - options and at most one positional argument after the
+   sub-subcommand (argv[0]); -1 on error (reported) */
+static int
+au_getopt(const char *cmd, int argc, char **argv, struct au_opts *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	/* 0: glibc re-initialises fully (the dispatcher parsed with "+");
+	   no "+" here: options may follow the positional argument */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:S:s:u:f:H:", au_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			o->org = optarg;
+			break;
+		case 'S':
+			o->store = optarg;
+			break;
+		case 's':
+			o->since = optarg;
+			break;
+		case 'u':
+			o->until = optarg;
+			break;
+		case 'f':
+			o->format = optarg;
+			break;
+		case 'H':
+			o->head = optarg;
+			break;
+		case ':':
+			pw_ctl_error(cmd, "option \"%s\" needs a value",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			pw_ctl_error(cmd, "bad option \"%s\"", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc)
+		o->pos = argv[optind++];
+	if (optind < argc) {
+		pw_ctl_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* need_org - --org is required and token-safe */
+static int
+need_org(const char *cmd, const struct au_opts *o)
+{
+	size_t n = o->org ? strlen(o->org) : 0;
+
+	if (n == 0 || n > 64 ||
+	    strspn(o->org, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789._-") != n) {
+		pw_ctl_error(cmd, "--org ORG is required (up to 64 characters "
+				  "of [A-Za-z0-9._-])");
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_fmt - --format among the allowed ones; -1 when not */
+static int
+parse_fmt(const char *cmd, const char *s, enum fmt def, bool text_ok,
+    bool csv_ok, enum fmt *f_r)
+{
+	if (s == NULL)
+		*f_r = def;
+	else if (strcmp(s, "json") == 0)
+		*f_r = FMT_JSON;
+	else if (csv_ok && strcmp(s, "csv") == 0)
+		*f_r = FMT_CSV;
+	else if (text_ok && strcmp(s, "text") == 0)
+		*f_r = FMT_TEXT;
+	else {
+		pw_ctl_error(cmd, "--format %s: expected %s", s,
+		    text_ok ? "text or json" : "csv or json");
+		return -1;
+	}
+	return 0;
+}
+
+static struct pw_store *
+au_store(struct pw_ctl *ctl, const char *spec, const char *cmd)
+{
+	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
+	struct pw_config *cfg;
+	struct pw_store *s = NULL;
+	char *err = NULL;
+
+	if (spec == NULL) {
+		if ((cfg = pw_ctl_config(ctl)) == NULL)
+			return NULL;
+		spec = cfg->core.store;
+	}
+	if (spec == NULL || *spec == '\0') {
+		pw_ctl_error(cmd, "no store: give --store SPEC or set \"store\"");
+		return NULL;
+	}
+	/* evidence is read, never written; an operator can wait */
+	so.create = false;
+	so.readonly = true;
+	so.busy_timeout_ms = 10000;
+	if (pw_store_open(spec, &so, &s, &err) < 0) {
+		pw_ctl_error(cmd, "%s", err ? err : "cannot open the store");
+		free(err);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- audit verify -------------------------------------------------------- */
+
+struct verify {
+	struct pw_audit_chain chain;
+	enum pw_chain_status status;
+	int64_t bad_id;
+};
+
+static int
+verify_cb(const struct pw_audit_row *r, void *ctx)
+{
+	struct verify *v = ctx;
+
+	if ((v->status = pw_audit_chain_step(&v->chain, r)) == PW_CHAIN_OK)
+		return 0;
+	v->bad_id = r->id;
+	return 1;
+}
+
+static int
+audit_verify(struct pw_ctl *ctl, const struct au_opts *o)
+{
+	const struct pw_audit_filter all = {NULL, NULL, PW_NOTIME, PW_NOTIME};
+	unsigned char anchor[32];
+	struct verify v;
+	struct pw_store *s;
+	char hex[65];
+	int rc;
+
+	pw_audit_chain_init(&v.chain);
+	v.status = PW_CHAIN_OK;
+	v.bad_id = 0;
+	if (o->head != NULL) {
+		if (pw_unhex32(o->head, anchor) < 0) {
+			pw_ctl_error("audit", "--expect-head: 64 hex digits");
+			return EX_USAGE;
+		}
+		pw_audit_chain_anchor(&v.chain, anchor);
+	}
+	if ((s = au_store(ctl, o->store, "audit")) == NULL)
+		return 1;
+	rc = pw_store_audit_list(s, &all, verify_cb, &v);
+	pw_store_close(&s);
+	if (rc < 0) {
+		pw_ctl_error("audit", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	if (v.status != PW_CHAIN_OK) {
+		printf("audit chain BROKEN at row %" PRId64 ": %s\n", v.bad_id,
+		    pw_audit_chain_why(v.status));
+		printf("rows 1-%" PRId64 " verified\n", v.chain.last_id);
+		return 1;
+	}
+	if (!pw_audit_chain_anchor_found(&v.chain)) {
+		printf("audit chain BROKEN: no row has the expected head %s "
+		       "(rows deleted after it, or the chain rewritten); "
+		       "%" PRIu64 " rows verified\n", o->head, v.chain.rows);
+		return 1;
+	}
+	pw_hex32(v.chain.head, hex);
+	printf("audit chain intact: %" PRIu64 " rows, head %s\n", v.chain.rows,
+	    hex);
+	return 0;
+}
+
+/* ---- audit report -------------------------------------------------------- */
+
+struct report {
+	struct out out;
+	const char *profile;
+	bool header_only;	/* CSV of no rows: the header alone */
+};
+
+/* sig - "d=DOMAIN; s=SELECTOR" or NULL (buf) */
+static const char *
+sig(const struct pw_audit_row *r, struct pw_buf *b)
+{
+	if (r->dkim_d == NULL)
+		return NULL;
+	b->len = 0;
+	pw_buf_printf(b, "d=%s; s=%s", r->dkim_d, r->dkim_s ? r->dkim_s : "");
+	return b->data;
+}
+
+static int
+report_cb(const struct pw_audit_row *r, void *ctx)
+{
+	struct report *rp = ctx;
+	struct pw_buf b = {0};
+	char t1[21], t2[21];
+	int rc;
+	struct fld f[] = {
+	    FI("audit_id", r->id),
+	    FS("time", tm(r->time, t1)),
+	    FS("queue_id", r->queue_id),
+	    FS("message_id", r->message_id),
+	    FS("recipient", r->recipient),
+	    FS("class", r->class),
+	    FS("class_source", r->class_source),
+	    FS("consent", r->consent),
+	    FI("basis_id", r->basis_id),
+	    FS("basis_type", r->basis_type),
+	    FS("basis_expires", tm(r->basis_expires, t2)),
+	    FS("ident_profile", rp->profile),
+	    FS("token_id", r->token_id),
+	    FS("signature", sig(r, &b)),
+	    FS("action", r->action),
+	    FS("reason", r->reason),
+	};
+
+	if (rp->header_only) {
+		for (size_t i = 0; i < NF(f); i++)
+			csv_put(f[i].k, i + 1 == NF(f));
+		return 0;
+	}
+	rc = emit(&rp->out, NULL, f, NF(f));
+	pw_buf_free(&b);
+	return rc;
+}
+
+/* org_profile - the organisation's profile digest, if the configuration
+   names an organisations file that loads (buf[24]) */
+static const char *
+org_profile(struct pw_ctl *ctl, const char *org, char *buf)
+{
+	const struct pw_setting *st;
+	struct pw_buf errs = {0};
+	struct pw_config *cfg;
+	struct pw_orgs *orgs;
+	const char *path = NULL, *r;
+
+	/* only an explicit -c, or when the store comes from the config */
+	if (!ctl->config_given && ctl->cfg == NULL)
+		return NULL;
+	if ((cfg = pw_ctl_config(ctl)) == NULL)
+		return NULL;
+	for (size_t i = 0; path == NULL && i < pw_npolicies; i++)
+		for (st = pw_policies[i]->settings; st && st->name; st++)
+			if (strcmp(st->name, "organisations") == 0 &&
+			    cfg->pol_settings[i] != NULL)
+				path = *(char *const *)(const void *)((const char *)
+				    cfg->pol_settings[i] + st->offset);
+	if (path == NULL)
+		return NULL;
+	if (strncmp(path, "file:", 5) == 0)
+		path += 5;
+	if ((orgs = pw_orgs_load(path, &errs)) == NULL) {
+		pw_buf_free(&errs);
+		return NULL;
+	}
+	r = pw_evidence_profile(pw_orgs_by_name(orgs, org), buf);
+	pw_orgs_free(&orgs);
+	return r;
+}
+
+static int
+audit_report(struct pw_ctl *ctl, const struct au_opts *o)
+{
+	struct pw_audit_filter f = {o->org, NULL, PW_NOTIME, PW_NOTIME};
+	struct report rp = {{FMT_CSV, false}, NULL, false};
+	struct pw_audit_row none = {0};
+	struct pw_store *s;
+	char prof[24];
+	int rc;
+
+	if (need_org("audit", o) < 0 || o->pos != NULL ||
+	    parse_fmt("audit", o->format, FMT_CSV, false, true,
+	    &rp.out.fmt) < 0)
+		return EX_USAGE;
+	if ((o->since && pw_date_parse(o->since, &f.since) < 0) ||
+	    (o->until && pw_date_parse(o->until, &f.until) < 0)) {
+		pw_ctl_error("audit", "--since/--until: YYYY-MM-DD or "
+				      "YYYY-MM-DDTHH:MM:SSZ");
+		return EX_USAGE;
+	}
+	if ((s = au_store(ctl, o->store, "audit")) == NULL)
+		return 1;
+	rp.profile = org_profile(ctl, o->org, prof);
+	rc = pw_store_audit_list(s, &f, report_cb, &rp);
+	pw_store_close(&s);
+	if (rc == 0 && rp.out.fmt == FMT_CSV && !rp.out.header_done) {
+		rp.header_only = true;
+		report_cb(&none, &rp);
+	}
+	if (rc < 0) {
+		pw_ctl_error("audit", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int
+pw_ctl_audit(struct pw_ctl *ctl, int argc, char **argv)
+{
+	struct au_opts o;
+
+	if (argc < 2 || (strcmp(argv[1], "verify") != 0 &&
+	    strcmp(argv[1], "report") != 0)) {
+		pw_ctl_error("audit", "expected verify or report");
+		return EX_USAGE;
+	}
+	if (au_getopt("audit", argc - 1, argv + 1, &o) < 0)
+		return EX_USAGE;
+	if (strcmp(argv[1], "verify") == 0) {
+		if (o.pos != NULL || o.org || o.since || o.until || o.format) {
+			pw_ctl_error("audit", "verify takes only --store and "
+					      "--expect-head");
+			return EX_USAGE;
+		}
+		return audit_verify(ctl, &o);
+	}
+	return audit_report(ctl, &o);
+}
+
+/* ---- consent proof --------------------------------------------------------- */
+
+struct proof {
+	struct out out;
+	const char *addr;
+	int failed;
+};
+
+static int
+proof_consent_cb(const struct pw_consent_record *r, void *ctx)
+{
+	struct proof *p = ctx;
+	char t1[21], t2[21], t3[21], t4[21];
+	struct fld f[] = {
+	    FI("id", r->id),
+	    FS("type", pw_consent_type_name(r->type)),
+	    FS("list", r->list),
+	    FS("obtained_at", tm(r->obtained_at, t1)),
+	    FS("expires_at", tm(r->expires_at, t2)),
+	    FS("relationship_date", tm(r->relationship_date, t3)),
+	    FS("source", r->source),
+	    FS("proof", r->proof),
+	    FS("recorded_at", tm(r->created_at, t4)),
+	};
+
+	return emit(&p->out, r->type == PW_CONSENT_WITHDRAWN ? "withdrawal" :
+	    "consent", f, NF(f));
+}
+
+static int
+proof_supp_cb(const struct pw_suppression *sp, void *ctx)
+{
+	struct proof *p = ctx;
+	char t1[21], t2[21];
+	struct fld f[] = {
+	    FI("suppression_id", sp->id),
+	    FS("list", sp->list),
+	    FS("source", sp->reason),
+	    FS("token_id", sp->token_id),
+	    FS("requested_at", tm(sp->requested_at, t1)),
+	    FS("effective_at", tm(sp->created_at, t2)),
+	};
+
+	if (strcmp(sp->address, p->addr) != 0)
+		return 0;
+	return emit(&p->out, "withdrawal", f, NF(f));
+}
+
+static int
+proof_msg_cb(const struct pw_audit_row *r, void *ctx)
+{
+	struct proof *p = ctx;
+	struct pw_buf b = {0};
+	char t1[21], t2[21];
+	int rc;
+	struct fld f[] = {
+	    FI("audit_id", r->id),
+	    FS("time", tm(r->time, t1)),
+	    FS("queue_id", r->queue_id),
+	    FS("message_id", r->message_id),
+	    FS("class", r->class),
+	    FS("action", r->action),
+	    FS("consent", r->consent),
+	    FI("basis_id", r->basis_id),
+	    FS("basis_type", r->basis_type),
+	    FS("basis_expires", tm(r->basis_expires, t2)),
+	    FS("token_id", r->token_id),
+	    FS("signature", sig(r, &b)),
+	    FS("reason", r->reason),
+	};
+
+	rc = emit(&p->out, "message", f, NF(f));
+	pw_buf_free(&b);
+	return rc;
+}
+
+/* consent_proof - the dossier of one (org, address) */
+static int
+consent_proof(struct pw_ctl *ctl, const char *org, const char *store,
+    const char *format, const char *address)
+{
+	struct proof p = {{FMT_TEXT, false}, NULL, 0};
+	struct pw_audit_filter f = {org, NULL, PW_NOTIME, PW_NOTIME};
+	struct pw_store *s;
+	const char *why;
+	char *addr = NULL;
+	int rc;
+
+	if (parse_fmt("consent", format, FMT_TEXT, true, false,
+	    &p.out.fmt) < 0)
+		return EX_USAGE;
+	if (pw_addr_normalise(address, strlen(address), &addr, &why) < 0) {
+		pw_ctl_error("consent", "%s: %s", address, why);
+		return 1;
+	}
+	if ((s = au_store(ctl, store, "consent")) == NULL) {
+		free(addr);
+		return 1;
+	}
+	p.addr = f.recipient = addr;
+	{
+		struct fld h[] = {FS("address", addr), FS("org", org)};
+
+		rc = emit(&p.out, "recipient", h, NF(h));
+	}
+	/* consent events (withdrawals made with "consent import" are
+	   events too), suppressions, then messages, each in id order */
+	if (rc == 0)
+		rc = pw_store_consent_export(s, org, addr, proof_consent_cb, &p);
+	if (rc == 0)
+		rc = pw_store_suppression_list(s, org, proof_supp_cb, &p);
+	if (rc == 0)
+		rc = pw_store_audit_list(s, &f, proof_msg_cb, &p);
+	pw_store_close(&s);
+	free(addr);
+	if (rc < 0) {
+		pw_ctl_error("consent", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int
+pw_ctl_consent_proof(struct pw_ctl *ctl, int argc, char **argv)
+{
+	struct au_opts o;
+
+	if (au_getopt("consent", argc - 1, argv + 1, &o) < 0 ||
+	    need_org("consent", &o) < 0)
+		return EX_USAGE;
+	if (o.pos == NULL || o.since || o.until || o.head) {
+		pw_ctl_error("consent", "expected: proof ADDRESS --org ORG "
+					"[--format text|json] [--store SPEC]");
+		return EX_USAGE;
+	}
+	return consent_proof(ctl, o.org, o.store, o.format, o.pos);
+}
+
+/* ---- unsubscribe report --------------------------------------------------- */
+
+/*
+ * The withdrawals are collected first (the store's walks cannot nest),
+ * with the consent each recipient gave again after the request; then one
+ * pass over the organisation's audit rows since the earliest request
+ * finds, by binary search on the address, the messages sent after each
+ * request: O(rows + withdrawals log withdrawals), not a scan per
+ * withdrawal.
+ */
+struct wd {
+	int64_t id;
+	char *address, *list, *reason, *token_id;
+	time_t requested_at, effective_at;
+	int64_t *reconsent;	/* consent event ids obtained after */
+	size_t nreconsent;
+	struct pw_buf late;	/* "QID/audit_id ..." */
+	long nlate;
+};
+
+struct wds {
+	struct wd *v;
+	size_t n, cap;
+	struct wd **by_addr;	/* sorted by address */
+};
+
+static int
+wd_cb(const struct pw_suppression *sp, void *ctx)
+{
+	struct wds *w = ctx;
+	struct wd *d;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->v = pw_realloc(w->v, w->cap * sizeof(*w->v));
+	}
+	d = &w->v[w->n++];
+	memset(d, 0, sizeof(*d));
+	d->id = sp->id;
+	d->address = pw_strdup(sp->address);
+	d->list = pw_strdup(sp->list ? sp->list : "");
+	d->reason = pw_strdup(sp->reason ? sp->reason : "");
+	d->token_id = sp->token_id ? pw_strdup(sp->token_id) : NULL;
+	d->requested_at = sp->requested_at;
+	d->effective_at = sp->created_at;
+	return 0;
+}
+
+static int
+reconsent_cb(const struct pw_consent_record *r, void *ctx)
+{
+	struct wd *d = ctx;
+
+	if (r->type != PW_CONSENT_WITHDRAWN && r->obtained_at > d->requested_at) {
+		d->reconsent = pw_realloc(d->reconsent,
+		    (d->nreconsent + 1) * sizeof(*d->reconsent));
+		d->reconsent[d->nreconsent++] = r->id;
+	}
+	return 0;
+}
+
+static int
+wd_addr_cmp(const void *a, const void *b)
+{
+	const struct wd *const *x = a, *const *y = b;
+
+	return strcmp((*x)->address, (*y)->address);
+}
+
+/* late_cb - one audit row against every withdrawal of its recipient */
+static int
+late_cb(const struct pw_audit_row *r, void *ctx)
+{
+	struct wds *w = ctx;
+	size_t lo = 0, hi = w->n, mid;
+
+	if (r->recipient == NULL)
+		return 0;
+	while (lo < hi) {	/* first withdrawal with address >= recipient */
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(w->by_addr[mid]->address, r->recipient) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < w->n && strcmp(w->by_addr[lo]->address, r->recipient) == 0;
+	     lo++) {
+		struct wd *d = w->by_addr[lo];
+
+		if (!pw_evidence_sent_after(r, d->requested_at, d->reconsent,
+		    d->nreconsent))
+			continue;
+		pw_buf_printf(&d->late, "%s%s/%" PRId64, d->nlate ? " " : "",
+		    r->queue_id ? r->queue_id : "-", r->id);
+		d->nlate++;
+	}
+	return 0;
+}
+
+static int
+wd_emit(struct out *out, const struct wd *d)
+{
+	char t1[21], t2[21];
+	struct fld f[] = {
+	    FI("suppression_id", d->id),
+	    FS("address", d->address),
+	    FS("list", d->list),
+	    FS("source", d->reason),
+	    FS("token_id", d->token_id),
+	    FS("requested_at", tm(d->requested_at, t1)),
+	    FS("effective_at", tm(d->effective_at, t2)),
+	    FI("delay_s", pw_evidence_delay(d->requested_at, d->effective_at)),
+	    FI("sent_after", d->nlate),
+	    FS("sent_after_messages", d->nlate ? d->late.data : ""),
+	};
+
+	return emit(out, NULL, f, NF(f));
+}
+
+/* unsub_scan - reconsent per withdrawal, then the one pass */
+static int
+unsub_scan(struct pw_store *s, const char *org, struct wds *w)
+{
+	struct pw_audit_filter f = {org, NULL, PW_NOTIME, PW_NOTIME};
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (pw_store_consent_export(s, org, w->v[i].address,
+		    reconsent_cb, &w->v[i]) < 0)
+			return -1;
+		if (i == 0 || w->v[i].requested_at < f.since)
+			f.since = w->v[i].requested_at;
+	}
+	if (w->n == 0)
+		return 0;
+	w->by_addr = pw_calloc(w->n, sizeof(*w->by_addr));
+	for (size_t i = 0; i < w->n; i++)
+		w->by_addr[i] = &w->v[i];
+	qsort(w->by_addr, w->n, sizeof(*w->by_addr), wd_addr_cmp);
+	return pw_store_audit_list(s, &f, late_cb, w);
+}
+
+static void
+wds_free(struct wds *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->v[i].address);
+		free(w->v[i].list);
+		free(w->v[i].reason);
+		free(w->v[i].token_id);
+		free(w->v[i].reconsent);
+		pw_buf_free(&w->v[i].late);
+	}
+	free(w->v);
+	free(w->by_addr);
+}
+
+int
+pw_ctl_unsubscribe(struct pw_ctl *ctl, int argc, char **argv)
+{
+	struct out out = {FMT_CSV, false};
+	struct wds w = {NULL, 0, 0, NULL};
+	struct au_opts o;
+	struct pw_store *s;
+	long late = 0;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "report") != 0) {
+		pw_ctl_error("unsubscribe", "expected: report --org ORG");
+		return EX_USAGE;
+	}
+	if (au_getopt("unsubscribe", argc - 1, argv + 1, &o) < 0 ||
+	    need_org("unsubscribe", &o) < 0 || o.pos || o.since || o.until ||
+	    o.head || parse_fmt("unsubscribe", o.format, FMT_CSV, false, true,
+	    &out.fmt) < 0)
+		return EX_USAGE;
+	if ((s = au_store(ctl, o.store, "unsubscribe")) == NULL)
+		return 1;
+	rc = pw_store_suppression_list(s, o.org, wd_cb, &w);
+	if (rc == 0)
+		rc = unsub_scan(s, o.org, &w);
+	pw_store_close(&s);
+	for (size_t i = 0; rc == 0 && i < w.n; i++) {
+		if (wd_emit(&out, &w.v[i]) < 0)
+			rc = -2;
+		late += w.v[i].nlate;
+	}
+	if (rc == 0 && w.n == 0 && out.fmt == FMT_CSV)
+		printf("suppression_id,address,list,source,token_id,"
+		       "requested_at,effective_at,delay_s,sent_after,"
+		       "sent_after_messages\n");
+	wds_free(&w);
+	if (rc == -2) {
+		pw_ctl_error("unsubscribe", "error writing standard output");
+		return 1;
+	}
+	if (rc < 0) {
+		pw_ctl_error("unsubscribe", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	if (late > 0) {
+		pw_ctl_error("unsubscribe", "%ld commercial message(s) sent "
+		    "after an unsubscribe request", late);
+		return 1;
+	}
+	return 0;
+}
