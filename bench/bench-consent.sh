@@ -297,6 +297,7 @@ fixed = sys.argv[6] if len(sys.argv) > 6 else None
 port, n, conc, records = int(port), int(n), int(conc), int(records)
 data = open(path, "rb").read().replace(b"\n", b"\r\n")
 errors = []
+rcpt_ms = []
 def rcpt(rng):
     i = 12 * rng.randrange(max(1, (records - 9) // 12)) + rng.choice((4, 8))
     return "user%d@example%d.com" % (i, i % 1000)
@@ -307,7 +308,17 @@ def worker(seed, count):
         try:
             s = smtplib.SMTP("127.0.0.1", port, timeout=60)
             s.ehlo("client.acme.test")
-            s.sendmail("news@acme.test", [to], b"To: <" + to.encode() + b">\r\n" + data)
+            code, msg = s.mail("news@acme.test")
+            if code != 250:
+                raise RuntimeError("MAIL: %d %s" % (code, msg))
+            t = time.perf_counter()
+            code, msg = s.rcpt(to)
+            rcpt_ms.append(1000 * (time.perf_counter() - t))
+            if code != 250:
+                raise RuntimeError("RCPT: %d %s" % (code, msg.decode()))
+            code, msg = s.data(b"To: <" + to.encode() + b">\r\n" + data)
+            if code != 250:
+                raise RuntimeError("DATA: %d %s" % (code, msg))
             s.quit()
         except Exception as e:      # noqa: BLE001 - count every failure
             errors.append("%s: %s" % (to, e))
@@ -317,6 +328,10 @@ th = [threading.Thread(target=worker, args=(1000 * (i + 1) + int(t0), c))
       for i, c in enumerate(per)]
 for t in th: t.start()
 for t in th: t.join()
+if rcpt_ms:
+    rcpt_ms.sort()
+    print("rcpt_ms %.2f %.2f" % (rcpt_ms[len(rcpt_ms) // 2],
+                                 rcpt_ms[len(rcpt_ms) * 99 // 100]))
 if errors:
     sys.stderr.write("%d errors, first: %s\n" % (len(errors), errors[0]))
     sys.exit(1)
@@ -337,7 +352,7 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	t0=$(date +%s.%N)
 	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" "$n" "$CONC" "$RECORDS" \
 	    "$T/msg.eml" ${FIXED_RCPT:+"$FIXED_RCPT"} >"$T/client.log" 2>&1 ||
-	    problems="client: $(tail -1 "$T/client.log");"
+	    problems="client: $(grep -v '^rcpt_ms' "$T/client.log" | tail -1);"
 	while :; do
 		cnt=$(sent_since "$off")
 		[ "$cnt" -ge "$n" ] && break
@@ -358,9 +373,12 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	[ "$mode" = enforce ] && pat='consent=ok:1'
 	ok=$(grep -cF "$pat" "$T/pw/log" || true)
 	[ "$ok" -ge "$n" ] || problems="$problems $ok/$n summaries with $pat;"
+	local rl
+	rl=$(awk '/^rcpt_ms/ {print $2 "\t" $3}' "$T/client.log")
+	[ -n "$rl" ] || rl="nan	nan"
 	awk -v n="$n" -v a="$t0" -v b="$t1" -v p="${problems:--}" \
-	    -v m="$((m1 - m0))" -v hz="$HZ" \
-	    'BEGIN { printf "%.1f\t%.3f\t%s\n", n / (b - a), 1000 * m / hz / n, p }'
+	    -v m="$((m1 - m0))" -v hz="$HZ" -v rl="$rl" \
+	    'BEGIN { printf "%.1f\t%.3f\t%s\t%s\n", n / (b - a), 1000 * m / hz / n, rl, p }'
 }
 
 # ---------------------------------------------------------- preflight
@@ -373,9 +391,9 @@ chown nobody "$T/check"
 start_sink "$T/check/%Y%m%d%H%M%S."
 start_milter enforce
 /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
-    user4@example4.com || { echo "preflight: consented recipient refused" >&2; exit 1; }
+    user4@example4.com >/dev/null || { echo "preflight: consented recipient refused" >&2; exit 1; }
 if /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
-    nobody@example.org 2>"$T/refused.log"; then
+    nobody@example.org >/dev/null 2>"$T/refused.log"; then
 	echo "preflight: recipient without consent accepted under enforce" >&2; exit 1
 fi
 grep -q '550.*5.7.1.*no consent on record for acme' "$T/refused.log" ||
@@ -393,7 +411,7 @@ grep -q 'consent=ok:1' "$T/pw/all.log" ||
     { echo "preflight: no consent=ok in the summary" >&2; exit 1; }
 start_milter off
 /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
-    nobody@example.org || { echo "preflight: consent_mode = off refused" >&2; exit 1; }
+    nobody@example.org >/dev/null || { echo "preflight: consent_mode = off refused" >&2; exit 1; }
 stop_milter
 log "preflight ok (enforce: consented delivered signed, unknown refused at RCPT; off: unknown delivered)"
 start_sink
@@ -408,7 +426,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for mode in $order; do
 		res=$(one_run "$mode" "$N")
 		printf '%d\t%s\t%s\n' "$r" "$mode" "$res" >>"$RES"
-		log "round $((r + 1))/$ROUNDS consent_mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg"
+		log "round $((r + 1))/$ROUNDS consent_mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
 		sleep 1
 	done
 done
@@ -422,8 +440,10 @@ import sys, statistics as st
 res, n, conc, rounds, records = sys.argv[1:6]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by, per = {}, {}
-for r, mode, rate, mms, prob in rows:
+rl = {}
+for r, mode, rate, mms, r50, r99, prob in rows:
     by.setdefault(mode, []).append((float(rate), prob, float(mms)))
+    rl.setdefault(mode, []).append((float(r50), float(r99)))
     per.setdefault(int(r), {})[mode] = float(rate)
 ratios = [v["enforce"] / v["off"] for v in per.values() if len(v) == 2]
 print()
@@ -436,6 +456,11 @@ for mode in ("enforce", "off"):
     print("  consent_mode = %-7s %7.1f msg/s, milter CPU %.2f ms/msg (medians; runs: %s)  problems: %s"
           % (mode, st.median([x for x, _, _ in v]), st.median([c for _, _, c in v]),
              " ".join("%.1f" % x for x, _, _ in v), probs))
+for mode in ("enforce", "off"):
+    v = rl.get(mode, [])
+    if v:
+        print("  RCPT reply time seen by the client, consent_mode = %-7s p50 %.2f ms  p99 %.2f ms (medians over runs)"
+              % (mode, st.median([a for a, _ in v]), st.median([b for _, b in v])))
 if ratios:
     print("  with consent checks / without: %.2f (median of per-round ratios)" % st.median(ratios))
 EOF
