@@ -115,6 +115,34 @@ dks_deinit(void *vconf)
 	free(c);
 }
 
+/*
+ * must_sign - add List-Unsubscribe and List-Unsubscribe-Post to a header
+ * list that lacks them: RFC 8058 section 4 requires both in the signature,
+ * and an admin's own dkim_sign_headers must not silently drop them.
+ */
+static char **
+must_sign(char **v)
+{
+	static const char *const need[] = {"List-Unsubscribe",
+					   "List-Unsubscribe-Post"};
+	size_t n = 0;
+
+	while (v[n] != NULL)
+		n++;
+	for (size_t j = 0; j < 2; j++) {
+		size_t i;
+
+		for (i = 0; i < n && !pw_strcaseeq(v[i], need[j]); i++)
+			;
+		if (i < n)
+			continue;
+		v = pw_realloc(v, (n + 2) * sizeof(*v));
+		v[n++] = pw_strdup(need[j]);
+		v[n] = NULL;
+	}
+	return v;
+}
+
 /* lib_setup - one DKIM_LIB for the snapshot, with our header lists */
 static int
 lib_setup(struct dks_conf *c, const struct dks_settings *s)
@@ -124,8 +152,8 @@ lib_setup(struct dks_conf *c, const struct dks_settings *s)
 
 	if ((c->lib = dkim_init(NULL, NULL)) == NULL)
 		return -1;
-	c->sign_hdrs = pw_split_list(s->sign_headers, NULL);
-	c->oversign_hdrs = pw_split_list(s->oversign_headers, NULL);
+	c->sign_hdrs = must_sign(pw_split_list(s->sign_headers, NULL));
+	c->oversign_hdrs = must_sign(pw_split_list(s->oversign_headers, NULL));
 	if (dkim_options(c->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
 	    sizeof(flags)) != DKIM_STAT_OK ||
 	    dkim_options(c->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
