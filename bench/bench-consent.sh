@@ -12,7 +12,7 @@
 # One command, run as root from anywhere in the checkout, self-contained
 # (everything lives in a mktemp dir that is removed at the end):
 #
-#   bench/bench-consent.sh            # ~4 minutes on 2 cores
+#   bench/bench-consent.sh            # ~3-4 minutes on 2 cores
 #   QUICK=1 bench/bench-consent.sh    # 1 round, N=300: about 30 s
 #
 # Environment: RECORDS (1000000), LOOKUPS (200000; QUICK 50000), THREADS
@@ -40,7 +40,11 @@
 # in one transaction, into the schema postwarden-ctl created.
 #
 # Throughput = N / (time from the start of the client to the N-th
-# "status=sent" in the maillog).  Ports: 35025 smtpd, 35026 sink (range of
+# "status=sent" in the maillog).  Also printed: milter CPU per message
+# (utime+stime of postwarden, /proc) and the RCPT reply time the client
+# sees (where the consent lookup happens), p50/p99 per run.  The load
+# average before and after the rounds is printed because other work on
+# the machine skews throughput far more than the check does.  Ports: 35025 smtpd, 35026 sink (range of
 # helper "review4"); the milter uses a unix socket.
 
 set -euo pipefail

@@ -9,6 +9,8 @@
 #              class is only known at end of headers: recipients without
 #              consent are removed at end of message (drop_at_eom).
 #   nosig      org nosig:  no DKIM key: commercial mail is tempfailed.
+#   free       org free:   consent_mode = off, signed: only its audit row
+#              stands between it and the sink (R20 tempfail).
 # Records are made with postwarden-ctl as the daemon's user.
 # Run with PW_PORT_BASE=31000 (ports of helper "consent").
 . "$(dirname "$0")/lib.sh"
@@ -56,6 +58,16 @@ class_header_mode = warn
 multi_recipient = reject
 missing_consent = drop_at_eom
 
+[org free]
+domains = free.test
+sasl_logins = free
+default_class = commercial
+business_name = Free Ltd
+mailing_address = 2 Road, Town
+contact_email = info@free.test
+unsubscribe_url = https://unsub.free.test/u/
+consent_mode = off
+
 [org nosig]
 domains = nosig.test
 sasl_logins = nosig
@@ -77,6 +89,9 @@ pw_signing '*@acme.test' sel1._domainkey.acme.test
 key=$(pw_key rsa boreal.test bsel) || pw_bail "boreal key"
 pw_keytable bsel._domainkey.boreal.test boreal.test bsel "$key"
 pw_signing '*@boreal.test' bsel._domainkey.boreal.test
+key=$(pw_key rsa free.test fsel) || pw_bail "free key"
+pw_keytable fsel._domainkey.free.test free.test fsel "$key"
+pw_signing '*@free.test' fsel._domainkey.free.test
 pw_conf "organisations = file:$T/pw/organisations.conf"
 pw_conf "unsubscribe_keys = $RING"
 pw_write_conf
@@ -213,6 +228,14 @@ acme alice@remote.test
 check "store unreadable: 451 4.3.0 at RCPT" \
     grep -q '<\*\* *451 4.3.0 consent records unavailable' "$PW_SWAKS"
 check "store unreadable: not queued" test -z "$PW_QID"
+# the audit row of commercial mail that needs no consent lookup cannot
+# be written either: tempfailed (R20), not released unrecorded
+pw_send_smtp --xclient-addr 198.51.100.33 --xclient-login free \
+    --from news@free.test --to anyone@remote.test --header 'Subject: promo' \
+    --body 'Promo. Free Ltd | 2 Road, Town | info@free.test'
+check "audit row unwritable: 451 4.3.0" \
+    grep -q '<\*\* *451 4.3.0 audit record could not be written' "$PW_SWAKS"
+check "audit row unwritable: not queued" test -z "$PW_QID"
 chmod 644 "$DB"
 acme alice@remote.test
 f=$(pw_wait_sent "$PW_QID")
