@@ -493,6 +493,29 @@ pw_config_release(struct pw_config **cfgp)
 	free(cfg);
 }
 
+const char *
+pw_config_str(const struct pw_config *cfg, const char *key)
+{
+	struct owner *o;
+	const char *v = NULL;
+	size_t no;
+
+	o = owners((struct pw_config *)cfg, &no);
+	for (size_t i = 0; i < no && v == NULL; i++) {
+		if (o[i].settings == NULL || o[i].base == NULL)
+			continue;
+		for (const struct pw_setting *st = o[i].settings; st->name;
+		     st++)
+			if (st->type == PW_T_STR && strcmp(st->name, key) == 0) {
+				v = *(char *const *)((const char *)o[i].base +
+				    st->offset);
+				break;
+			}
+	}
+	free(o);
+	return v;
+}
+
 uid_t
 pw_config_user_uid(const struct pw_config *cfg)
 {

@@ -127,6 +127,10 @@ void	pw_config_print(const struct pw_config *, FILE *, bool all);
 int	pw_setting_parse(const struct pw_setting *, const char *text,
 	    void *base, const char **error_r);
 
+/* The value of any string setting, the core's or a policy's, by key (NULL
+   when unset): for the few checks that span two policies' keys. */
+const char *pw_config_str(const struct pw_config *, const char *key);
+
 /* The uid of the "user" setting, or (uid_t)-1 when unset or unknown: files
    it owns (key rings, stores) must stay loadable after the privilege drop,
    when a SIGHUP reload reads them again as that user. */

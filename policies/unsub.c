@@ -78,6 +78,49 @@ uns_deinit(void *vconf)
 	free(c);
 }
 
+/*
+ * check_orgs - at load time (and so in postwarden -n), every organisation
+ * whose unsubscribe rule is on needs the key ring and a key id that is in
+ * it; otherwise each of its commercial messages would get a 451.  A file
+ * that does not load is pol_classify's error to report.
+ */
+static int
+check_orgs(const struct pw_config *cfg, const struct pw_keyring *ring,
+    char **error_r)
+{
+	const char *spec = pw_config_str(cfg, "organisations");
+	struct pw_buf errs = {0}, bad = {0};
+	struct pw_orgs *orgs;
+
+	if (spec == NULL || (orgs = pw_orgs_load(strncmp(spec, "file:", 5) ?
+	    spec : spec + 5, &errs)) == NULL) {
+		pw_buf_free(&errs);
+		return 0;
+	}
+	for (size_t i = 0; i < pw_orgs_count(orgs); i++) {
+		const struct pw_org *o = pw_orgs_nth(orgs, i);
+
+		if (o->mode[PW_RULE_UNSUB] == PW_MODE_OFF)
+			continue;
+		if (ring == NULL)
+			pw_buf_printf(&bad, "%s%s: [org %s] generates unsubscribe "
+			    "headers, but unsubscribe_keys is not set",
+			    bad.len ? "\n" : "", o->where, o->name);
+		else if (o->token_key_id >= 0 &&
+			 !pw_keyring_has(ring, (unsigned int)o->token_key_id))
+			pw_buf_printf(&bad, "%s%s: [org %s] token_key_id %d is "
+			    "not in the key ring %s", bad.len ? "\n" : "",
+			    o->where, o->name, o->token_key_id,
+			    pw_config_str(cfg, "unsubscribe_keys"));
+	}
+	pw_orgs_free(&orgs);
+	pw_buf_free(&errs);
+	if (bad.len == 0)
+		return 0;
+	*error_r = bad.data;
+	return -1;
+}
+
 static int
 uns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
@@ -100,6 +143,10 @@ uns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		    pw_config_where(cfg, "unsubscribe_keys"),
 		    errs.data ? errs.data : "cannot load");
 		pw_buf_free(&errs);
+		uns_deinit(c);
+		return -1;
+	}
+	if (check_orgs(cfg, c->ring, error_r) < 0) {
 		uns_deinit(c);
 		return -1;
 	}

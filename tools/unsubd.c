@@ -117,28 +117,6 @@ usage(void)
 
 /* ---- configuration -------------------------------------------------- */
 
-/* setting_str - a string setting of any policy, by key (the endpoint
-   reads "organisations" without knowing pol_classify's struct) */
-static const char *
-setting_str(const struct pw_config *cfg, const char *key)
-{
-	const struct pw_setting *st;
-	size_t i;
-
-	for (i = 0; i < pw_npolicies; i++) {
-		if (pw_policies[i]->settings == NULL ||
-		    cfg->pol_settings[i] == NULL)
-			continue;
-		for (st = pw_policies[i]->settings; st->name != NULL; st++)
-			if (st->type == PW_T_STR && strcmp(st->name, key) == 0)
-				return *(char *const
-					     *)(void *)((char *)cfg
-							    ->pol_settings[i] +
-							st->offset);
-	}
-	return NULL;
-}
-
 static const struct pw_unsubd_settings *
 unsubd_settings(const struct pw_config *cfg)
 {
@@ -188,7 +166,7 @@ load_parts(struct ud *u)
 	const char *orgs, *ring;
 
 	/* The milter mints under these keys (pol_unsub). */
-	if ((ring = setting_str(u->cfg, "unsubscribe_keys")) == NULL)
+	if ((ring = pw_config_str(u->cfg, "unsubscribe_keys")) == NULL)
 		pw_fatal(EX_CONFIG,
 			 "%s: unsubscribe_keys is not set: the "
 			 "endpoint verifies tokens with that key ring",
@@ -198,7 +176,7 @@ load_parts(struct ud *u)
 		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys: %s",
 			 pw_config_where(u->cfg, "unsubscribe_keys"),
 			 errs.data ? errs.data : "cannot load");
-	if ((orgs = setting_str(u->cfg, "organisations")) != NULL) {
+	if ((orgs = pw_config_str(u->cfg, "organisations")) != NULL) {
 		if (strncmp(orgs, "file:", 5) == 0)
 			orgs += 5;
 		if ((u->orgs = pw_orgs_load(orgs, &errs)) == NULL)

@@ -127,6 +127,39 @@ test_missing_file(void **state)
 	pw_buf_free(&err);
 }
 
+/* Checks that span two policies' keys still end in FILE:LINE errors. */
+static void
+test_unsub_keys(void **state)
+{
+	char *orgs = t_tmpfile("orgs.conf", "[org acme]\ndomains = acme.test\n"
+	    "identification_mode = off\ntoken_key_id = 7\n"
+	    "unsubscribe_url = https://u.acme.test/u/\n", 0644);
+	char *ring = t_tmpfile("ring", "1 000102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f\n", 0600);
+	char *text = pw_asprintf("organisations = file:%s\n", orgs);
+	char *path = t_tmpfile("u1.conf", text, 0644);
+	struct pw_buf err = {0};
+
+	(void)state;
+	assert_null(pw_config_load(path, &err));
+	assert_non_null(strstr(err.data, "orgs.conf:1: [org acme] generates "
+	    "unsubscribe headers, but unsubscribe_keys is not set"));
+	pw_buf_free(&err);
+	free(text);
+	free(path);
+	text = pw_asprintf("organisations = file:%s\nunsubscribe_keys = %s\n",
+	    orgs, ring);
+	path = t_tmpfile("u2.conf", text, 0644);
+	assert_null(pw_config_load(path, &err));
+	assert_non_null(strstr(err.data, "[org acme] token_key_id 7 is not in "
+	    "the key ring"));
+	pw_buf_free(&err);
+	free(text);
+	free(path);
+	free(orgs);
+	free(ring);
+}
+
 int
 main(void)
 {
@@ -135,6 +168,7 @@ main(void)
 	    cmocka_unit_test(test_all_errors_reported),
 	    cmocka_unit_test(test_values_and_print),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_unsub_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,7 +310,7 @@ static void
 t_idle(void **state)
 {
 	char *orgs = t_tmpfile("quiet.conf", "[org quiet]\ndomains = q.example\n"
-	    "identification_mode = off\n"
+	    "identification_mode = off\nunsub_mode = off\n"
 	    "unsubscribe_url = https://u.q.example/u/\n", 0644);
 	char *text = pw_asprintf("organisations = file:%s\nstore = "
 	    "sqlite:/nonexistent/x.db\n", orgs);
