@@ -15,10 +15,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +31,7 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "mlfi.h"
 #include "quickack.h"
@@ -188,72 +186,6 @@ open_socket(const struct pw_config *cfg)
 		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
 }
 
-/* drop_privileges - become the configured user, for good */
-static void
-drop_privileges(const struct pw_config *cfg)
-{
-	const char *user = cfg->core.user;
-	const char *path = socket_path(cfg->core.milter_socket);
-	struct passwd *pw;
-
-	if (getuid() != 0 && geteuid() != 0)
-		return;
-	if (user == NULL || *user == '\0') {
-		pw_syslog(LOG_WARNING, "running as root: set \"user\" in %s",
-		    cfg->path);
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		pw_fatal(EX_NOUSER, "%s: user = %s: no such user",
-		    pw_config_where(cfg, "user"), user);
-	if (path != NULL && chown(path, pw->pw_uid, pw->pw_gid) < 0)
-		pw_fatal(EX_OSERR, "chown %s: %s", path, strerror(errno));
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		pw_fatal(EX_OSERR, "cannot become %s: %s", user,
-		    strerror(errno));
-	if (setuid(0) == 0)
-		pw_fatal(EX_SOFTWARE, "could regain root after dropping it");
-}
-
-/* daemonize - detach from the terminal; the parent exits */
-static void
-daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		pw_fatal(EX_OSERR, "fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		pw_fatal(EX_OSERR, "setsid: %s", strerror(errno));
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		pw_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
-}
-
-static void
-write_pid(const char *path)
-{
-	FILE *fp;
-
-	if (path == NULL)
-		return;
-	if ((fp = fopen(path, "w")) == NULL)
-		pw_fatal(EX_CANTCREAT, "pid_file %s: %s", path,
-		    strerror(errno));
-	fprintf(fp, "%ld\n", (long)getpid());
-	fclose(fp);
-}
-
 /* wait_signals - the main thread's loop: reload or stop */
 static void
 wait_signals(const sigset_t *set)
@@ -328,12 +260,12 @@ main(int argc, char **argv)
 	    pw_log_facility(cfg->core.log_facility));
 	open_socket(cfg);
 	if (!foreground)
-		daemonize();
+		pw_daemonize();
 	pid_file = cfg->core.pid_file ? pw_strdup(cfg->core.pid_file) : NULL;
 	sock_path = socket_path(cfg->core.milter_socket) ?
 	    pw_strdup(socket_path(cfg->core.milter_socket)) : NULL;
-	write_pid(pid_file);
-	drop_privileges(cfg);
+	pw_write_pid(pid_file, "pid_file");
+	pw_drop_privileges(cfg, socket_path(cfg->core.milter_socket));
 	pw_config_set_current(cfg);
 
 	sigemptyset(&set);

@@ -34,11 +34,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,6 +50,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "daemon.h"
 #include "consent.h"
 #include "log.h"
 #include "org.h"
@@ -724,54 +723,6 @@ open_listener(const struct pw_unsubd_settings *s)
 	return fd;
 }
 
-/* drop_privileges - as milter/main.c: become "user" for good */
-static void
-drop_privileges(const struct pw_config *cfg)
-{
-	const char *user = cfg->core.user;
-	struct passwd *pw;
-
-	if (getuid() != 0 && geteuid() != 0)
-		return;
-	if (user == NULL || *user == '\0') {
-		pw_syslog(LOG_WARNING, "running as root: set \"user\" in %s",
-			  cfg->path);
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		pw_fatal(EX_NOUSER, "%s: user = %s: no such user",
-			 pw_config_where(cfg, "user"), user);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		pw_fatal(EX_OSERR, "cannot become %s: %s", user,
-			 strerror(errno));
-	if (setuid(0) == 0)
-		pw_fatal(EX_SOFTWARE, "could regain root after dropping it");
-}
-
-static void
-daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		pw_fatal(EX_OSERR, "fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		pw_fatal(EX_OSERR, "setsid: %s", strerror(errno));
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		pw_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
-}
-
 static struct MHD_Daemon *
 start_mhd(struct ud *u, int fd, char *cert, char *key)
 {
@@ -811,7 +762,6 @@ main(int argc, char **argv)
 	bool foreground = false, check = false;
 	char *cert = NULL, *key = NULL;
 	sigset_t set;
-	FILE *fp;
 	int ch, fd, sig;
 
 	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
@@ -864,15 +814,9 @@ main(int argc, char **argv)
 	}
 	fd = open_listener(u.s);
 	if (!foreground)
-		daemonize();
-	if (u.s->pid_file != NULL) {
-		if ((fp = fopen(u.s->pid_file, "w")) == NULL)
-			pw_fatal(EX_CANTCREAT, "unsubd_pid_file %s: %s",
-				 u.s->pid_file, strerror(errno));
-		fprintf(fp, "%ld\n", (long)getpid());
-		fclose(fp);
-	}
-	drop_privileges(u.cfg);
+		pw_daemonize();
+	pw_write_pid(u.s->pid_file, "unsubd_pid_file");
+	pw_drop_privileges(u.cfg, NULL);
 	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.rate_lock, NULL);
 	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));
