@@ -11,9 +11,9 @@
  *
  * Each checked signature becomes one struct pw_dkim_res in msg->auth:
  * pass, fail (bad signature, body hash mismatch, revoked key, expired),
- * policy (key too small), permerror (key not found, bad syntax, bad key)
- * or temperror (the key query failed: never a fail; libopendkim alone
- * would read a SERVFAIL as "no key").
+ * policy (key too small, rsa-sha1), permerror (key not found, bad
+ * syntax, bad key) or temperror (the key query failed: never a fail;
+ * libopendkim alone would read a SERVFAIL as "no key").
  */
 #include "autoconf.h"
 
@@ -300,6 +300,13 @@ collect(struct pw_msg *m, DKIM *d, bool capped)
 			r->selector = pw_arena_strdup(m->arena,
 			    (const char *)s);
 		r->algorithm = alg_name(sigs[i]);
+		/* RFC 8301 section 3.1: verifiers must not consider
+		   rsa-sha1 signatures valid (libopendkim still does). */
+		if (r->result == PW_AUTH_PASS && r->algorithm != NULL &&
+		    strcmp(r->algorithm, "rsa-sha1") == 0) {
+			r->result = PW_AUTH_POLICY;
+			r->reason = "rsa-sha1 is not accepted (RFC 8301)";
+		}
 		r->b = b_prefix(m, sigs[i]);
 		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_KEYLOADED) &&
 		    dkim_sig_getkeysize(sigs[i], &bits) == DKIM_STAT_OK)

@@ -20,8 +20,10 @@
  * Temporary failures: a DMARC record that cannot be fetched, or a
  * temperror on an identifier that would be aligned when no other aligned
  * identifier passes, makes the result temperror, never fail.  When the
- * published policy is quarantine or reject (the disposition depends on
- * the missing answer) the message is deferred (dmarc_on_temperror).
+ * published policy is quarantine or reject, or the record itself is
+ * missing and no identifier passes for the From domain itself (the
+ * disposition depends on the missing answer), the message is deferred
+ * (dmarc_on_temperror).
  */
 #include "autoconf.h"
 
@@ -447,7 +449,8 @@ act(struct pw_msg *m, const struct dmv_conf *c)
 	bool enforce = c->s.mode == PW_MODE_ENFORCE;
 
 	if (r->result == PW_AUTH_TEMPERROR &&
-	    (r->policy == PW_DMARC_P_UNSET ||
+	    ((r->policy == PW_DMARC_P_UNSET && !r->spf_aligned &&
+	    !r->dkim_aligned) ||
 	    r->policy == PW_DMARC_P_QUARANTINE ||
 	    r->policy == PW_DMARC_P_REJECT)) {
 		pw_info(m, "dmarc: %s: temperror (%s)%s", r->from_domain,
@@ -507,6 +510,11 @@ dmv_eom(struct pw_call *call)
 		found = fetch_record(m, c, rec_domain, &rec, &why);
 	}
 	if (found < 0) {
+		/* No record known.  An identifier that passes for the From
+		   domain itself is aligned under any adkim/aspf: the outcome
+		   is then pass or none whatever the record says, so act()
+		   has nothing to defer for. */
+		evaluate(m, from, true, true);
 		r->result = PW_AUTH_TEMPERROR;
 		r->reason = pw_arena_printf(m->arena, "DMARC record lookup: "
 		    "%s", why ? why : "temporary failure");

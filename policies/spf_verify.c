@@ -141,13 +141,14 @@ map_result(SPF_result_t r, SPF_errcode_t rc)
 	}
 }
 
-/* evaluate - one SPF check; mailfrom NULL checks the HELO identity */
+/* evaluate - one SPF check; mailfrom NULL checks the HELO identity.  b
+   is the stage's budget: both checks share its deadline. */
 static void
-evaluate(struct pw_msg *m, const struct spf_conf *c, const char *mailfrom,
-    struct spf_eval *ev)
+evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
+    const char *mailfrom, struct spf_eval *ev)
 {
 	const struct pw_client *cl = m->client;
-	struct pw_dns_budget *b = pw_dns_msg_budget(m, PW_DNS_STAGE_MS), *old;
+	struct pw_dns_budget *old;
 	unsigned int tf = b->tempfails, lim = b->limited;
 	SPF_request_t *req = SPF_request_new(c->server);
 	SPF_response_t *resp = NULL;
@@ -219,13 +220,17 @@ spf_mail(struct pw_call *call)
 	const struct spf_conf *c = call->conf;
 	struct pw_spf_res *r = &m->auth.spf;
 	const char *from = m->env_from && *m->env_from ? m->env_from : NULL;
+	struct pw_dns_budget *b;
 	struct spf_eval ev;
 
 	if (!m->client->has_addr) {
 		pw_msg_summary(m, "spf=none (no client address)");
 		return PW_DUNNO;
 	}
-	evaluate(m, c, from, &ev);
+	/* One deadline for the stage, taken once: a second check must not
+	   restart it (Postfix's milter_command_timeout is 30 s). */
+	b = pw_dns_msg_budget(m, PW_DNS_STAGE_MS);
+	evaluate(m, c, b, from, &ev);
 	r->done = true;
 	r->result = ev.result;
 	r->mailfrom = from;
@@ -237,7 +242,7 @@ spf_mail(struct pw_call *call)
 	    *m->client->helo != '\0') {
 		struct spf_eval hev;
 
-		evaluate(m, c, NULL, &hev);
+		evaluate(m, c, b, NULL, &hev);
 		m->auth.spf_helo.done = true;
 		m->auth.spf_helo.result = hev.result;
 		m->auth.spf_helo.helo = m->client->helo;

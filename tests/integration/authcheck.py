@@ -46,6 +46,9 @@ def cmd_sign(inp, outp, key, domain, sel, alg="rsa"):
             l for l in pem.splitlines() if not l.startswith(b"-----")))
         priv = base64.b64encode(der[-32:])     # RFC 8463: the raw seed
         sa = b"ed25519-sha256"
+    elif alg == "rsa-sha1":         # RFC 8301: verifiers must refuse it
+        priv = pem
+        sa = b"rsa-sha1"
     else:
         priv = pem
         sa = b"rsa-sha256"

@@ -43,6 +43,16 @@ txt neutral.spf.test "v=spf1 ?all"
 pw_dns_add "none.spf.test. 60 IN A 192.0.2.1"
 txt perm.spf.test "v=spf1 frobnicate:x -all"
 txt temp.spf.test "v=spf1 include:x.refused.test -all"
+txt helo.spf.test "v=spf1 ip4:$IP -all"
+# six includes, the client in the last: within RFC 7208's 10 lookups, over
+# a dns_max_queries of 5
+inc=
+for i in 1 2 3 4 5; do
+	txt "i$i.six.spf.test" "v=spf1 ip4:192.0.2.$i -all"
+	inc="$inc include:i$i.six.spf.test"
+done
+txt i6.six.spf.test "v=spf1 ip4:$IP -all"
+txt six.spf.test "v=spf1$inc include:i6.six.spf.test -all"
 # DMARC domains
 allow="v=spf1 ip4:$IP -all"
 txt a.test "$allow"
@@ -61,6 +71,11 @@ txt _dmarc.q.test "v=DMARC1; p=quarantine"
 txt example.co.uk "$allow"
 txt _dmarc.example.co.uk "v=DMARC1; p=reject"
 printf '    local-zone: "_dmarc.tf.test." always_refuse\n' >>"$T/dns/zone.conf"
+# kt.test: p=reject, its DKIM key queries are REFUSED (the issue's chain
+# failure: a DKIM DNS error must not become a DMARC fail)
+zone kt.test
+txt _dmarc.kt.test "v=DMARC1; p=reject"
+printf '    local-zone: "_domainkey.kt.test." always_refuse\n' >>"$T/dns/zone.conf"
 txt tf2.test "v=spf1 include:x.refused.test -all"
 txt _dmarc.tf2.test "v=DMARC1; p=reject"
 txt late.test "$allow"
@@ -71,6 +86,8 @@ ke=$(pw_key ed25519 k.test ed1) || pw_bail "Ed25519 key"
 kx=$(pw_key rsa r.test x1) || pw_bail "RSA key for r.test"
 # a key whose record is not published (same PEM, other selector)
 kn=$kr
+# a revoked key: empty p= (RFC 6376 section 3.6.1)
+pw_dns_add 'rev._domainkey.k.test. 60 IN TXT "v=DKIM1; k=rsa; p="'
 
 pw_setup
 # A real MX does not rewrite the headers of remote clients; here the
@@ -127,6 +144,21 @@ for r in pass fail soft neutral none perm temp; do
 	    "spf=$want smtp.mailfrom=alice@$r.spf.test"
 done
 
+f=$(msg "Alice <alice@six.spf.test>")
+d=$(deliver alice@six.spf.test "$f")
+want=$($AC spf "$IP" alice@six.spf.test client.example.test "$PW_DNS_PORT")
+check "SPF six includes (7 queries), default dns_max_queries: pass, spf=$want (pyspf)" \
+    ar_has "$d" "spf=pass smtp.mailfrom=alice@six.spf.test" "spf=$want smtp.mailfrom"
+
+# the null sender: the HELO identity is checked (RFC 7208 section 2.4)
+f=$(msg "Mailer <daemon@helo.spf.test>")
+pw_send_smtp --xclient "$IP" --helo helo.spf.test --from '<>' --data "@$f" >/dev/null
+d=$(pw_wait_sent "$PW_QID")
+want=$($AC spf "$IP" "" helo.spf.test "$PW_DNS_PORT")
+check "SPF null sender: MAIL FROM:<> queued" grep -qF "MAIL FROM:<>" "$PW_SWAKS"
+check "SPF null sender: HELO checked, spf=$want (pyspf) smtp.helo" ar_has "$d" \
+    "spf=$want smtp.helo=helo.spf.test"
+
 # ---- DKIM: pass, tampered, missing key, ed25519, two signatures -------------
 f=$(msg "a@k.test"); sign "$f" "$kr" k.test rsa1
 d=$(deliver x@bounce.r.test "$f")
@@ -149,6 +181,28 @@ check "DKIM body modified: dkimpy agrees (fail)" bash -c "! $PW_PY $PW_IT/dkimve
 f=$(msg "a@nodmarc.test"); sign "$f" "$kn" k.test nokey
 d=$(deliver x@bounce.r.test "$f")
 check "DKIM missing key: permerror (not fail, not temperror)" ar_has "$d" "dkim=permerror reason=key not found" "header.d=k.test header.s=nokey"
+
+f=$(msg "a@nodmarc.test"); sign "$f" "$kr" k.test rev
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM revoked key (empty p=): fail, reason key revoked" ar_has "$d" "dkim=fail reason=key revoked" "header.d=k.test header.s=rev"
+check "DKIM revoked key: dkimpy agrees (not pass)" bash -c "! $PW_PY $PW_IT/dkimverify.py $d $PW_DNS_PORT >/dev/null"
+
+# expired: x= long past (RFC 6376 section 3.5); dkimpy cannot sign with x=,
+# so t=/x= are put into a good signature afterwards
+f=$(msg "a@nodmarc.test"); sign "$f" "$kr" k.test rsa1
+sed -i '1,/^$/s/ t=[0-9]*;/ t=1000000000; x=1000000001;/' "$f"
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM expired signature (x= past): fail, reason signature expired" ar_has "$d" "dkim=fail reason=signature expired" "header.d=k.test header.s=rsa1"
+check "DKIM expired signature: dkimpy agrees (not pass)" bash -c "! $PW_PY $PW_IT/dkimverify.py $d $PW_DNS_PORT >/dev/null"
+
+# rsa-sha1 verifies cryptographically but must not count (RFC 8301 3.1)
+f=$(msg "a@nodmarc.test"); sign "$f" "$kr" k.test rsa1 rsa-sha1
+d=$(deliver x@bounce.r.test "$f")
+check "DKIM rsa-sha1: not a pass (RFC 8301): dkim=policy, header.a=rsa-sha1" \
+    ar_has "$d" "dkim=policy reason=rsa-sha1" "header.d=k.test header.s=rsa1 header.a=rsa-sha1"
+f=$(msg "a@k.test"); sign "$f" "$kr" k.test rsa1 rsa-sha1; send x@bounce.r.test "$f"
+check "DKIM rsa-sha1 only, p=reject: DMARC fails, 550 5.7.1" \
+    reply_has "550 5.7.1 Email from k.test rejected per its DMARC policy"
 
 f=$(msg "a@k.test"); sign "$f" "$kr" k.test rsa1; sign "$f" "$kx" r.test wrongsel
 d=$(deliver x@bounce.r.test "$f")
@@ -211,6 +265,12 @@ f=$(msg "a@tf.test"); send x@bounce.r.test "$f"
 check "DMARC record lookup REFUSED: 4xx, not a DMARC fail" reply_has "451 4.7.1 DMARC check for tf.test could not be completed"
 f=$(msg "a@tf2.test"); send x@tf2.test "$f"
 check "SPF temperror on the aligned domain, p=reject: 4xx, not 5xx" reply_has "451 4.7.1"
+f=$(msg "a@kt.test"); sign "$f" "$kr" kt.test rsa1; send x@bounce.r.test "$f"
+check "DKIM key query REFUSED on the aligned domain, p=reject: 4xx, not 5xx" \
+    reply_has "451 4.7.1 DMARC check for kt.test could not be completed"
+f=$(msg "a@nodmarc.test"); sign "$f" "$kr" kt.test rsa1; d=$(deliver x@bounce.r.test "$f")
+check "DKIM key query REFUSED: dkim=temperror (key query failed)" \
+    ar_has "$d" "dkim=temperror reason=key query failed header.d=kt.test"
 
 # ---- From header checks (CVE-2019-16378 class) --------------------------------
 f=$(msg "a@a.test" "From: b@u.test"); send bounce@a.test "$f"
@@ -236,6 +296,15 @@ check "forged A-R: ours is the topmost A-R and says spf=pass dmarc=pass" \
 check "A-R inserted above Postfix's Received header" \
     test "$(tr -d '\r' <"$d" | grep -n -m1 -i '^Authentication-Results: mx' | cut -d: -f1)" -lt \
     "$(tr -d '\r' <"$d" | grep -n -m1 '^Received:' | cut -d: -f1)"
+
+# ---- internal mail is not verified (verify_outbound = no, the default) ----------
+# From u.test (p=reject, no SPF for us) sent by an internal client: a check
+# would reject it.
+f=$(msg "a@u.test")
+pw_send_smtp --from x@bounce.r.test --data "@$f" >/dev/null
+d=$(pw_wait_sent "$PW_QID")
+check "internal client (127.0.0.1): not verified, delivered" test -n "$d"
+check "internal client: no Authentication-Results added" ar_has "$d" "count=0 ours=0"
 
 # ---- DMARC evaluations stored for aggregate reports ----------------------------------
 rows=$(sqlite3 "$T/pw/postwarden.db" "SELECT count(*) FROM dmarc_eval" 2>/dev/null)
@@ -264,7 +333,14 @@ pw_conf "spf_reject_fail = yes"
 pw_conf "spf_received_header = yes"
 pw_conf "spf_check_helo = yes"
 pw_conf "dmarc_mode = warn"
+pw_conf "dns_max_queries = 5"
 pw_start_milter || pw_bail "milter restarted with new settings"
+f=$(msg "Alice <alice@six.spf.test>")
+d=$(deliver alice@six.spf.test "$f")
+check "dns_max_queries = 5: the same SPF check is a permerror, not a fail" \
+    ar_has "$d" "spf=permerror smtp.mailfrom=alice@six.spf.test"
+check "dns_max_queries = 5: the A-R says why" \
+    grep -q "spf=permerror (too many DNS lookups)" <(tr -d '\r' <"$d")
 f=$(msg "a@fail.spf.test"); send alice@fail.spf.test "$f"
 check "spf_reject_fail: SPF fail rejected at MAIL FROM with 550 5.7.23" \
     reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for fail.spf.test"
@@ -278,9 +354,31 @@ check "dmarc_mode = warn: failing p=reject mail delivered, A-R dmarc=fail" \
     ar_has "$d" "dmarc=fail header.from=u.test"
 check "dmarc_mode = warn: logged what enforce would do" \
     grep -aq "u.test: fail, policy reject (warn only)" "$T/pw/log"
+# ---- the DMARC actions are configurable ---------------------------------------
+pw_stop_milter || nok "milter stopped for the restart"
+sed -i '/^spf_\|^dmarc_mode\|^dns_max_queries/d' "$T/pw/extra.conf"
+pw_conf "dmarc_on_reject = quarantine"
+pw_conf "dmarc_on_quarantine = accept"
+pw_conf "dmarc_on_temperror = accept"
+pw_conf "dmarc_from_check = warn"
+pw_start_milter || pw_bail "milter restarted with new settings"
+f=$(msg "a@u.test"); sign "$f" "$kx" r.test x1; send x@bounce.r.test "$f"
+check "dmarc_on_reject = quarantine: p=reject failure accepted" test -n "$PW_QID"
+check "dmarc_on_reject = quarantine: held by Postfix" held "$PW_QID"
+f=$(msg "a@q.test"); d=$(deliver x@bounce.r.test "$f")
+check "dmarc_on_quarantine = accept: p=quarantine failure delivered, dmarc=fail" \
+    ar_has "$d" "dmarc=fail header.from=q.test"
+f=$(msg "a@tf.test"); d=$(deliver x@bounce.r.test "$f")
+check "dmarc_on_temperror = accept: delivered with dmarc=temperror" \
+    ar_has "$d" "dmarc=temperror" "header.from=tf.test"
+f=$(msg "a@a.test" "From: b@u.test"); d=$(deliver bounce@a.test "$f")
+check "dmarc_from_check = warn: two From headers delivered, dmarc=permerror" \
+    ar_has "$d" "dmarc=permerror"
+check "dmarc_from_check = warn: logged" \
+    grep -aq "more than one From header (warn only)" "$T/pw/log"
 # back to the defaults for the last test
 pw_stop_milter || nok "milter stopped for the restart"
-sed -i '/^spf_\|^dmarc_mode/d' "$T/pw/extra.conf"
+sed -i '/^dmarc_on_\|^dmarc_from_check/d' "$T/pw/extra.conf"
 pw_start_milter || pw_bail "milter restarted with the defaults"
 
 # ---- the DNS server stops: tempfail, never fail ---------------------------------

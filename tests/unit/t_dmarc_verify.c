@@ -142,7 +142,16 @@ static const struct {
 	    PW_REJECT, false, NULL},
 	{" a@pn.test", {"pn.test", T}, {{NULL, 0}}, T, PW_DMARC_P_NONE,
 	    PW_DUNNO, false, NULL},
+	/* the record cannot be fetched: defer only when the outcome could
+	   depend on it; an identifier that passes for the From domain
+	   itself is aligned under any aspf/adkim, so no policy applies */
 	{" a@tf.test", {"tf.test", P}, {{NULL, 0}}, T, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL},
+	{" a@tf.test", {"r.test", F}, {{"tf.test", P}}, T, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL},
+	{" a@tf.test", {"x.tf.test", P}, {{NULL, 0}}, T, PW_DMARC_P_UNSET,
+	    PW_DUNNO, true, NULL},
+	{" a@tf.test", {"r.test", P}, {{"tf.test", F}}, T, PW_DMARC_P_UNSET,
 	    PW_DUNNO, true, NULL},
 	/* record discovery */
 	{" a@nodmarc.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,

@@ -5,7 +5,8 @@
  * produce, DKIM pass / no key / revoked / key lookup REFUSED, and both
  * libraries with the server gone: temporary failures must come out as
  * temperror (SPF) and DKIM_SIGERROR_KEYFAIL (DKIM), never as fail or
- * "no key".
+ * "no key".  Also: spf_verify's two checks at MAIL FROM share one stage
+ * deadline.
  */
 #include "autoconf.h"
 
@@ -13,12 +14,18 @@
 
 #include "unit.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <opendkim/dkim.h>
 #include <spf2/spf.h>
 
+#include "auth.h"
+#include "config.h"
 #include "dns.h"
 #include "dns_hooks.h"
+#include "msg.h"
+#include "policy.h"
 #define DNSFIX_PORT "5311"
 #include "dnsfix.h"
 #include "util.h"
@@ -259,6 +266,74 @@ t_dkim(void **state)
 	pw_dns_free(&fast);
 }
 
+/*
+ * spf_verify with spf_check_helo = yes makes two SPF checks at MAIL FROM;
+ * both share one stage deadline (PW_DNS_STAGE_MS from the start of the
+ * stage), or the stage could last twice as long as Postfix's
+ * milter_command_timeout allows.  A dead server makes each check take
+ * one dns_timeout (1 s): a deadline restarted by the second check ends
+ * about 1 s later than one taken at the start.
+ */
+static void
+t_spf_stage_deadline(void **state)
+{
+	extern const struct pw_policy pol_spf_verify;
+	struct pw_buf errs = {0};
+	struct pw_config *cfg;
+	struct pw_client cl = {0};
+	struct pw_msg *m;
+	struct pw_call call;
+	struct timespec t0, lim;
+	void *conf = NULL;
+	char *text, *path;
+
+	(void)state;
+	text = pw_asprintf("dns_nameservers = %s\ndns_timeout = 1s\n"
+	    "log = stderr\nspf_check_helo = yes\ndkim_verify = no\n"
+	    "dmarc_mode = off\n", DNSFIX_DEAD);
+	path = t_tmpfile("spfstage.conf", text, 0644);
+	free(text);
+	cfg = pw_config_load(path, &errs);
+	free(path);
+	if (cfg == NULL)
+		fail_msg("config: %s", errs.data);
+	for (size_t i = 0; i < pw_npolicies; i++)
+		if (pw_policies[i] == &pol_spf_verify)
+			conf = cfg->pol_conf[i];
+	assert_non_null(conf);
+	cl.has_addr = true;
+	cl.sa.ss_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1",
+	    &((struct sockaddr_in *)&cl.sa)->sin_addr);
+	strcpy(cl.addr, "192.0.2.1");
+	cl.helo = "client.example.test";
+	m = pw_msg_new(cfg, &cl);
+	pw_msg_set_qid(m, "T1");
+	m->env_from = "a@example.test";
+	call = (struct pw_call){m, conf, NULL};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pol_spf_verify.mail(&call), PW_DUNNO);
+	assert_int_equal(m->auth.spf.result, PW_AUTH_TEMPERROR);
+	assert_true(m->auth.spf_helo.done);
+	assert_int_equal(m->auth.spf_helo.result, PW_AUTH_TEMPERROR);
+	lim = t0;
+	lim.tv_sec += PW_DNS_STAGE_MS / 1000;
+	lim.tv_nsec += 500000000L;	/* slack: well below the 1 s */
+	if (lim.tv_nsec >= 1000000000L) {
+		lim.tv_sec++;
+		lim.tv_nsec -= 1000000000L;
+	}
+	if (m->auth.dns.deadline.tv_sec > lim.tv_sec ||
+	    (m->auth.dns.deadline.tv_sec == lim.tv_sec &&
+	    m->auth.dns.deadline.tv_nsec > lim.tv_nsec))
+		fail_msg("stage deadline %lld ms after the start of the "
+		    "stage, want %d ms", (long long)((m->auth.dns.deadline.tv_sec
+		    - t0.tv_sec) * 1000 + (m->auth.dns.deadline.tv_nsec -
+		    t0.tv_nsec) / 1000000), PW_DNS_STAGE_MS);
+	pw_msg_free(&m);
+	pw_config_release(&cfg);
+}
+
 /* Last: no server at all. */
 static void
 t_server_stopped(void **state)
@@ -288,6 +363,7 @@ main(void)
 		cmocka_unit_test(t_spf_mech_tempfail),
 		cmocka_unit_test(t_spf_budget),
 		cmocka_unit_test(t_dkim),
+		cmocka_unit_test(t_spf_stage_deadline),
 		cmocka_unit_test(t_server_stopped),
 	};
 
