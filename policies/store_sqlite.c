@@ -100,6 +100,8 @@ enum sq_stmt {
 	ST_AUDIT_ALL,
 	ST_DMARC_INSERT,
 	ST_AUDIT_LIST,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_MAX
 };
 
@@ -139,6 +141,8 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_DMARC_INSERT] =
 	"INSERT INTO dmarc_eval (time, from_domain, "
 	"source_ip, policy, disposition, spf_result, spf_domain, "
@@ -893,6 +897,19 @@ sq_audit_verify(struct pw_store *base, int64_t *bad_id_r, unsigned char *head_r)
 /* ---- DMARC rows
  * ---------------------------------------------------------------- */
 
+/* sync_mode - switch PRAGMA synchronous with a prepared statement (an
+   sqlite3_exec() would parse it for every message) */
+static void
+sync_mode(struct sq_conn *c, enum sq_stmt which)
+{
+	sqlite3_stmt *st = stmt(c, which);
+
+	if (st == NULL)
+		return;
+	(void)sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
 static int
 sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *row)
 {
@@ -919,12 +936,10 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *row)
 	   of the milter's CPU in bench-inbound.sh).  In WAL mode a NORMAL
 	   commit is written but not synced; the next FULL commit (an audit
 	   row) syncs it along with its own. */
-	(void)sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    NULL);
+	sync_mode(c, ST_SYNC_NORMAL);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	(void)sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL,
-	    NULL);
+	sync_mode(c, ST_SYNC_FULL);
 	if (rc != SQLITE_DONE)
 		return sq_fail_put(s, c, "dmarc");
 	conn_put(s, c);
