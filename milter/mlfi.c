@@ -384,15 +384,15 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct pw_conn *c = smfi_getpriv(ctx);
 	struct pw_msg *m = c ? c->msg : NULL;
+	bool was_truncated;
 
 	if (m == NULL || m->active == 0)
 		return c ? noreply(c, SMFIP_NR_HDR) : SMFIS_CONTINUE;
+	was_truncated = m->hdrs_truncated;
 	if (!pw_msg_add_hdr(m, name, value ? value : "")) {
-		if (m->hdrs_truncated && m->hdr_bytes > 0) {
+		if (!was_truncated)	/* say it once per message */
 			pw_warn(m, "headers exceed max_header_bytes (%ld); the "
 			    "rest is not examined", c->cfg->core.max_header_bytes);
-			m->hdr_bytes = 0;	/* warn once */
-		}
 		return noreply(c, SMFIP_NR_HDR);
 	}
 	/* A terminal verdict here is kept and acted on at EOH: with

@@ -293,6 +293,7 @@ start_one(struct pw_msg *m, const struct dks_conf *c,
     const struct pw_dkim_key *k, const char *author_domain,
     const struct pw_hdr *hv, size_t hn)
 {
+	struct pw_buf line = {0};
 	DKIM_STAT st;
 	DKIM *d;
 	const char *domain = strcmp(k->domain, "%") == 0 ? author_domain :
@@ -312,16 +313,16 @@ start_one(struct pw_msg *m, const struct dks_conf *c,
 	if (k->alg == PW_DKIM_ED25519 && c->hcanon == DKIM_CANON_SIMPLE)
 		(void)dkim_set_margin(d, 0);
 	for (size_t i = 0; i < hn; i++) {
-		struct pw_buf line = {0};
-
+		line.len = 0;	/* one buffer for every header */
 		header_line(&line, &hv[i]);
 		st = dkim_header(d, (unsigned char *)line.data, line.len);
-		pw_buf_free(&line);
 		if (st != DKIM_STAT_OK) {
+			pw_buf_free(&line);
 			dkim_free(d);
 			return NULL;
 		}
 	}
+	pw_buf_free(&line);
 	if (dkim_eoh(d) != DKIM_STAT_OK) {
 		dkim_free(d);
 		return NULL;
