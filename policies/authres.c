@@ -116,6 +116,11 @@ is_quoted_string(const char *s, size_t len)
 		if (c == '\\') {
 			if (++i == len - 1)
 				return false;	/* escapes the closing quote */
+			c = (unsigned char)s[i];
+			/* quoted-pair is \ VCHAR or WSP: an escaped CR or LF
+			   would end our header (found by fuzz_authres) */
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return false;
 		} else if (c == '"') {
 			return false;
 		}

@@ -45,9 +45,11 @@ CFLAGS="$CFLAGS $(pkg-config --cflags gmime-3.0)"
 LIBS="$LIBS $(pkg-config --libs gmime-3.0)"
 
 objs=
+# a changed header (a struct layout) rebuilds every object
+newest_h=$(ls -t "$top"/policies/*.h "$out/autoconf.h" | head -n 1)
 for c in "$top"/policies/*.c; do
 	o=$out/obj/$(basename "$c" .c).o
-	if [ ! -f "$o" ] || [ "$c" -nt "$o" ]; then
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
 		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
 	fi
 	objs="$objs $o"

@@ -140,6 +140,10 @@ static const struct {
 	    "spf=fail smtp.helo=helo.example.test"},
 	{NULL, "[192.0.2.1]", "x", "spf=fail smtp.helo=[192.0.2.1]"},
 	{"@example.test", NULL, "x", "spf=fail smtp.mailfrom=@example.test"},
+	/* a quoted-pair escaping a line break is no quoted-string (found
+	   by fuzz_authres: it went out as a bare LF) */
+	{"\"a\\\nb\"@example.test", NULL, "x",
+	    "spf=fail smtp.mailfrom=\\\"a\\\\b\\\"@example.test"},
 };
 
 static void
