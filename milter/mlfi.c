@@ -75,16 +75,46 @@ pw_mlfi_active(void)
 	return n;
 }
 
-/* needs_union - what the enabled policies of a snapshot need */
+/* policy_dirs - the directions policy i runs for in this snapshot */
 static unsigned int
-needs_union(const struct pw_config *cfg)
+policy_dirs(const struct pw_config *cfg, size_t i)
 {
-	unsigned int needs = 0;
+	const struct pw_policy *p = pw_policies[i];
 
-	for (size_t i = 0; i < pw_npolicies; i++)
-		if (cfg->pol_conf[i] != NULL)
-			needs |= pw_policies[i]->needs;
-	return needs;
+	if (cfg->pol_conf[i] == NULL)
+		return 0;
+	/* Outbound mail is not verified unless asked for. */
+	if (p->phase == PW_PHASE_VERIFY && cfg->core.verify_outbound)
+		return p->dirs | PW_DIR_OUT;
+	return p->dirs;
+}
+
+struct proto_needs {
+	unsigned int	 needs;		/* union of the enabled policies' */
+	bool		 mail_reply;	/* some .mail may decide */
+	bool		 idle;		/* a direction no policy runs for */
+};
+
+/* proto_needs - what the enabled policies of a snapshot need */
+static struct proto_needs
+proto_needs(const struct pw_config *cfg)
+{
+	struct proto_needs n = {0, false, false};
+	unsigned int dirs = 0;
+
+	for (size_t i = 0; i < pw_npolicies; i++) {
+		const struct pw_policy *p = pw_policies[i];
+
+		if (cfg->pol_conf[i] == NULL)
+			continue;
+		n.needs |= p->needs;
+		dirs |= policy_dirs(cfg, i);
+		if (p->mail != NULL && (p->mail_decides == NULL ||
+		    p->mail_decides(cfg->pol_conf[i])))
+			n.mail_reply = true;
+	}
+	n.idle = dirs != (PW_DIR_IN | PW_DIR_OUT);
+	return n;
 }
 
 static sfsistat
@@ -93,7 +123,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct pw_conn *c;
-	unsigned int needs;
+	struct proto_needs pn;
 	unsigned long want, nr;
 
 	/* Stopping: the MTA applies milter_default_action (tempfail). */
@@ -101,7 +131,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	c = pw_calloc(1, sizeof(*c));
 	c->cfg = pw_config_current();
-	needs = needs_union(c->cfg);
+	pn = proto_needs(c->cfg);
 	pthread_mutex_lock(&active_lock);
 	active_conns++;
 	pthread_mutex_unlock(&active_lock);
@@ -113,12 +143,24 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	   act on a single step: fewer round trips for the MTA (perf-facts:
 	   about 1 ms of Postfix CPU per message goes to the protocol). */
 	want = SMFIP_NOUNKNOWN | SMFIP_NODATA;
-	if (!(needs & PW_NEED_HELO))
+	if (!(pn.needs & PW_NEED_HELO))
 		want |= SMFIP_NOHELO;
-	if (!(needs & PW_NEED_RCPTS))
+	if (!(pn.needs & PW_NEED_RCPTS))
 		want |= SMFIP_NORCPT;
 	nr = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_BODY |
 	     SMFIP_NR_UNKN | SMFIP_NR_DATA;
+	/* A verdict found at MAIL FROM or at end of headers is then kept
+	   for the next stage the MTA waits at (RCPT, or end of message).
+	   For Postfix's smtpd_milters nothing changes for the client: the
+	   header events only start once the whole message is in.  Each
+	   saves a round trip per message (about 5% of inbound throughput
+	   here).  End of headers keeps its reply while some mail has no
+	   policy: accepting that at end of headers spares sending its
+	   body. */
+	if (!pn.mail_reply)
+		nr |= SMFIP_NR_MAIL;
+	if (!pn.idle)
+		nr |= SMFIP_NR_EOH;
 	*pf1 = (want | nr | SMFIP_HDR_LEADSPC | SMFIP_SKIP) & f1;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -126,6 +168,11 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	c->skip_ok = (*pf1 & SMFIP_SKIP) != 0;
 	c->rcpts = (*pf1 & SMFIP_NORCPT) == 0;
 	c->nr = *pf1 & nr;
+	pw_debug(NULL, 1, "negotiated: rcpt %s, helo %s, replies at %s%s"
+	    "end of message", c->rcpts ? "yes" : "no",
+	    (*pf1 & SMFIP_NOHELO) ? "no" : "yes",
+	    (c->nr & SMFIP_NR_MAIL) ? "" : "MAIL, ",
+	    (c->nr & SMFIP_NR_EOH) ? "" : "end of headers, ");
 	return SMFIS_CONTINUE;
 }
 
@@ -277,6 +324,13 @@ run_stage(struct pw_conn *c, enum stage st, const void *arg, size_t len)
 	return PW_DUNNO;
 }
 
+/* decided - has a terminal verdict been kept for the next reply? */
+static bool
+decided(const struct pw_msg *m)
+{
+	return m->verdict >= PW_TEMPFAIL;
+}
+
 /* act - turn a terminal verdict into the milter reply */
 static sfsistat
 act(SMFICTX *ctx, const struct pw_reply *r, enum pw_verdict v)
@@ -298,6 +352,21 @@ act(SMFICTX *ctx, const struct pw_reply *r, enum pw_verdict v)
 	}
 }
 
+/*
+ * reply_or_keep - the reply to a stage that found verdict v, or, when
+ * the MTA does not wait at this stage (flag agreed), none: a terminal
+ * verdict stays in the message (pw_msg_decide) for the next stage that
+ * has a reply.
+ */
+static sfsistat
+reply_or_keep(SMFICTX *ctx, const struct pw_conn *c, unsigned long flag,
+    enum pw_verdict v)
+{
+	if (c->nr & flag)
+		return SMFIS_NOREPLY;
+	return v == PW_DUNNO ? SMFIS_CONTINUE : act(ctx, &c->msg->reply, v);
+}
+
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -309,41 +378,35 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_end(c);	/* RSET, or the next message of the session */
-	if (is_stopping()) {
-		smfi_setreply(ctx, "451", "4.3.2", "postwarden is restarting, "
-		    "try again later");
-		return SMFIS_TEMPFAIL;
-	}
 	m = c->msg = pw_msg_new(c->cfg, &c->client);
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	m->env_from = pw_msg_strip_angle(m, argv && argv[0] ? argv[0] : "");
+	if (is_stopping()) {
+		pw_msg_reply(m, "451", "4.3.2", "postwarden is restarting, "
+		    "try again later");
+		m->verdict = PW_TEMPFAIL;
+		return reply_or_keep(ctx, c, SMFIP_NR_MAIL, PW_TEMPFAIL);
+	}
 	direction(c, ctx);
 	for (size_t i = 0; i < pw_npolicies; i++) {
-		const struct pw_policy *p = pw_policies[i];
-
-		unsigned int dirs = p->dirs;
-
-		/* Outbound mail is not verified unless asked for. */
-		if (p->phase == PW_PHASE_VERIFY && c->cfg->core.verify_outbound)
-			dirs |= PW_DIR_OUT;
-		if (c->cfg->pol_conf[i] == NULL || !(dirs & m->dir))
+		if (!(policy_dirs(c->cfg, i) & m->dir))
 			continue;
 		m->active |= 1U << i;
-		needs |= p->needs;
-		if (p->msg_state_size > 0)
-			m->priv[i] = pw_arena_alloc(m->arena, p->msg_state_size);
+		needs |= pw_policies[i]->needs;
+		if (pw_policies[i]->msg_state_size > 0)
+			m->priv[i] = pw_arena_alloc(m->arena,
+			    pw_policies[i]->msg_state_size);
 	}
 	if (m->active == 0) {
 		/* Nothing to do for this message.  The MTA is told to skip us
 		   at end of headers: Postfix assigns the queue ID only after
 		   the first valid RCPT, and the summary line must carry it. */
-		return SMFIS_CONTINUE;
+		return noreply(c, SMFIP_NR_MAIL);
 	}
 	m->needs = needs;
 	m->keep_body = (needs & PW_NEED_BODY_BUFFER) != 0;
-	if ((v = run_stage(c, ST_MAIL, NULL, 0)) != PW_DUNNO)
-		return act(ctx, &m->reply, v);
-	return SMFIS_CONTINUE;
+	v = run_stage(c, ST_MAIL, NULL, 0);
+	return reply_or_keep(ctx, c, SMFIP_NR_MAIL, v);
 }
 
 static sfsistat
@@ -358,6 +421,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	if (m == NULL)
 		return SMFIS_CONTINUE;
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
+	if (decided(m))		/* kept from MAIL FROM (SMFIP_NR_MAIL) */
+		return act(ctx, &m->reply, m->verdict);
 	rcpt = pw_msg_strip_angle(m, argv && argv[0] ? argv[0] : "");
 	before = m->verdict;
 	saved = m->reply;
@@ -386,7 +451,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct pw_msg *m = c ? c->msg : NULL;
 	bool was_truncated;
 
-	if (m == NULL || m->active == 0)
+	if (m == NULL || m->active == 0 || decided(m))
 		return c ? noreply(c, SMFIP_NR_HDR) : SMFIS_CONTINUE;
 	was_truncated = m->hdrs_truncated;
 	if (!pw_msg_add_hdr(m, name, value ? value : "")) {
@@ -409,18 +474,17 @@ mlfi_eoh(SMFICTX *ctx)
 	enum pw_verdict v;
 
 	if (m == NULL)
-		return SMFIS_CONTINUE;
+		return c ? noreply(c, SMFIP_NR_EOH) : SMFIS_CONTINUE;
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
+	if (decided(m))
+		return reply_or_keep(ctx, c, SMFIP_NR_EOH, m->verdict);
 	if (m->active == 0) {
 		summary(c, "accept (no policy applies)");
 		msg_end(c);
-		return SMFIS_ACCEPT;
+		return (c->nr & SMFIP_NR_EOH) ? SMFIS_NOREPLY : SMFIS_ACCEPT;
 	}
-	if (m->verdict >= PW_TEMPFAIL)
-		return act(ctx, &m->reply, m->verdict);
-	if ((v = run_stage(c, ST_EOH, NULL, 0)) != PW_DUNNO)
-		return act(ctx, &m->reply, v);
-	return SMFIS_CONTINUE;
+	v = run_stage(c, ST_EOH, NULL, 0);
+	return reply_or_keep(ctx, c, SMFIP_NR_EOH, v);
 }
 
 static sfsistat
@@ -429,10 +493,14 @@ mlfi_body(SMFICTX *ctx, unsigned char *p, size_t len)
 	struct pw_conn *c = smfi_getpriv(ctx);
 	struct pw_msg *m = c ? c->msg : NULL;
 
-	if (m == NULL)
-		return SMFIS_CONTINUE;
-	if (!(m->needs & (PW_NEED_BODY | PW_NEED_BODY_BUFFER)) && c->skip_ok)
-		return SMFIS_SKIP;
+	if (m == NULL || m->active == 0 || decided(m))
+		return c ? noreply(c, SMFIP_NR_BODY) : SMFIS_CONTINUE;
+	if (!(m->needs & (PW_NEED_BODY | PW_NEED_BODY_BUFFER))) {
+		/* SKIP is a reply: not when the MTA expects none. */
+		if (c->skip_ok && !(c->nr & SMFIP_NR_BODY))
+			return SMFIS_SKIP;
+		return noreply(c, SMFIP_NR_BODY);
+	}
 	if (m->keep_body)
 		pw_msg_add_body(m, p, len);
 	(void)run_stage(c, ST_BODY, p, len);

@@ -317,6 +317,14 @@ cls_eoh(struct pw_call *call)
 	return PW_DUNNO;
 }
 
+/* cls_decides - cls_mail only records the organisation */
+static bool
+cls_decides(const void *conf)
+{
+	(void)conf;
+	return false;
+}
+
 const struct pw_policy pol_classify = {
     .name = "classify",
     .phase = PW_PHASE_COMPLY,
@@ -326,6 +334,7 @@ const struct pw_policy pol_classify = {
     .settings_size = sizeof(struct cls_settings),
     .init = cls_init,
     .deinit = cls_deinit,
+    .mail_decides = cls_decides,
     .mail = cls_mail,
     .eoh = cls_eoh,
 };

@@ -260,6 +260,15 @@ spf_mail(struct pw_call *call)
 	return PW_DUNNO;
 }
 
+/* spf_decides - only spf_reject_fail makes MAIL FROM wait for us */
+static bool
+spf_decides(const void *conf)
+{
+	const struct spf_conf *c = conf;
+
+	return c->s.reject_fail;
+}
+
 const struct pw_policy pol_spf_verify = {
     .name = "spf_verify",
     .phase = PW_PHASE_VERIFY,
@@ -269,5 +278,6 @@ const struct pw_policy pol_spf_verify = {
     .settings_size = sizeof(struct spf_settings),
     .init = spf_init,
     .deinit = spf_deinit,
+    .mail_decides = spf_decides,
     .mail = spf_mail,
 };

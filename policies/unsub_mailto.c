@@ -474,6 +474,14 @@ umt_eom(struct pw_call *call)
 	return PW_DUNNO;
 }
 
+/* umt_decides - umt_mail only notes the time */
+static bool
+umt_decides(const void *conf)
+{
+	(void)conf;
+	return false;
+}
+
 const struct pw_policy pol_unsub_mailto = {
     .name = "unsub_mailto",
     .phase = PW_PHASE_COMPLY,
@@ -482,6 +490,7 @@ const struct pw_policy pol_unsub_mailto = {
     .msg_state_size = sizeof(struct umt_state),
     .init = umt_init,
     .deinit = umt_deinit,
+    .mail_decides = umt_decides,
     .mail = umt_mail,
     .rcpt = umt_rcpt,
     .eom = umt_eom,

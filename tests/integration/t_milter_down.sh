@@ -100,6 +100,53 @@ pw_send_smtp --header 'Subject: after restart'
 f=$(pw_wait_sent "$PW_QID")
 check "milter back: SMTP mail signed and verifies" pw_verify_dkimpy "$f"
 
+# ---- SIGTERM with a session open: its next message gets 451 4.3.2 --------------
+# The session's milter connection is open when SIGTERM comes; the message
+# that starts afterwards is refused with a temporary error at whatever
+# stage the MTA waits for us (MAIL, RCPT or end of DATA: postwarden tells
+# Postfix not to wait at MAIL FROM when no check acts there), never
+# accepted unchecked; the daemon exits once the session ends.
+cat >"$T/msg/late.py" <<'EOF2'
+import smtplib, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+s.ehlo("client.example.test")
+open(flag, "w").close()            # now send SIGTERM
+time.sleep(1.5)
+def say(stage, r):
+    print(stage, r[0], r[1].decode())
+    if r[0] >= 400:
+        s.quit(); sys.exit(0)
+say("MAIL", s.mail("alice@example.test"))
+say("RCPT", s.rcpt("bob@remote.test"))
+say("DATA", s.docmd("DATA"))
+s.send(b"From: alice@example.test\r\nTo: bob@remote.test\r\nSubject: late\r\n"
+       b"\r\nstarted after SIGTERM\r\n.\r\n")
+say("END", s.getreply())
+s.quit()
+EOF2
+before=$(pw_sink_count)
+rm -f "$T/msg/flag"
+"$PW_PY" "$T/msg/late.py" "$PW_SMTP_PORT" "$T/msg/flag" >"$T/msg/late.out" 2>&1 &
+cl=$!
+for i in $(seq 1 100); do [ -f "$T/msg/flag" ] && break; sleep 0.1; done
+pid=$PW_MILTER_PID
+kill -TERM "$pid"
+wait "$cl"
+late=$(tail -n 1 "$T/msg/late.out")
+diag "after SIGTERM: $(tr '\n' ' ' <"$T/msg/late.out")"
+case $late in
+*" 451 4.3.2 postwarden is restarting"*)
+	ok "message begun after SIGTERM: 451 4.3.2 (${late%% *})" ;;
+*)	nok "message begun after SIGTERM: 451 4.3.2 (got: $late)" ;;
+esac
+pw_wait_gone "$pid" 150
+check "daemon exited once the session ended" ! kill -0 "$pid" 2>/dev/null
+check "message begun after SIGTERM: nothing delivered" \
+    test "$(pw_sink_count)" = "$before"
+PW_MILTER_PID=
+pw_start_milter || nok "milter restarted"
+
 # ---- idle SIGTERM: exits promptly -------------------------------------------------
 t0=$(date +%s%N)
 pid=$PW_MILTER_PID
