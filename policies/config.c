@@ -60,6 +60,8 @@ static const struct pw_setting core_settings[] = {
 	body_memory_limit),
     PW_SET_INT("milter_backlog", "128", 1, 65535, struct pw_core,
 	milter_backlog),
+    PW_SET_INT("milter_linger_ms", "100", 0, 10000, struct pw_core,
+	milter_linger_ms),
     PW_SET_END,
 };
 
