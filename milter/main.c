@@ -32,8 +32,8 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "linger.h"
 #include "log.h"
+#include "milterio.h"
 #include "mlfi.h"
 #include "quickack.h"
 #include "util.h"
@@ -182,7 +182,7 @@ open_socket(const struct pw_config *cfg)
 		set_nodelay();
 		pw_quickack_enable();
 	}
-	pw_linger_enable((int)cfg->core.milter_linger_ms);
+	pw_milterio_enable((int)cfg->core.milter_linger_ms);
 	if (path != NULL && cfg->core.milter_socket_mode >= 0 &&
 	    chmod(path, (mode_t)cfg->core.milter_socket_mode) < 0)
 		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));

@@ -90,7 +90,7 @@ struct pw_core {
 	long	 max_header_bytes;
 	long	 body_memory_limit;
 	long	 milter_backlog;
-	long	 milter_linger_ms;	/* milter/linger.h; read at start */
+	long	 milter_linger_ms;	/* milter/milterio.h; read at start */
 };
 
 struct pw_config_entry;

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * milterio - libmilter's session I/O, made cheaper.
+ *
+ * Debian's libmilter runs sessions on a worker pool and reads each
+ * command in four system calls: poll() and read() for the 5-byte header,
+ * poll() and read() for the rest, plus a poll() after each command to see
+ * whether the next is already there.  Postfix sends a macro packet before
+ * nearly every event and no reply is awaited for most events, so the
+ * packets of a message come in a few bursts: about 30 commands and 150
+ * system calls per message, where a handful of reads would do.  And when
+ * the next command is not there within 1 ms (the MTA waits for its SMTP
+ * client, or just did not get the CPU), the worker hands the session back
+ * to the pool: a pipe write, the pool thread's wake-up and poll-set
+ * rebuild, then another wake-up for a worker, or a new thread.  Under load
+ * that happened about eight times per inbound message.
+ *
+ * This module defines accept(), read(), poll() and close() and changes
+ * them only for the sockets of libmilter's sessions (accepted from
+ * libmilter's code):
+ *   - read() fills a per-session buffer (16 KiB) and serves libmilter's
+ *     small reads from it; poll() answers "readable" for a session with
+ *     buffered bytes without a system call;
+ *   - libmilter's "is the next command there?" poll (one descriptor,
+ *     POLLIN, 1 ms, from libmilter's code) waits up to the linger time,
+ *     so that the worker that served a command usually serves the next,
+ *     as libmilter's thread-per-session builds do.  The price is a thread
+ *     per session active within the linger time.
+ * Everything else goes to the C library unchanged.  If libmilter is not
+ * found in the process (linked statically), nothing changes.
+ */
+#ifndef PW_MILTERIO_H
+#define PW_MILTERIO_H
+
+/* Before the first session; linger_ms 0 keeps libmilter's 1 ms. */
+void	pw_milterio_enable(int linger_ms);
+
+#endif
