@@ -6,8 +6,15 @@
 # Postfix of tests/integration/lib.sh, with no milter ("bare") and with
 # postwarden (SPF + DKIM verify + DMARC + A-R), interleaved over ROUNDS
 # rounds with the order rotated.  Prints per run and as medians:
-# messages/second, ratio to bare of the same round, postwarden CPU ms per
-# message, DNS queries per message that reached unbound, peak RSS.
+# messages/second, ratios to bare and to the chain of the same round, the
+# milter's CPU ms per message, the whole machine's CPU ms per message (all
+# processes: the load generator, Postfix, the sink, the milters), DNS
+# queries per message that reached unbound, peak RSS.
+#
+# Mail goes to Postfix's smtp-sink (C, discards), not to the harness's
+# byte-exact rawsink.py: that Python sink writes a file per message and
+# costs about 1 ms of CPU per message, the same in every configuration,
+# which hides the milters' differences.  BENCH_SINK=raw measures with it.
 #
 # Configurations: bare, pw (postwarden), chain (Debian's OpenDKIM in
 # verify mode + OpenDMARC with SPF inside it, chained as usually run, unix
@@ -18,7 +25,8 @@
 # bind-mounted (the host's file and ports are untouched).
 #
 # ROUNDS (3), N (1000), CONC (10), CHAIN (1), BENCH_CONF (an extra
-# postwarden.conf line).  Run as root.  Ports: PW_PORT_BASE (27200; 23 in
+# postwarden.conf line), BENCH_SINK (smtp-sink, or raw), CONFIGS_NS (the
+# configurations, default "bare pw chain").  Run as root.  Ports: PW_PORT_BASE (27200; 23 in
 # the namespace, so that DNS is on port 53).
 if [ "${CHAIN:-1}" = 1 ] && [ -z "${BENCH_NETNS:-}" ]; then
 	r=$(mktemp /tmp/bench-resolv.XXXXXX)
@@ -31,7 +39,12 @@ if [ "${CHAIN:-1}" = 1 ] && [ -z "${BENCH_NETNS:-}" ]; then
 fi
 PW_PORT_BASE=${PW_PORT_BASE:-27200}
 CONFIGS="bare pw"
-[ -n "${BENCH_NETNS:-}" ] && CONFIGS="bare pw chain"
+[ -n "${BENCH_NETNS:-}" ] && CONFIGS=${CONFIGS_NS:-"bare pw chain"}
+case ${BENCH_SINK:-smtp-sink} in
+raw) PW_SINK=raw ;;
+*) PW_SINK=smtp-sink ;;
+esac
+PW_MILTER_VERBOSE=0	# the log a production milter writes, not -v's
 ROUNDS=${ROUNDS:-3}
 N=${N:-1000}
 CONC=${CONC:-10}
@@ -113,6 +126,9 @@ queries() {
 	unbound-control -c "$T/dns/unbound.conf" stats_noreset 2>/dev/null |
 	    sed -n 's/^total.num.queries=//p'
 }
+busy() {	# "busy total" jiffies of the whole machine
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
+}
 sent() { awk '/status=sent/ { n++ } END { print n + 0 }' "$T/pf/maillog" 2>/dev/null; }
 
 set_milter() {
@@ -124,10 +140,10 @@ set_milter() {
 	sleep 1
 }
 
-run() {	# run CONFIG -> "msgs/s cpu_ms_per_msg dns_per_msg"
-	local s0 c0 q0 t0 t1 i
+run() {	# run CONFIG -> "msgs/s cpu_ms_per_msg dns_per_msg machine_cpu_ms_per_msg busy%"
+	local s0 c0 q0 t0 t1 i b0 b1
 	set_milter "$1"
-	s0=$(sent); c0=$(cpu "$1"); q0=$(queries)
+	s0=$(sent); c0=$(cpu "$1"); q0=$(queries); b0=$(busy)
 	t0=$(date +%s.%N)
 	"$PW_PY" "$(dirname "$0")/xclient-load.py" 127.0.0.1 "$PW_SMTP_PORT" \
 	    "$N" "$CONC" "$IP" "bounce@$D" bob@remote.test "$m" >/dev/null ||
@@ -136,11 +152,14 @@ run() {	# run CONFIG -> "msgs/s cpu_ms_per_msg dns_per_msg"
 		[ $(($(sent) - s0)) -ge "$N" ] && break
 		sleep 0.1
 	done
-	t1=$(date +%s.%N)
+	t1=$(date +%s.%N); b1=$(busy)
 	awk -v n="$N" -v t="$(echo "$t1 - $t0" | bc)" \
 	    -v c="$(($(cpu "$1") - c0))" -v hz="$hz" \
-	    -v q="$(($(queries) - q0))" \
-	    'BEGIN { printf "%.1f %.3f %.3f\n", n / t, c * 1000 / hz / n, q / n }'
+	    -v q="$(($(queries) - q0))" -v b0="$b0" -v b1="$b1" \
+	    'BEGIN { split(b0, x, " "); split(b1, y, " ")
+		 printf "%.1f %.3f %.3f %.2f %.0f\n", n / t, c * 1000 / hz / n,
+		     q / n, (y[1] - x[1]) * 1000 / hz / n,
+		     100 * (y[1] - x[1]) / (y[2] - x[2]) }'
 }
 
 declare -A res
@@ -151,18 +170,32 @@ for r in $(seq 1 "$ROUNDS"); do
 	order="$*"
 	for c in $order; do
 		res[$c,$r]=$(run "$c")
-		diag "round $r $c: $(echo "${res[$c,$r]}" | awk '{print $1 " msg/s, milter " $2 " ms/msg, " $3 " DNS queries/msg"}')"
+		diag "round $r $c: $(echo "${res[$c,$r]}" | awk '{print $1 " msg/s, milter " $2 " ms/msg, " $3 " DNS queries/msg, machine " $4 " ms CPU/msg (" $5 "% busy)"}')"
 	done
 done
 med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { echo "${res[$1,$2]}" | cut -d' ' -f"$3"; }	# CONFIG ROUND N
+medf() {	# CONFIG FIELD: median over the rounds
+	for r in $(seq 1 "$ROUNDS"); do field "$1" "$r" "$2"; done | med
+}
+ratio() {	# A B FIELD: median over the rounds of A's field / B's
+	for r in $(seq 1 "$ROUNDS"); do
+		awk -v a="$(field "$1" "$r" "$3")" -v b="$(field "$2" "$r" "$3")" \
+		    'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }'
+	done | med
+}
+echo "medians of $ROUNDS rounds, $N messages each, $CONC sessions, sink $PW_SINK:"
 for c in $CONFIGS; do
-	tp=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f1; done | med)
-	cp=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f2; done | med)
-	dq=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[$c,$r]}" | cut -d' ' -f3; done | med)
-	ra=$(for r in $(seq 1 "$ROUNDS"); do awk -v a="$(echo "${res[$c,$r]}" | cut -d' ' -f1)" \
-	    -v b="$(echo "${res[bare,$r]}" | cut -d' ' -f1)" 'BEGIN{printf "%.2f\n", a/b}'; done | med)
-	printf '%-5s %8s msg/s  x%s of bare  milter %s ms/msg  DNS %s q/msg\n' "$c" "$tp" "$ra" "$cp" "$dq"
+	printf '%-5s %6s msg/s  x%s of bare' "$c" "$(medf "$c" 1)" \
+	    "$(ratio "$c" bare 1)"
+	[[ " $CONFIGS " == *" chain "* ]] && [ "$c" != chain ] &&
+	    printf '  x%s of chain' "$(ratio "$c" chain 1)"
+	printf '  milter %s ms/msg  machine %s ms/msg  DNS %s q/msg\n' \
+	    "$(medf "$c" 2)" "$(medf "$c" 4)" "$(medf "$c" 3)"
 done
+if [[ " $CONFIGS " == *" chain "* ]] && [[ " $CONFIGS " == *" pw "* ]]; then
+	echo "postwarden's milter CPU per message: $(ratio pw chain 2) of the chain's"
+fi
 echo "postwarden peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$PW_MILTER_PID/status")"
 for p in $CHAIN_PIDS; do
 	echo "chain $(cat "/proc/$p/comm") peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$p/status")"

@@ -26,6 +26,8 @@
 #   PW_MILTER_IMPL   postwarden (default) or opendkim: Debian's opendkim
 #                    fed the same KeyTable/SigningTable (harness self-test)
 #   PW_SINK          raw (default, rawsink.py) or smtp-sink
+#   PW_MILTER_VERBOSE 1 (default): postwarden -v (debug lines in the log);
+#                    0: the production log (benchmarks)
 #   PW_USER          user postwarden drops to after binding (default
 #                    postfix: it owns the unix socket then, so Postfix can
 #                    connect, and the keys are chowned to it); empty =
@@ -68,6 +70,7 @@ export PW_DNS_PORT
 PW_MILTER_SOCKET=${PW_MILTER_SOCKET:-unix}
 PW_MILTER_IMPL=${PW_MILTER_IMPL:-postwarden}
 PW_SINK=${PW_SINK:-raw}
+PW_MILTER_VERBOSE=${PW_MILTER_VERBOSE:-1}
 PW_USER=${PW_USER-postfix}
 
 if [ -z "${PW_BUILD_DIR:-}" ]; then
@@ -385,7 +388,8 @@ pw_start_milter() {
 		pw_write_conf
 		# The daemon sets the socket mode (milter_socket_mode) and owner
 		# (user) itself: Postfix runs as user postfix.
-		"$PW_POSTWARDEN" -c "$T/pw/postwarden.conf" -f -v >>"$T/pw/log" 2>&1 &
+		"$PW_POSTWARDEN" -c "$T/pw/postwarden.conf" -f \
+		    $([ "$PW_MILTER_VERBOSE" = 1 ] && echo -v) >>"$T/pw/log" 2>&1 &
 	fi
 	PW_MILTER_PID=$!
 	PW_PIDS+=($PW_MILTER_PID)
