@@ -298,6 +298,11 @@ main(int argc, char **argv)
 	if (pw_mlfi_active() > 0)
 		pw_syslog(LOG_WARNING, "stopping with %d connections open",
 		    pw_mlfi_active());
+	else
+		/* The last reference: the policies finish their work (queued
+		   DMARC rows are written).  With connections open their
+		   snapshot stays, unwritten rows are lost. */
+		pw_config_set_current(NULL);
 	pw_syslog(LOG_INFO, "stopped");
 	if (pid_file != NULL)
 		(void)unlink(pid_file);

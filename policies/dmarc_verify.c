@@ -41,6 +41,7 @@
 #include "auth.h"
 #include "authres.h"
 #include "config.h"
+#include "dmarc_rows.h"
 #include "dns.h"
 #include "log.h"
 #include "policy.h"
@@ -91,6 +92,7 @@ struct dmv_conf {
 	pthread_mutex_t		 store_lock;
 	bool			 store_tried;
 	struct pw_store		*store;		/* opened at first use */
+	struct pw_dmarc_rows	*rows;		/* writes to store */
 };
 
 /* libopendmarc's PSL table is process-wide: loaded once. */
@@ -106,6 +108,7 @@ dmv_deinit(void *vc)
 	if (c == NULL)
 		return;
 	pw_dns_free(&c->dns);
+	pw_dmarc_rows_free(&c->rows);	/* writes what is queued */
 	pw_store_close(&c->store);
 	pthread_mutex_destroy(&c->store_lock);
 	free(c->store_spec);
@@ -379,12 +382,13 @@ disposition(const struct pw_dmarc_res *r)
 	return p;
 }
 
-/* store_get - the store, opened on first use; NULL if not recorded */
-static struct pw_store *
-store_get(struct pw_msg *m, const struct dmv_conf *cc)
+/* rows_get - the row writer, started with the store on first use; NULL
+   if not recorded */
+static struct pw_dmarc_rows *
+rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 {
-	struct dmv_conf *c = (struct dmv_conf *)cc;	/* only store_* */
-	struct pw_store *st;
+	struct dmv_conf *c = (struct dmv_conf *)cc;	/* only store_*, rows */
+	struct pw_dmarc_rows *rows;
 	char *err = NULL;
 
 	if (c->store_spec == NULL)
@@ -392,24 +396,25 @@ store_get(struct pw_msg *m, const struct dmv_conf *cc)
 	pthread_mutex_lock(&c->store_lock);
 	if (!c->store_tried) {
 		c->store_tried = true;
-		if (pw_store_open(c->store_spec, NULL, &c->store, &err) < 0) {
+		if (pw_store_open(c->store_spec, NULL, &c->store, &err) < 0 ||
+		    (c->rows = pw_dmarc_rows_new(c->store, &err)) == NULL) {
 			/* Losing report rows must not stop mail. */
 			pw_warn(m, "dmarc_store_results: %s: %s; DMARC "
 			    "evaluations are logged only", c->store_spec,
 			    err ? err : "cannot open");
 			free(err);
-			c->store = NULL;
+			pw_store_close(&c->store);
 		}
 	}
-	st = c->store;
+	rows = c->rows;
 	pthread_mutex_unlock(&c->store_lock);
-	return st;
+	return rows;
 }
 
 static void
 store_row(struct pw_msg *m, const struct dmv_conf *c)
 {
-	struct pw_store *st;
+	struct pw_dmarc_rows *rows;
 	const struct pw_dmarc_res *r = &m->auth.dmarc;
 	struct pw_buf dr = {0}, dd = {0};
 	struct pw_dmarc_row row;
@@ -434,9 +439,8 @@ store_row(struct pw_msg *m, const struct dmv_conf *c)
 	    "dkim=%s/%s", row.from_domain, row.source_ip, row.policy,
 	    row.disposition, row.spf_result, row.spf_domain, row.dkim_result,
 	    row.dkim_domain);
-	if ((st = store_get(m, c)) != NULL && pw_store_dmarc_add(st, &row) < 0)
-		pw_warn(m, "dmarc: evaluation not stored: %s",
-		    pw_store_strerror());
+	if ((rows = rows_get(m, c)) != NULL)
+		pw_dmarc_rows_add(rows, &row);	/* written within 0.5 s */
 	pw_buf_free(&dr);
 	pw_buf_free(&dd);
 }

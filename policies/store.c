@@ -188,9 +188,10 @@ pw_store_audit_verify(struct pw_store *s, int64_t *bad_id_r,
 }
 
 int
-pw_store_dmarc_add(struct pw_store *s, const struct pw_dmarc_row *row)
+pw_store_dmarc_add(struct pw_store *s, const struct pw_dmarc_row *rows,
+    size_t n)
 {
-	return s->ops->dmarc_add(s, row);
+	return n == 0 ? 0 : s->ops->dmarc_add(s, rows, n);
 }
 
 int

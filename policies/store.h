@@ -138,7 +138,8 @@ struct pw_store_ops {
 	int	(*audit_append)(struct pw_store *, struct pw_audit_row *);
 	int	(*audit_verify)(struct pw_store *, int64_t *bad_id_r,
 		    unsigned char *head_r);
-	int	(*dmarc_add)(struct pw_store *, const struct pw_dmarc_row *);
+	int	(*dmarc_add)(struct pw_store *, const struct pw_dmarc_row *,
+		    size_t);
 	/* Optional (NULL: reports unavailable for this backend). */
 	int	(*audit_list)(struct pw_store *, const struct pw_audit_filter *,
 		    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
@@ -196,7 +197,9 @@ int	pw_store_audit_append(struct pw_store *, struct pw_audit_row *);
 int	pw_store_audit_verify(struct pw_store *, int64_t *bad_id_r,
 	    unsigned char *head_r);
 
-int	pw_store_dmarc_add(struct pw_store *, const struct pw_dmarc_row *);
+/* n rows in one transaction: all stored (0) or none (-1). */
+int	pw_store_dmarc_add(struct pw_store *, const struct pw_dmarc_row *,
+	    size_t n);
 
 /* The audit rows matching f, in id (chain) order; strings in a row are
    valid during the callback only.  cb returning non-zero stops the walk.

@@ -312,6 +312,22 @@ check "DMARC evaluations stored in the store ($rows rows)" test "${rows:-0}" -ge
 check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pass for r.test" \
     test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND source_ip = '$IP' AND policy = 'reject' AND disposition = 'reject' AND dkim_domain = 'r.test' AND dkim_result = 'pass'" 2>/dev/null)"
 
+# Rows are queued and written in batches (policies/dmarc_rows.c): within
+# half a second, and at a stop before the daemon exits.
+nrows() { sqlite3 "$T/pw/postwarden.db" "SELECT count(*) FROM dmarc_eval" 2>/dev/null; }
+sleep 1					# the rows of the messages above
+n0=$(nrows)
+send a@a.test "$(msg a@a.test)" >/dev/null	# dmarc=pass: one row
+sleep 1
+check "a new evaluation is in the store within a second" test "$(nrows)" = $((n0 + 1))
+send a@a.test "$(msg a@a.test)" >/dev/null
+kill -TERM "$PW_MILTER_PID"		# at once: the row is still queued
+pw_wait_gone "$PW_MILTER_PID" 150
+PW_MILTER_PID=
+check "SIGTERM right after a message: its row was written before the exit" \
+    test "$(nrows)" = $((n0 + 2))
+pw_start_milter || pw_bail "milter restarted"
+
 # ---- hostile headers: no crash, sane results ---------------------------------------
 deep=$(printf '(%.0s' $(seq 1 3000))x$(printf ')%.0s' $(seq 1 3000))
 f=$(msg "a@a.test" "DKIM-Signature: v=1; a=rsa-sha256; d=a.test; s=;;; b=;bh=" \

@@ -632,8 +632,17 @@ t_export_dmarc(void **state)
 	d.spf_result = "fail";
 	d.spf_domain = "example.com";
 	d.dkim_result = "none";
-	assert_int_equal(pw_store_dmarc_add(f->store, &d), 0);
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
 	assert_int_equal(count(f->path, "dmarc_eval"), 1);
+	{
+		struct pw_dmarc_row many[3] = {d, d, d};
+
+		many[2].from_domain = "example.net";
+		assert_int_equal(pw_store_dmarc_add(f->store, many, 3), 0);
+		assert_int_equal(count(f->path, "dmarc_eval"), 4);
+		assert_int_equal(pw_store_dmarc_add(f->store, many, 0), 0);
+		assert_int_equal(count(f->path, "dmarc_eval"), 4);
+	}
 }
 
 static void *
