@@ -79,18 +79,17 @@ hold6() {	# threads while six negotiated sessions wait
 	wait $!
 	echo "$n"
 }
-restart "milter_linger_ms = 5000"
-sleep 0.5
-base=$(threads)
-n=$(hold6)
-diag "milter_linger_ms = 5000: $base threads idle, $n with six waiting sessions"
+linger() {	# MS: restart with it; sets base (threads idle) and n
+	restart "milter_linger_ms = $1"
+	sleep 0.5
+	base=$(threads)
+	n=$(hold6)
+	diag "milter_linger_ms = $1: $base threads idle, $n with six waiting sessions"
+}
+linger 5000
 check "milter_linger_ms = 5000: a worker stays with each waiting session" \
     test "$n" -ge $((base + 4))
-restart "milter_linger_ms = 0"
-sleep 0.5
-base=$(threads)
-n=$(hold6)
-diag "milter_linger_ms = 0: $base threads idle, $n with six waiting sessions"
+linger 0
 check "milter_linger_ms = 0: waiting sessions go back to libmilter's pool" \
     test "$n" -le $((base + 2))
 pw_send_smtp --header 'Subject: no linger'
