@@ -17,11 +17,13 @@
  * The result goes to msg->auth.spf for dmarc_verify and the A-R header.
  * spf_reject_fail = yes rejects a "fail" at MAIL FROM (550 5.7.23, RFC
  * 7372); by default DMARC decides.  The reply names the client address
- * and the domain in our own words: libspf2 1.2.10 mangles the expansion
- * of a domain's exp= text (spaces become '%', later macros stay
- * unexpanded: "198.51.100.9%is%not%one%of%{d}s..."), and that text comes
- * from the sender's DNS anyway.  libspf2 passes every 127.0.0.0/8 and
- * ::1 client as "localhost" before any lookup.
+ * and the domain in our own words and adds the domain's exp= explanation
+ * (RFC 7208 section 6.2), expanded by spf_macro.c: libspf2 1.2.10 mangles
+ * that expansion (spaces become '%', later macros stay unexpanded:
+ * "198.51.100.9%is%not%one%of%{d}s...").  The text comes from the
+ * sender's DNS: only printable ASCII is kept, at most 200 characters.
+ * libspf2 passes every 127.0.0.0/8 and ::1 client as "localhost" before
+ * any lookup.
  */
 #include "autoconf.h"
 
@@ -29,6 +31,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <spf2/spf.h>
 
@@ -39,6 +43,7 @@
 #include "dns_hooks.h"
 #include "log.h"
 #include "policy.h"
+#include "spf_macro.h"
 
 struct spf_settings {
 	bool	 enable;
@@ -199,6 +204,73 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 	SPF_request_free(req);
 }
 
+/* exp_spec - the exp= domain-spec of domain's SPF record (arena), or NULL */
+static const char *
+exp_spec(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
+    const char *domain)
+{
+	char **txt = NULL;
+	const char *why, *rec = NULL, *spec = NULL;
+	size_t nrec = 0;
+
+	if (pw_dns_txt(c->dns, b, domain, &txt, &why) != PW_DNS_ANSWER)
+		return NULL;
+	for (char **t = txt; *t; t++)
+		if (strncasecmp(*t, "v=spf1", 6) == 0 &&
+		    ((*t)[6] == ' ' || (*t)[6] == '\0')) {
+			rec = *t;
+			nrec++;
+		}
+	for (const char *p = nrec == 1 ? rec : ""; *p;) {
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n > 4 && strncasecmp(p, "exp=", 4) == 0) {
+			spec = pw_arena_strndup(m->arena, p + 4, n - 4);
+			break;
+		}
+		p += n;
+	}
+	pw_strv_free(&txt);
+	return spec;
+}
+
+/*
+ * explanation - the expanded exp= text of domain's record for this client
+ * and sender, cleaned for an SMTP reply, or NULL (no exp=, a DNS or
+ * syntax problem: RFC 7208 section 6.2 says to go on as without one).
+ */
+static const char *
+explanation(struct pw_msg *m, const struct spf_conf *c,
+    struct pw_dns_budget *b, const char *sender, const char *domain)
+{
+	struct pw_spf_macro_ctx x = {
+	    .sender = sender, .domain = domain, .ip = &m->client->sa,
+	    .helo = m->client->helo, .receiver = c->authserv_id,
+	    .now = time(NULL)};
+	const char *spec, *target, *why;
+	char **txt = NULL, *text = NULL, *o;
+
+	if (domain == NULL || (spec = exp_spec(m, c, b, domain)) == NULL ||
+	    (target = pw_spf_macro_expand(m->arena, spec, &x, false)) == NULL)
+		return NULL;
+	if (pw_dns_txt(c->dns, b, target, &txt, &why) == PW_DNS_ANSWER &&
+	    txt[0] != NULL && txt[1] == NULL)
+		text = pw_spf_macro_expand(m->arena, txt[0], &x, true);
+	pw_strv_free(&txt);
+	if (text == NULL)
+		return NULL;
+	/* Printable ASCII only ('%' would be a format to the MTA), one
+	   line, at most 200 characters. */
+	for (o = text; *o; o++)
+		if (*o < 0x20 || *o > 0x7e || *o == '%')
+			*o = ' ';
+	if (o - text > 200)
+		text[200] = '\0';
+	return *text ? text : NULL;
+}
+
 /* domain_of - the domain an SPF check was about */
 static const char *
 domain_of(struct pw_msg *m, const char *mailfrom)
@@ -252,9 +324,16 @@ spf_mail(struct pw_call *call)
 	if (c->s.received_header && ev.received != NULL)
 		pw_edit_insert(m, 0, "Received-SPF", ev.received);
 	if (r->result == PW_AUTH_FAIL && c->s.reject_fail) {
+		const char *sender = from ? from : pw_arena_printf(m->arena,
+		    "postmaster@%s", r->domain ? r->domain : "unknown");
+
+		r->explanation = explanation(m, c, b, sender, r->domain);
 		pw_msg_reply(m, "550", "5.7.23", "SPF check failed: %s is not "
-		    "allowed to send mail for %s", m->client->addr,
-		    r->domain ? r->domain : "this sender");
+		    "allowed to send mail for %s%s%s%s", m->client->addr,
+		    r->domain ? r->domain : "this sender",
+		    r->explanation ? " (" : "",
+		    r->explanation ? r->explanation : "",
+		    r->explanation ? ")" : "");
 		return PW_REJECT;
 	}
 	return PW_DUNNO;

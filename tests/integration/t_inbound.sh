@@ -44,6 +44,9 @@ pw_dns_add "none.spf.test. 60 IN A 192.0.2.1"
 txt perm.spf.test "v=spf1 frobnicate:x -all"
 txt temp.spf.test "v=spf1 include:x.refused.test -all"
 txt helo.spf.test "v=spf1 ip4:$IP -all"
+# exp= (RFC 7208 section 6.2): the explanation goes into the 550 reply
+txt exp.spf.test "v=spf1 ip4:192.0.2.1 exp=why.%{d} -all"
+txt why.exp.spf.test "%{i} is not one of the servers of %{d} (user %{l}), see https://%{d}/spf"
 # six includes, the client in the last: within RFC 7208's 10 lookups, over
 # a dns_max_queries of 5
 inc=
@@ -360,6 +363,9 @@ check "dns_max_queries = 5: the A-R says why" \
 f=$(msg "a@fail.spf.test"); send alice@fail.spf.test "$f"
 check "spf_reject_fail: SPF fail rejected at MAIL FROM with 550 5.7.23" \
     reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for fail.spf.test"
+f=$(msg "a@exp.spf.test"); send alice@exp.spf.test "$f"
+check "spf_reject_fail: the domain's exp= explanation, expanded, is in the reply" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for exp.spf.test ($IP is not one of the servers of exp.spf.test (user alice), see https://exp.spf.test/spf)"
 f=$(msg "a@a.test"); d=$(deliver bounce@a.test "$f")
 check "spf_received_header: Received-SPF: pass added" \
     grep -q "^Received-SPF: pass" <(tr -d '\r' <"$d")
