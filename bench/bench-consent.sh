@@ -66,6 +66,7 @@ SMTPD_PORT=35025
 SINK_PORT=35026
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../tests/integration/postfix.sh"
 REPO=$(cd "$HERE/.." && pwd)
 if [ -z "${BUILD:-}" ]; then
 	BUILD=$(ls -td "$REPO"/build*/ 2>/dev/null | while read -r d; do
@@ -200,36 +201,9 @@ lazy dog; 0123456789 abcdefghijklmnopqrstuvwxyz.
 Acme Widgets Inc. | 123 Main Street West, Toronto ON M5V 1A1 | info@acme.test
 EOF
 
-cat >"$PF/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-maillog_file = $MAILLOG
-maillog_file_prefixes = $T
-myhostname = mx.acme.test
-mydomain = acme.test
-myorigin = \$mydomain
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-biff = no
-smtpd_peername_lookup = no
-relay_domains = static:ALL
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-relayhost = [127.0.0.1]:$SINK_PORT
-relay_transport = relay:[127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtpd_tls_security_level = none
-smtp_tls_security_level = none
-queue_run_delay = 2s
-minimal_backoff_time = 2s
-maximal_backoff_time = 4s
-delay_warning_time = 0
-in_flow_delay = 0
+{
+	pw_pf_main_cf "$PF/spool" "$MAILLOG" mx.acme.test acme.test "$SINK_PORT"
+	cat <<EOF
 smtpd_milters = unix:$T/pw/pw.sock
 non_smtpd_milters =
 milter_default_action = tempfail
@@ -238,22 +212,14 @@ milter_connect_timeout = 5s
 milter_command_timeout = 10s
 milter_content_timeout = 30s
 EOF
-sed -n '/^pickup/,$p' "$HERE/bench-sign.sh" | sed '/^EOF$/,$d' >"$T/services"
+} >"$PF/etc/main.cf"
 {
 	printf '127.0.0.1:%s inet n - n - - smtpd\n' "$SMTPD_PORT"
-	cat "$T/services"
+	pw_pf_services
 } >"$PF/etc/master.cf"
-grep -q '^cleanup' "$PF/etc/master.cf" || { echo "master.cf services" >&2; exit 1; }
 postfix -c "$PF/etc" check >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 postfix -c "$PF/etc" start >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
-wait_tcp() {
-	for _ in $(seq "${2:-100}"); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_tcp "$SMTPD_PORT" || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
+pw_wait_tcp "$SMTPD_PORT" || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
 
 start_sink() {	# [dump template]
 	if [ -n "$SINK_PID" ]; then
@@ -262,7 +228,7 @@ start_sink() {	# [dump template]
 	smtp-sink -u nobody ${1:+-d "$1"} "127.0.0.1:$SINK_PORT" 256 \
 	    >"$T/sink.log" 2>&1 &
 	SINK_PID=$!
-	wait_tcp "$SINK_PORT" || { echo "smtp-sink did not start" >&2; exit 1; }
+	pw_wait_tcp "$SINK_PORT" || { echo "smtp-sink did not start" >&2; exit 1; }
 }
 
 start_milter() {	# mode

@@ -71,6 +71,7 @@ CONFIGS=${CONFIGS:-$DEFAULT_CONFIGS}
 read -r -a CFGS <<<"$CONFIGS"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../tests/integration/postfix.sh"
 REPO=$(cd "$HERE/.." && pwd)
 if [ -z "${POSTWARDEN:-}" ]; then
 	for p in "$REPO/milter/postwarden" "$REPO/build/milter/postwarden" \
@@ -165,36 +166,9 @@ declare -A MILTER_SOCK=(
 )
 mkdir -p "$PF/etc" "$PF/spool" "$T/odkim" "$T/pw"
 chmod 755 "$T/odkim" "$T/pw"
-cat >"$PF/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-maillog_file = $MAILLOG
-maillog_file_prefixes = $T
-myhostname = mx.example.test
-mydomain = example.test
-myorigin = \$mydomain
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-biff = no
-smtpd_peername_lookup = no
-relay_domains = static:ALL
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-relayhost = [127.0.0.1]:26026
-relay_transport = relay:[127.0.0.1]:26026
-smtp_dns_support_level = disabled
-smtpd_tls_security_level = none
-smtp_tls_security_level = none
-queue_run_delay = 2s
-minimal_backoff_time = 2s
-maximal_backoff_time = 4s
-delay_warning_time = 0
-in_flow_delay = 0
+{
+	pw_pf_main_cf "$PF/spool" "$MAILLOG" mx.example.test example.test 26026
+	cat <<EOF
 smtpd_milters =
 non_smtpd_milters =
 milter_default_action = tempfail
@@ -203,46 +177,18 @@ milter_connect_timeout = 5s
 milter_command_timeout = 10s
 milter_content_timeout = 30s
 EOF
+} >"$PF/etc/main.cf"
 {
 	printf '127.0.0.1:%s inet n - n - - smtpd\n' "${SMTPD_PORT[none]}"
 	for k in odkim-unix odkim-inet pw-unix pw-inet; do
 		printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters=%s\n' \
 		    "${SMTPD_PORT[$k]}" "${MILTER_SOCK[$k]}"
 	done
-	cat <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+	pw_pf_services
 } >"$PF/etc/master.cf"
 postfix -c "$PF/etc" check >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 postfix -c "$PF/etc" start >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
-wait_tcp() {	# port [tries of 0.1 s]
-	for _ in $(seq "${2:-100}"); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_tcp 26025 || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
+pw_wait_tcp 26025 || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
 
 start_sink() {	# [dump template]
 	if [ -n "$SINK_PID" ]; then
@@ -251,7 +197,7 @@ start_sink() {	# [dump template]
 	smtp-sink -u nobody ${1:+-d "$1"} 127.0.0.1:26026 256 \
 	    >"$T/sink.log" 2>&1 &
 	SINK_PID=$!
-	wait_tcp 26026 || { echo "smtp-sink did not start" >&2; exit 1; }
+	pw_wait_tcp 26026 || { echo "smtp-sink did not start" >&2; exit 1; }
 }
 
 # -------------------------------------------------------------- milters
