@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "consent.h"
-#include "store.h"
-#include "token.h"
-#include "util.h"
+#include "compliance/consent_state.h"
+#include "store/store.h"
+#include "compliance/token.h"
+#include "base/util.h"
 
 static long n_events = 1000000, n_lookups = 200000;
 static int n_threads = 4;

@@ -30,13 +30,14 @@
 
 #include <libmilter/mfapi.h>
 
-#include "config.h"
-#include "daemon.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/daemon.h"
+#include "base/log.h"
 #include "milterio.h"
 #include "mlfi.h"
+#include "policy.h"
 #include "quickack.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
 #define STOP_GRACE_SECONDS 30
@@ -67,7 +68,7 @@ static struct pw_config *
 load_or_report(const char *path, FILE *to)
 {
 	struct pw_buf errs = {0};
-	struct pw_config *cfg = pw_config_load(path, &errs);
+	struct pw_config *cfg = pw_policies_load(path, &errs);
 
 	if (cfg == NULL) {
 		char *line, *save = NULL;

@@ -20,9 +20,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "milterio.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MIO_BUF		16384	/* read-ahead per session */
 #define MIO_MAX_FDS	65536	/* sessions above this fd: not buffered */

@@ -20,8 +20,8 @@
 
 #include <libmilter/mfapi.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "mlfi.h"
 #include "msg.h"
 #include "policy.h"
@@ -81,7 +81,7 @@ policy_dirs(const struct pw_config *cfg, size_t i)
 {
 	const struct pw_policy *p = pw_policies[i];
 
-	if (cfg->pol_conf[i] == NULL)
+	if (pw_policy_conf(cfg, i) == NULL)
 		return 0;
 	/* Outbound mail is not verified unless asked for. */
 	if (p->phase == PW_PHASE_VERIFY && cfg->core.verify_outbound)
@@ -105,12 +105,12 @@ proto_needs(const struct pw_config *cfg)
 	for (size_t i = 0; i < pw_npolicies; i++) {
 		const struct pw_policy *p = pw_policies[i];
 
-		if (cfg->pol_conf[i] == NULL)
+		if (pw_policy_conf(cfg, i) == NULL)
 			continue;
 		n.needs |= p->needs;
 		dirs |= policy_dirs(cfg, i);
 		if (p->mail != NULL && (p->mail_decides == NULL ||
-		    p->mail_decides(cfg->pol_conf[i])))
+		    p->mail_decides(pw_policy_conf(cfg, i))))
 			n.mail_reply = true;
 	}
 	n.idle = dirs != (PW_DIR_IN | PW_DIR_OUT);
@@ -240,7 +240,7 @@ msg_end(struct pw_conn *c)
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < pw_npolicies; i++) {
-		struct pw_call call = {m, c->cfg->pol_conf[i], m->priv[i]};
+		struct pw_call call = {m, pw_policy_conf(c->cfg, i), m->priv[i]};
 
 		if ((m->active & (1U << i)) && pw_policies[i]->cleanup) {
 			m->current = pw_policies[i];
@@ -291,7 +291,7 @@ run_stage(struct pw_conn *c, enum stage st, const void *arg, size_t len)
 
 	for (size_t i = 0; i < pw_npolicies; i++) {
 		const struct pw_policy *p = pw_policies[i];
-		struct pw_call call = {m, c->cfg->pol_conf[i], m->priv[i]};
+		struct pw_call call = {m, pw_policy_conf(c->cfg, i), m->priv[i]};
 		enum pw_verdict v = PW_DUNNO;
 
 		if (!(m->active & (1U << i)))

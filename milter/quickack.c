@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "quickack.h"
 
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);

@@ -39,14 +39,15 @@
 #include <time.h>
 
 #include "comply.h"
-#include "config.h"
-#include "log.h"
-#include "org.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
-#include "store.h"
+#include "snapshot.h"
+#include "store/store.h"
 
 struct aud_conf {
-	struct pw_comply_store	 store;
+	struct pw_store_handle	*store;	/* the snapshot's */
 };
 
 static void
@@ -56,7 +57,6 @@ aud_deinit(void *vconf)
 
 	if (c == NULL)
 		return;
-	pw_comply_store_deinit(&c->store);
 	free(c);
 }
 
@@ -70,11 +70,11 @@ aud_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	(void)error_r;
 	/* Without organisations (pol_classify's key): idle.  An empty store
 	   is refused by pol_consent. */
-	if (strcmp(pw_config_where(cfg, "organisations"), cfg->path) == 0 ||
+	if (pw_services(cfg)->orgs == NULL ||
 	    cfg->core.store == NULL || *cfg->core.store == '\0')
 		return 0;
 	c = pw_calloc(1, sizeof(*c));
-	pw_comply_store_init(&c->store, cfg->core.store);
+	c->store = pw_services(cfg)->store;
 	*conf_r = c;
 	return 0;
 }
@@ -109,7 +109,7 @@ static size_t
 write_rows(struct pw_msg *m, struct aud_conf *c, const char *action,
     const char *reason)
 {
-	struct pw_store *st = pw_comply_store_get(&c->store, m);
+	struct pw_store *st = pw_store_handle_get(c->store, m);
 	time_t now = time(NULL);
 	size_t bad = 0;
 

@@ -32,11 +32,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "config.h"
-#include "log.h"
-#include "org.h"
+#include "parsers/addr.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
+#include "snapshot.h"
 
 #define CLASS_HDR	"Postwarden-Class"
 
@@ -45,19 +46,17 @@ static const char *const unmatched_names[] = {"pass", "tempfail", "reject",
     NULL};
 
 struct cls_settings {
-	char	*organisations;
 	int	 unmatched;
 };
 
 static const struct pw_setting cls_settings_tab[] = {
-    PW_SET_STR("organisations", NULL, 0, struct cls_settings, organisations),
     PW_SET_ENUM("organisations_unmatched", "pass", unmatched_names,
 	struct cls_settings, unmatched),
     PW_SET_END,
 };
 
 struct cls_conf {
-	struct pw_orgs	*orgs;
+	const struct pw_orgs *orgs;	/* the snapshot's */
 	enum unmatched	 unmatched;
 };
 
@@ -76,7 +75,6 @@ cls_deinit(void *vconf)
 
 	if (c == NULL)
 		return;
-	pw_orgs_free(&c->orgs);
 	free(c);
 }
 
@@ -85,36 +83,15 @@ cls_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
 {
 	const struct cls_settings *s = vs;
-	struct pw_buf errs = {0};
+	const struct pw_services *svc = pw_services(cfg);
 	struct cls_conf *c;
-	const char *path = s->organisations;
 
-	if (path == NULL)
+	(void)error_r;
+	if (svc->orgs == NULL)
 		return 0;	/* no organisations: outbound rules idle */
-	if (strncmp(path, "file:", 5) == 0)
-		path += 5;
-	else if (strchr(path, ':') != NULL) {
-		*error_r = pw_asprintf("%s: organisations = %s: expected "
-		    "file:PATH", pw_config_where(cfg, "organisations"), path);
-		return -1;
-	}
-	if (access(path, R_OK) != 0) {
-		*error_r = pw_asprintf("%s: organisations: %s: cannot open: %s",
-		    pw_config_where(cfg, "organisations"), path,
-		    strerror(errno));
-		return -1;
-	}
 	c = pw_calloc(1, sizeof(*c));
 	c->unmatched = (enum unmatched)s->unmatched;
-	if ((c->orgs = pw_orgs_load(path, &errs)) == NULL) {
-		/* One "ORGFILE:LINE: ..." line per problem. */
-		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
-			errs.data[--errs.len] = '\0';
-		*error_r = errs.data ? errs.data : pw_strdup("organisations: "
-		    "cannot load");
-		cls_deinit(c);
-		return -1;
-	}
+	c->orgs = svc->orgs;
 	*conf_r = c;
 	return 0;
 }

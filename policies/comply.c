@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * comply - per-recipient compliance records, the List-Unsubscribe state,
- * audit row composition and the lazily opened store (comply.h).
+ * and audit row composition (comply.h).
  *
- * Records and rows belong to one message and its thread; the store
- * wrapper is shared by all threads and locked.
+ * Records and rows belong to one message and its thread.
  */
 #include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "parsers/addr.h"
 #include "comply.h"
-#include "log.h"
-#include "org.h"
-#include "unsub_hdr.h"
+#include "base/log.h"
+#include "compliance/org.h"
+#include "parsers/unsub_hdr.h"
 
 struct pw_comply_rcpt *
 pw_comply_rcpt(struct pw_msg *m, const char *rcpt, bool create)
@@ -147,41 +146,4 @@ pw_comply_audit_row(struct pw_msg *m, const struct pw_comply_rcpt *r,
 	row->reason = r->reason;
 	row->token_id = r->token_id;
 	row->action = r->action;
-}
-
-void
-pw_comply_store_init(struct pw_comply_store *cs, const char *spec)
-{
-	memset(cs, 0, sizeof(*cs));
-	pthread_mutex_init(&cs->lock, NULL);
-	cs->spec = spec ? pw_strdup(spec) : NULL;
-}
-
-void
-pw_comply_store_deinit(struct pw_comply_store *cs)
-{
-	pw_store_close(&cs->store);
-	pthread_mutex_destroy(&cs->lock);
-	free(cs->spec);
-	cs->spec = NULL;
-}
-
-struct pw_store *
-pw_comply_store_get(struct pw_comply_store *cs, struct pw_msg *m)
-{
-	struct pw_store *st;
-	char *err = NULL;
-
-	if (cs->spec == NULL)
-		return NULL;
-	pthread_mutex_lock(&cs->lock);
-	if (cs->store == NULL &&
-	    pw_store_open(cs->spec, NULL, &cs->store, &err) < 0) {
-		pw_warn(m, "store %s: %s", cs->spec, err ? err : "cannot open");
-		free(err);
-		cs->store = NULL;
-	}
-	st = cs->store;
-	pthread_mutex_unlock(&cs->lock);
-	return st;
 }

@@ -3,7 +3,7 @@
  * comply - helpers shared by the outbound compliance policies that come
  * after pol_classify: pol_consent (R5), pol_unsub (R10-R12) and pol_audit
  * (R12, R20).  Not a policy: the per-recipient records they share live in
- * msg->comply (msg.h), and the store is opened lazily here.
+ * msg->comply (msg.h); the store is the snapshot's (snapshot.h).
  *
  * The record of a recipient is created when a policy first decides
  * something about it (consent at RCPT or EOM, a token at EOM) and read by
@@ -12,11 +12,10 @@
 #ifndef PW_COMPLY_H
 #define PW_COMPLY_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include "msg.h"
-#include "store.h"
+#include "store/store.h"
 
 /* The record of rcpt (as in msg->rcpts), created if create is true;
    NULL if absent and not created.  Arena-owned. */
@@ -48,19 +47,5 @@ const char *pw_comply_message_id(struct pw_msg *);
    action if r->action is NULL. */
 void	pw_comply_audit_row(struct pw_msg *, const struct pw_comply_rcpt *r,
 	    const char *rcpt, time_t now, struct pw_audit_row *row);
-
-/* A store opened on first use, after the daemon dropped privileges (a
-   file created by root would not be writable later).  A failed open is
-   retried at the next use: the callers tempfail meanwhile. */
-struct pw_comply_store {
-	char		*spec;		/* NULL: no store configured */
-	pthread_mutex_t	 lock;
-	struct pw_store	*store;
-};
-void	pw_comply_store_init(struct pw_comply_store *, const char *spec);
-void	pw_comply_store_deinit(struct pw_comply_store *);
-/* The store, or NULL (logged with the message's queue id). */
-struct pw_store *pw_comply_store_get(struct pw_comply_store *,
-		    struct pw_msg *);
 
 #endif

@@ -34,17 +34,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "addrnorm.h"
+#include "parsers/addrnorm.h"
 #include "comply.h"
-#include "config.h"
-#include "consent.h"
-#include "log.h"
-#include "org.h"
+#include "base/config.h"
+#include "compliance/consent_state.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
-#include "store.h"
+#include "snapshot.h"
+#include "store/store.h"
 
 struct cns_conf {
-	struct pw_comply_store	 store;
+	struct pw_store_handle	*store;	/* the snapshot's */
 };
 
 static void
@@ -54,7 +55,6 @@ cns_deinit(void *vconf)
 
 	if (c == NULL)
 		return;
-	pw_comply_store_deinit(&c->store);
 	free(c);
 }
 
@@ -67,7 +67,7 @@ cns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	(void)vs;
 	/* Without organisations (pol_classify's key) nothing is commercial:
 	   idle.  The key is unset when pw_config_where() names no line. */
-	if (strcmp(pw_config_where(cfg, "organisations"), cfg->path) == 0)
+	if (pw_services(cfg)->orgs == NULL)
 		return 0;
 	if (cfg->core.store == NULL || *cfg->core.store == '\0') {
 		*error_r = pw_asprintf("%s: store is empty: consent checks of "
@@ -76,7 +76,7 @@ cns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		return -1;
 	}
 	c = pw_calloc(1, sizeof(*c));
-	pw_comply_store_init(&c->store, cfg->core.store);
+	c->store = pw_services(cfg)->store;
 	*conf_r = c;
 	return 0;
 }
@@ -152,7 +152,7 @@ check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r)
 		r->addr = pw_arena_strdup(m->arena, addr);
 		free(addr);
 	}
-	if ((st = pw_comply_store_get(&c->store, m)) == NULL)
+	if ((st = pw_store_handle_get(c->store, m)) == NULL)
 		return -1;
 	rc = pw_store_consent_check(st, m->comply.org->name, r->addr, NULL,
 	    time(NULL), &res, &ev);

@@ -22,14 +22,15 @@
 
 #include <opendkim/dkim.h>
 
-#include "auth.h"
-#include "authres.h"
-#include "config.h"
-#include "dns.h"
-#include "dns_hooks.h"
-#include "log.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
+#include "base/config.h"
+#include "dns/dns.h"
+#include "dns/dns_hooks.h"
+#include "base/log.h"
 #include "policy.h"
-#include "pubkeycache.h"
+#include "snapshot.h"
+#include "keys/pubkeycache.h"
 
 struct dkv_settings {
 	bool	 enable;
@@ -93,8 +94,7 @@ dkv_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 
 	if (!s->enable)
 		return 0;
-	if ((dns = pw_dns_config(cfg, error_r)) == NULL)
-		return -1;
+	dns = pw_dns_ref(pw_services(cfg)->dns);
 	c = pw_calloc(1, sizeof(*c));
 	c->max_sigs = s->max_sigs;
 	if ((c->lib = dkim_init(NULL, NULL)) == NULL ||

@@ -37,15 +37,16 @@
 
 #include <opendmarc/dmarc.h>
 
-#include "addr.h"
-#include "auth.h"
-#include "authres.h"
-#include "config.h"
-#include "dmarc_rows.h"
-#include "dns.h"
-#include "log.h"
+#include "parsers/addr.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
+#include "base/config.h"
+#include "store/dmarc_rows.h"
+#include "dns/dns.h"
+#include "base/log.h"
 #include "policy.h"
-#include "store.h"
+#include "snapshot.h"
+#include "store/store.h"
 
 /* Exported by libopendmarc 1.4.2, not declared in dmarc.h. */
 int	opendmarc_get_tld(u_char *, u_char *, size_t);
@@ -88,10 +89,10 @@ static const struct pw_setting dmv_settings_tab[] = {
 struct dmv_conf {
 	struct dmv_settings	 s;
 	struct pw_dns		*dns;
-	char			*store_spec;	/* NULL: not recorded */
-	pthread_mutex_t		 store_lock;
-	bool			 store_tried;
-	struct pw_store		*store;		/* opened at first use */
+	struct pw_store_handle	*store;		/* the snapshot's; NULL: rows
+						   not recorded */
+	pthread_mutex_t		 rows_lock;
+	bool			 rows_tried;
 	struct pw_dmarc_rows	*rows;		/* writes to store */
 };
 
@@ -108,10 +109,9 @@ dmv_deinit(void *vc)
 	if (c == NULL)
 		return;
 	pw_dns_free(&c->dns);
+	/* Before the services' deinit closes the store (reverse order). */
 	pw_dmarc_rows_free(&c->rows);	/* writes what is queued */
-	pw_store_close(&c->store);
-	pthread_mutex_destroy(&c->store_lock);
-	free(c->store_spec);
+	pthread_mutex_destroy(&c->rows_lock);
 	free(c);
 }
 
@@ -166,16 +166,13 @@ dmv_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	c = pw_calloc(1, sizeof(*c));
 	c->s = *s;
 	c->s.psl_file = NULL;	/* owned by the settings, not needed */
-	if ((c->dns = pw_dns_config(cfg, error_r)) == NULL) {
-		free(c);
-		return -1;
-	}
-	/* Opened at the first evaluation, i.e. after the daemon dropped
-	   its privileges: a database created by root here would not be
-	   writable later. */
-	pthread_mutex_init(&c->store_lock, NULL);
+	c->dns = pw_dns_ref(pw_services(cfg)->dns);
+	/* The row writer starts at the first evaluation, i.e. after the
+	   daemon dropped its privileges: a database created by root here
+	   would not be writable later. */
+	pthread_mutex_init(&c->rows_lock, NULL);
 	if (s->store_results && cfg->core.store != NULL)
-		c->store_spec = pw_strdup(cfg->core.store);
+		c->store = pw_services(cfg)->store;
 	*conf_r = c;
 	return 0;
 }
@@ -387,27 +384,28 @@ disposition(const struct pw_dmarc_res *r)
 static struct pw_dmarc_rows *
 rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 {
-	struct dmv_conf *c = (struct dmv_conf *)cc;	/* only store_*, rows */
+	struct dmv_conf *c = (struct dmv_conf *)cc;	/* only rows_* */
 	struct pw_dmarc_rows *rows;
+	struct pw_store *st;
 	char *err = NULL;
 
-	if (c->store_spec == NULL)
+	if (c->store == NULL)
 		return NULL;
-	pthread_mutex_lock(&c->store_lock);
-	if (!c->store_tried) {
-		c->store_tried = true;
-		if (pw_store_open(c->store_spec, NULL, &c->store, &err) < 0 ||
-		    (c->rows = pw_dmarc_rows_new(c->store, &err)) == NULL) {
+	pthread_mutex_lock(&c->rows_lock);
+	if (!c->rows_tried) {
+		c->rows_tried = true;
+		if ((st = pw_store_handle_get(c->store, m)) == NULL ||
+		    (c->rows = pw_dmarc_rows_new(st, &err)) == NULL) {
 			/* Losing report rows must not stop mail. */
 			pw_warn(m, "dmarc_store_results: %s: %s; DMARC "
-			    "evaluations are logged only", c->store_spec,
+			    "evaluations are logged only",
+			    pw_store_handle_spec(c->store),
 			    err ? err : "cannot open");
 			free(err);
-			pw_store_close(&c->store);
 		}
 	}
 	rows = c->rows;
-	pthread_mutex_unlock(&c->store_lock);
+	pthread_mutex_unlock(&c->rows_lock);
 	return rows;
 }
 

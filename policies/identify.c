@@ -39,10 +39,11 @@
 
 #include <gmime/gmime.h>
 
-#include "config.h"
-#include "log.h"
-#include "org.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
+#include "snapshot.h"
 
 #define IDF_MAX_DEPTH	16	/* multipart nesting we follow */
 #define IDF_REPLY_MAX	400	/* reply text budget (RFC 5321 §4.5.3.1.5) */
@@ -95,7 +96,7 @@ idf_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	/* Without organisations (pol_classify's key) nothing is commercial
 	   and the body need not be kept for us: stay idle.  The key is
 	   unset when pw_config_where() names the file without a line. */
-	if (strcmp(pw_config_where(cfg, "organisations"), cfg->path) == 0)
+	if (pw_services(cfg)->orgs == NULL)
 		return 0;
 	pthread_once(&gmime_once, gmime_setup);
 	c = pw_calloc(1, sizeof(*c));

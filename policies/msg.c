@@ -11,10 +11,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "msg.h"
 #include "policy.h"
+
+/* msg_qid - the queue ID for log lines (base/log.h cannot see pw_msg) */
+static const char *
+msg_qid(const struct pw_msg *m)
+{
+	return m->qid;
+}
+
+__attribute__((constructor)) static void
+msg_log_init(void)
+{
+	pw_log_set_msg_qid(msg_qid);
+}
 
 struct pw_msg *
 pw_msg_new(const struct pw_config *cfg, const struct pw_client *client)
@@ -403,4 +416,21 @@ pw_msg_final_hdrs(struct pw_msg *m, const struct pw_hdr **vec_r)
 	}
 	*vec_r = v;
 	return n;
+}
+
+struct pw_dns_budget *
+pw_dns_msg_budget(struct pw_msg *m, long stage_ms)
+{
+	struct pw_dns_budget *b = &m->dns;
+	unsigned int used = b->used, tf = b->tempfails, lim = b->limited;
+
+	pw_dns_budget_init(b, (unsigned int)m->cfg->core.dns_max_queries,
+	    stage_ms);
+	if (m->dns_ready) {
+		b->used = used;
+		b->tempfails = tf;
+		b->limited = lim;
+	}
+	m->dns_ready = true;
+	return b;
 }

@@ -17,9 +17,11 @@
 #include <time.h>
 #include <sys/socket.h>
 
-#include "arena.h"
-#include "auth.h"
-#include "util.h"
+#include "base/arena.h"
+#include "base/util.h"
+#include "compliance/org.h"
+#include "dns/dns.h"
+#include "parsers/auth.h"
 
 struct pw_config;
 struct pw_policy;
@@ -84,21 +86,8 @@ struct pw_edit {
 
 /* Outbound compliance state, written by pol_classify (COMPLY phase, first)
    and read by the later COMPLY policies: which organisation sends, the
-   message class and how it was decided (compliance-rules.md R1, R2). */
-enum pw_class {
-	PW_CLASS_NONE = 0,	/* not classified (no organisation) */
-	PW_CLASS_COMMERCIAL,	/* CEM, incl. consent requests */
-	PW_CLASS_TRANSACTIONAL,	/* CASL s.6(6) */
-	PW_CLASS_OTHER,		/* not commercial */
-};
-
-enum pw_class_how { PW_CLASS_BY_NONE = 0, PW_CLASS_BY_HEADER,
-	PW_CLASS_BY_ORG, PW_CLASS_BY_HEURISTIC };
-
-enum pw_org_how { PW_ORG_NONE = 0, PW_ORG_BY_SASL, PW_ORG_BY_ENVELOPE,
-	PW_ORG_BY_FROM };
-
-struct pw_org;
+   message class and how it was decided (compliance-rules.md R1, R2; the
+   enums are the compliance model's, compliance/org.h). */
 
 /* Per recipient of an organisation's mail: what pol_consent and pol_unsub
    decided, for the audit row pol_audit writes (R20).  Arena strings;
@@ -173,6 +162,8 @@ struct pw_msg {
 	bool			 defer;		/* defer_if_permit */
 	struct pw_reply		 defer_reply;
 	struct pw_auth		 auth;		/* VERIFY results (auth.h) */
+	struct pw_dns_budget	 dns;		/* per message, all policies */
+	bool			 dns_ready;	/* dns budget initialized */
 	struct pw_comply	 comply;	/* COMPLY results (above) */
 	struct pw_sig_out	 signed_out;	/* SIGN results (above) */
 	struct pw_buf		 summary;	/* " key=value" pairs */
@@ -213,6 +204,11 @@ void	pw_msg_defer_if_permit(struct pw_msg *, const char *fmt, ...)
 /* Fold a stage result into the message verdict: returns the verdict the
    stage must act on now.  Panics on a terminal verdict without a reply. */
 enum pw_verdict pw_msg_decide(struct pw_msg *, enum pw_verdict);
+
+/* The message's DNS budget (msg->dns), shared by every check: set up at
+   first use with the dns_max_queries cap, and given a fresh deadline of
+   stage_ms (dns/dns.h PW_DNS_STAGE_MS). */
+struct pw_dns_budget *pw_dns_msg_budget(struct pw_msg *, long stage_ms);
 
 /* Add " key=value" to the one summary line logged per message. */
 void	pw_msg_summary(struct pw_msg *, const char *fmt, ...)

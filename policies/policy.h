@@ -6,8 +6,10 @@
  * "const struct pw_policy pol_<name>".  It never includes libmilter: it
  * reads the message through struct pw_msg, returns verdicts, sets replies
  * with pw_msg_reply() and records header edits that milter/ applies at
- * end of message.  To add a check: write the file, list it in registry.c
- * in phase order, add it to Makefile.am.
+ * end of message.  Shared services (organisations, key ring, store,
+ * resolver) come from the snapshot (snapshot.h), never opened by a
+ * policy.  To add a check: write the file, list it in registry.c in phase
+ * order, add it to Makefile.am.
  */
 #ifndef PW_POLICY_H
 #define PW_POLICY_H
@@ -15,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
 
 enum pw_phase {			/* policies run in this order at every stage */
@@ -73,5 +75,13 @@ struct pw_policy {
 /* registry.c: every policy in phase order. */
 extern const struct pw_policy *const pw_policies[];
 extern const size_t pw_npolicies;
+
+/* Load a snapshot with every policy's settings, the shared services
+   (snapshot.h) and postwarden-unsubd's keys (they share the file), as
+   pw_config_load() does. */
+struct pw_config *pw_policies_load(const char *path, struct pw_buf *errors);
+
+/* What policy i (registry order) built in init(); NULL when idle. */
+void	*pw_policy_conf(const struct pw_config *, size_t i);
 
 #endif

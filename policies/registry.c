@@ -6,14 +6,17 @@
  */
 #include "autoconf.h"
 
+#include <pthread.h>
+
+#include "compliance/unsubd_conf.h"
 #include "policy.h"
+#include "snapshot.h"
 
 extern const struct pw_policy pol_spf_verify, pol_dkim_verify,
     pol_dmarc_verify, pol_auth_results;
 extern const struct pw_policy pol_classify, pol_identify;
 extern const struct pw_policy pol_consent, pol_unsub;
 extern const struct pw_policy pol_unsub_mailto;
-extern const struct pw_policy pol_unsubd;	/* settings only: unsubd_conf.h */
 extern const struct pw_policy pol_dkim_sign, pol_audit;
 #ifdef PW_TEST_HOOKS
 extern const struct pw_policy pol_test_hooks;
@@ -39,8 +42,6 @@ const struct pw_policy *const pw_policies[] = {
     /* inbound: mail to an organisation's unsubscribe_mailto address
        records the withdrawal (the mailto half of pol_unsub's header) */
     &pol_unsub_mailto,
-    /* the keys of postwarden-unsubd; no callbacks, idle in the milter */
-    &pol_unsubd,
     /* SIGN: dkim_sign signs the final headers; audit then checks that
        commercial mail was signed and writes the R20 rows */
     &pol_dkim_sign,
@@ -48,3 +49,40 @@ const struct pw_policy *const pw_policies[] = {
 };
 
 const size_t pw_npolicies = sizeof(pw_policies) / sizeof(pw_policies[0]);
+
+/* The milter's settings owners: the shared services first (the checks'
+   init() takes them from the snapshot), the endpoint's keys (checked by
+   postwarden -n; the file is shared), then every check. */
+#define OWNER0	2
+static struct pw_config_owner owners[OWNER0 + sizeof(pw_policies) /
+    sizeof(pw_policies[0])];
+static pthread_once_t owners_once = PTHREAD_ONCE_INIT;
+
+static void
+owners_build(void)
+{
+	owners[0] = pw_services_owner;
+	owners[1] = pw_unsubd_owner;
+	for (size_t i = 0; i < pw_npolicies; i++) {
+		const struct pw_policy *p = pw_policies[i];
+
+		owners[OWNER0 + i].name = p->name;
+		owners[OWNER0 + i].settings = p->settings;
+		owners[OWNER0 + i].settings_size = p->settings_size;
+		owners[OWNER0 + i].init = p->init;
+		owners[OWNER0 + i].deinit = p->deinit;
+	}
+}
+
+struct pw_config *
+pw_policies_load(const char *path, struct pw_buf *errors)
+{
+	pthread_once(&owners_once, owners_build);
+	return pw_config_load(path, owners, OWNER0 + pw_npolicies, 0, errors);
+}
+
+void *
+pw_policy_conf(const struct pw_config *cfg, size_t i)
+{
+	return cfg->conf[OWNER0 + i];
+}

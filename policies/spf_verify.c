@@ -36,14 +36,15 @@
 
 #include <spf2/spf.h>
 
-#include "auth.h"
-#include "authres.h"
-#include "config.h"
-#include "dns.h"
-#include "dns_hooks.h"
-#include "log.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
+#include "base/config.h"
+#include "dns/dns.h"
+#include "dns/dns_hooks.h"
+#include "base/log.h"
 #include "policy.h"
-#include "spf_macro.h"
+#include "snapshot.h"
+#include "parsers/spf_macro.h"
 
 struct spf_settings {
 	bool	 enable;
@@ -102,10 +103,7 @@ spf_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	c = pw_calloc(1, sizeof(*c));
 	c->s = *s;
 	c->authserv_id = cfg->core.authserv_id;
-	if ((c->dns = pw_dns_config(cfg, error_r)) == NULL) {
-		free(c);
-		return -1;
-	}
+	c->dns = pw_dns_ref(pw_services(cfg)->dns);
 	c->layer = pw_dns_spf_layer(c->dns);
 	if ((c->server = SPF_server_new_dns(c->layer, 0)) == NULL) {
 		*error_r = pw_asprintf("%s: libspf2 initialisation failed",

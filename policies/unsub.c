@@ -42,79 +42,56 @@
 #include <string.h>
 #include <time.h>
 
-#include "addrnorm.h"
+#include "parsers/addrnorm.h"
 #include "comply.h"
-#include "config.h"
-#include "log.h"
-#include "org.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
-#include "token.h"
-#include "unsub_hdr.h"
+#include "snapshot.h"
+#include "compliance/token.h"
+#include "parsers/unsub_hdr.h"
 
 #define LU	"List-Unsubscribe"
 #define LUP	"List-Unsubscribe-Post"
 
-struct uns_settings {
-	char	*keys;
-};
-
-static const struct pw_setting uns_settings_tab[] = {
-    PW_SET_STR("unsubscribe_keys", NULL, 0, struct uns_settings, keys),
-    PW_SET_END,
-};
-
 struct uns_conf {
-	struct pw_keyring	*ring;	/* NULL: none configured */
+	const struct pw_keyring	*ring;	/* the snapshot's; NULL: none */
 };
 
 static void
 uns_deinit(void *vconf)
 {
-	struct uns_conf *c = vconf;
-
-	if (c == NULL)
-		return;
-	pw_keyring_free(&c->ring);
-	free(c);
+	free(vconf);
 }
 
 /*
  * check_orgs - at load time (and so in postwarden -n), every organisation
  * whose unsubscribe rule is on needs the key ring and a key id that is in
- * it; otherwise each of its commercial messages would get a 451.  A file
- * that does not load is pol_classify's error to report.
+ * it; otherwise each of its commercial messages would get a 451.
  */
 static int
-check_orgs(const struct pw_config *cfg, const struct pw_keyring *ring,
-    char **error_r)
+check_orgs(const struct pw_services *svc, char **error_r)
 {
-	const char *spec = pw_config_str(cfg, "organisations");
-	struct pw_buf errs = {0}, bad = {0};
-	struct pw_orgs *orgs;
+	struct pw_buf bad = {0};
 
-	if (spec == NULL || (orgs = pw_orgs_load(strncmp(spec, "file:", 5) ?
-	    spec : spec + 5, &errs)) == NULL) {
-		pw_buf_free(&errs);
-		return 0;
-	}
-	for (size_t i = 0; i < pw_orgs_count(orgs); i++) {
-		const struct pw_org *o = pw_orgs_nth(orgs, i);
+	for (size_t i = 0; i < pw_orgs_count(svc->orgs); i++) {
+		const struct pw_org *o = pw_orgs_nth(svc->orgs, i);
 
 		if (o->mode[PW_RULE_UNSUB] == PW_MODE_OFF)
 			continue;
-		if (ring == NULL)
+		if (svc->ring == NULL)
 			pw_buf_printf(&bad, "%s%s: [org %s] generates unsubscribe "
 			    "headers, but unsubscribe_keys is not set",
 			    bad.len ? "\n" : "", o->where, o->name);
 		else if (o->token_key_id >= 0 &&
-			 !pw_keyring_has(ring, (unsigned int)o->token_key_id))
+			 !pw_keyring_has(svc->ring,
+			 (unsigned int)o->token_key_id))
 			pw_buf_printf(&bad, "%s%s: [org %s] token_key_id %d is "
 			    "not in the key ring %s", bad.len ? "\n" : "",
 			    o->where, o->name, o->token_key_id,
-			    pw_config_str(cfg, "unsubscribe_keys"));
+			    svc->keys_path);
 	}
-	pw_orgs_free(&orgs);
-	pw_buf_free(&errs);
 	if (bad.len == 0)
 		return 0;
 	*error_r = bad.data;
@@ -125,31 +102,20 @@ static int
 uns_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
 {
-	const struct uns_settings *s = vs;
-	struct pw_buf errs = {0};
+	const struct pw_services *svc = pw_services(cfg);
 	struct uns_conf *c;
 
-	/* Without organisations (pol_classify's key): idle. */
-	if (strcmp(pw_config_where(cfg, "organisations"), cfg->path) == 0)
+	(void)vs;
+	/* Without organisations: idle. */
+	if (svc->orgs == NULL)
 		return 0;
+	/* Without a key ring, organisations whose mail needs a generated
+	   header get 451 (logged) rather than mail without a working
+	   unsubscribe link; check_orgs says so at load time. */
+	if (check_orgs(svc, error_r) < 0)
+		return -1;
 	c = pw_calloc(1, sizeof(*c));
-	/* Unset: organisations whose mail needs a generated header get 451
-	   (logged) rather than mail without a working unsubscribe link. */
-	if (s->keys != NULL && (c->ring = pw_keyring_load_owner(s->keys,
-	    pw_config_user_uid(cfg), &errs)) == NULL) {
-		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
-			errs.data[--errs.len] = '\0';
-		*error_r = pw_asprintf("%s: unsubscribe_keys: %s",
-		    pw_config_where(cfg, "unsubscribe_keys"),
-		    errs.data ? errs.data : "cannot load");
-		pw_buf_free(&errs);
-		uns_deinit(c);
-		return -1;
-	}
-	if (check_orgs(cfg, c->ring, error_r) < 0) {
-		uns_deinit(c);
-		return -1;
-	}
+	c->ring = svc->ring;
 	*conf_r = c;
 	return 0;
 }
@@ -337,8 +303,6 @@ const struct pw_policy pol_unsub = {
     .phase = PW_PHASE_COMPLY,
     .needs = PW_NEED_RCPTS | PW_NEED_HEADERS,
     .dirs = PW_DIR_OUT,
-    .settings = uns_settings_tab,
-    .settings_size = sizeof(struct uns_settings),
     .init = uns_init,
     .deinit = uns_deinit,
     .rcpt = uns_rcpt,

@@ -43,16 +43,18 @@
 #include <strings.h>
 #include <time.h>
 
-#include "addr.h"
-#include "addrnorm.h"
+#include "parsers/addr.h"
+#include "parsers/addrnorm.h"
 #include "comply.h"
-#include "config.h"
-#include "consent.h"
-#include "log.h"
-#include "org.h"
+#include "base/config.h"
+#include "compliance/consent_state.h"
+#include "base/log.h"
+#include "compliance/org.h"
 #include "policy.h"
-#include "store.h"
-#include "token.h"
+#include "snapshot.h"
+#include "compliance/unsubd_conf.h"
+#include "store/store.h"
+#include "compliance/token.h"
 
 /* One organisation's unsubscribe address, split once at init. */
 struct umt_addr {
@@ -62,12 +64,12 @@ struct umt_addr {
 };
 
 struct umt_conf {
-	struct pw_orgs		*orgs;
-	struct pw_keyring	*ring;		/* NULL: tokens never verify */
+	const struct pw_orgs	*orgs;		/* the snapshot's */
+	const struct pw_keyring *ring;	/* NULL: tokens never verify */
 	long			 lifetime;	/* unsubd_token_lifetime */
 	struct umt_addr		*addrs;
 	size_t			 naddrs;
-	struct pw_comply_store	 store;
+	struct pw_store_handle	*store;	/* the snapshot's */
 };
 
 /* One recipient that is an unsubscribe address. */
@@ -87,33 +89,6 @@ struct umt_state {
 
 enum umt_outcome { UMT_RECORDED, UMT_ALREADY, UMT_NONE, UMT_FAIL };
 
-/* setting - a setting of any policy by key: the organisations file, key
-   ring and lifetime belong to pol_classify, pol_unsub and pol_unsubd */
-static const void *
-setting(const struct pw_config *cfg, const char *key, enum pw_set_type t)
-{
-	const struct pw_setting *st;
-
-	for (size_t i = 0; i < pw_npolicies; i++) {
-		if (pw_policies[i]->settings == NULL ||
-		    cfg->pol_settings[i] == NULL)
-			continue;
-		for (st = pw_policies[i]->settings; st->name != NULL; st++)
-			if (st->type == t && strcmp(st->name, key) == 0)
-				return (const char *)cfg->pol_settings[i] +
-				       st->offset;
-	}
-	return NULL;
-}
-
-static const char *
-setting_str(const struct pw_config *cfg, const char *key)
-{
-	const void *p = setting(cfg, key, PW_T_STR);
-
-	return p != NULL ? *(char *const *)p : NULL;
-}
-
 static void
 umt_deinit(void *vconf)
 {
@@ -126,9 +101,6 @@ umt_deinit(void *vconf)
 		free(c->addrs[i].domain);
 	}
 	free(c->addrs);
-	pw_keyring_free(&c->ring);
-	pw_orgs_free(&c->orgs);
-	pw_comply_store_deinit(&c->store);
 	free(c);
 }
 
@@ -178,25 +150,18 @@ static int
 umt_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
 {
-	const char *orgs = setting_str(cfg, "organisations");
-	const char *keys = setting_str(cfg, "unsubscribe_keys");
-	const long *life = setting(cfg, "unsubd_token_lifetime", PW_T_TIME);
-	struct pw_buf errs = {0};
+	const struct pw_services *svc = pw_services(cfg);
+	const struct pw_unsubd_settings *us =
+	    pw_config_settings(cfg, pw_unsubd_owner.name);
 	struct umt_conf *c;
 
 	(void)vs;
-	/* pol_classify reports a bad organisations file; idle without. */
-	if (orgs == NULL)
+	/* Idle without organisations (a bad file is the services' error). */
+	if (svc->orgs == NULL)
 		return 0;
-	if (strncmp(orgs, "file:", 5) == 0)
-		orgs += 5;
 	c = pw_calloc(1, sizeof(*c));
-	c->lifetime = life != NULL ? *life : 0;
-	if ((c->orgs = pw_orgs_load(orgs, &errs)) == NULL) {
-		pw_buf_free(&errs);
-		umt_deinit(c);
-		return 0;	/* pol_classify has reported every line */
-	}
+	c->lifetime = us != NULL ? us->token_lifetime : 0;
+	c->orgs = svc->orgs;
 	if (collect(c, error_r) < 0) {
 		umt_deinit(c);
 		return -1;
@@ -212,12 +177,9 @@ umt_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		umt_deinit(c);
 		return -1;
 	}
-	/* pol_unsub reports a key ring that does not load; without one,
-	   only the From fallback can record anything. */
-	if (keys != NULL)
-		c->ring = pw_keyring_load_owner(keys, pw_config_user_uid(cfg), &errs);
-	pw_buf_free(&errs);
-	pw_comply_store_init(&c->store, cfg->core.store);
+	/* Without a key ring only the From fallback can record anything. */
+	c->ring = svc->ring;
+	c->store = svc->store;
 	*conf_r = c;
 	return 0;
 }
@@ -339,10 +301,10 @@ record(struct pw_msg *m, struct pw_store *st, const char *org,
 static struct pw_store *
 store_get(struct umt_conf *c, struct pw_msg *m)
 {
-	struct pw_store *st = pw_comply_store_get(&c->store, m);
+	struct pw_store *st = pw_store_handle_get(c->store, m);
 
 	if (st == NULL)
-		pw_store_set_error("%s: cannot open (see above)", c->store.spec);
+		pw_store_set_error("%s: cannot open (see above)", pw_store_handle_spec(c->store));
 	return st;
 }
 

@@ -18,9 +18,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "ctl.h"
-#include "util.h"
+#include "snapshot.h"
+#include "base/util.h"
 
 #ifndef PW_SYSCONFDIR
 #define PW_SYSCONFDIR "/etc/postwarden"
@@ -168,7 +169,10 @@ pw_ctl_config(struct pw_ctl *ctl)
 
 	if (ctl->cfg != NULL)
 		return ctl->cfg;
-	ctl->cfg = pw_config_load(ctl->config_path, &errors);
+	/* The shared services (store, organisations, key ring); the other
+	   keys of the file are the daemons' (postwarden -n checks them). */
+	ctl->cfg = pw_config_load(ctl->config_path, &pw_services_owner, 1,
+	    PW_CONFIG_PARTIAL, &errors);
 	if (ctl->cfg == NULL) {
 		/* Already "FILE:LINE: message" lines, one per problem. */
 		if (errors.len > 0)

@@ -40,16 +40,16 @@
 
 #include <jansson.h>
 
-#include "addrnorm.h"
-#include "audit_chain.h"
-#include "config.h"
-#include "consent.h"
+#include "parsers/addrnorm.h"
+#include "compliance/audit_chain.h"
+#include "base/config.h"
+#include "compliance/consent_state.h"
 #include "ctl.h"
-#include "evidence.h"
-#include "org.h"
-#include "policy.h"
-#include "store.h"
-#include "util.h"
+#include "compliance/evidence.h"
+#include "compliance/org.h"
+#include "snapshot.h"
+#include "store/store.h"
+#include "base/util.h"
 
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
 
@@ -440,34 +440,16 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 static const char *
 org_profile(struct pw_ctl *ctl, const char *org, char *buf)
 {
-	const struct pw_setting *st;
-	struct pw_buf errs = {0};
 	struct pw_config *cfg;
-	struct pw_orgs *orgs;
-	const char *path = NULL, *r;
+	const struct pw_orgs *orgs;
 
 	/* only an explicit -c, or when the store comes from the config */
 	if (!ctl->config_given && ctl->cfg == NULL)
 		return NULL;
-	if ((cfg = pw_ctl_config(ctl)) == NULL)
+	if ((cfg = pw_ctl_config(ctl)) == NULL ||
+	    (orgs = pw_services(cfg)->orgs) == NULL)
 		return NULL;
-	for (size_t i = 0; path == NULL && i < pw_npolicies; i++)
-		for (st = pw_policies[i]->settings; st && st->name; st++)
-			if (strcmp(st->name, "organisations") == 0 &&
-			    cfg->pol_settings[i] != NULL)
-				path = *(char *const *)(const void *)((const char *)
-				    cfg->pol_settings[i] + st->offset);
-	if (path == NULL)
-		return NULL;
-	if (strncmp(path, "file:", 5) == 0)
-		path += 5;
-	if ((orgs = pw_orgs_load(path, &errs)) == NULL) {
-		pw_buf_free(&errs);
-		return NULL;
-	}
-	r = pw_evidence_profile(pw_orgs_by_name(orgs, org), buf);
-	pw_orgs_free(&orgs);
-	return r;
+	return pw_evidence_profile(pw_orgs_by_name(orgs, org), buf);
 }
 
 static int

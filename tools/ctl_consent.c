@@ -44,12 +44,12 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "addrnorm.h"
-#include "config.h"
-#include "consent.h"
+#include "parsers/addrnorm.h"
+#include "base/config.h"
+#include "compliance/consent_state.h"
 #include "ctl.h"
-#include "store.h"
-#include "util.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define CC "consent"
 #define CSV_MAX_FIELD (64 * 1024)

@@ -33,14 +33,14 @@
 #include <opendmarc/dmarc.h>
 #include <spf2/spf.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "ctl.h"
-#include "dkim_keys.h"
-#include "dns.h"
-#include "dns_hooks.h"
-#include "keycache.h"
-#include "table.h"
-#include "util.h"
+#include "keys/dkim_keys.h"
+#include "dns/dns.h"
+#include "dns/dns_hooks.h"
+#include "keys/keycache.h"
+#include "base/table.h"
+#include "base/util.h"
 
 #define SPF_MAX_LOOKUPS	10	/* RFC 7208 section 4.6.4 */
 

@@ -37,7 +37,7 @@
 #include <openssl/x509.h>
 
 #include "ctl.h"
-#include "util.h"
+#include "base/util.h"
 
 #define KG	"keygen"
 

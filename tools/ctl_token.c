@@ -30,11 +30,11 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "addrnorm.h"
-#include "consent.h"
+#include "parsers/addrnorm.h"
+#include "compliance/consent_state.h"
 #include "ctl.h"
-#include "token.h"
-#include "util.h"
+#include "compliance/token.h"
+#include "base/util.h"
 
 #define TK "token"
 

@@ -48,24 +48,23 @@
 
 #include <microhttpd.h>
 
-#include "cidr.h"
-#include "config.h"
-#include "daemon.h"
-#include "consent.h"
-#include "log.h"
-#include "org.h"
-#include "policy.h"
-#include "store.h"
-#include "token.h"
-#include "unsubd_conf.h"
+#include "base/cidr.h"
+#include "base/config.h"
+#include "base/daemon.h"
+#include "compliance/consent_state.h"
+#include "base/log.h"
+#include "compliance/org.h"
+#include "snapshot.h"
+#include "store/store.h"
+#include "compliance/token.h"
+#include "compliance/unsubd_conf.h"
 #include "unsubd_http.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DEFAULT_CONFIG PW_SYSCONFDIR "/postwarden.conf"
 #define RATE_SLOTS 4096	  /* clients tracked for the rate limit */
 #define RETRY_AFTER "120" /* seconds, on 503 */
 
-extern const struct pw_policy pol_unsubd;
 
 struct rate_slot {
 	unsigned char key[16]; /* IPv6 or IPv4-mapped */
@@ -77,8 +76,8 @@ struct ud {
 	struct pw_config *cfg;
 	const struct pw_unsubd_settings *s;
 	char *base; /* no trailing '/' */
-	struct pw_keyring *ring;
-	struct pw_orgs *orgs; /* NULL: names only */
+	const struct pw_keyring *ring;	/* the snapshot's */
+	const struct pw_orgs *orgs;	/* the snapshot's; NULL: names only */
 	struct pw_cidr_list *proxies;
 	struct pw_store *store; /* opened lazily */
 	pthread_mutex_t store_lock;
@@ -116,22 +115,19 @@ usage(void)
 
 /* ---- configuration -------------------------------------------------- */
 
-static const struct pw_unsubd_settings *
-unsubd_settings(const struct pw_config *cfg)
-{
-	size_t i;
-
-	for (i = 0; i < pw_npolicies; i++)
-		if (pw_policies[i] == &pol_unsubd)
-			return cfg->pol_settings[i];
-	pw_fatal(EX_SOFTWARE, "pol_unsubd is not in the registry");
-}
+/* The snapshot: the shared services and the endpoint's own keys; the
+   checks' keys in the same file are the milter's (postwarden -n). */
+static struct pw_config_owner owners[2];
 
 static struct pw_config *
 load_config(const char *path)
 {
 	struct pw_buf errs = {0};
-	struct pw_config *cfg = pw_config_load(path, &errs);
+	struct pw_config *cfg;
+
+	owners[0] = pw_services_owner;
+	owners[1] = pw_unsubd_owner;
+	cfg = pw_config_load(path, owners, 2, PW_CONFIG_PARTIAL, &errs);
 
 	if (cfg == NULL)
 		fprintf(stderr, "%s", errs.data ? errs.data : "cannot load\n");
@@ -162,26 +158,15 @@ load_parts(struct ud *u)
 {
 	const struct pw_unsubd_settings *s = u->s;
 	struct pw_buf errs = {0};
-	const char *orgs, *ring;
+	const struct pw_services *svc = pw_services(u->cfg);
 
 	/* The milter mints under these keys (pol_unsub). */
-	if ((ring = pw_config_str(u->cfg, "unsubscribe_keys")) == NULL)
+	if ((u->ring = svc->ring) == NULL)
 		pw_fatal(EX_CONFIG,
 			 "%s: unsubscribe_keys is not set: the "
 			 "endpoint verifies tokens with that key ring",
 			 u->cfg->path);
-	if ((u->ring = pw_keyring_load_owner(ring,
-	    pw_config_user_uid(u->cfg), &errs)) == NULL)
-		pw_fatal(EX_CONFIG, "%s: unsubscribe_keys: %s",
-			 pw_config_where(u->cfg, "unsubscribe_keys"),
-			 errs.data ? errs.data : "cannot load");
-	if ((orgs = pw_config_str(u->cfg, "organisations")) != NULL) {
-		if (strncmp(orgs, "file:", 5) == 0)
-			orgs += 5;
-		if ((u->orgs = pw_orgs_load(orgs, &errs)) == NULL)
-			pw_fatal(EX_CONFIG, "organisations: %s",
-				 errs.data ? errs.data : "cannot load");
-	}
+	u->orgs = svc->orgs;
 	if (s->proxy_hosts != NULL)
 		u->proxies = pw_cidr_parse(
 		    s->proxy_hosts,
@@ -790,7 +775,7 @@ main(int argc, char **argv)
 	memset(&u, 0, sizeof(u));
 	if ((u.cfg = load_config(config_path)) == NULL)
 		return EX_CONFIG;
-	u.s = unsubd_settings(u.cfg);
+	u.s = pw_config_settings(u.cfg, pw_unsubd_owner.name);
 	pw_log_init("postwarden-unsubd",
 		    check || u.cfg->core.log == PW_LOG_STDERR,
 		    pw_log_facility(u.cfg->core.log_facility));
@@ -848,8 +833,6 @@ main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	close(fd);
 	pw_store_close(&u.store);
-	pw_keyring_free(&u.ring);
-	pw_orgs_free(&u.orgs);
 	pw_cidr_free(&u.proxies);
 	free(u.rate);
 	free(u.base);

@@ -18,7 +18,7 @@
 #include <strings.h>
 
 #include "unsubd_http.h"
-#include "util.h"
+#include "base/util.h"
 
 #define ONECLICK_NAME "List-Unsubscribe"
 #define ONECLICK_VALUE "One-Click"

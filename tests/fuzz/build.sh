@@ -6,8 +6,8 @@
 #
 # NAME is a harness without prefix (addr, unsub, ...); default: every
 # tests/fuzz/fuzz_*.c.  Binaries go to $PW_FUZZ_DIR (default
-# ./build-fuzz).  Each harness is linked against every policies/*.c
-# object, built once with -fsanitize=fuzzer-no-link, so a harness needs
+# ./build-fuzz).  Each harness is linked against every .c object below
+# policies/, built once with -fsanitize=fuzzer-no-link, so a harness needs
 # no list of its own sources; the linker drops what it does not use.
 # Needs an autoconf.h: taken from $PW_BUILD_DIR (a configured build
 # tree), else a minimal one is written.
@@ -46,9 +46,12 @@ LIBS="$LIBS $(pkg-config --libs gmime-3.0)"
 
 objs=
 # a changed header (a struct layout) rebuilds every object
-newest_h=$(ls -t "$top"/policies/*.h "$out/autoconf.h" | head -n 1)
-for c in "$top"/policies/*.c; do
-	o=$out/obj/$(basename "$c" .c).o
+newest_h=$(ls -t $(find "$top/policies" -name '*.h') "$out/autoconf.h" |
+    head -n 1)
+for c in $(find "$top/policies" -name '*.c' | sort); do
+	# policies/dns/dns.c -> obj/dns_dns.o: one name per file
+	rel=${c#"$top"/policies/}
+	o=$out/obj/$(echo "${rel%.c}" | tr / _).o
 	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
 		clang $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
 	fi

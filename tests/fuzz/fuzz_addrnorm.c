@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addrnorm.h"
+#include "parsers/addrnorm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

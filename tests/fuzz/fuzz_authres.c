@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "authres.h"
-#include "util.h"
+#include "base/arena.h"
+#include "parsers/authres.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

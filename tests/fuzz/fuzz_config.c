@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "util.h"
+#include "base/config.h"
+#include "policy.h"
+#include "base/util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	cfg = pw_config_load(path, &err);
+	cfg = pw_policies_load(path, &err);
 	if (cfg == NULL && err.len == 0)
 		abort();	/* a refused file must say why */
 	pw_config_release(&cfg);

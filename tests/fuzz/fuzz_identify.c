@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
-#include "org.h"
+#include "compliance/org.h"
 #include "policy.h"
 
 extern const struct pw_policy pol_identify;
@@ -58,14 +58,14 @@ setup(void)
 	close(cfd);
 	free(text);
 	orgs = pw_orgs_load(opath, &err);
-	cfg = pw_config_load(cpath, &err);
+	cfg = pw_policies_load(cpath, &err);
 	if (orgs == NULL || cfg == NULL) {
 		fprintf(stderr, "%s", err.data ? err.data : "setup failed\n");
 		abort();
 	}
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_identify)
-			conf = cfg->pol_conf[i];
+			conf = pw_policy_conf(cfg, i);
 	if (conf == NULL)
 		abort();
 	pw_buf_free(&err);

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "spf_macro.h"
-#include "util.h"
+#include "base/arena.h"
+#include "parsers/spf_macro.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

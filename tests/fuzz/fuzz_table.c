@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "table.h"
-#include "util.h"
+#include "base/table.h"
+#include "base/util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "unsub_hdr.h"
+#include "base/arena.h"
+#include "parsers/unsub_hdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

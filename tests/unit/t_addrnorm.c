@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "addrnorm.h"
+#include "parsers/addrnorm.h"
 
 #define L64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define D63 "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"

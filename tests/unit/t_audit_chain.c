@@ -11,12 +11,12 @@
 
 #include <sqlite3.h>
 
-#include "audit_chain.h"
-#include "consent.h"
-#include "evidence.h"
-#include "org.h"
-#include "store.h"
-#include "util.h"
+#include "compliance/audit_chain.h"
+#include "compliance/consent_state.h"
+#include "compliance/evidence.h"
+#include "compliance/org.h"
+#include "store/store.h"
+#include "base/util.h"
 
 #define NROWS 5
 

@@ -11,9 +11,9 @@
 
 #include "unit.h"
 
-#include "arena.h"
-#include "authres.h"
-#include "util.h"
+#include "base/arena.h"
+#include "parsers/authres.h"
+#include "base/util.h"
 
 #define PY "/usr/bin/python3"
 

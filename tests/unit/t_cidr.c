@@ -2,8 +2,8 @@
 /* t_cidr - internal_hosts matching. */
 #include "unit.h"
 
-#include "cidr.h"
-#include "util.h"
+#include "base/cidr.h"
+#include "base/util.h"
 
 static const struct {
 	const char	*list;

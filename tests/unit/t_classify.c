@@ -3,9 +3,9 @@
    bulk heuristics, removal of Postwarden-Class, unmatched mail. */
 #include "unit.h"
 
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
-#include "org.h"
+#include "compliance/org.h"
 #include "policy.h"
 
 extern const struct pw_policy pol_classify;
@@ -122,7 +122,7 @@ load(const char *extra, struct pw_buf *err)
 	char *orgs = t_tmpfile("orgs.conf", ORGS, 0644);
 	char *text = pw_asprintf("organisations = file:%s\n%s", orgs, extra);
 	char *path = t_tmpfile("classify.conf", text, 0644);
-	struct pw_config *cfg = pw_config_load(path, err);
+	struct pw_config *cfg = pw_policies_load(path, err);
 
 	free(orgs);
 	free(text);
@@ -136,7 +136,7 @@ conf_of(const struct pw_config *cfg)
 {
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_classify)
-			return cfg->pol_conf[i];
+			return pw_policy_conf(cfg, i);
 	fail_msg("pol_classify not registered");
 	return NULL;
 }
@@ -250,7 +250,7 @@ test_init_errors(void **state)
 	char *path = t_tmpfile("bad.conf", "organisations = sql:orgs\n", 0644);
 
 	(void)state;
-	assert_null(pw_config_load(path, &err));
+	assert_null(pw_policies_load(path, &err));
 	assert_non_null(strstr(err.data, "bad.conf:1: organisations = "
 	    "sql:orgs: expected file:PATH"));
 	pw_buf_free(&err);
@@ -258,7 +258,7 @@ test_init_errors(void **state)
 
 	path = t_tmpfile("bad.conf", "\n\norganisations = /nonexistent/o\n",
 	    0644);
-	assert_null(pw_config_load(path, &err));
+	assert_null(pw_policies_load(path, &err));
 	assert_non_null(strstr(err.data, "bad.conf:3: organisations: "
 	    "/nonexistent/o: cannot open"));
 	pw_buf_free(&err);
@@ -271,7 +271,7 @@ test_init_errors(void **state)
 		char *text = pw_asprintf("organisations = file:%s\n", orgs);
 
 		path = t_tmpfile("bad.conf", text, 0644);
-		assert_null(pw_config_load(path, &err));
+		assert_null(pw_policies_load(path, &err));
 		assert_non_null(strstr(err.data, "orgs-bad.conf:2: unknown key "
 		    "\"foo\""));
 		pw_buf_free(&err);

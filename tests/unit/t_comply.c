@@ -7,12 +7,12 @@
 #include <sqlite3.h>
 
 #include "comply.h"
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
-#include "org.h"
+#include "compliance/org.h"
 #include "policy.h"
-#include "store.h"
-#include "token.h"
+#include "store/store.h"
+#include "compliance/token.h"
 
 extern const struct pw_policy pol_classify, pol_consent, pol_unsub,
     pol_audit;
@@ -69,7 +69,7 @@ load(const char *store)
 	    orgs, store, ringpath);
 	char *path = t_tmpfile("comply.conf", text, 0644);
 	struct pw_buf err = {0};
-	struct pw_config *cfg = pw_config_load(path, &err);
+	struct pw_config *cfg = pw_policies_load(path, &err);
 
 	if (cfg == NULL)
 		fail_msg("load: %s", err.data);
@@ -225,7 +225,7 @@ static struct pw_call
 call_of(struct pw_msg *m, const struct pw_policy *p)
 {
 	size_t i = pol_index(p);
-	struct pw_call c = {m, m->cfg->pol_conf[i], NULL};
+	struct pw_call c = {m, pw_policy_conf(m->cfg, i), NULL};
 
 	if (p->msg_state_size > 0 && m->priv[i] == NULL)
 		m->priv[i] = pw_arena_alloc(m->arena, p->msg_state_size);

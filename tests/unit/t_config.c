@@ -2,8 +2,9 @@
 /* t_config - postwarden.conf parsing: every error names FILE:LINE. */
 #include "unit.h"
 
-#include "config.h"
-#include "util.h"
+#include "base/config.h"
+#include "policy.h"
+#include "base/util.h"
 
 static const struct {
 	const char	*text;
@@ -43,7 +44,7 @@ test_cases(void **state)
 
 		snprintf(name, sizeof(name), "c%zu.conf", i);
 		path = t_tmpfile(name, cases[i].text, 0644);
-		cfg = pw_config_load(path, &err);
+		cfg = pw_policies_load(path, &err);
 		if (cases[i].error == NULL) {
 			if (cfg == NULL)
 				fail_msg("case %zu: unexpected error: %s", i,
@@ -72,7 +73,7 @@ test_all_errors_reported(void **state)
 	char *path = t_tmpfile("many.conf", "bogus1 = 1\nlog = x\nbogus2 = 2\n",
 	    0644);
 	struct pw_buf err = {0};
-	struct pw_config *cfg = pw_config_load(path, &err);
+	struct pw_config *cfg = pw_policies_load(path, &err);
 
 	(void)state;
 	assert_null(cfg);
@@ -89,7 +90,7 @@ test_values_and_print(void **state)
 	char *path = t_tmpfile("v.conf", "log = stderr\nmax_header_bytes = 2k\n"
 	    "milter_socket_mode = 0600\ninternal_hosts = 10.0.0.0/8\n", 0644);
 	struct pw_buf err = {0};
-	struct pw_config *cfg = pw_config_load(path, &err);
+	struct pw_config *cfg = pw_policies_load(path, &err);
 	char *out = NULL;
 	size_t len = 0;
 	FILE *fp;
@@ -121,7 +122,7 @@ test_missing_file(void **state)
 	struct pw_buf err = {0};
 
 	(void)state;
-	assert_null(pw_config_load("/nonexistent/postwarden.conf", &err));
+	assert_null(pw_policies_load("/nonexistent/postwarden.conf", &err));
 	assert_non_null(strstr(err.data,
 	    "/nonexistent/postwarden.conf: cannot open"));
 	pw_buf_free(&err);
@@ -141,7 +142,7 @@ test_unsub_keys(void **state)
 	struct pw_buf err = {0};
 
 	(void)state;
-	assert_null(pw_config_load(path, &err));
+	assert_null(pw_policies_load(path, &err));
 	assert_non_null(strstr(err.data, "orgs.conf:1: [org acme] generates "
 	    "unsubscribe headers, but unsubscribe_keys is not set"));
 	pw_buf_free(&err);
@@ -150,7 +151,7 @@ test_unsub_keys(void **state)
 	text = pw_asprintf("organisations = file:%s\nunsubscribe_keys = %s\n",
 	    orgs, ring);
 	path = t_tmpfile("u2.conf", text, 0644);
-	assert_null(pw_config_load(path, &err));
+	assert_null(pw_policies_load(path, &err));
 	assert_non_null(strstr(err.data, "[org acme] token_key_id 7 is not in "
 	    "the key ring"));
 	pw_buf_free(&err);

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "consent.h"
+#include "compliance/consent_state.h"
 
 static time_t
 T(const char *s)

@@ -22,8 +22,8 @@
 
 #include <arpa/inet.h>
 
-#include "auth.h"
-#include "config.h"
+#include "parsers/auth.h"
+#include "base/config.h"
 #include "msg.h"
 #include "policy.h"
 
@@ -55,14 +55,14 @@ group_setup(void **state)
 	    "spf_verify = no\ndkim_verify = no\n", dnsfix_fwd, dnsfix_dir);
 	conf = t_tmpfile("dmarc.conf", text, 0644);
 	free(text);
-	if ((cfg = pw_config_load(conf, &errs)) == NULL) {
+	if ((cfg = pw_policies_load(conf, &errs)) == NULL) {
 		fprintf(stderr, "config: %s\n", errs.data);
 		return -1;
 	}
 	free(conf);
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_dmarc_verify)
-			dmarc_conf = cfg->pol_conf[i];
+			dmarc_conf = pw_policy_conf(cfg, i);
 	if (dmarc_conf == NULL)
 		return -1;
 	client.has_addr = true;

@@ -15,10 +15,10 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #define DNSFIX_PORT "5310"
 #include "dnsfix.h"
-#include "util.h"
+#include "base/util.h"
 
 static struct pw_dns *dns;
 

@@ -20,15 +20,15 @@
 #include <opendkim/dkim.h>
 #include <spf2/spf.h>
 
-#include "auth.h"
-#include "config.h"
-#include "dns.h"
-#include "dns_hooks.h"
+#include "parsers/auth.h"
+#include "base/config.h"
+#include "dns/dns.h"
+#include "dns/dns_hooks.h"
 #include "msg.h"
 #include "policy.h"
 #define DNSFIX_PORT "5311"
 #include "dnsfix.h"
-#include "util.h"
+#include "base/util.h"
 
 static struct pw_dns *dns;
 
@@ -293,13 +293,13 @@ t_spf_stage_deadline(void **state)
 	    "dmarc_mode = off\n", DNSFIX_DEAD);
 	path = t_tmpfile("spfstage.conf", text, 0644);
 	free(text);
-	cfg = pw_config_load(path, &errs);
+	cfg = pw_policies_load(path, &errs);
 	free(path);
 	if (cfg == NULL)
 		fail_msg("config: %s", errs.data);
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_spf_verify)
-			conf = cfg->pol_conf[i];
+			conf = pw_policy_conf(cfg, i);
 	assert_non_null(conf);
 	cl.has_addr = true;
 	cl.sa.ss_family = AF_INET;
@@ -323,12 +323,12 @@ t_spf_stage_deadline(void **state)
 		lim.tv_sec++;
 		lim.tv_nsec -= 1000000000L;
 	}
-	if (m->auth.dns.deadline.tv_sec > lim.tv_sec ||
-	    (m->auth.dns.deadline.tv_sec == lim.tv_sec &&
-	    m->auth.dns.deadline.tv_nsec > lim.tv_nsec))
+	if (m->dns.deadline.tv_sec > lim.tv_sec ||
+	    (m->dns.deadline.tv_sec == lim.tv_sec &&
+	    m->dns.deadline.tv_nsec > lim.tv_nsec))
 		fail_msg("stage deadline %lld ms after the start of the "
-		    "stage, want %d ms", (long long)((m->auth.dns.deadline.tv_sec
-		    - t0.tv_sec) * 1000 + (m->auth.dns.deadline.tv_nsec -
+		    "stage, want %d ms", (long long)((m->dns.deadline.tv_sec
+		    - t0.tv_sec) * 1000 + (m->dns.deadline.tv_nsec -
 		    t0.tv_nsec) / 1000000), PW_DNS_STAGE_MS);
 	pw_msg_free(&m);
 	pw_config_release(&cfg);

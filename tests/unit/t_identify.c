@@ -3,9 +3,9 @@
    quoted-printable, base64, charsets, HTML tags and entities. */
 #include "unit.h"
 
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
-#include "org.h"
+#include "compliance/org.h"
 #include "policy.h"
 
 extern const struct pw_policy pol_identify;
@@ -181,7 +181,7 @@ setup(void **state)
 
 	(void)state;
 	orgs = pw_orgs_load(o, &err);
-	cfg = pw_config_load(c, &err);
+	cfg = pw_policies_load(c, &err);
 	if (err.data != NULL)
 		fprintf(stderr, "%s", err.data);
 	pw_buf_free(&err);
@@ -206,7 +206,7 @@ conf_of(void)
 {
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_identify)
-			return cfg->pol_conf[i];
+			return pw_policy_conf(cfg, i);
 	fail_msg("pol_identify not registered");
 	return NULL;
 }
@@ -268,13 +268,13 @@ test_idle(void **state)
 {
 	char *c = t_tmpfile("idle.conf", "temp_dir = /tmp\n", 0644);
 	struct pw_buf err = {0};
-	struct pw_config *idle = pw_config_load(c, &err);
+	struct pw_config *idle = pw_policies_load(c, &err);
 
 	(void)state;
 	assert_non_null(idle);
 	for (size_t i = 0; i < pw_npolicies; i++)
 		if (pw_policies[i] == &pol_identify)
-			assert_null(idle->pol_conf[i]);
+			assert_null(pw_policy_conf(idle, i));
 	pw_config_release(&idle);
 	free(c);
 }

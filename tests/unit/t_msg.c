@@ -2,7 +2,8 @@
 /* t_msg - header edits replayed as the MTA applies them; verdicts; body. */
 #include "unit.h"
 
-#include "config.h"
+#include "base/config.h"
+#include "policy.h"
 #include "msg.h"
 
 static struct pw_config *cfg;
@@ -15,7 +16,7 @@ setup(void **state)
 	struct pw_buf err = {0};
 
 	(void)state;
-	cfg = pw_config_load(path, &err);
+	cfg = pw_policies_load(path, &err);
 	free(path);
 	return cfg == NULL ? -1 : 0;
 }

@@ -2,8 +2,8 @@
 /* t_org - the organisations file: errors with FILE:LINE, lookups, sample. */
 #include "unit.h"
 
-#include "org.h"
-#include "util.h"
+#include "compliance/org.h"
+#include "base/util.h"
 
 #define GOOD_ACME                                                              \
 	"[org acme]\n"                                                         \

@@ -19,7 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "pubkeycache.h"
+#include "keys/pubkeycache.h"
 
 static unsigned char *der;
 static int derlen;

@@ -12,8 +12,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "arena.h"
-#include "spf_macro.h"
+#include "base/arena.h"
+#include "parsers/spf_macro.h"
 
 static struct sockaddr_storage v4, v6;
 

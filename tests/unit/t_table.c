@@ -2,8 +2,8 @@
 /* t_table - file:/refile: tables and wildcard matching. */
 #include "unit.h"
 
-#include "table.h"
-#include "util.h"
+#include "base/table.h"
+#include "base/util.h"
 
 static const struct {
 	const char	*pat;

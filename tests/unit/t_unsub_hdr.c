@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "arena.h"
-#include "unsub_hdr.h"
+#include "base/arena.h"
+#include "parsers/unsub_hdr.h"
 
 #define GOOD "<https://u.example.com/u/TOKEN>"
 

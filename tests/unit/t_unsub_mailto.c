@@ -11,11 +11,11 @@
 
 #include <sqlite3.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "msg.h"
 #include "policy.h"
-#include "store.h"
-#include "token.h"
+#include "store/store.h"
+#include "compliance/token.h"
 
 extern const struct pw_policy pol_unsub_mailto;
 
@@ -70,7 +70,7 @@ load(const char *store)
 	    orgs, store, ringpath);
 	char *path = t_tmpfile("mailto.conf", text, 0644);
 	struct pw_buf err = {0};
-	struct pw_config *cfg = pw_config_load(path, &err);
+	struct pw_config *cfg = pw_policies_load(path, &err);
 
 	if (cfg == NULL)
 		fail_msg("load: %s", err.data);
@@ -90,7 +90,7 @@ call_of(struct pw_msg *m)
 		if (pw_policies[i] == &pol_unsub_mailto)
 			break;
 	assert_true(i < pw_npolicies);
-	c.conf = m->cfg->pol_conf[i];
+	c.conf = pw_policy_conf(m->cfg, i);
 	if (m->priv[i] == NULL)
 		m->priv[i] = pw_arena_alloc(m->arena,
 		    pol_unsub_mailto.msg_state_size);
@@ -316,7 +316,7 @@ t_idle(void **state)
 	    "sqlite:/nonexistent/x.db\n", orgs);
 	char *path = t_tmpfile("idle.conf", text, 0644);
 	struct pw_buf err = {0};
-	struct pw_config *cfg = pw_config_load(path, &err);
+	struct pw_config *cfg = pw_policies_load(path, &err);
 	size_t i;
 
 	(void)state;
@@ -324,7 +324,7 @@ t_idle(void **state)
 		fail_msg("load: %s", err.data);
 	for (i = 0; pw_policies[i] != &pol_unsub_mailto; i++)
 		;
-	assert_null(cfg->pol_conf[i]);
+	assert_null(pw_policy_conf(cfg, i));
 	pw_config_release(&cfg);
 	free(orgs);
 	free(text);

@@ -6,7 +6,7 @@
 #include "unit.h"
 
 #include "unsubd_http.h"
-#include "util.h"
+#include "base/util.h"
 
 #define UE "application/x-www-form-urlencoded"
 #define MP "multipart/form-data; boundary=XyZ"

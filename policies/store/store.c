@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store - backend dispatch, per-thread error text and the audit chain
+ * hash shared by every backend.
+ */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "base/log.h"
+#include "store/store.h"
+#include "base/util.h"
+
+static const struct pw_store_ops *const backends[] = {
+    &pw_store_sqlite_ops,
+};
+
+static _Thread_local char store_error[512];
+
+const char *
+pw_store_strerror(void)
+{
+	return store_error[0] ? store_error : "no error";
+}
+
+void
+pw_store_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(store_error, sizeof(store_error), fmt, ap);
+	va_end(ap);
+	pw_syslog(LOG_ERR, "store: %s", store_error);
+}
+
+int
+pw_store_open(const char *spec, const struct pw_store_opts *opts,
+	      struct pw_store **store_r, char **error_r)
+{
+	static const struct pw_store_opts defaults = PW_STORE_OPTS_DEFAULT;
+	const char *colon = strchr(spec, ':');
+	size_t i, slen;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (colon == NULL) {
+		*error_r =
+		    pw_asprintf("store \"%s\": expected TYPE:WHERE, "
+				"e.g. sqlite:/var/lib/postwarden/postwarden.db",
+				spec);
+		return -1;
+	}
+	slen = (size_t)(colon - spec);
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strlen(backends[i]->scheme) == slen &&
+		    strncmp(spec, backends[i]->scheme, slen) == 0)
+			return backends[i]->open(colon + 1, opts, store_r,
+						 error_r);
+	*error_r = pw_asprintf("store \"%s\": unknown type \"%.*s\" "
+			       "(supported: sqlite)",
+			       spec, (int)slen, spec);
+	return -1;
+}
+
+void
+pw_store_close(struct pw_store **storep)
+{
+	if (*storep != NULL)
+		(*storep)->ops->close(*storep);
+	*storep = NULL;
+}
+
+void
+pw_consent_events_free(struct pw_consent_events *ev)
+{
+	free(ev->v);
+	free(ev->strings);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int
+pw_store_consent_add(struct pw_store *s, struct pw_consent_record *rec,
+		     size_t n)
+{
+	struct pw_consent_event ev;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ev.id = 0;
+		ev.list = rec[i].list;
+		ev.type = rec[i].type;
+		ev.obtained_at = rec[i].obtained_at;
+		ev.expires_at = rec[i].expires_at;
+		ev.relationship_date = rec[i].relationship_date;
+		if (rec[i].org == NULL || rec[i].org[0] == '\0' ||
+		    rec[i].address == NULL || rec[i].address[0] == '\0' ||
+		    rec[i].source == NULL || rec[i].source[0] == '\0') {
+			pw_store_set_error("consent record %zu: organisation, "
+					   "address and source are required",
+					   i + 1);
+			return -1;
+		}
+		if (pw_consent_event_check(&ev, &why) < 0) {
+			pw_store_set_error("consent record %zu: %s", i + 1,
+					   why);
+			return -1;
+		}
+	}
+	return s->ops->consent_add(s, rec, n);
+}
+
+int
+pw_store_consent_events(struct pw_store *s, const char *org,
+			const char *address, struct pw_consent_events *ev)
+{
+	return s->ops->consent_events(s, org, address, ev);
+}
+
+int
+pw_store_consent_check(struct pw_store *s, const char *org, const char *address,
+		       const char *list, time_t now,
+		       struct pw_consent_result *r,
+		       struct pw_consent_events *ev)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = s->ops->consent_events(s, org, address, ev)) < 0)
+		return -1;
+	pw_consent_evaluate(ev->v, ev->n, list, now, r);
+	return r->state == PW_CSTATE_EXPRESS || r->state == PW_CSTATE_IMPLIED;
+}
+
+int
+pw_store_consent_export(struct pw_store *s, const char *org,
+			const char *address,
+			int (*cb)(const struct pw_consent_record *, void *),
+			void *ctx)
+{
+	return s->ops->consent_export(s, org, address, cb, ctx);
+}
+
+int
+pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
+{
+	if (sup->org == NULL || sup->org[0] == '\0' || sup->address == NULL ||
+	    sup->address[0] == '\0' || sup->reason == NULL ||
+	    sup->requested_at == PW_NOTIME) {
+		pw_store_set_error("suppression: organisation, address, reason "
+				   "and time are required");
+		return -1;
+	}
+	return s->ops->suppression_add(s, sup);
+}
+
+int
+pw_store_suppression_list(struct pw_store *s, const char *org,
+			  int (*cb)(const struct pw_suppression *, void *),
+			  void *ctx)
+{
+	return s->ops->suppression_list(s, org, cb, ctx);
+}
+
+int
+pw_store_audit_append(struct pw_store *s, struct pw_audit_row *row)
+{
+	if (row->queue_id == NULL || row->action == NULL) {
+		pw_store_set_error(
+		    "audit row: queue id and action are required");
+		return -1;
+	}
+	return s->ops->audit_append(s, row);
+}
+
+int
+pw_store_audit_verify(struct pw_store *s, int64_t *bad_id_r,
+		      unsigned char *head_r)
+{
+	return s->ops->audit_verify(s, bad_id_r, head_r);
+}
+
+int
+pw_store_dmarc_add(struct pw_store *s, const struct pw_dmarc_row *rows,
+    size_t n)
+{
+	return n == 0 ? 0 : s->ops->dmarc_add(s, rows, n);
+}
+
+int
+pw_store_audit_list(struct pw_store *s, const struct pw_audit_filter *f,
+    int (*cb)(const struct pw_audit_row *, void *), void *ctx)
+{
+	if (s->ops->audit_list == NULL) {
+		pw_store_set_error("%s: audit rows cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->audit_list(s, f, cb, ctx);
+}
+
+/* ---- audit chain ---------------------------------------------------- */
+
+static void
+canon_str(struct pw_buf *b, const char *name, const char *v)
+{
+	if (v == NULL)
+		pw_buf_printf(b, "%s=-\n", name);
+	else
+		pw_buf_printf(b, "%s=%zu:%s\n", name, strlen(v), v);
+}
+
+static void
+canon_int(struct pw_buf *b, const char *name, int64_t v)
+{
+	pw_buf_printf(b, "%s=%" PRId64 "\n", name, v);
+}
+
+int
+pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
+	      unsigned char *out)
+{
+	struct pw_buf b = {0};
+	unsigned int len = 0;
+	int ok;
+
+	pw_buf_puts(&b, "pw-audit-v1\n");
+	canon_int(&b, "id", row->id);
+	canon_int(&b, "time", (int64_t)row->time);
+	canon_str(&b, "queue_id", row->queue_id);
+	canon_str(&b, "message_id", row->message_id);
+	canon_str(&b, "org", row->org);
+	canon_str(&b, "recipient", row->recipient);
+	canon_str(&b, "class", row->class);
+	canon_str(&b, "class_source", row->class_source);
+	canon_str(&b, "consent", row->consent);
+	canon_int(&b, "basis_id", row->basis_id);
+	canon_str(&b, "basis_type", row->basis_type);
+	canon_int(&b, "basis_expires", (int64_t)row->basis_expires);
+	canon_str(&b, "reason", row->reason);
+	canon_str(&b, "token_id", row->token_id);
+	canon_str(&b, "dkim_d", row->dkim_d);
+	canon_str(&b, "dkim_s", row->dkim_s);
+	canon_str(&b, "action", row->action);
+	{
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+		ok = ctx != NULL &&
+		     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		     EVP_DigestUpdate(ctx, prev, 32) &&
+		     EVP_DigestUpdate(ctx, b.data, b.len) &&
+		     EVP_DigestFinal_ex(ctx, out, &len) && len == 32;
+		EVP_MD_CTX_free(ctx);
+	}
+	pw_buf_free(&b);
+	return ok ? 0 : -1;
+}
+
+struct pw_store_handle {
+	char		*spec;
+	pthread_mutex_t	 lock;
+	struct pw_store	*store;		/* NULL until opened */
+};
+
+struct pw_store_handle *
+pw_store_handle_new(const char *spec)
+{
+	struct pw_store_handle *h = pw_calloc(1, sizeof(*h));
+
+	pthread_mutex_init(&h->lock, NULL);
+	h->spec = pw_strdup(spec);
+	return h;
+}
+
+void
+pw_store_handle_free(struct pw_store_handle **hp)
+{
+	struct pw_store_handle *h = *hp;
+
+	if (h == NULL)
+		return;
+	*hp = NULL;
+	pw_store_close(&h->store);
+	pthread_mutex_destroy(&h->lock);
+	free(h->spec);
+	free(h);
+}
+
+const char *
+pw_store_handle_spec(const struct pw_store_handle *h)
+{
+	return h->spec;
+}
+
+struct pw_store *
+pw_store_handle_get(struct pw_store_handle *h, const struct pw_msg *m)
+{
+	struct pw_store *st;
+	char *err = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->store == NULL &&
+	    pw_store_open(h->spec, NULL, &h->store, &err) < 0) {
+		pw_warn(m, "store %s: %s", h->spec, err ? err : "cannot open");
+		free(err);
+		h->store = NULL;
+	}
+	st = h->store;
+	pthread_mutex_unlock(&h->lock);
+	return st;
+}

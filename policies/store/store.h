@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store - persistent state behind one interface: consent events,
+ * suppressions, audit rows (hash-chained) and DMARC evaluation rows.
+ *
+ * A backend is a struct pw_store_ops vtable (OpenSMTPD table_backend,
+ * Postfix DICT): "sqlite:/path" is built in (store_sqlite.c); a
+ * PostgreSQL backend can be added with its own scheme.  The functions
+ * below dispatch to the backend.
+ *
+ * Results follow the Postfix dict convention: lookups return 1 (found),
+ * 0 (not found) or -1; writes return 0 or -1.  -1 always means "cannot
+ * decide now" (locked, unreadable, disk full, I/O error...): the caller
+ * tempfails, it never fails open.  The reason is logged and is available
+ * to the calling thread from pw_store_strerror().
+ *
+ * Addresses must already be normalised (addrnorm.h).  Lists are names;
+ * "" or NULL means every list of the organisation.  Times are Unix
+ * seconds, UTC.  Records are append-only: there is no update or delete.
+ *
+ * A store is shared by all threads; each call is independent.
+ */
+#ifndef PW_STORE_H
+#define PW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "compliance/consent_state.h"
+
+struct pw_store;
+
+struct pw_store_opts {
+	int	busy_timeout_ms;	/* wait this long on a lock, then -1 */
+	bool	create;			/* create the file and schema */
+	bool	readonly;		/* reports, verification */
+};
+#define PW_STORE_OPTS_DEFAULT	{ 2000, true, false }
+
+/* One consent event as recorded (consent.h gives the semantics). */
+struct pw_consent_record {
+	int64_t			 id;		/* set by the store */
+	const char		*org;
+	const char		*address;
+	const char		*list;
+	enum pw_consent_type	 type;
+	time_t			 obtained_at;
+	time_t			 expires_at;	/* PW_NOTIME: none given */
+	time_t			 relationship_date; /* PW_NOTIME: none */
+	const char		*source;	/* web_form, import, api... */
+	const char		*proof;		/* reference to the evidence */
+	time_t			 created_at;	/* set by the store */
+};
+
+/* The events of one (org, address), every list; suppressions appear as
+   WITHDRAWN events with a negative id (-suppression id). */
+struct pw_consent_events {
+	struct pw_consent_event	*v;
+	size_t			 n;
+	char			*strings;	/* owns the list names */
+};
+void	pw_consent_events_free(struct pw_consent_events *);
+
+struct pw_suppression {
+	int64_t		 id;
+	const char	*org;
+	const char	*address;
+	const char	*list;
+	const char	*reason;	/* one_click_post, mailto, manual... */
+	time_t		 requested_at;
+	const char	*token_id;	/* may be NULL */
+	time_t		 created_at;	/* set by the store */
+};
+
+/* One row per (message, recipient), R20. */
+struct pw_audit_row {
+	int64_t		 id;		/* set by the store */
+	time_t		 time;
+	const char	*queue_id;
+	const char	*message_id;
+	const char	*org;
+	const char	*recipient;
+	const char	*class;		/* commercial | transactional | other */
+	const char	*class_source;	/* header | organisation | heuristic */
+	const char	*consent;	/* consent state name, or NULL */
+	int64_t		 basis_id;	/* 0: none */
+	const char	*basis_type;
+	time_t		 basis_expires;	/* PW_NOTIME: none */
+	const char	*reason;	/* refusal reason, or NULL */
+	const char	*token_id;
+	const char	*dkim_d;
+	const char	*dkim_s;
+	const char	*action;	/* delivered, refused_rcpt, removed... */
+	unsigned char	 prev_hash[32];	/* set by the store */
+	unsigned char	 hash[32];	/* set by the store */
+};
+
+/* One DMARC evaluation (issue 3: aggregate reports). */
+struct pw_dmarc_row {
+	time_t		 time;
+	const char	*from_domain;
+	const char	*source_ip;
+	const char	*policy;	/* none | quarantine | reject */
+	const char	*disposition;	/* none | quarantine | reject */
+	const char	*spf_result;
+	const char	*spf_domain;
+	const char	*dkim_result;	/* comma-separated when several */
+	const char	*dkim_domain;
+};
+
+/* Which audit rows to list; NULL strings and PW_NOTIME times match all. */
+struct pw_audit_filter {
+	const char	*org;
+	const char	*recipient;	/* normalised address */
+	time_t		 since;		/* time >= since */
+	time_t		 until;		/* time < until */
+};
+
+struct pw_store_ops {
+	const char	*scheme;
+	int	(*open)(const char *where, const struct pw_store_opts *,
+		    struct pw_store **, char **error_r);
+	void	(*close)(struct pw_store *);
+	int	(*consent_add)(struct pw_store *, struct pw_consent_record *,
+		    size_t n);
+	int	(*consent_events)(struct pw_store *, const char *org,
+		    const char *address, struct pw_consent_events *);
+	int	(*consent_export)(struct pw_store *, const char *org,
+		    const char *address,
+		    int (*cb)(const struct pw_consent_record *, void *),
+		    void *ctx);
+	int	(*suppression_add)(struct pw_store *, struct pw_suppression *);
+	int	(*suppression_list)(struct pw_store *, const char *org,
+		    int (*cb)(const struct pw_suppression *, void *),
+		    void *ctx);
+	int	(*audit_append)(struct pw_store *, struct pw_audit_row *);
+	int	(*audit_verify)(struct pw_store *, int64_t *bad_id_r,
+		    unsigned char *head_r);
+	int	(*dmarc_add)(struct pw_store *, const struct pw_dmarc_row *,
+		    size_t);
+	/* Optional (NULL: reports unavailable for this backend). */
+	int	(*audit_list)(struct pw_store *, const struct pw_audit_filter *,
+		    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
+};
+
+/* Every store starts with this. */
+struct pw_store {
+	const struct pw_store_ops	*ops;
+};
+
+extern const struct pw_store_ops pw_store_sqlite_ops;
+
+/* Open "scheme:rest" (e.g. "sqlite:/var/lib/postwarden/pw.db").  opts may
+   be NULL for the defaults.  Returns 0, or -1 with *error_r (malloc'd). */
+int	pw_store_open(const char *spec, const struct pw_store_opts *,
+	    struct pw_store **store_r, char **error_r);
+void	pw_store_close(struct pw_store **);
+
+/* The last failure of this thread, for logs and replies. */
+const char *pw_store_strerror(void);
+/* Backends set it (printf-like; also logged at LOG_ERR). */
+void	pw_store_set_error(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* Append n consent events in one transaction: all or nothing.  Each is
+   checked with pw_consent_event_check first (a bad record is a -1 with
+   the reason, nothing written).  Sets each record's id and created_at. */
+int	pw_store_consent_add(struct pw_store *, struct pw_consent_record *,
+	    size_t n);
+/* All events of (org, address): 1 found, 0 none, -1. */
+int	pw_store_consent_events(struct pw_store *, const char *org,
+	    const char *address, struct pw_consent_events *);
+/* The hot path: the state for mail to (org, address, list) at now.  1:
+   consent holds (express or implied), 0: it does not (r says why), -1:
+   temporary failure.  r->basis points into *ev_r, which the caller frees
+   with pw_consent_events_free. */
+int	pw_store_consent_check(struct pw_store *, const char *org,
+	    const char *address, const char *list, time_t now,
+	    struct pw_consent_result *r, struct pw_consent_events *ev_r);
+/* Every event of an org (address NULL) or one address, in id order; cb
+   returning non-zero stops the walk.  0 or -1. */
+int	pw_store_consent_export(struct pw_store *, const char *org,
+	    const char *address,
+	    int (*cb)(const struct pw_consent_record *, void *), void *ctx);
+
+int	pw_store_suppression_add(struct pw_store *, struct pw_suppression *);
+int	pw_store_suppression_list(struct pw_store *, const char *org,
+	    int (*cb)(const struct pw_suppression *, void *), void *ctx);
+
+/* Append an audit row; the store links it to the previous row:
+   hash = SHA-256(prev_hash || canonical row), see store_sqlite.c. */
+int	pw_store_audit_append(struct pw_store *, struct pw_audit_row *);
+/* Recompute the chain: 1 intact (head_r, if not NULL, gets the last
+   hash), 0 broken at *bad_id_r, -1 temporary failure. */
+int	pw_store_audit_verify(struct pw_store *, int64_t *bad_id_r,
+	    unsigned char *head_r);
+
+/* n rows in one transaction: all stored (0) or none (-1). */
+int	pw_store_dmarc_add(struct pw_store *, const struct pw_dmarc_row *,
+	    size_t n);
+
+/* The audit rows matching f, in id (chain) order; strings in a row are
+   valid during the callback only.  cb returning non-zero stops the walk.
+   0 or -1 (also when the backend cannot list). */
+int	pw_store_audit_list(struct pw_store *, const struct pw_audit_filter *f,
+	    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
+
+/* The store of one configuration snapshot, shared by every check and
+   thread: opened on first use, after the daemon dropped privileges (a
+   file created by root would not be writable later).  A failed open is
+   retried at the next use; the callers tempfail meanwhile. */
+struct pw_store_handle;
+struct pw_msg;
+struct pw_store_handle *pw_store_handle_new(const char *spec);
+void	pw_store_handle_free(struct pw_store_handle **);
+/* The open store, or NULL (logged with the message's queue ID; m may be
+   NULL). */
+struct pw_store *pw_store_handle_get(struct pw_store_handle *,
+		    const struct pw_msg *m);
+const char *pw_store_handle_spec(const struct pw_store_handle *);
+
+/* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
+   where the canonical form names every field in a fixed order with its
+   length, so that no two rows share an encoding.  row->id must be set.
+   0, or -1 if OpenSSL fails. */
+int	pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *,
+	    unsigned char *out);
+
+#endif
