@@ -32,6 +32,9 @@
 #define IP_R_SYM(i)	ELF32_R_SYM(i)
 #endif
 
+/* the counters right after the startup probes, which move them */
+static unsigned long ip_base[4];
+
 struct ip_query {
 	const char	*lib;
 	const char	*sym;
@@ -243,6 +246,10 @@ pw_interposers_check(int inet, int to_stderr)
 			    "%s (%s)", ip[i].name, why, ip[i].cost);
 		free(why);
 	}
+	ip_base[0] = pw_keycache_hits();
+	ip_base[1] = pw_keycache_misses();
+	ip_base[2] = pw_pubkeycache_hits();
+	ip_base[3] = pw_pubkeycache_misses();
 	if (off.data != NULL)
 		pw_buf_printf(&line, "; NOT active:%s", off.data);
 	if (!inet)
@@ -259,8 +266,10 @@ pw_interposers_check(int inet, int to_stderr)
 void
 pw_interposers_report(void)
 {
+	/* hits: answered from the cache; decodes: passed on to OpenSSL */
 	pw_syslog(LOG_INFO, "interposers: keycache %lu hits %lu decodes, "
-	    "pubkeycache %lu hits %lu decodes", pw_keycache_hits(),
-	    pw_keycache_misses(), pw_pubkeycache_hits(),
-	    pw_pubkeycache_misses());
+	    "pubkeycache %lu hits %lu decodes",
+	    pw_keycache_hits() - ip_base[0], pw_keycache_misses() - ip_base[1],
+	    pw_pubkeycache_hits() - ip_base[2],
+	    pw_pubkeycache_misses() - ip_base[3]);
 }

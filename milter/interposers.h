@@ -50,7 +50,8 @@ int	pw_interposed(const char *lib, const char *sym, const void *ours);
  */
 int	pw_interposers_check(int inet, int to_stderr);
 
-/* The caches' counters, logged once when the daemon stops. */
+/* The caches' counters since pw_interposers_check() (the probes left
+   out), logged once when the daemon stops. */
 void	pw_interposers_report(void);
 
 #endif
