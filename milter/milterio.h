@@ -35,7 +35,7 @@
  * (8.17.1.9-2+deb12u2) never does: `nm -D --undefined-only
  * libmilter.so.1.0.1` lists read, poll, accept, close, write and writev
  * and no recv, recvfrom, recvmsg, readv, pread, select, ppoll, epoll or
- * _chk variant (write is its worker pool's wake-up pipe).  That is not
+ * _chk variant (writes cannot reorder what is read).  That is not
  * left to this comment: pw_milterio_enable() reads libmilter's dynamic
  * relocations at startup and buffers nothing unless it imports all of
  * accept/read/poll/close, bound to ours, and none of those others; then
