@@ -33,6 +33,7 @@
 #include "base/config.h"
 #include "base/daemon.h"
 #include "base/log.h"
+#include "interposers.h"
 #include "milterio.h"
 #include "mlfi.h"
 #include "policy.h"
@@ -256,12 +257,16 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	if (check) {
 		pw_config_print(cfg, stdout, all);
+		(void)pw_interposers_check(
+		    socket_path(cfg->core.milter_socket) == NULL, 1);
 		pw_config_release(&cfg);
 		return 0;
 	}
 	pw_log_init("postwarden", cfg->core.log == PW_LOG_STDERR,
 	    pw_log_facility(cfg->core.log_facility));
 	open_socket(cfg);
+	(void)pw_interposers_check(socket_path(cfg->core.milter_socket) ==
+	    NULL, 0);
 	if (!foreground)
 		pw_daemonize();
 	pid_file = cfg->core.pid_file ? pw_strdup(cfg->core.pid_file) : NULL;
@@ -304,6 +309,7 @@ main(int argc, char **argv)
 		   DMARC rows are written).  With connections open their
 		   snapshot stays, unwritten rows are lost. */
 		pw_config_set_current(NULL);
+	pw_interposers_report();
 	pw_syslog(LOG_INFO, "stopped");
 	if (pid_file != NULL)
 		(void)unlink(pid_file);

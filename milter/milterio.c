@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "interposers.h"
 #include "milterio.h"
 #include "base/util.h"
 
@@ -94,16 +95,71 @@ mio_find(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-void
+/*
+ * What libmilter must import for the buffering to be right: the four we
+ * define, and no other way to read a session or wait for it -- a recv()
+ * or readv() next to our buffered read() would take bytes from behind
+ * the ones we hold (reordering the stream), an unhandled wait would block
+ * on bytes already in our buffer.  Debian 12's libmilter 8.17.1.9
+ * imports read, poll, accept, close, write and writev and none of these
+ * (nm -D --undefined-only libmilter.so.1.0.1).
+ */
+static const char *const mio_must[] = {"accept", "read", "poll", "close"};
+static const char *const mio_mustnot[] = {
+    "recv", "recvfrom", "recvmsg", "recvmmsg", "readv", "preadv",
+    "preadv2", "pread", "pread64", "select", "pselect", "ppoll",
+    "epoll_wait", "epoll_pwait", "epoll_pwait2", "accept4", "dup",
+    "dup2", "dup3", "fdopen", "__read_chk", "__recv_chk",
+    "__recvfrom_chk", "__poll_chk", "__ppoll_chk", "__pread_chk",
+    "__pread64_chk",
+};
+
+int
+pw_milterio_probe(char **why_r)
+{
+	const void *ours[] = {(const void *)accept, (const void *)read,
+	    (const void *)poll, (const void *)close};
+
+	pthread_once(&mio_once, mio_resolve);
+	if (mio.lo == 0 && dl_iterate_phdr(mio_find, NULL) == 0) {
+		*why_r = pw_strdup("libmilter's code not found (static "
+		    "build?)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(mio_must) / sizeof(mio_must[0]); i++)
+		switch (pw_interposed("/libmilter.so", mio_must[i], ours[i])) {
+		case 1:
+			break;
+		case 0:
+			*why_r = pw_asprintf("libmilter no longer calls %s()",
+			    mio_must[i]);
+			return -1;
+		default:
+			*why_r = pw_asprintf("libmilter's %s() is bound to "
+			    "another definition", mio_must[i]);
+			return -1;
+		}
+	for (size_t i = 0; i < sizeof(mio_mustnot) / sizeof(mio_mustnot[0]);
+	     i++)
+		if (pw_interposed("/libmilter.so", mio_mustnot[i], NULL) != 0) {
+			*why_r = pw_asprintf("libmilter calls %s(), which "
+			    "milterio does not handle", mio_mustnot[i]);
+			return -1;
+		}
+	return 0;
+}
+
+int
 pw_milterio_enable(int linger_ms)
 {
 	struct rlimit rl;
+	char *why = NULL;
 
-	pthread_once(&mio_once, mio_resolve);
-	if (dl_iterate_phdr(mio_find, NULL) == 0 || mio.lo == 0) {
-		pw_syslog(LOG_WARNING, "milterio: libmilter's code not found "
-		    "(static build?): its reads stay unbuffered");
-		return;
+	/* Never buffer unless libmilter reads exactly the way we handle:
+	   the probe's warning is logged by pw_interposers_check(). */
+	if (pw_milterio_probe(&why) < 0) {
+		free(why);
+		return -1;
 	}
 	mio.nslots = MIO_MAX_FDS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < mio.nslots)
@@ -111,6 +167,7 @@ pw_milterio_enable(int linger_ms)
 	mio.slot = pw_calloc(mio.nslots, sizeof(*mio.slot));
 	mio.linger_ms = linger_ms > 1 ? linger_ms : 0;
 	mio.on = true;
+	return 0;
 }
 
 /* from_libmilter - was the caller's call made in libmilter's code? */

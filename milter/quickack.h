@@ -18,5 +18,8 @@
 #define PW_QUICKACK_H
 
 void	pw_quickack_enable(void);
+/* 0 if libmilter's writev() reaches ours and the kernel has TCP_QUICKACK;
+   else -1 and *why_r (malloc'd) says why (interposers.h). */
+int	pw_quickack_probe(char **why_r);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#define _GNU_SOURCE 1	/* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef EVP_PKEY *(*pem_read_fn)(BIO *, EVP_PKEY **, pem_password_cb *,
 static pthread_rwlock_t kc_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct kc_entry *kc_head;
 static unsigned long kc_hits;
+static unsigned long kc_misses;	/* calls passed on to OpenSSL */
 static pthread_once_t kc_once = PTHREAD_ONCE_INIT;
 static pem_read_fn kc_real;
 
@@ -132,5 +134,64 @@ PEM_read_bio_PrivateKey(BIO *bp, EVP_PKEY **x, pem_password_cb *cb, void *u)
 			return pkey;
 		}
 	}
+	__atomic_add_fetch(&kc_misses, 1, __ATOMIC_RELAXED);
 	return kc_real(bp, x, cb, u);
+}
+
+unsigned long
+pw_keycache_misses(void)
+{
+	return __atomic_load_n(&kc_misses, __ATOMIC_RELAXED);
+}
+
+/*
+ * pw_keycache_probe - register a fresh key, read it back through the
+ * PEM_read_bio_PrivateKey that the process-wide lookup finds (the one
+ * libopendkim is bound to), and see the hit counter move.
+ */
+int
+pw_keycache_probe(char **why_r)
+{
+	EVP_PKEY *(*fn)(BIO *, EVP_PKEY **, pem_password_cb *, void *);
+	EVP_PKEY *pkey, *got = NULL;
+	BIO *out, *in;
+	char *pem = NULL;
+	long len;
+	unsigned long h0;
+
+	pthread_once(&kc_once, kc_resolve);
+	fn = (pem_read_fn)dlsym(RTLD_DEFAULT, "PEM_read_bio_PrivateKey");
+	if (fn != PEM_read_bio_PrivateKey) {
+		*why_r = pw_strdup("PEM_read_bio_PrivateKey() resolves to "
+		    "OpenSSL's, not ours (not linked in?)");
+		return -1;
+	}
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
+	    (out = BIO_new(BIO_s_mem())) == NULL) {
+		EVP_PKEY_free(pkey);
+		*why_r = pw_strdup("cannot make a test key");
+		return -1;
+	}
+	if (PEM_write_bio_PrivateKey(out, pkey, NULL, NULL, 0, NULL,
+	    NULL) != 1 || (len = BIO_get_mem_data(out, &pem)) <= 0) {
+		BIO_free(out);
+		EVP_PKEY_free(pkey);
+		*why_r = pw_strdup("cannot write a test key");
+		return -1;
+	}
+	pw_keycache_add((const unsigned char *)pem, (size_t)len, pkey);
+	h0 = pw_keycache_hits();
+	if ((in = BIO_new_mem_buf(pem, (int)len)) != NULL) {
+		got = fn(in, NULL, NULL, NULL);
+		BIO_free(in);
+	}
+	pw_keycache_remove((const unsigned char *)pem, (size_t)len, pkey);
+	BIO_free(out);
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_free(got);
+	if (got != pkey || pw_keycache_hits() == h0) {
+		*why_r = pw_strdup("a registered key was parsed again");
+		return -1;
+	}
+	return 0;
 }

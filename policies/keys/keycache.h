@@ -14,6 +14,15 @@
  * key we loaded and registered, it returns our EVP_PKEY (reference
  * counted, shared read-only between threads, which OpenSSL supports), and
  * otherwise it calls OpenSSL's own function.  Thread-safe.
+ *
+ * Nothing fails if the interposer stops applying -- signing just costs
+ * 3-8x more -- so it is guarded: keycache.o is linked into the daemon
+ * directly (Makefile.am), not pulled from libpolicies.a by some other
+ * reference; at startup pw_keycache_probe() reads a fresh key back
+ * through the function the process-wide lookup finds and checks the hit
+ * counter, and milter/interposers.c checks that libopendkim still imports
+ * PEM_read_bio_PrivateKey bound to ours.  The daemon logs
+ * "interposers: ... keycache ..." or a warning (milter/interposers.h).
  */
 #ifndef PW_KEYCACHE_H
 #define PW_KEYCACHE_H
@@ -28,5 +37,9 @@ void	pw_keycache_add(const unsigned char *pem, size_t len, EVP_PKEY *);
 void	pw_keycache_remove(const unsigned char *pem, size_t len, EVP_PKEY *);
 /* Lookups answered from the cache so far (for tests and benchmarks). */
 unsigned long pw_keycache_hits(void);
+/* Calls passed on to OpenSSL (real PEM parses) so far. */
+unsigned long pw_keycache_misses(void);
+/* 0 if the interposer answers process-wide calls; else -1, *why_r. */
+int	pw_keycache_probe(char **why_r);
 
 #endif

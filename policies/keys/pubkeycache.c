@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#define _GNU_SOURCE 1	/* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static pthread_mutex_t pkc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pkc_entry *pkc_v[PKC_BUCKETS];
 static size_t pkc_n;
 static unsigned long pkc_hits;
+static unsigned long pkc_misses;	/* decodes done by OpenSSL */
 static pthread_once_t pkc_once = PTHREAD_ONCE_INIT;
 static d2i_fn pkc_real;
 
@@ -140,6 +142,7 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 		unsigned char *der = pw_malloc((size_t)len);
 
 		memcpy(der, data, (size_t)len);
+		__atomic_add_fetch(&pkc_misses, 1, __ATOMIC_RELAXED);
 		if ((k = pkc_real(bp, NULL)) != NULL)
 			pkc_put(der, (size_t)len, h, k);
 		free(der);
@@ -156,4 +159,59 @@ pw_pubkeycache_hits(void)
 	n = pkc_hits;
 	pthread_mutex_unlock(&pkc_lock);
 	return n;
+}
+
+unsigned long
+pw_pubkeycache_misses(void)
+{
+	return __atomic_load_n(&pkc_misses, __ATOMIC_RELAXED);
+}
+
+/*
+ * pw_pubkeycache_probe - decode a fresh public key twice through the
+ * d2i_PUBKEY_bio that the process-wide lookup finds (the one libopendkim
+ * is bound to): the second decode must be a cache hit.
+ */
+int
+pw_pubkeycache_probe(char **why_r)
+{
+	d2i_fn fn;
+	EVP_PKEY *pkey, *k[2] = {NULL, NULL};
+	unsigned char *der = NULL;
+	unsigned long h0;
+	int len;
+
+	pthread_once(&pkc_once, pkc_resolve);
+	fn = (d2i_fn)dlsym(RTLD_DEFAULT, "d2i_PUBKEY_bio");
+	if (fn != d2i_PUBKEY_bio) {
+		*why_r = pw_strdup("d2i_PUBKEY_bio() resolves to OpenSSL's, "
+		    "not ours (not linked in?)");
+		return -1;
+	}
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
+	    (len = i2d_PUBKEY(pkey, &der)) <= 0) {
+		EVP_PKEY_free(pkey);
+		*why_r = pw_strdup("cannot make a test key");
+		return -1;
+	}
+	h0 = pw_pubkeycache_hits();
+	for (int i = 0; i < 2; i++) {
+		BIO *bp = BIO_new_mem_buf(der, len);
+
+		if (bp != NULL) {
+			k[i] = fn(bp, NULL);
+			BIO_free(bp);
+		}
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(pkey);
+	if (k[0] == NULL || k[1] != k[0] || pw_pubkeycache_hits() == h0) {
+		*why_r = pw_strdup("the same key was decoded twice");
+		EVP_PKEY_free(k[0]);
+		EVP_PKEY_free(k[1]);
+		return -1;
+	}
+	EVP_PKEY_free(k[0]);
+	EVP_PKEY_free(k[1]);
+	return 0;
 }
