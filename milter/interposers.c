@@ -18,13 +18,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "base/log.h"
+#include "base/util.h"
 #include "interposers.h"
 #include "keys/keycache.h"
-#include "base/log.h"
-#include "milterio.h"
 #include "keys/pubkeycache.h"
+#include "milterio.h"
 #include "quickack.h"
-#include "base/util.h"
 
 #if __ELF_NATIVE_CLASS == 64
 #define IP_R_SYM(i)	ELF64_R_SYM(i)

@@ -33,12 +33,12 @@
 #include "base/config.h"
 #include "base/daemon.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "interposers.h"
 #include "milterio.h"
 #include "mlfi.h"
 #include "policy.h"
 #include "quickack.h"
-#include "base/util.h"
 
 #define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
 #define STOP_GRACE_SECONDS 30

@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "interposers.h"
 #include "milterio.h"
-#include "base/util.h"
 
 #define MIO_BUF		16384	/* read-ahead per session */
 #define MIO_MAX_FDS	65536	/* sessions above this fd: not buffered */

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "interposers.h"
 #include "quickack.h"
-#include "base/util.h"
 
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 

@@ -38,10 +38,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "comply.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "comply.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "store/store.h"

@@ -16,10 +16,10 @@
 
 #include <stdlib.h>
 
-#include "parsers/auth.h"
-#include "parsers/authres.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
 #include "policy.h"
 
 struct ar_settings {

@@ -27,15 +27,13 @@
  */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "parsers/addr.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "parsers/addr.h"
 #include "policy.h"
 #include "snapshot.h"
 

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/addr.h"
-#include "comply.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "comply.h"
+#include "parsers/addr.h"
 #include "parsers/unsub_hdr.h"
 
 struct pw_comply_rcpt *

@@ -34,12 +34,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "parsers/addrnorm.h"
-#include "comply.h"
 #include "base/config.h"
-#include "compliance/consent_state.h"
 #include "base/log.h"
+#include "compliance/consent_state.h"
 #include "compliance/org.h"
+#include "comply.h"
+#include "parsers/addrnorm.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "store/store.h"

@@ -20,10 +20,10 @@
 
 #include <opendkim/dkim.h>
 
-#include "parsers/addr.h"
 #include "base/config.h"
-#include "keys/dkim_keys.h"
 #include "base/log.h"
+#include "keys/dkim_keys.h"
+#include "parsers/addr.h"
 #include "policy.h"
 
 #define DKS_MAX_KEYS	8

@@ -22,15 +22,15 @@
 
 #include <opendkim/dkim.h>
 
-#include "parsers/auth.h"
-#include "parsers/authres.h"
 #include "base/config.h"
+#include "base/log.h"
 #include "dns/dns.h"
 #include "dns/dns_hooks.h"
-#include "base/log.h"
+#include "keys/pubkeycache.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
 #include "policy.h"
 #include "snapshot.h"
-#include "keys/pubkeycache.h"
 
 struct dkv_settings {
 	bool	 enable;

@@ -37,15 +37,15 @@
 
 #include <opendmarc/dmarc.h>
 
+#include "base/config.h"
+#include "base/log.h"
+#include "dns/dns.h"
 #include "parsers/addr.h"
 #include "parsers/auth.h"
 #include "parsers/authres.h"
-#include "base/config.h"
-#include "store/dmarc_rows.h"
-#include "dns/dns.h"
-#include "base/log.h"
 #include "policy.h"
 #include "snapshot.h"
+#include "store/dmarc_rows.h"
 #include "store/store.h"
 
 /* Exported by libopendmarc 1.4.2, not declared in dmarc.h. */

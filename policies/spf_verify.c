@@ -36,15 +36,15 @@
 
 #include <spf2/spf.h>
 
-#include "parsers/auth.h"
-#include "parsers/authres.h"
 #include "base/config.h"
+#include "base/log.h"
 #include "dns/dns.h"
 #include "dns/dns_hooks.h"
-#include "base/log.h"
+#include "parsers/auth.h"
+#include "parsers/authres.h"
+#include "parsers/spf_macro.h"
 #include "policy.h"
 #include "snapshot.h"
-#include "parsers/spf_macro.h"
 
 struct spf_settings {
 	bool	 enable;

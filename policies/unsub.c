@@ -42,15 +42,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "parsers/addrnorm.h"
-#include "comply.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "compliance/token.h"
+#include "comply.h"
+#include "parsers/addrnorm.h"
+#include "parsers/unsub_hdr.h"
 #include "policy.h"
 #include "snapshot.h"
-#include "compliance/token.h"
-#include "parsers/unsub_hdr.h"
 
 #define LU	"List-Unsubscribe"
 #define LUP	"List-Unsubscribe-Post"

@@ -43,18 +43,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/config.h"
+#include "base/log.h"
+#include "compliance/consent_state.h"
+#include "compliance/org.h"
+#include "compliance/token.h"
+#include "compliance/unsubd_conf.h"
+#include "comply.h"
 #include "parsers/addr.h"
 #include "parsers/addrnorm.h"
-#include "comply.h"
-#include "base/config.h"
-#include "compliance/consent_state.h"
-#include "base/log.h"
-#include "compliance/org.h"
 #include "policy.h"
 #include "snapshot.h"
-#include "compliance/unsubd_conf.h"
 #include "store/store.h"
-#include "compliance/token.h"
 
 /* One organisation's unsubscribe address, split once at init. */
 struct umt_addr {

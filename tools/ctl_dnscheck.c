@@ -455,27 +455,6 @@ check_key(struct dc *dc, const char *domain, const char *sel,
 	pw_strv_free(&v);
 }
 
-/* key_table_spec - dkim_key_table from the configuration, via the same
-   "name = value" listing as postwarden -n */
-static char *
-key_table_spec(struct pw_config *cfg)
-{
-	char *buf = NULL, *line, *save, *spec = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&buf, &len);
-
-	if (fp == NULL)
-		return NULL;
-	pw_config_print(cfg, fp, true);
-	fclose(fp);
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, "dkim_key_table = ", 17) == 0)
-			spec = pw_strdup(line + 17);
-	free(buf);
-	return spec;
-}
-
 /* check_our_keys - every KeyTable entry for domain; returns how many */
 static int
 check_our_keys(struct dc *dc, const char *domain, const char *spec,
@@ -580,7 +559,11 @@ pw_ctl_dnscheck(struct pw_ctl *ctl, int argc, char **argv)
 		}
 		if (ns == NULL)
 			ns = cfg->core.dns_nameservers;
-		kt = kt_opt ? pw_strdup(kt_opt) : key_table_spec(cfg);
+		/* dkim_sign's key, read as written (the KeyTable has
+		   no default) */
+		kt = kt_opt ? pw_strdup(kt_opt) :
+		    pw_config_value(cfg, "dkim_key_table") ?
+		    pw_strdup(pw_config_value(cfg, "dkim_key_table")) : NULL;
 	} else if (kt_opt != NULL)
 		kt = pw_strdup(kt_opt);
 	if ((dc.dns = pw_dns_new(ns, PW_DNS_DEFAULT_TIMEOUT_MS, &e)) == NULL) {

@@ -546,6 +546,14 @@ pw_config_conf(const struct pw_config *cfg, const char *owner)
 	return i < 0 ? NULL : cfg->conf[i];
 }
 
+const char *
+pw_config_value(const struct pw_config *cfg, const char *key)
+{
+	const struct pw_config_entry *e = entry_find(cfg, key);
+
+	return e != NULL ? e->value : NULL;
+}
+
 uid_t
 pw_config_user_uid(const struct pw_config *cfg)
 {

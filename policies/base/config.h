@@ -12,10 +12,7 @@
  * built and shared by all threads; connections pin the one they started
  * with.
  *
- * Errors: functions that can fail return 0 or -1 (NULL for pointers) and
- * give the reason as text the caller did not allocate (const char **) or
- * must free (char **), as each says; this is the base layer's one
- * convention (log.h, util.h, table.h, cidr.h follow it).
+ * Errors follow the base layer's convention (util.h).
  */
 #ifndef PW_CONFIG_H
 #define PW_CONFIG_H
@@ -170,6 +167,12 @@ int	pw_setting_parse(const struct pw_setting *, const char *text,
 /* The value of any string setting, the core's or an owner's, by key (NULL
    when unset or not an owner's of this snapshot). */
 const char *pw_config_str(const struct pw_config *, const char *key);
+
+/* The value of a key as written in the file (continuation lines joined),
+   or NULL when the file does not set it: for a program that reads a key
+   another program owns (postwarden-ctl reads dkim_key_table), whose
+   default is that owner's business. */
+const char *pw_config_value(const struct pw_config *, const char *key);
 
 /* The uid of the "user" setting, or (uid_t)-1 when unset or unknown: files
    it owns (key rings, stores) must stay loadable after the privilege drop,

@@ -5,6 +5,15 @@
  * Allocation wrappers never return NULL: on out-of-memory they log and
  * abort(), and the MTA's milter_default_action covers in-flight mail
  * (Postfix mymalloc).  Thread-safe.
+ *
+ * The error convention of the base layer (and of the layers above it):
+ * a function that can fail returns 0 or -1, or a pointer or NULL, and
+ * says why through its last argument, never through errno alone and
+ * never by printing: a "const char **why_r" (static text) where one
+ * value is checked, a "char **error_r" (malloc'd, "FILE:LINE: ...")
+ * where a file is, and a "struct pw_buf *errors" (one line appended per
+ * problem, every problem reported) where a whole file is loaded.
+ * Lookups that can also find nothing return 1, 0 or -1 (store.h).
  */
 #ifndef PW_UTIL_H
 #define PW_UTIL_H

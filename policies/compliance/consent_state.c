@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compliance/consent_state.h"
 #include "base/util.h"
+#include "compliance/consent_state.h"
 
 #define DAY 86400L
 

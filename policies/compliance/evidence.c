@@ -8,9 +8,9 @@
 
 #include <openssl/evp.h>
 
+#include "base/util.h"
 #include "compliance/evidence.h"
 #include "compliance/org.h"
-#include "base/util.h"
 
 bool
 pw_evidence_sent_after(const struct pw_audit_row *r, time_t requested_at,

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/addrnorm.h"
-#include "compliance/org.h"
 #include "base/util.h"
+#include "compliance/org.h"
+#include "parsers/addrnorm.h"
 
 #define ORG_MAX_NAME	64	/* PW_TOKEN_MAX_ORG: the name goes in tokens */
 

@@ -21,8 +21,8 @@
 #include <openssl/params.h>
 
 #include "base/log.h"
-#include "compliance/token.h"
 #include "base/util.h"
+#include "compliance/token.h"
 
 #define TOK_VERSION 1
 #define TOK_HDR 6	      /* ver, kid, issued */

@@ -14,9 +14,9 @@
 
 #include "base/cidr.h"
 #include "base/config.h"
+#include "base/util.h"
 #include "compliance/token.h"
 #include "compliance/unsubd_conf.h"
-#include "base/util.h"
 
 #define S struct pw_unsubd_settings
 

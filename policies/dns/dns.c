@@ -25,10 +25,10 @@
 #include <unbound.h>
 
 #include "base/config.h"
-#include "dns/dns.h"
-#include "dns/dns_cache.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "dns/dns.h"
+#include "dns/dns_cache.h"
 
 #define DNS_RCODE_NOERROR	0
 #define DNS_RCODE_NXDOMAIN	3

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
-#include "base/util.h"
 
 #define CACHE_BUCKETS	4096
 #define CACHE_MAX	20000		/* entries; then the cache restarts */

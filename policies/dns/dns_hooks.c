@@ -21,9 +21,9 @@
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
 
+#include "base/util.h"
 #include "dns/dns.h"
 #include "dns/dns_hooks.h"
-#include "base/util.h"
 
 /* --- libspf2 ---------------------------------------------------------- */
 

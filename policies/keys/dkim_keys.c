@@ -15,10 +15,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "keys/dkim_keys.h"
-#include "keys/keycache.h"
 #include "base/table.h"
 #include "base/util.h"
+#include "keys/dkim_keys.h"
+#include "keys/keycache.h"
 
 #define KEY_MAX_BYTES	65536
 

@@ -14,9 +14,9 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-#include "keys/keycache.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "keys/keycache.h"
 
 struct kc_entry {
 	unsigned char	*pem;

@@ -15,8 +15,8 @@
 #include <openssl/x509.h>
 
 #include "base/log.h"
-#include "keys/pubkeycache.h"
 #include "base/util.h"
+#include "keys/pubkeycache.h"
 
 #define PKC_BUCKETS	256
 #define PKC_MAX_DER	8192	/* bigger than any sane key: not cached */

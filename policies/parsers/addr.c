@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/addr.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "parsers/addr.h"
 
 struct addr_state {
 	struct pw_arena	*arena;

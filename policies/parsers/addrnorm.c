@@ -10,8 +10,8 @@
 
 #include <idn2.h>
 
-#include "parsers/addrnorm.h"
 #include "base/util.h"
+#include "parsers/addrnorm.h"
 
 #define MAX_LOCAL 64 /* RFC 5321 §4.5.3.1.1 */
 #define MAX_DOMAIN 253

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "parsers/authres.h"
 #include "base/util.h"
+#include "parsers/authres.h"
 
 static const char tspecials[] = "()<>@,;:\\\"/[]?=";
 

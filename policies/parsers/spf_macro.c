@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "parsers/spf_macro.h"
 #include "base/util.h"
+#include "parsers/spf_macro.h"
 
 #define DELIMS ".-+,/_="
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "parsers/unsub_hdr.h"
 #include "base/util.h"
+#include "parsers/unsub_hdr.h"
 
 #define MAX_LINE 998 /* RFC 5322 §2.1.1 */
 

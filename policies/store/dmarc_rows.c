@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/dmarc_rows.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "store/dmarc_rows.h"
 
 #define ROWS_BATCH	256		/* write at once when this many wait */
 #define ROWS_DELAY_MS	500		/* else this long after the first */

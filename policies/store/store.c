@@ -15,8 +15,8 @@
 #include <openssl/evp.h>
 
 #include "base/log.h"
-#include "store/store.h"
 #include "base/util.h"
+#include "store/store.h"
 
 static const struct pw_store_ops *const backends[] = {
     &pw_store_sqlite_ops,

@@ -33,8 +33,8 @@
 
 #include <sqlite3.h>
 
-#include "store/store.h"
 #include "base/util.h"
+#include "store/store.h"
 
 #define SCHEMA_VERSION 1
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_spf_macro - libFuzzer harness for the RFC 7208 macro expander
- * (policies/spf_macro.c), which reads exp= domain-specs and explanation
+ * (policies/parsers/spf_macro.c), which reads exp= domain-specs and explanation
  * strings from the sender's DNS.
  *
  *   tests/fuzz/build.sh --run 20 spf_macro

@@ -4,8 +4,8 @@
  * verifier (pw_b64url_decode, pw_token_verify).
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -I. -Ipolicies \
- *       tests/fuzz/fuzz_token.c policies/token.c policies/util.c \
- *       policies/log.c -lcrypto -o fuzz_token
+ *       tests/fuzz/fuzz_token.c policies/compliance/token.c policies/base/util.c \
+ *       policies/base/log.c -lcrypto -o fuzz_token
  *   ./fuzz_token tests/fuzz/seeds/token
  *
  * Besides "never crash", it checks two properties: a token that verifies

@@ -4,8 +4,8 @@
  * List-Unsubscribe-Post check.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -I. -Ipolicies \
- *       tests/fuzz/fuzz_unsub.c policies/unsub_hdr.c policies/arena.c \
- *       policies/util.c policies/log.c -o fuzz_unsub
+ *       tests/fuzz/fuzz_unsub.c policies/parsers/unsub_hdr.c policies/base/arena.c \
+ *       policies/base/util.c policies/base/log.c -o fuzz_unsub
  *   ./fuzz_unsub -dict=tests/fuzz/dict/unsub tests/fuzz/seeds/unsub
  *
  * Property checked besides "never crash": every URI the parser returns

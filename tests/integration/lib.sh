@@ -16,6 +16,7 @@
 #   PW_PORT_BASE+26  sink                       (PW_SINK_PORT,   25026)
 #   PW_PORT_BASE+27  milter, only if PW_MILTER_SOCKET=inet (25027)
 #   PW_PORT_BASE+30  unbound DNS, UDP and TCP   (PW_DNS_PORT,    25030)
+#   PW_PORT_BASE+80  postwarden-unsubd in t_unsubd and t_loop (+81 TLS)
 # The milter socket is a unix socket in the temp dir by default
 # ($T/pw/milter.sock); PW_MILTER_SOCKET=inet uses inet:PORT@127.0.0.1.
 #

@@ -321,7 +321,7 @@ check "DMARC evaluations stored in the store ($rows rows)" test "${rows:-0}" -ge
 check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pass for r.test" \
     test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND source_ip = '$IP' AND policy = 'reject' AND disposition = 'reject' AND dkim_domain = 'r.test' AND dkim_result = 'pass'" 2>/dev/null)"
 
-# Rows are queued and written in batches (policies/dmarc_rows.c): within
+# Rows are queued and written in batches (policies/store/dmarc_rows.c): within
 # half a second, and at a stop before the daemon exits.
 nrows() {
 	sqlite3 "$T/pw/postwarden.db" \

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_loop.sh - closing the loop (issue 5) through the whole system: the real
-# Postfix, postwarden, postwarden-unsubd (native TLS on 127.0.0.1:34080)
+# Postfix, postwarden, postwarden-unsubd (native TLS on 127.0.0.1:PW_PORT_BASE+80)
 # and postwarden-ctl on one SQLite store.
 #
 #   1. one-click: a commercial message is delivered with a generated
@@ -19,12 +19,12 @@
 #      append-only triggers dropped as an attacker with file access would:
 #      "audit verify" fails naming the row; --expect-head catches deleting
 #      the newest rows.
-# Ports of helper "loop": PW_PORT_BASE=34000, unsubd on 34080.
+# Ports: PW_PORT_BASE (default 34000), unsubd on PW_PORT_BASE+80.
 PW_PORT_BASE=${PW_PORT_BASE:-34000}
 . "$(dirname "$0")/lib.sh"
 
 [ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
-PORT=${PW_UNSUBD_PORT:-34080}
+PORT=${PW_UNSUBD_PORT:-$((PW_PORT_BASE + 80))}
 UNSUBD=${PW_UNSUBD:-$PW_BUILD_DIR/tools/postwarden-unsubd}
 [ -x "$UNSUBD" ] || pw_bail "postwarden-unsubd built at $UNSUBD"
 command -v curl >/dev/null || pw_bail "curl installed"

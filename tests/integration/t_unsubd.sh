@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_unsubd.sh - postwarden-unsubd, the RFC 8058 one-click endpoint, with
-# curl against a real daemon on 127.0.0.1:32080, a temporary SQLite store
+# curl against a real daemon on 127.0.0.1:PW_PORT_BASE+80, a temporary SQLite store
 # and a key ring made with `postwarden-ctl token newkey`.  No Postfix.
 #
 # Checks: POST one-click (urlencoded and multipart) records one withdrawal
@@ -16,7 +16,7 @@
 PW_PORT_BASE=${PW_PORT_BASE:-32000}
 . "$(dirname "$0")/lib.sh"
 
-PORT=${PW_UNSUBD_PORT:-32080}
+PORT=${PW_UNSUBD_PORT:-$((PW_PORT_BASE + 80))}
 TLS_PORT=$((PORT + 1))
 UNSUBD=${PW_UNSUBD:-$PW_BUILD_DIR/tools/postwarden-unsubd}
 [ -x "$UNSUBD" ] || pw_bail "postwarden-unsubd built at $UNSUBD"
