@@ -90,7 +90,7 @@ struct id {
 	int		 result;
 };
 
-static const struct {
+struct dcase {
 	const char		*from;		/* From header value(s) */
 	struct id		 spf;
 	struct id		 dkim[2];
@@ -99,127 +99,291 @@ static const struct {
 	enum pw_verdict		 verdict;
 	bool			 defer;
 	const char		*reply;		/* substring, or NULL */
-} cases[] = {
+	const char		*reason;	/* substring, or NULL */
+};
+
+static const struct dcase cases[] = {
 	/* alignment */
 	{" a@u.test", {"u.test", P}, {{NULL, 0}}, P, PW_DMARC_P_REJECT,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@u.test", {"bounce.r.test", P}, {{"r.test", P}}, F,
 	    PW_DMARC_P_REJECT, PW_REJECT, false,
-	    "Email from u.test rejected per its DMARC policy"},
+	    "Email from u.test rejected per its DMARC policy", NULL},
 	{" a@u.test", {"x.u.test", P}, {{NULL, 0}}, P, PW_DMARC_P_REJECT,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@u.test", {"r.test", F}, {{"u.test", P}}, P, PW_DMARC_P_REJECT,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@sub.rel.test", {"rel.test", P}, {{NULL, 0}}, P,
-	    PW_DMARC_P_REJECT, PW_DUNNO, false, NULL},
+	    PW_DMARC_P_REJECT, PW_DUNNO, false, NULL, NULL},
 	{" a@sub.str.test", {"str.test", P}, {{NULL, 0}}, F,
-	    PW_DMARC_P_REJECT, PW_REJECT, false, "sub.str.test"},
+	    PW_DMARC_P_REJECT, PW_REJECT, false, "sub.str.test", NULL},
 	{" a@str.test", {"str.test", P}, {{NULL, 0}}, P, PW_DMARC_P_REJECT,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@sub.dstr.test", {NULL, 0}, {{"dstr.test", P}}, F,
-	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL},
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
 	{" a@sub.dstr.test", {NULL, 0}, {{"dstr.test", P},
 	    {"sub.dstr.test", P}}, P, PW_DMARC_P_REJECT, PW_DUNNO, false,
-	    NULL},
+	    NULL, NULL},
 	/* p and sp */
 	{" a@sub.sp.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_NONE,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@sp.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_REJECT,
-	    PW_REJECT, false, NULL},
+	    PW_REJECT, false, NULL, NULL},
 	/* pct=0: the next policy down */
 	{" a@pct.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_REJECT,
-	    PW_QUARANTINE, false, NULL},
+	    PW_QUARANTINE, false, NULL, NULL},
 	{" a@pq.test", {"r.test", P}, {{NULL, 0}}, F,
-	    PW_DMARC_P_QUARANTINE, PW_DUNNO, false, NULL},
+	    PW_DMARC_P_QUARANTINE, PW_DUNNO, false, NULL, NULL},
 	/* temporary failures */
 	{" a@u.test", {"u.test", T}, {{NULL, 0}}, T, PW_DMARC_P_REJECT,
-	    PW_DUNNO, true, NULL},
+	    PW_DUNNO, true, NULL, NULL},
 	{" a@u.test", {"u.test", T}, {{"u.test", P}}, P, PW_DMARC_P_REJECT,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@u.test", {"r.test", T}, {{"u.test", T}}, T, PW_DMARC_P_REJECT,
-	    PW_DUNNO, true, NULL},
+	    PW_DUNNO, true, NULL, NULL},
 	{" a@u.test", {"r.test", T}, {{"r.test", T}}, F, PW_DMARC_P_REJECT,
-	    PW_REJECT, false, NULL},
+	    PW_REJECT, false, NULL, NULL},
 	{" a@pn.test", {"pn.test", T}, {{NULL, 0}}, T, PW_DMARC_P_NONE,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	/* the record cannot be fetched: defer only when the outcome could
 	   depend on it; an identifier that passes for the From domain
 	   itself is aligned under any aspf/adkim, so no policy applies */
 	{" a@tf.test", {"tf.test", P}, {{NULL, 0}}, T, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@tf.test", {"r.test", F}, {{"tf.test", P}}, T, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@tf.test", {"x.tf.test", P}, {{NULL, 0}}, T, PW_DMARC_P_UNSET,
-	    PW_DUNNO, true, NULL},
+	    PW_DUNNO, true, NULL, NULL},
 	{" a@tf.test", {"r.test", P}, {{"tf.test", F}}, T, PW_DMARC_P_UNSET,
-	    PW_DUNNO, true, NULL},
+	    PW_DUNNO, true, NULL, NULL},
 	/* record discovery */
 	{" a@nodmarc.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@two.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@mix.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_REJECT,
-	    PW_REJECT, false, NULL},
+	    PW_REJECT, false, NULL, NULL},
 	{" a@nosep.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	{" a@bad.test", {"r.test", P}, {{NULL, 0}}, E, PW_DMARC_P_UNSET,
-	    PW_DUNNO, false, NULL},
+	    PW_DUNNO, false, NULL, NULL},
 	/* From header checks */
 	{" a@u.test, b@r.test", {"r.test", P}, {{NULL, 0}}, E,
-	    PW_DMARC_P_UNSET, PW_REJECT, false, "more than one address"},
+	    PW_DMARC_P_UNSET, PW_REJECT, false, "more than one address", NULL},
 	{" \"unbalanced <a@u.test>", {"r.test", P}, {{NULL, 0}}, E,
-	    PW_DMARC_P_UNSET, PW_REJECT, false, "cannot be parsed"},
+	    PW_DMARC_P_UNSET, PW_REJECT, false, "cannot be parsed", NULL},
 	{" undisclosed:;", {"r.test", P}, {{NULL, 0}}, E, PW_DMARC_P_UNSET,
-	    PW_REJECT, false, "without an address"},
+	    PW_REJECT, false, "without an address", NULL},
 	{" a@[192.0.2.1]", {"r.test", P}, {{NULL, 0}}, E, PW_DMARC_P_UNSET,
-	    PW_REJECT, false, "without a domain name"},
+	    PW_REJECT, false, "without a domain name", NULL},
 	{NULL, {"r.test", P}, {{NULL, 0}}, E, PW_DMARC_P_UNSET, PW_REJECT,
-	    false, "no From header"},
+	    false, "no From header", NULL},
 };
 
+/* run_table - each case through the policy; a failure names the table
+   and the row */
 static void
-t_cases(void **state)
+run_table(const char *table, const struct dcase *cs, size_t n)
 {
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct pw_msg *m = pw_msg_new(cfg, &client);
 		struct pw_call call = {m, dmarc_conf, NULL};
 		enum pw_verdict v;
 
 		pw_msg_set_qid(m, "T1");
-		if (cases[i].from != NULL)
-			pw_msg_add_hdr(m, "From", cases[i].from);
+		if (cs[i].from != NULL)
+			pw_msg_add_hdr(m, "From", cs[i].from);
 		pw_msg_add_hdr(m, "Subject", " t");
-		if (cases[i].spf.domain != NULL) {
+		if (cs[i].spf.domain != NULL) {
 			m->auth.spf.done = true;
-			m->auth.spf.domain = cases[i].spf.domain;
-			m->auth.spf.result = cases[i].spf.result;
+			m->auth.spf.domain = cs[i].spf.domain;
+			m->auth.spf.result = cs[i].spf.result;
 		}
-		for (size_t k = 0; k < 2 && cases[i].dkim[k].domain; k++) {
-			m->auth.dkim[k].domain = cases[i].dkim[k].domain;
-			m->auth.dkim[k].result = cases[i].dkim[k].result;
+		for (size_t k = 0; k < 2 && cs[i].dkim[k].domain; k++) {
+			m->auth.dkim[k].domain = cs[i].dkim[k].domain;
+			m->auth.dkim[k].result = cs[i].dkim[k].result;
 			m->auth.ndkim++;
 		}
 		m->auth.dkim_done = true;
 		v = pol_dmarc_verify.eom(&call);
-		if ((int)m->auth.dmarc.result != cases[i].want ||
-		    m->auth.dmarc.policy != cases[i].policy || v !=
-		    cases[i].verdict || m->defer != cases[i].defer)
-			fail_msg("case %zu (%s): result %d policy %d verdict %d "
-			    "defer %d; want %d %d %d %d (%s)", i,
-			    cases[i].from ? cases[i].from : "no From",
+		if ((int)m->auth.dmarc.result != cs[i].want ||
+		    m->auth.dmarc.policy != cs[i].policy || v !=
+		    cs[i].verdict || m->defer != cs[i].defer)
+			fail_msg("%s case %zu (%s): result %d policy %d verdict "
+			    "%d defer %d; want %d %d %d %d (%s)", table, i,
+			    cs[i].from ? cs[i].from : "no From",
 			    m->auth.dmarc.result, m->auth.dmarc.policy, v,
-			    m->defer, cases[i].want, cases[i].policy,
-			    cases[i].verdict, cases[i].defer,
+			    m->defer, cs[i].want, cs[i].policy,
+			    cs[i].verdict, cs[i].defer,
 			    m->auth.dmarc.reason ? m->auth.dmarc.reason : "");
-		if (cases[i].reply != NULL && (m->reply.text == NULL ||
-		    strstr(m->reply.text, cases[i].reply) == NULL))
-			fail_msg("case %zu: reply \"%s\" lacks \"%s\"", i,
-			    m->reply.text ? m->reply.text : "", cases[i].reply);
+		if (cs[i].reply != NULL && (m->reply.text == NULL ||
+		    strstr(m->reply.text, cs[i].reply) == NULL))
+			fail_msg("%s case %zu: reply \"%s\" lacks \"%s\"", table,
+			    i, m->reply.text ? m->reply.text : "",
+			    cs[i].reply);
+		if (cs[i].reason != NULL && (m->auth.dmarc.reason == NULL ||
+		    strstr(m->auth.dmarc.reason, cs[i].reason) == NULL))
+			fail_msg("%s case %zu: reason \"%s\" lacks \"%s\"",
+			    table, i, m->auth.dmarc.reason ?
+			    m->auth.dmarc.reason : "", cs[i].reason);
 		if (v == PW_REJECT)
 			assert_string_equal(m->reply.rcode, "550");
 		pw_msg_free(&m);
 	}
+}
+
+#define RUN(t) run_table(#t, t, sizeof(t) / sizeof(*t))
+
+static void
+t_cases(void **state)
+{
+	(void)state;
+	RUN(cases);
+}
+
+/*
+ * Regression (issue 11): the PSL's wildcard and exception rules were
+ * ignored (libopendmarc's opendmarc_get_tld): under "*.ck" shop.co.ck and
+ * evil.co.ck are two registrations, yet both got the organizational
+ * domain co.ck, so evil.co.ck's SPF or DKIM pass aligned with a From of
+ * shop.co.ck, and a subdomain's sp was looked up at _dmarc.co.ck (p=none
+ * in the zone) instead of the registration's record.  Real suffixes,
+ * names served only by the test unbound; names in mixed case and with a
+ * trailing dot (libpsl itself answers "ck." for "shop.co.ck.").
+ */
+static const struct dcase psl_cases[] = {
+	/* "*.ck": a stranger's registration does not align */
+	{" a@shop.co.ck", {"evil.co.ck", P}, {{"evil.co.ck", P}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false,
+	    "Email from shop.co.ck rejected", NULL},
+	{" a@shop.co.ck", {"mail.shop.co.ck", P}, {{NULL, 0}}, P,
+	    PW_DMARC_P_REJECT, PW_DUNNO, false, NULL, NULL},
+	/* sp of the registration, not p=none of _dmarc.co.ck */
+	{" a@mail.spx.co.ck", {"r.test", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, "mail.spx.co.ck", NULL},
+	{" a@mail.shop.co.ck", {"evil.co.ck", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+	/* "!www.ck": www.ck is a registration of its own */
+	{" a@mail.www.ck", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_REJECT,
+	    PW_REJECT, false, NULL, NULL},
+	{" a@mail.www.ck", {"www.ck", P}, {{NULL, 0}}, P, PW_DMARC_P_REJECT,
+	    PW_DUNNO, false, NULL, NULL},
+	/* "*.kawasaki.jp" (a Japanese city wildcard), "*.bd", "*.np" */
+	{" a@x.shop.kawasaki.jp", {"y.shop.kawasaki.jp", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+	{" a@shop.com.bd", {NULL, 0}, {{"evil.com.bd", P}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+	{" a@shop.com.np", {NULL, 0}, {{"evil.com.np", P}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+	/* private section, "*.alces.network" */
+	{" a@alice.b.alces.network", {NULL, 0}, {{"bob.b.alces.network", P}},
+	    F, PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+	/* case-insensitive */
+	{" a@Shop.CO.ck", {NULL, 0}, {{"EVIL.co.CK", P}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, "shop.co.ck", NULL},
+	{" a@Shop.CO.ck", {NULL, 0}, {{"MAIL.Shop.Co.Ck", P}}, P,
+	    PW_DMARC_P_REJECT, PW_DUNNO, false, NULL, NULL},
+	/* trailing dots */
+	{" a@shop.co.ck", {"mail.shop.co.ck.", P}, {{NULL, 0}}, P,
+	    PW_DMARC_P_REJECT, PW_DUNNO, false, NULL, NULL},
+	{" a@shop.co.ck", {"evil.co.ck.", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+};
+
+static void
+t_psl_wildcards_and_exceptions(void **state)
+{
+	(void)state;
+	RUN(psl_cases);
+}
+
+/*
+ * Regression (issue 11): a record with a valid rua and a missing or
+ * invalid p was a permerror (libopendmarc 1.4.2 refuses it).  RFC 7489
+ * section 6.6.3 step 6: "If a retrieved policy record does not contain a
+ * valid "p" tag, or contains an "sp" tag that is not valid, then: 1. if
+ * a "rua" tag is present and contains at least one syntactically valid
+ * reporting URI, the Mail Receiver SHOULD act as if a record containing
+ * a valid "v" tag and "p=none" was retrieved, and continue processing;
+ * 2. otherwise, the Mail Receiver applies no DMARC processing to this
+ * message" (the permerror rows: no policy, nothing rejected).
+ */
+static const struct dcase rua_cases[] = {
+	{" a@ruanop.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_NONE,
+	    PW_DUNNO, false, NULL, NULL},
+	{" a@ruanop.test", {"ruanop.test", P}, {{NULL, 0}}, P,
+	    PW_DMARC_P_NONE, PW_DUNNO, false, NULL, NULL},
+	{" a@ruabadp.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_NONE,
+	    PW_DUNNO, false, NULL, NULL},
+	/* an invalid sp makes the whole record p=none, p=reject too */
+	{" a@ruabadsp.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_NONE,
+	    PW_DUNNO, false, NULL, NULL},
+	{" a@sub.ruabadsp.test", {"r.test", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_NONE, PW_DUNNO, false, NULL, NULL},
+	/* no valid URI in rua: no DMARC processing */
+	{" a@badrua.test", {"r.test", P}, {{NULL, 0}}, E, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL, "bad DMARC record"},
+};
+
+static void
+t_rua_without_valid_p_is_p_none(void **state)
+{
+	(void)state;
+	RUN(rua_cases);
+}
+
+/*
+ * Regression (issue 11): two DMARC records at the From domain made the
+ * lookup fall through to the organizational domain's p=reject.  RFC
+ * 7489 section 6.6.3 asks the organizational domain only "If the set is
+ * now empty" (step 3), and step 5: "If the remaining set contains
+ * multiple records or no records, policy discovery terminates and DMARC
+ * processing is not applied to this message."  So: dmarc=none, no
+ * policy, nothing rejected, and the reason says why (it goes into the
+ * A-R comment).  Under RFC 9989 (its tree walk) the rule for several
+ * records at one name is to be checked there when evaluation moves to it.
+ */
+static const struct dcase two_cases[] = {
+	/* two at the From domain: not the parent's p=reject */
+	{" a@sub.twop.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL, "2 DMARC records at _dmarc.sub.twop.test"},
+	/* none at the From domain, two at the org domain */
+	{" a@sub.two.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL, "2 DMARC records at _dmarc.two.test"},
+	{" a@two.test", {"r.test", P}, {{NULL, 0}}, N, PW_DMARC_P_UNSET,
+	    PW_DUNNO, false, NULL, "none applies"},
+	/* one record at the org domain still applies to the subdomain */
+	{" a@other.twop.test", {"r.test", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_REJECT, PW_REJECT, false, NULL, NULL},
+};
+
+static void
+t_two_records_no_fallthrough(void **state)
+{
+	(void)state;
+	RUN(two_cases);
+}
+
+/*
+ * Regression (issue 11): "v = DMARC1; p = reject" was discarded as not a
+ * DMARC record (a prefix test for "v=DMARC1"): no policy, fail open.
+ * RFC 7489 section 6.4: dmarc-version = "v" *WSP "=" *WSP %x44 %x4d %x41
+ * %x52 %x43 %x31, dmarc-sep = *WSP %x3b *WSP, and each tag likewise.
+ */
+static const struct dcase wsp_cases[] = {
+	{" a@ws.test", {"r.test", P}, {{NULL, 0}}, F, PW_DMARC_P_REJECT,
+	    PW_REJECT, false, "Email from ws.test rejected", NULL},
+	{" a@ws.test", {"ws.test", P}, {{NULL, 0}}, P, PW_DMARC_P_REJECT,
+	    PW_DUNNO, false, NULL, NULL},
+	{" a@wsq.test", {"r.test", P}, {{NULL, 0}}, F,
+	    PW_DMARC_P_QUARANTINE, PW_QUARANTINE, false, NULL, NULL},
+};
+
+static void
+t_wsp_around_equals(void **state)
+{
+	(void)state;
+	RUN(wsp_cases);
 }
 
 int
@@ -227,6 +391,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_cases),
+		cmocka_unit_test(t_psl_wildcards_and_exceptions),
+		cmocka_unit_test(t_rua_without_valid_p_is_p_none),
+		cmocka_unit_test(t_two_records_no_fallthrough),
+		cmocka_unit_test(t_wsp_around_equals),
 	};
 
 	dnsfix_require();
