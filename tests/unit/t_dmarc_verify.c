@@ -36,6 +36,28 @@ static struct pw_config *cfg;
 static void *dmarc_conf;
 static struct pw_client client;
 
+/* psl_errors - what loading a config says for an unusable PSL file; run
+   before any good list is loaded (the list is process-wide, loaded once) */
+static char *psl_err_missing, *psl_err_norules;
+
+static char *
+psl_error(const char *file)
+{
+	struct pw_buf errs = {0};
+	struct pw_config *c;
+	char *text, *conf;
+
+	text = pw_asprintf("log = stderr\ndmarc_psl_file = %s\n"
+	    "dmarc_store_results = no\nspf_verify = no\ndkim_verify = no\n",
+	    file);
+	conf = t_tmpfile("bad-psl.conf", text, 0644);
+	free(text);
+	if ((c = pw_config_load(conf, &errs)) != NULL)
+		pw_config_release(&c);
+	free(conf);
+	return errs.data != NULL ? errs.data : pw_strdup("(no error)");
+}
+
 static int
 group_setup(void **state)
 {
@@ -43,6 +65,10 @@ group_setup(void **state)
 	struct pw_buf errs = {0};
 
 	(void)state;
+	psl_err_missing = psl_error("/nonexistent/psl.dat");
+	conf = t_tmpfile("comments.dat", "// only a comment\n", 0644);
+	psl_err_norules = psl_error(conf);
+	free(conf);
 	if (dnsfix_server("start") != 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "{ cat /usr/share/publicsuffix/"
@@ -234,6 +260,22 @@ run_table(const char *table, const struct dcase *cs, size_t n)
 
 #define RUN(t) run_table(#t, t, sizeof(t) / sizeof(*t))
 
+/* an unusable dmarc_psl_file stops the start with a clear error: a list
+   without rules would leave only the implicit "*" rule (co.uk an
+   organization) */
+static void
+t_psl_file_errors(void **state)
+{
+	(void)state;
+	if (strstr(psl_err_missing, "dmarc_psl_file: cannot read "
+	    "/nonexistent/psl.dat as a Public Suffix List") == NULL)
+		fail_msg("missing file: %s", psl_err_missing);
+	if (strstr(psl_err_norules, "comments.dat has no rules") == NULL)
+		fail_msg("file without rules: %s", psl_err_norules);
+	free(psl_err_missing);
+	free(psl_err_norules);
+}
+
 static void
 t_cases(void **state)
 {
@@ -392,6 +434,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_cases),
 		cmocka_unit_test(t_psl_wildcards_and_exceptions),
+		cmocka_unit_test(t_psl_file_errors),
 		cmocka_unit_test(t_rua_without_valid_p_is_p_none),
 		cmocka_unit_test(t_two_records_no_fallthrough),
 		cmocka_unit_test(t_wsp_around_equals),
