@@ -206,15 +206,17 @@ static char *
 dname(struct pw_msg *m, const char *d)
 {
 	char *s = NULL, *low = NULL;
+	const char *p;
 	size_t n;
 
-	for (const char *p = d; *p != '\0' && s == NULL; p++)
-		if ((unsigned char)*p >= 0x80 && psl_str_to_utf8lower(d, "utf-8",
-		    NULL, &low) == PSL_SUCCESS) {
-			s = pw_arena_strdup(m->arena, low);
-			psl_free_string(low);
-		}
-	if (s == NULL)
+	for (p = d; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p != '\0' && psl_str_to_utf8lower(d, "utf-8", NULL, &low) ==
+	    PSL_SUCCESS) {
+		s = pw_arena_strdup(m->arena, low);
+		psl_free_string(low);
+	}
+	if (s == NULL)		/* ASCII, or UTF-8 libpsl cannot convert */
 		s = pw_lowercase(pw_arena_strdup(m->arena, d));
 	if ((n = strlen(s)) > 1 && s[n - 1] == '.')
 		s[n - 1] = '\0';
