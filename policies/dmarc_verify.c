@@ -336,9 +336,10 @@ fetch_record(struct pw_msg *m, const struct dmv_conf *c, const char *domain,
  * the Mail Receiver SHOULD act as if a record containing a valid "v" tag
  * and "p=none" was retrieved, and continue processing; 2. otherwise, the
  * Mail Receiver applies no DMARC processing to this message."  The
- * second case is reported as permerror, the result RFC 8601 section
- * 2.7.1 gives to a syntactically incorrect record.  The RFC 9989 tags
- * (np, psd, t) are parsed but do not change the outcome yet.
+ * second case is reported as permerror, the A-R result RFC 7489 section
+ * 11.2 gives to "a syntactically incorrect DMARC record", and no policy
+ * applies.  The RFC 9989 tags (np, psd, t) are parsed but do not change
+ * the outcome yet.
  */
 static int
 use_record(struct pw_msg *m, const char *txt, bool at_org, bool *adkim_r,
