@@ -8,11 +8,16 @@
  * discovery (none, two records, non-DMARC TXT, bad record), temporary
  * failures (never a fail) and the From header checks.
  *
- * Several rows are regression tests for libopendmarc 1.4.2 behaviour we
- * work around: it aligns a parent domain under aspf=s, ignores pct,
- * treats a temporary SPF/DKIM error as a failure, and gives "test" as the
- * organizational domain of "u.test" (any one-letter label), which would
- * align u.test with r.test.
+ * Several rows are regression tests for libopendmarc 1.4.2 behaviour
+ * (no longer used by dmarc_verify): it aligns a parent domain under
+ * aspf=s, ignores pct, treats a temporary SPF/DKIM error as a failure,
+ * and gives "test" as the organizational domain of "u.test" (any
+ * one-letter label), which would align u.test with r.test.
+ *
+ * The issue 11 defects have a named test each, on real public suffixes
+ * served only by the test unbound: t_psl_wildcards_and_exceptions,
+ * t_rua_without_valid_p_is_p_none, t_two_records_no_fallthrough,
+ * t_wsp_around_equals; t_psl_file_errors for an unusable PSL file.
  */
 #include "autoconf.h"
 
