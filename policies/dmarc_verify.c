@@ -7,15 +7,21 @@
  * From with exactly one address that parses: the CVE-2019-16378 class of
  * bypass), looks the DMARC record up itself through the shared resolver
  * (_dmarc.<From domain>, then the organizational domain, RFC 7489 section
- * 6.6.3) and hands it to libopendmarc with opendmarc_policy_store_dmarc()
- * for parsing: libopendmarc never does DNS here.
+ * 6.6.3) and parses it with our own parser (dmarc_record.c).
  *
- * Alignment (relaxed: same organizational domain, from the Public Suffix
- * List; strict: same name) and the choice of p or sp are done here, as is
- * pct (RFC 7489 section 6.6.4): libopendmarc 1.4.2 reports strict
- * alignment for a parent domain, ignores pct and treats a temporary SPF
- * or DKIM error as a failure; its organizational domain of "b.com" is
- * "com" (see org_domain).
+ * libopendmarc: no part of it is used here any more.  Its organizational
+ * domain code (opendmarc_get_tld) ignores the PSL's wildcard and
+ * exception rules ("*.ck", "!www.ck", "*.kawasaki.jp", many private
+ * entries): shop.co.ck and evil.co.ck both got "co.ck" and aligned with
+ * each other.  Its record parser refuses a record whose p is missing or
+ * invalid even when the rua is valid, which RFC 7489 6.6.3 makes p=none.
+ * Before that, 1.4.2 already reported strict alignment for a parent
+ * domain, ignored pct and treated a temporary SPF or DKIM error as a
+ * failure, so alignment, p/sp and pct were ours already.  The library is
+ * still linked for postwarden-ctl dnscheck (tools/ctl_dnscheck.c).
+ *
+ * Organizational domains come from libpsl (the matcher curl and wget
+ * use) over the list file dmarc_psl_file: see org_domain().
  *
  * Temporary failures: a DMARC record that cannot be fetched, or a
  * temperror on an identifier that would be aligned when no other aligned
@@ -35,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <opendmarc/dmarc.h>
+#include <libpsl.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -43,13 +49,11 @@
 #include "parsers/addr.h"
 #include "parsers/auth.h"
 #include "parsers/authres.h"
+#include "parsers/dmarc_record.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "store/dmarc_rows.h"
 #include "store/store.h"
-
-/* Exported by libopendmarc 1.4.2, not declared in dmarc.h. */
-int	opendmarc_get_tld(u_char *, u_char *, size_t);
 
 enum dmv_action { DMV_REJECT, DMV_QUARANTINE, DMV_ACCEPT };
 static const char *const reject_names[] = {"reject", "quarantine", "accept",
@@ -96,10 +100,21 @@ struct dmv_conf {
 	struct pw_dmarc_rows	*rows;		/* writes to store */
 };
 
-/* libopendmarc's PSL table is process-wide: loaded once. */
+/*
+ * The Public Suffix List, process-wide, loaded once.  psl_load_file()
+ * on dmarc_psl_file, not psl_builtin(): the built-in list is a copy
+ * compiled into libpsl5 when Debian built it (20230209 for 0.21.2-1),
+ * which no package update refreshes, while the file is the one the admin
+ * updates with the publicsuffix package (and can point elsewhere).  The
+ * whole list is loaded and matched, ICANN and private sections alike:
+ * RFC 7489 section 3.2 names the PSL without excluding a section, and
+ * Mail::DMARC and OpenDMARC use all of it, so a github.io or
+ * alces.network user is an organization of its own.  Lookups on a
+ * loaded context only read it: no lock needed.
+ */
 static pthread_mutex_t psl_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *psl_loaded;
-static OPENDMARC_LIB_T psl_lib;
+static psl_ctx_t *psl;
 
 static void
 dmv_deinit(void *vc)
@@ -120,29 +135,29 @@ dmv_deinit(void *vc)
 static int
 psl_load(const struct pw_config *cfg, const char *path, char **error_r)
 {
+	psl_ctx_t *p;
 	int rc = 0;
 
 	pthread_mutex_lock(&psl_lock);
 	if (psl_loaded == NULL) {
+		/* libpsl reads the text list and its DAFSA form alike.  A
+		   list without rules would leave only the implicit "*" rule,
+		   making co.uk an organization: refused. */
 		if (access(path, R_OK) != 0 ||
-		    strlen(path) >= sizeof(psl_lib.tld_source_file)) {
+		    (p = psl_load_file(path)) == NULL) {
 			*error_r = pw_asprintf("%s: dmarc_psl_file: cannot "
-			    "read %s", pw_config_where(cfg, "dmarc_psl_file"),
+			    "read %s as a Public Suffix List",
+			    pw_config_where(cfg, "dmarc_psl_file"), path);
+			rc = -1;
+		} else if (psl_suffix_count(p) == 0) {
+			psl_free(p);
+			*error_r = pw_asprintf("%s: dmarc_psl_file: %s has no "
+			    "rules", pw_config_where(cfg, "dmarc_psl_file"),
 			    path);
 			rc = -1;
 		} else {
-			memset(&psl_lib, 0, sizeof(psl_lib));
-			psl_lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-			strcpy((char *)psl_lib.tld_source_file, path);
-			if (opendmarc_policy_library_init(&psl_lib) != 0) {
-				*error_r = pw_asprintf("%s: dmarc_psl_file: "
-				    "libopendmarc cannot load %s",
-				    pw_config_where(cfg, "dmarc_psl_file"),
-				    path);
-				rc = -1;
-			} else {
-				psl_loaded = pw_strdup(path);
-			}
+			psl = p;
+			psl_loaded = pw_strdup(path);
 		}
 	} else if (strcmp(psl_loaded, path) != 0) {
 		pw_syslog(LOG_WARNING, "dmarc_psl_file changed to %s: still "
@@ -178,32 +193,47 @@ dmv_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 }
 
 /*
- * org_domain - the organizational domain (RFC 7489 section 3.2, PSL), or
- * d itself.  libopendmarc 1.4.2's opendmarc_get_tld() answers "com" for
- * "b.com" (any one-character label right above the public suffix), which
- * would align every such domain with every other: b.com with x.com.  It
- * is right when another label comes first ("pw.b.com" gives "b.com"), so
- * we ask about "pw.<d>"; if the answer is that probe itself, d is a
- * public suffix and has no organizational domain but itself.
+ * dname - a domain name as DMARC compares it: lowercase (ASCII here;
+ * UTF-8 through libpsl, which lowercases as its list is stored) and
+ * without the trailing dot of an absolute name.  libpsl does neither
+ * itself: it answers "CO.CK" for "SHOP.CO.CK" and "ck." for
+ * "shop.co.ck.".
+ */
+static char *
+dname(struct pw_msg *m, const char *d)
+{
+	char *s = NULL, *low = NULL;
+	const char *p;
+	size_t n;
+
+	for (p = d; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p != '\0' && psl_str_to_utf8lower(d, "utf-8", NULL, &low) ==
+	    PSL_SUCCESS) {
+		s = pw_arena_strdup(m->arena, low);
+		psl_free_string(low);
+	}
+	if (s == NULL)		/* ASCII, or UTF-8 libpsl cannot convert */
+		s = pw_lowercase(pw_arena_strdup(m->arena, d));
+	if ((n = strlen(s)) > 1 && s[n - 1] == '.')
+		s[n - 1] = '\0';
+	return s;
+}
+
+/*
+ * org_domain - the organizational domain (RFC 7489 section 3.2): the
+ * registrable domain by the full PSL algorithm, "*" wildcards and "!"
+ * exceptions included (shop.co.ck under "*.ck", www.ck under "!www.ck",
+ * x.shop.kawasaki.jp under "*.kawasaki.jp").  A public suffix itself
+ * (co.ck) has no registrable domain: it is its own, as RFC 7489 leaves
+ * it.  d is a dname().
  */
 static const char *
-org_domain(struct pw_msg *m, const char *d)
+org_domain(const char *d)
 {
-	u_char buf[256];
-	char *probe;
-	int rc;
+	const char *reg = psl_registrable_domain(psl, d);
 
-	if (strlen(d) + 4 >= sizeof(buf))
-		return d;
-	probe = pw_asprintf("pw.%s", d);
-	memset(buf, 0, sizeof(buf));
-	rc = opendmarc_get_tld((u_char *)probe, buf, sizeof(buf));
-	if (rc != 0 || buf[0] == '\0' || pw_strcaseeq((char *)buf, probe)) {
-		free(probe);
-		return d;
-	}
-	free(probe);
-	return pw_lowercase(pw_arena_strdup(m->arena, (char *)buf));
+	return reg != NULL ? reg : d;	/* reg points into d */
 }
 
 /* aligned - RFC 7489 section 3.1: strict = same name, relaxed = same
@@ -214,9 +244,10 @@ aligned(struct pw_msg *m, const char *from, const char *from_org,
 {
 	if (id == NULL)
 		return false;
+	id = dname(m, id);
 	if (strict)
-		return pw_strcaseeq(from, id);
-	return pw_strcaseeq(from_org, org_domain(m, id));
+		return strcmp(from, id) == 0;
+	return strcmp(from_org, org_domain(id)) == 0;
 }
 
 /* from_domain - the single RFC 5322.From domain, or NULL after a reply
@@ -260,13 +291,15 @@ from_domain(struct pw_msg *m, const struct dmv_conf *c, enum pw_verdict *v_r)
 	return NULL;
 }
 
-/* fetch_record - the one v=DMARC1 TXT record at _dmarc.domain: 1 found,
-   0 none, -1 temporary failure (*why_r) */
+/* fetch_record - the DMARC records at _dmarc.domain (TXT records that
+   start with v=DMARC1, by dmarc_record.c): their number, the first in
+   *rec_r; -1: temporary failure (*why_r) */
 static int
 fetch_record(struct pw_msg *m, const struct dmv_conf *c, const char *domain,
     const char **rec_r, const char **why_r)
 {
 	char *name = pw_asprintf("_dmarc.%s", domain), **txt;
+	struct pw_dmarc_record rec;
 	enum pw_dns_status st;
 	int found = 0;
 
@@ -279,54 +312,58 @@ fetch_record(struct pw_msg *m, const struct dmv_conf *c, const char *domain,
 		return -1;
 	}
 	for (size_t i = 0; txt != NULL && txt[i] != NULL; i++) {
-		/* RFC 7489 6.6.3: records not starting with v=DMARC1 are
-		   discarded; more than one left means no policy. */
-		if (strncmp(txt[i], "v=DMARC1", 8) != 0 ||
-		    (txt[i][8] != '\0' && txt[i][8] != ';' &&
-		    txt[i][8] != ' ' && txt[i][8] != '\t'))
+		/* RFC 7489 6.6.3 step 2: records not starting with
+		   v=DMARC1 are discarded. */
+		if (pw_dmarc_record_parse(txt[i], strlen(txt[i]), &rec) < 0)
 			continue;
 		if (found++ == 0)
 			*rec_r = pw_arena_strdup(m->arena, txt[i]);
 	}
 	pw_strv_free(&txt);
-	return found == 1 ? 1 : 0;
+	return found;
 }
 
-static enum pw_dmarc_policy
-map_policy(int p)
-{
-	return p == DMARC_RECORD_P_REJECT ? PW_DMARC_P_REJECT :
-	    p == DMARC_RECORD_P_QUARANTINE ? PW_DMARC_P_QUARANTINE :
-	    p == DMARC_RECORD_P_NONE ? PW_DMARC_P_NONE : PW_DMARC_P_UNSET;
-}
-
-/* parse_record - p/sp/pct/adkim/aspf through libopendmarc */
+/*
+ * use_record - the policy (p, or sp for a From below the record's
+ * domain), pct, adkim and aspf of a record fetch_record() found; -1: the
+ * record asks for no DMARC processing.  RFC 7489 section 6.6.3 step 6:
+ * "If a retrieved policy record does not contain a valid "p" tag, or
+ * contains an "sp" tag that is not valid, then: 1. if a "rua" tag is
+ * present and contains at least one syntactically valid reporting URI,
+ * the Mail Receiver SHOULD act as if a record containing a valid "v" tag
+ * and "p=none" was retrieved, and continue processing; 2. otherwise, the
+ * Mail Receiver applies no DMARC processing to this message."  The
+ * second case is reported as permerror, the A-R result RFC 7489 section
+ * 11.2 gives to "a syntactically incorrect DMARC record", and no policy
+ * applies.  The RFC 9989 tags (np, psd, t) are parsed but do not change
+ * the outcome yet.
+ */
 static int
-parse_record(struct pw_msg *m, const char *rec, const char *rec_domain,
-    bool at_org, int *adkim_r, int *aspf_r)
+use_record(struct pw_msg *m, const char *txt, bool at_org, bool *adkim_r,
+    bool *aspf_r)
 {
 	struct pw_dmarc_res *r = &m->auth.dmarc;
-	DMARC_POLICY_T *p = opendmarc_policy_connect_init((u_char *)"0.0.0.0",
-	    0);
-	int rc, pol = 0, sp = 0, pct = 100;
+	struct pw_dmarc_record rec;
+	enum pw_dmarc_policy p, sp;
 
-	if (p == NULL)
-		return -1;
-	rc = opendmarc_policy_store_dmarc(p, (u_char *)rec,
-	    (u_char *)rec_domain, at_org ? (u_char *)rec_domain : NULL);
-	if (rc == DMARC_PARSE_OKAY) {
-		(void)opendmarc_policy_fetch_p(p, &pol);
-		(void)opendmarc_policy_fetch_sp(p, &sp);
-		(void)opendmarc_policy_fetch_pct(p, &pct);
-		(void)opendmarc_policy_fetch_adkim(p, adkim_r);
-		(void)opendmarc_policy_fetch_aspf(p, aspf_r);
-		/* sp applies to a From below the domain of the record. */
-		r->policy = map_policy(at_org && sp != 0 ? sp : pol);
-		r->pct = pct < 0 || pct > 100 ? 100 : pct;
+	if (pw_dmarc_record_parse(txt, strlen(txt), &rec) < 0)
+		return -1;		/* cannot happen: fetch_record() */
+	p = rec.p;
+	sp = rec.sp;
+	if (p == PW_DMARC_P_UNSET || (rec.bad & PW_DMARC_BAD_SP) != 0) {
+		if (rec.rua_valid == 0)
+			return -1;
+		pw_info(m, "dmarc: %s: record without a valid p%s but with "
+		    "a valid rua: p=none (RFC 7489 6.6.3)", r->from_domain,
+		    (rec.bad & PW_DMARC_BAD_SP) != 0 ? " or sp" : "");
+		p = sp = PW_DMARC_P_NONE;
 	}
-	opendmarc_policy_connect_shutdown(p);
-	return rc == DMARC_PARSE_OKAY && r->policy != PW_DMARC_P_UNSET ? 0 :
-									 -1;
+	*adkim_r = rec.adkim_strict;
+	*aspf_r = rec.aspf_strict;
+	/* sp applies to a From below the domain of the record. */
+	r->policy = at_org && sp != PW_DMARC_P_UNSET ? sp : p;
+	r->pct = rec.pct;
+	return 0;
 }
 
 /* evaluate - result and alignment from msg->auth; see the file comment */
@@ -496,17 +533,21 @@ dmv_eom(struct pw_call *call)
 	const struct dmv_conf *c = call->conf;
 	struct pw_dmarc_res *r = &m->auth.dmarc;
 	const char *from, *rec = NULL, *why = NULL, *rec_domain;
-	int found, adkim = DMARC_RECORD_A_RELAXED, aspf = DMARC_RECORD_A_RELAXED;
+	bool adkim_strict = false, aspf_strict = false;
+	int found;
 	enum pw_verdict v;
 
 	if ((from = from_domain(m, c, &v)) == NULL)
 		return v;
-	from = pw_lowercase(pw_arena_strdup(m->arena, from));
+	from = dname(m, from);
 	r->done = true;
 	r->from_domain = from;
-	r->org_domain = org_domain(m, from);
+	r->org_domain = org_domain(from);
 	rec_domain = from;
 	found = fetch_record(m, c, from, &rec, &why);
+	/* RFC 7489 6.6.3 step 3: the organizational domain is asked only
+	   when the From domain's set of records is empty: two records at
+	   the From domain do not send us on to the parent's. */
 	if (found == 0 && strcmp(r->org_domain, from) != 0) {
 		rec_domain = r->org_domain;
 		found = fetch_record(m, c, rec_domain, &rec, &why);
@@ -522,13 +563,21 @@ dmv_eom(struct pw_call *call)
 		    "%s", why ? why : "temporary failure");
 	} else if (found == 0) {
 		r->result = PW_AUTH_NONE;
-	} else if (parse_record(m, rec, rec_domain, rec_domain != from, &adkim,
-	    &aspf) < 0) {
+	} else if (found > 1) {
+		/* RFC 7489 6.6.3 step 5: "If the remaining set contains
+		   multiple records or no records, policy discovery
+		   terminates and DMARC processing is not applied to this
+		   message." */
+		r->result = PW_AUTH_NONE;
+		r->reason = pw_arena_printf(m->arena, "%d DMARC records at "
+		    "_dmarc.%s, none applies", found, rec_domain);
+		pw_info(m, "dmarc: %s: %s (RFC 7489 6.6.3)", from, r->reason);
+	} else if (use_record(m, rec, rec_domain != from, &adkim_strict,
+	    &aspf_strict) < 0) {
 		r->result = PW_AUTH_PERMERROR;
 		r->reason = "bad DMARC record";
 	} else {
-		evaluate(m, from, aspf == DMARC_RECORD_A_STRICT,
-		    adkim == DMARC_RECORD_A_STRICT);
+		evaluate(m, from, aspf_strict, adkim_strict);
 		r->disposition = disposition(r);
 		store_row(m, c);
 	}

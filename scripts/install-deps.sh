@@ -12,7 +12,7 @@ if command -v debconf-set-selections >/dev/null 2>&1; then
 fi
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
-libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix
+libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
 libunbound-dev libevent-dev libsqlite3-dev libssl-dev libcmocka-dev libidn2-dev
 libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils

@@ -39,7 +39,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=gnu11 -fno-omit-frame-pointer $SAN -I$out -I$top/policies"
 CFLAGS="$CFLAGS -I/usr/include/opendkim -DPW_SYSCONFDIR=\"/etc/postwarden\""
 CFLAGS="$CFLAGS -DPW_STATEDIR=\"/var/lib/postwarden\""
-LIBS="-lopendkim -lspf2 -lopendmarc -lunbound -lsqlite3 -lcrypto -lssl -lidn2 -lpthread"
+LIBS="-lopendkim -lspf2 -lopendmarc -lpsl -lunbound -lsqlite3 -lcrypto -lssl -lidn2 -lpthread"
 # identify.c parses MIME with GMime 3
 CFLAGS="$CFLAGS $(pkg-config --cflags gmime-3.0)"
 LIBS="$LIBS $(pkg-config --libs gmime-3.0)"

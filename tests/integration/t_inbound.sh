@@ -85,6 +85,25 @@ txt tf2.test "v=spf1 include:x.refused.test -all"
 txt _dmarc.tf2.test "v=DMARC1; p=reject"
 txt late.test "$allow"
 txt _dmarc.late.test "v=DMARC1; p=reject"
+# Issue 11 regressions.  Real public suffixes (.test is not in the PSL),
+# resolved only by the test unbound: "*.ck" makes shop.co.ck and evil.co.ck
+# two registrations; "*.alces.network" is a private-section wildcard.
+zone co.ck b.alces.network ws.test wsn.test twop.test ruanop.test
+txt _dmarc.co.ck "v=DMARC1; p=none"	# where libopendmarc looked
+txt _dmarc.shop.co.ck "v=DMARC1; p=reject"
+txt mail.shop.co.ck "$allow"
+txt _dmarc.shopn.co.ck "v=DMARC1; p=none"
+txt _dmarc.spx.co.ck "v=DMARC1; p=none; sp=reject"
+txt evil.co.ck "$allow"
+txt _dmarc.alice.b.alces.network "v=DMARC1; p=reject"
+txt bob.b.alces.network "$allow"
+txt ws.test "$allow"
+txt _dmarc.ws.test "v = DMARC1; p = reject"
+txt _dmarc.wsn.test "v = DMARC1 ; p = none"
+txt _dmarc.twop.test "v=DMARC1; p=reject"
+txt _dmarc.sub.twop.test "v=DMARC1; p=reject"
+txt _dmarc.sub.twop.test "v=DMARC1; p=quarantine"
+txt _dmarc.ruanop.test "v=DMARC1; rua=mailto:dmarc@ruanop.test"
 # DKIM keys
 kr=$(pw_key rsa k.test rsa1) || pw_bail "RSA key"
 ke=$(pw_key ed25519 k.test ed1) || pw_bail "Ed25519 key"
@@ -262,6 +281,46 @@ check "DMARC p=quarantine: held by Postfix" held "$PW_QID"
 f=$(msg "a@sub.example.co.uk"); d=$(deliver x@example.co.uk "$f")
 check "DMARC org domain via the real PSL: sub.example.co.uk aligned with example.co.uk" \
     ar_has "$d" "dmarc=pass header.from=sub.example.co.uk"
+
+# ---- issue 11 regressions (defects found against Mail::DMARC) ----------------
+# PSL wildcard rules: evil.co.ck's SPF pass does not align with shop.co.ck
+f=$(msg "a@shop.co.ck"); send x@evil.co.ck "$f"
+check "DMARC PSL *.ck: evil.co.ck does not align with shop.co.ck, p=reject: 550" \
+    reply_has "550 5.7.1 Email from shop.co.ck rejected per its DMARC policy"
+f=$(msg "a@shopn.co.ck"); d=$(deliver x@evil.co.ck "$f")
+check "DMARC PSL *.ck: shopn.co.ck vs evil.co.ck delivered as dmarc=fail, policy none" \
+    ar_has "$d" "spf=pass smtp.mailfrom=x@evil.co.ck" "dmarc=fail header.from=shopn.co.ck policy.dmarc=none"
+f=$(msg "a@shop.co.ck"); d=$(deliver x@mail.shop.co.ck "$f")
+check "DMARC PSL *.ck: mail.shop.co.ck aligns with shop.co.ck (relaxed): pass" \
+    ar_has "$d" "dmarc=pass header.from=shop.co.ck policy.dmarc=reject"
+f=$(msg "a@mail.spx.co.ck"); send x@bounce.r.test "$f"
+check "DMARC PSL *.ck: sp=reject of spx.co.ck applies (not p=none of _dmarc.co.ck): 550" \
+    reply_has "550 5.7.1 Email from mail.spx.co.ck rejected per its DMARC policy"
+f=$(msg "a@alice.b.alces.network"); send x@bob.b.alces.network "$f"
+check "DMARC PSL private *.alces.network: bob does not align with alice: 550" \
+    reply_has "550 5.7.1 Email from alice.b.alces.network rejected"
+# white space around "=": a record, not ignored
+f=$(msg "a@ws.test"); send x@bounce.r.test "$f"
+check "DMARC 'v = DMARC1; p = reject': unaligned mail rejected 550" \
+    reply_has "550 5.7.1 Email from ws.test rejected per its DMARC policy"
+f=$(msg "a@ws.test"); d=$(deliver x@ws.test "$f")
+check "DMARC 'v = DMARC1; p = reject': aligned mail passes, policy reject in A-R" \
+    ar_has "$d" "dmarc=pass header.from=ws.test policy.dmarc=reject"
+f=$(msg "a@wsn.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC 'v = DMARC1 ; p = none': dmarc=fail (not none), delivered" \
+    ar_has "$d" "dmarc=fail header.from=wsn.test policy.dmarc=none"
+# two records at the From domain: no DMARC (RFC 7489 6.6.3 step 5), not the
+# parent's p=reject
+f=$(msg "a@sub.twop.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC two records at _dmarc.sub.twop.test: dmarc=none, delivered (not the parent's p=reject)" \
+    ar_has "$d" "dmarc=none header.from=sub.twop.test"
+ar_raw_has() { pw_header "$1" Authentication-Results | grep -qF -- "$2"; }
+check "DMARC two records: the A-R comment says why" \
+    ar_raw_has "$d" "(2 DMARC records at _dmarc.sub.twop.test, none applies)"
+# a valid rua and no p: p=none (RFC 7489 6.6.3), not permerror
+f=$(msg "a@ruanop.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC record with rua and no p: dmarc=fail policy none (not permerror)" \
+    ar_has "$d" "dmarc=fail header.from=ruanop.test policy.dmarc=none"
 
 f=$(msg "a@nodmarc.test"); d=$(deliver x@bounce.r.test "$f")
 check "DMARC no record: none, delivered" ar_has "$d" "dmarc=none header.from=nodmarc.test"
