@@ -57,7 +57,7 @@ psl_error(const char *file)
 	    file);
 	conf = t_tmpfile("bad-psl.conf", text, 0644);
 	free(text);
-	if ((c = pw_config_load(conf, &errs)) != NULL)
+	if ((c = pw_policies_load(conf, &errs)) != NULL)
 		pw_config_release(&c);
 	free(conf);
 	return errs.data != NULL ? errs.data : pw_strdup("(no error)");
