@@ -271,6 +271,11 @@ direction(struct pw_conn *c, SMFICTX *ctx)
 		   ever has source port 0. */
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "local";
+		/* Postfix cannot refuse a single recipient there ("can't
+		   reject recipient in non-smtpd(8) submission") and keeps
+		   the message in the maildrop, retried at every pickup
+		   run: the policies decide at end of message instead. */
+		m->nonsmtp = true;
 	} else if (c->client.internal) {
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "internal";

@@ -111,6 +111,9 @@ struct pw_comply_rcpt {
 	const char	*basis_type;
 	time_t		 basis_expires;	/* 0: none */
 	const char	*reason;	/* why refused, or NULL */
+	const char	*refusal;	/* the same for the sender's reply:
+					   "consent for ORG expired on
+					   DATE"...; NULL: not refused */
 	const char	*token_id;	/* unsubscribe token minted, or NULL */
 	const char	*action;	/* NULL: the message's fate decides */
 };
@@ -153,6 +156,11 @@ struct pw_msg {
 	const char		*qid;	/* {i} macro, or "NOQUEUE" */
 	enum pw_dir		 dir;
 	const char		*dir_why;	/* internal, auth, local, ... */
+	bool			 nonsmtp;	/* Postfix non_smtpd_milters
+						   (sendmail command): a reply
+						   at RCPT cannot refuse one
+						   recipient, so no policy
+						   decides there (consent.c) */
 	const char		*auth_authen;	/* SASL login or NULL */
 	const char		*env_from;	/* without <> */
 	char			**rcpts;	/* without <> */
