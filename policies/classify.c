@@ -117,6 +117,16 @@ cls_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		cls_deinit(c);
 		return -1;
 	}
+	/* Loaded, but some choices cannot act: at startup, reload and in
+	   postwarden -n (stderr there). */
+	if (pw_orgs_warnings(c->orgs, &errs) > 0) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(errs.data, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			pw_warn(NULL, "%s", line);
+	}
+	pw_buf_free(&errs);
 	*conf_r = c;
 	return 0;
 }
