@@ -271,6 +271,11 @@ direction(struct pw_conn *c, SMFICTX *ctx)
 		   ever has source port 0. */
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "local";
+		/* Postfix cannot refuse a single recipient there ("can't
+		   reject recipient in non-smtpd(8) submission") and keeps
+		   the message in the maildrop, retried at every pickup
+		   run: the policies decide at end of message instead. */
+		m->nonsmtp = true;
 	} else if (c->client.internal) {
 		m->dir = PW_DIR_OUT;
 		m->dir_why = "internal";
@@ -451,8 +456,12 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	struct pw_msg *m = c ? c->msg : NULL;
 	bool was_truncated;
 
-	if (m == NULL || m->active == 0 || decided(m))
+	if (m == NULL || decided(m))
 		return c ? noreply(c, SMFIP_NR_HDR) : SMFIS_CONTINUE;
+	/* Every message, every direction, also past max_header_bytes. */
+	pw_msg_seen_hdr(m, name);
+	if (m->active == 0)
+		return noreply(c, SMFIP_NR_HDR);
 	was_truncated = m->hdrs_truncated;
 	if (!pw_msg_add_hdr(m, name, value ? value : "")) {
 		if (!was_truncated)	/* say it once per message */
@@ -478,6 +487,11 @@ mlfi_eoh(SMFICTX *ctx)
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	if (decided(m))
 		return reply_or_keep(ctx, c, SMFIP_NR_EOH, m->verdict);
+	/* Our private headers (Postwarden-Class) are instructions to us:
+	   recorded for deletion before any policy runs, so the signer sees
+	   the headers as they will leave. */
+	if (pw_msg_strip_private(m) > 0 && m->active == 0)
+		return noreply(c, SMFIP_NR_EOH);	/* edits need EOM */
 	if (m->active == 0) {
 		summary(c, "accept (no policy applies)");
 		msg_end(c);
@@ -493,8 +507,9 @@ mlfi_body(SMFICTX *ctx, unsigned char *p, size_t len)
 	struct pw_conn *c = smfi_getpriv(ctx);
 	struct pw_msg *m = c ? c->msg : NULL;
 
-	if (m == NULL || m->active == 0 || decided(m))
+	if (m == NULL || decided(m))
 		return c ? noreply(c, SMFIP_NR_BODY) : SMFIS_CONTINUE;
+	/* No policy (m->needs is 0), or none that reads the body. */
 	if (!(m->needs & (PW_NEED_BODY | PW_NEED_BODY_BUFFER))) {
 		/* SKIP is a reply: not when the MTA expects none. */
 		if (c->skip_ok && !(c->nr & SMFIP_NR_BODY))

@@ -14,7 +14,9 @@
  *      from internal_hosts or the local sendmail command without another
  *      SASL identity.  Ignored from anyone else and when the organisation
  *      sets class_header_mode = off.  Always removed before the message
- *      leaves: it is an instruction to us, not to the recipient.
+ *      leaves: it is an instruction to us, not to the recipient.  The
+ *      glue removes it from every message, in both directions
+ *      (pw_msg_strip_private, msg.h); here it is only read and logged.
  *   2. The organisation's default_class.
  *   3. Bulk signals (List-Unsubscribe, List-Id, Precedence: bulk...), which
  *      can only make mail commercial, never exempt it (CASL s.1(2): "one
@@ -195,18 +197,14 @@ header_class(struct pw_msg *m, enum pw_class *class_r)
 	return r;
 }
 
-/* strip_class_headers - remove every Postwarden-Class, last one first */
+/* untrusted_class_header - say that a Postwarden-Class is ignored (the
+   glue removes it from every message: pw_msg_strip_private) */
 static void
-strip_class_headers(struct pw_msg *m, bool trusted)
+untrusted_class_header(struct pw_msg *m, bool trusted)
 {
-	size_t n = pw_msg_hdr_count(m, CLASS_HDR);
-
-	if (n > 0 && !trusted)
+	if (pw_msg_hdr_count(m, CLASS_HDR) > 0 && !trusted)
 		pw_info(m, "classify: %s from an untrusted submitter: ignored "
 		    "and removed", CLASS_HDR);
-	/* Deleting the last first keeps the earlier indexes valid. */
-	for (size_t i = n; i > 0; i--)
-		pw_edit_delete(m, CLASS_HDR, (int)i);
 }
 
 /* unmatched - outbound mail of no known organisation */
@@ -261,10 +259,10 @@ cls_eoh(struct pw_call *call)
 		k->class_how = PW_CLASS_BY_ORG;
 	}
 	trusted = header_trusted(m, k->org);
-	strip_class_headers(m, trusted);
+	untrusted_class_header(m, trusted);
 	if (m->hdrs_truncated)
 		pw_warn(m, "classify: headers over max_header_bytes: a %s "
-		    "beyond the limit is neither read nor removed", CLASS_HDR);
+		    "beyond the limit is not read (but removed)", CLASS_HDR);
 	if (k->org == NULL)
 		return unmatched(m, c);
 	if (trusted && pw_msg_hdr_count(m, CLASS_HDR) > 0 &&

@@ -13,12 +13,17 @@
  * When the organisation's consent_mode is enforce:
  *   - class known at MAIL FROM (msg->comply.class_final) and
  *     missing_consent = refuse_at_rcpt: 550 5.7.1 at RCPT for that
- *     recipient only ("<addr>: no consent on record for ORG");
+ *     recipient only; the text says which: "<addr>: no consent on record
+ *     for ORG", "<addr>: consent for ORG expired on YYYY-MM-DD" or
+ *     "<addr>: consent for ORG withdrawn on YYYY-MM-DD";
  *   - otherwise at end of message: drop_at_eom (and refuse_at_rcpt when
- *     the class was only known from headers) removes the recipient
- *     (smfi_delrcpt) and pol_audit records it as "removed";
- *     reject_message rejects the whole message;
- *   - every recipient refused: the message is rejected (550 5.7.1).
+ *     the class was only known from headers, or when the message came
+ *     from the sendmail command, msg->nonsmtp, where the MTA cannot
+ *     refuse one recipient) removes the recipient (smfi_delrcpt) and
+ *     pol_audit records it as "removed"; reject_message rejects the
+ *     whole message;
+ *   - every recipient refused: the message is rejected (550 5.7.1; for
+ *     the sendmail command Postfix bounces it to the sender).
  * warn logs what enforce would do.  The store unreachable, unreadable or
  * locked past its busy timeout is 451 4.3.0 (at RCPT for that recipient,
  * else for the message): commercial mail never passes unchecked.
@@ -113,17 +118,34 @@ record(struct pw_msg *m, struct pw_comply_rcpt *r,
 		r->reason = pw_arena_printf(m->arena, "%s consent expired %s",
 		    b ? pw_consent_type_name(b->type) : "implied",
 		    pw_date_format(r->basis_expires, date));
+		/* Expiry is exclusive at 00:00Z of that day (consent.h). */
+		r->refusal = pw_arena_printf(m->arena, "consent for %s "
+		    "expired on %.10s", m->comply.org->name, date);
 		break;
 	case PW_CSTATE_WITHDRAWN:
 		/* A negative id is a suppression (store.h). */
 		r->reason = pw_arena_printf(m->arena, "%s %s",
 		    b && b->id < 0 ? "suppressed" : "consent withdrawn",
 		    b ? pw_date_format(b->obtained_at, date) : "");
+		r->refusal = pw_arena_printf(m->arena, "consent for %s "
+		    "withdrawn%s%.10s", m->comply.org->name, b ? " on " : "",
+		    b ? date : "");
 		break;
 	default:
 		r->reason = "no consent on record";
 		break;
 	}
+}
+
+/* refusal - what the sender is told about one recipient */
+static const char *
+refusal(struct pw_msg *m, const struct pw_comply_rcpt *r)
+{
+	/* Nothing on record, or an address nothing can be on record for. */
+	if (r->refusal == NULL)
+		return pw_arena_printf(m->arena, "no consent on record for %s",
+		    m->comply.org->name);
+	return r->refusal;
 }
 
 /*
@@ -182,12 +204,15 @@ cns_rcpt(struct pw_call *call, const char *rcpt)
 	int rc;
 
 	/* Only a class that cannot change any more allows a decision per
-	   recipient now (§5.1); the rest is decided at end of message. */
-	if (!applies(m) || !m->comply.class_final)
+	   recipient now (§5.1), and only where the MTA can refuse one
+	   recipient (not the sendmail command): the rest is decided at end
+	   of message. */
+	if (!applies(m) || !m->comply.class_final || m->nonsmtp)
 		return PW_DUNNO;
 	r = pw_comply_rcpt(m, rcpt, true);
 	r->consent = NULL;
 	r->reason = NULL;
+	r->refusal = NULL;
 	r->action = NULL;
 	if ((rc = check(m, call->conf, r)) < 0) {
 		r->action = "tempfail_rcpt";
@@ -206,8 +231,7 @@ cns_rcpt(struct pw_call *call, const char *rcpt)
 	r->action = "refused_rcpt";
 	pw_info(m, "consent: <%s>: %s for %s: refused", rcpt, r->reason,
 	    o->name);
-	pw_msg_reply(m, "550", "5.7.1", "<%s>: no consent on record for %s",
-	    rcpt, o->name);
+	pw_msg_reply(m, "550", "5.7.1", "<%s>: %s", rcpt, refusal(m, r));
 	return PW_REJECT;
 }
 
@@ -229,16 +253,16 @@ refuse_at_eom(struct pw_msg *m, struct pw_comply_rcpt **bad, size_t nbad)
 	if (nbad == m->nrcpts || o->missing_consent == PW_NOCONSENT_REJECT) {
 		pw_msg_summary(m, "consent=refused:%zu/%zu", nbad, m->nrcpts);
 		if (nbad == 1 || nbad < m->nrcpts)
-			pw_msg_reply(m, "550", "5.7.1", "<%s>: no consent on "
-			    "record for %s%s", bad[0]->rcpt, o->name,
+			pw_msg_reply(m, "550", "5.7.1", "<%s>: %s%s",
+			    bad[0]->rcpt, refusal(m, bad[0]),
 			    nbad > 1 ? " (and other recipients)" : "");
 		else
-			pw_msg_reply(m, "550", "5.7.1", "no consent on record "
-			    "for %s for any of the %zu recipients", o->name,
-			    nbad);
+			pw_msg_reply(m, "550", "5.7.1", "no valid consent for "
+			    "%s for any of the %zu recipients", o->name, nbad);
 		return PW_REJECT;
 	}
-	/* drop_at_eom, and refuse_at_rcpt when the class came from headers */
+	/* drop_at_eom, and refuse_at_rcpt when the class came from headers
+	   or the sendmail command submitted the message */
 	for (size_t i = 0; i < nbad; i++) {
 		pw_msg_delrcpt(m, bad[i]->rcpt);
 		bad[i]->action = "removed";

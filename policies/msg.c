@@ -333,6 +333,35 @@ pw_edit_delete_all(struct pw_msg *m, const char *name)
 		pw_edit_delete(m, name, (int)n);
 }
 
+const char *const pw_private_hdrs[PW_NPRIVATE_HDRS] = {"Postwarden-Class"};
+
+void
+pw_msg_seen_hdr(struct pw_msg *m, const char *name)
+{
+	for (size_t i = 0; i < PW_NPRIVATE_HDRS; i++)
+		if (pw_strcaseeq(name, pw_private_hdrs[i]))
+			m->nprivate[i]++;
+}
+
+size_t
+pw_msg_strip_private(struct pw_msg *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < PW_NPRIVATE_HDRS; i++) {
+		/* The MTA counts every header of that name, also those past
+		   max_header_bytes that m->hdrs does not keep. */
+		for (unsigned int k = m->nprivate[i]; k > 0; k--)
+			pw_edit_delete(m, pw_private_hdrs[i], (int)k);
+		if (m->nprivate[i] > 0)
+			pw_msg_summary(m, "removed=%s:%u", pw_private_hdrs[i],
+			    m->nprivate[i]);
+		n += m->nprivate[i];
+		m->nprivate[i] = 0;
+	}
+	return n;
+}
+
 void
 pw_msg_delrcpt(struct pw_msg *m, const char *rcpt)
 {

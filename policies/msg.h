@@ -28,6 +28,13 @@ struct pw_policy;
 
 #define PW_MAX_POLICIES	32
 
+/* Headers that are instructions to postwarden (Postwarden-Class, read by
+   pol_classify): never passed on, whoever set them and in either
+   direction, since a list manager or a next hop that trusts this host
+   could honour them.  msg.c lists them. */
+#define PW_NPRIVATE_HDRS 1
+extern const char *const pw_private_hdrs[PW_NPRIVATE_HDRS];
+
 enum pw_verdict {		/* ordered by strength; see pw_msg_decide() */
 	PW_DUNNO = 0,		/* no opinion: the next policy runs */
 	PW_ACCEPT,		/* stop checking; deliver */
@@ -100,6 +107,9 @@ struct pw_comply_rcpt {
 	const char	*basis_type;
 	time_t		 basis_expires;	/* 0: none */
 	const char	*reason;	/* why refused, or NULL */
+	const char	*refusal;	/* the same for the sender's reply:
+					   "consent for ORG expired on
+					   DATE"...; NULL: not refused */
 	const char	*token_id;	/* unsubscribe token minted, or NULL */
 	const char	*action;	/* NULL: the message's fate decides */
 };
@@ -142,6 +152,11 @@ struct pw_msg {
 	const char		*qid;	/* {i} macro, or "NOQUEUE" */
 	enum pw_dir		 dir;
 	const char		*dir_why;	/* internal, auth, local, ... */
+	bool			 nonsmtp;	/* Postfix non_smtpd_milters
+						   (sendmail command): a reply
+						   at RCPT cannot refuse one
+						   recipient, so no policy
+						   decides there (consent.c) */
 	const char		*auth_authen;	/* SASL login or NULL */
 	const char		*env_from;	/* without <> */
 	char			**rcpts;	/* without <> */
@@ -166,6 +181,8 @@ struct pw_msg {
 	bool			 dns_ready;	/* dns budget initialized */
 	struct pw_comply	 comply;	/* COMPLY results (above) */
 	struct pw_sig_out	 signed_out;	/* SIGN results (above) */
+	unsigned int		 nprivate[PW_NPRIVATE_HDRS]; /* of each
+						   pw_private_hdrs[] seen */
 	struct pw_buf		 summary;	/* " key=value" pairs */
 	const struct pw_policy	*current;	/* policy now running */
 	unsigned int		 active;	/* bit i: policy i runs */
@@ -224,6 +241,13 @@ void	pw_edit_delete(struct pw_msg *, const char *name, int nth);
 /* Delete every header with this name (recorded last one first, so that
    indexes do not shift under later deletions: CVE-2022-48521). */
 void	pw_edit_delete_all(struct pw_msg *, const char *name);
+
+/* Count a header the MTA reported if it is one of pw_private_hdrs[].
+   Called for every header, also those not kept (max_header_bytes). */
+void	pw_msg_seen_hdr(struct pw_msg *, const char *name);
+/* Record the deletion of every private header seen, last one first (so
+   that indexes do not shift: CVE-2022-48521).  Returns how many. */
+size_t	pw_msg_strip_private(struct pw_msg *);
 
 /* Remove a recipient at end of message (smfi_delrcpt: no DSN goes to the
    sender; the policy records why).  rcpt is as in msg->rcpts. */

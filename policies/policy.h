@@ -61,7 +61,9 @@ struct pw_policy {
 	   FROM (SMFIP_NR_MAIL): one round trip less per message. */
 	bool	(*mail_decides)(const void *conf);
 
-	/* Per message.  Each may be NULL. */
+	/* Per message.  Each may be NULL.  .rcpt refuses one recipient
+	   with TEMPFAIL or REJECT, except when msg->nonsmtp (Postfix's
+	   sendmail command cannot refuse one: decide at .eom instead). */
 	enum pw_verdict (*mail)(struct pw_call *);
 	enum pw_verdict (*rcpt)(struct pw_call *, const char *rcpt);
 	enum pw_verdict (*header)(struct pw_call *, const struct pw_hdr *);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "compliance/org.h"
 #include "compliance/token.h"
@@ -79,6 +80,16 @@ load_orgs(const struct pw_config *cfg, struct pw_services *svc,
 		*error_r = error_lines(&errs, "organisations: cannot load");
 		return -1;
 	}
+	/* Loaded, but some choices cannot act: logged at startup, reload
+	   and in postwarden -n (stderr there). */
+	if (pw_orgs_warnings(svc->orgs, &errs) > 0) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(errs.data, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			pw_warn(NULL, "%s", line);
+	}
+	pw_buf_free(&errs);
 	return 0;
 }
 

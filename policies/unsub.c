@@ -24,8 +24,13 @@
  *   rcpt_limit   452 4.5.3 to the second and later RCPT when the class is
  *                known at MAIL FROM (clients retry them in separate
  *                transactions, RFC 5321 §4.5.3.1.10); when the class is
- *                only known from the headers it cannot be applied at RCPT,
- *                and a message with several recipients is rejected;
+ *                only known from the headers, or the message comes from
+ *                the sendmail command (no reply at RCPT can refuse one
+ *                recipient there), it cannot be applied at RCPT, and a
+ *                message with several recipients is rejected at end of
+ *                message (for the sendmail command, Postfix bounces it to
+ *                the sender, who learns why; removing the extra
+ *                recipients would lose their copy silently);
  *   reject       550 5.7.1 at end of message;
  *   mailto_only  one per-message mailto-only List-Unsubscribe, no Post
  *                header (no one-click; the unsubscribe mail's sender is
@@ -137,9 +142,12 @@ uns_rcpt(struct pw_call *call, const char *rcpt)
 	const struct pw_org *o = m->comply.org;
 	struct pw_comply_rcpt *r;
 
-	/* m->nrcpts counts the recipients accepted so far. */
-	if (!applies(m) || !m->comply.class_final || m->nrcpts == 0 ||
-	    o->multi_recipient != PW_MULTI_RCPT_LIMIT)
+	/* m->nrcpts counts the recipients accepted so far.  The sendmail
+	   command (msg->nonsmtp) cannot be told 452 for one recipient:
+	   Postfix would keep the whole message in its maildrop and retry it
+	   forever; the message is decided at end of message instead. */
+	if (!applies(m) || !m->comply.class_final || m->nonsmtp ||
+	    m->nrcpts == 0 || o->multi_recipient != PW_MULTI_RCPT_LIMIT)
 		return PW_DUNNO;
 	if (o->mode[PW_RULE_UNSUB] == PW_MODE_WARN) {
 		pw_info(m, "unsub: <%s>: second recipient of a commercial "
@@ -289,8 +297,9 @@ uns_eom(struct pw_call *call)
 		return generate(m, call->conf);
 	if (o->multi_recipient == PW_MULTI_MAILTO_ONLY)
 		return mailto_only(m);
-	/* rcpt_limit could not act (class only known from the headers), or
-	   reject: a one-click link must name its one recipient. */
+	/* rcpt_limit could not act (class only known from the headers, or
+	   the sendmail command), or reject: a one-click link must name its
+	   one recipient. */
 	pw_msg_summary(m, "unsub=rejected(%zu rcpts)", live);
 	pw_msg_reply(m, "550", "5.7.1", "commercial mail must be sent one "
 	    "recipient per message (personal one-click unsubscribe link, "

@@ -379,8 +379,8 @@ page_get(struct ud *u, struct MHD_Connection *conn, const struct pw_token *t)
 		pw_buf_puts(&b, "commercial messages");
 	}
 	pw_buf_puts(&b, " from ");
-	pw_unsubd_html_escape(&b, name);
-	pw_buf_puts(&b, ".</p>\n<form method=\"post\"><input type=\"hidden\" "
+	pw_unsubd_html_sentence_end(&b, name);
+	pw_buf_puts(&b, "</p>\n<form method=\"post\"><input type=\"hidden\" "
 			"name=\"List-Unsubscribe\" value=\"One-Click\"><button "
 			"type=\"submit\">Unsubscribe</button></form>\n");
 	if (t->list[0] != '\0') {
@@ -519,8 +519,8 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 		pw_buf_puts(&b, "commercial messages");
 	}
 	pw_buf_puts(&b, " from ");
-	pw_unsubd_html_escape(&b, name);
-	pw_buf_puts(&b, ".  This took effect immediately.</p>\n");
+	pw_unsubd_html_sentence_end(&b, name);
+	pw_buf_puts(&b, "  This took effect immediately.</p>\n");
 	return respond(conn, MHD_HTTP_OK, &b);
 }
 

@@ -400,3 +400,13 @@ pw_unsubd_html_escape(struct pw_buf *b, const char *s)
 		pw_buf_puts(b, rep);
 	}
 }
+
+void
+pw_unsubd_html_sentence_end(struct pw_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	pw_unsubd_html_escape(b, s);
+	if (n == 0 || strchr(".!?", s[n - 1]) == NULL)
+		pw_buf_puts(b, ".");
+}

@@ -51,5 +51,9 @@ int	pw_unsubd_body_parse(const char *content_type, const unsigned char *body,
 
 /* Append s to b with & < > " ' escaped (HTML text and attribute values). */
 void	pw_unsubd_html_escape(struct pw_buf *b, const char *s);
+/* The same for a name that ends a sentence, then the full stop, unless the
+   name already ends with one (or ! or ?): "Acme Widgets Inc." ends the
+   sentence itself, "Acme Widgets Inc.." would be wrong. */
+void	pw_unsubd_html_sentence_end(struct pw_buf *b, const char *s);
 
 #endif

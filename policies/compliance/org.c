@@ -706,6 +706,84 @@ pw_orgs_load(const char *path, struct pw_buf *errors)
 	return p.orgs;
 }
 
+/* key_index - the okeys[] index of a key name */
+static size_t
+key_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(okeys[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* rcpt_warn - one warning line at the key's line of org's section */
+static void
+rcpt_warn(struct pw_buf *out, const struct pw_org *o, int line,
+    const char *setting, const char *why, const char *instead)
+{
+	const char *colon = strrchr(o->where, ':');
+	int plen = colon ? (int)(colon - o->where) : (int)strlen(o->where);
+
+	pw_buf_printf(out, "%.*s:%d: warning: organisation \"%s\": %s cannot "
+	    "act at RCPT %s; %s\n", plen, o->where, line, o->name, setting, why,
+	    instead);
+}
+
+size_t
+pw_orgs_warnings(const struct pw_orgs *orgs, struct pw_buf *out)
+{
+	size_t ki_multi = key_index("multi_recipient");
+	size_t ki_cons = key_index("missing_consent");
+	size_t n = 0;
+
+	for (size_t i = 0; orgs != NULL && i < orgs->n; i++) {
+		const struct pw_org *o = orgs->v[i];
+		const struct org_full *f = (const struct org_full *)o;
+		const char *why;
+
+		/* The RCPT-time choices act only when the class is final at
+		   MAIL FROM (pol_classify): a commercial default that no
+		   trusted Postwarden-Class header can lower.  Only a value
+		   written in the file is questioned: the defaults fall back
+		   as documented. */
+		if (o->default_class != PW_CLASS_COMMERCIAL)
+			why = "(its default_class is not commercial: the class "
+			      "is only known at end of headers)";
+		else if (o->mode[PW_RULE_CLASS_HEADER] != PW_MODE_OFF)
+			why = "for mail of its own submitters (SASL logins, "
+			      "internal_hosts): class_header_mode is not off, "
+			      "so their Postwarden-Class header can change the "
+			      "class, which is then only known at end of "
+			      "headers";
+		else
+			continue;
+		if (f->key_line[ki_multi] != 0 &&
+		    o->multi_recipient == PW_MULTI_RCPT_LIMIT &&
+		    o->mode[PW_RULE_UNSUB] != PW_MODE_OFF) {
+			rcpt_warn(out, o, f->key_line[ki_multi],
+			    "multi_recipient = rcpt_limit", why,
+			    "such mail with several recipients is rejected "
+			    "instead (set class_header_mode = off, or "
+			    "multi_recipient = reject or mailto_only)");
+			n++;
+		}
+		if (f->key_line[ki_cons] != 0 &&
+		    o->missing_consent == PW_NOCONSENT_REFUSE_AT_RCPT &&
+		    o->mode[PW_RULE_CONSENT] != PW_MODE_OFF) {
+			rcpt_warn(out, o, f->key_line[ki_cons],
+			    "missing_consent = refuse_at_rcpt", why,
+			    "recipients without consent are removed at end of "
+			    "message instead, as with drop_at_eom (set "
+			    "class_header_mode = off, or missing_consent = "
+			    "drop_at_eom)");
+			n++;
+		}
+	}
+	return n;
+}
+
 void
 pw_orgs_free(struct pw_orgs **op)
 {

@@ -119,6 +119,12 @@ struct pw_org {
    line per problem to *errors (all of them). */
 struct pw_orgs	*pw_orgs_load(const char *path, struct pw_buf *errors);
 void		 pw_orgs_free(struct pw_orgs **);
+/* Settings of a loaded set that cannot act together (multi_recipient =
+   rcpt_limit or missing_consent = refuse_at_rcpt, written in the file,
+   where the class cannot be known at MAIL FROM): appends one
+   "FILE:LINE: warning: ..." line per problem to *out and returns how
+   many.  They load all the same (postwarden -n logs them). */
+size_t		 pw_orgs_warnings(const struct pw_orgs *, struct pw_buf *out);
 
 size_t		 pw_orgs_count(const struct pw_orgs *);
 const struct pw_org *pw_orgs_nth(const struct pw_orgs *, size_t);

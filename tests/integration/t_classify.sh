@@ -37,6 +37,25 @@ out=$("$PW_POSTWARDEN" -n -c "$T/pw/bad.conf" 2>&1)
 check "postwarden -n: bad mode is an error" test $? -ne 0
 check "postwarden -n: error names FILE:LINE" grep -qF "$bad:3: unsub_mode = sometimes" <<<"$out"
 
+# postwarden -n warns (FILE:LINE, exit 0) about choices that cannot act
+# together: rcpt_limit / refuse_at_rcpt with a class header allowed
+warnorgs=$T/pw/warn-orgs.conf
+{ sed -n '/^\[org acme\]/,$p' "$T/pw/organisations.conf" | grep -v '_mode ='
+  printf 'class_header_mode = warn\nmulti_recipient = rcpt_limit\nmissing_consent = refuse_at_rcpt\n'
+} >"$warnorgs"
+"$PW_CTL" token newkey --ring "$T/pw/warn.keys" >/dev/null || pw_bail "key ring created"
+{ sed "s|^organisations = .*|organisations = file:$warnorgs|" "$T/pw/postwarden.conf"
+  echo "unsubscribe_keys = $T/pw/warn.keys"
+} >"$T/pw/warn.conf"
+out=$("$PW_POSTWARDEN" -n -c "$T/pw/warn.conf" 2>&1 >/dev/null)
+check "postwarden -n: such a file still loads (exit 0)" test $? -eq 0
+check "postwarden -n: warns rcpt_limit cannot act at RCPT, with FILE:LINE" \
+    grep -qF "$warnorgs:$(grep -n '^multi_recipient' "$warnorgs" | cut -d: -f1): warning: organisation \"acme\": multi_recipient = rcpt_limit cannot act at RCPT" <<<"$out"
+check "postwarden -n: warns refuse_at_rcpt cannot act at RCPT" \
+    grep -qF 'missing_consent = refuse_at_rcpt cannot act at RCPT' <<<"$out"
+out=$("$PW_POSTWARDEN" -n -c "$T/pw/postwarden.conf" 2>&1 >/dev/null)
+check "postwarden -n: no warning for the test's own file" ! grep -q 'warning' <<<"$out"
+
 pw_setup
 
 # 1. transactional (trusted header from the organisation's SASL login),

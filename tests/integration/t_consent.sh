@@ -4,7 +4,8 @@
 # with XCLIENT LOGIN= ({auth_authen}, hence outbound):
 #   acme-news  org acme:   commercial by default, class_header_mode = off,
 #              so the class is final at MAIL FROM: refusals at RCPT,
-#              452 4.5.3 for the second recipient.
+#              452 4.5.3 for the second recipient; the same mail from
+#              the sendmail command is decided at end of message.
 #   boreal     org boreal: may label its mail (Postwarden-Class), so the
 #              class is only known at end of headers: recipients without
 #              consent are removed at end of message (drop_at_eom).
@@ -166,11 +167,13 @@ check "452: audit row tempfail_rcpt" test "$row" = "tempfail_rcpt"
 
 # 3. expired implied consent, 4. withdrawn: refused
 acme old@remote.test
-check "expired implied consent: refused" \
-    grep -q '<\*\* *550 5.7.1 <old@remote.test>: no consent' "$PW_SWAKS"
+# the refusal says which: expired on the day the inquiry's 6 months end
+check "expired implied consent: refused (expired on 2020-07-10)" \
+    grep -q '<\*\* *550 5.7.1 <old@remote.test>: consent for acme expired on 2020-07-10$' "$PW_SWAKS"
 check "expired: not queued" test -z "$PW_QID"
 acme dave@remote.test
-check "withdrawn: refused" grep -q '<\*\* *550 5.7.1 <dave@remote.test>: no consent' "$PW_SWAKS"
+check "withdrawn: refused (withdrawn on today's date)" \
+    grep -q "<\*\* *550 5.7.1 <dave@remote.test>: consent for acme withdrawn on $(date -u +%Y-%m-%d)\$" "$PW_SWAKS"
 sleep 0.5
 row=$(audit "SELECT action, consent, basis_type FROM audit WHERE recipient = 'old@remote.test' ORDER BY id DESC LIMIT 1")
 check "expired: audit row names the lapsed basis" test "$row" = "refused_rcpt|expired|implied-inquiry"
@@ -222,7 +225,83 @@ pw_send_smtp --xclient-addr 198.51.100.32 --xclient-login nosig \
     --body 'Promo.'
 check "unsigned commercial: 451 4.7.1" grep -q '<\*\* *451 4.7.1 commercial mail could not be DKIM-signed' "$PW_SWAKS"
 
-# 9. store made unreadable: tempfail, never fail open
+# 9. the sendmail command (Postfix non_smtpd_milters): Postfix cannot
+#    refuse one recipient there ("can't reject recipient in non-smtpd(8)
+#    submission") and would keep the message in its maildrop, retried at
+#    every pickup run.  postwarden decides at end of message instead.
+# sm TO... : commercial mail from news@acme.test through Postfix's own
+# sendmail binary; sets PW_QID and MID (its Message-ID)
+sm() {
+	local f to
+	to=$(tr ' ' , <<<"$*")
+	f=$(pw_compose news@acme.test "$to" "sale" "Everything 50% off! $FOOTER") || return 1
+	MID=$(sed -n 's/^Message-ID: <\(.*\)>$/\1/p' "$f")
+	/usr/sbin/sendmail -C "$T/pf/etc" -f news@acme.test "$@" <"$f" || return 1
+	PW_QID=$(pw_qid_by_msgid "$MID")
+}
+# rows MID: "recipient|action" of its audit rows, sorted
+rows() { audit "SELECT recipient || '|' || action FROM audit WHERE message_id = '$1' ORDER BY recipient, id"; }
+# bounce_for QID: the sink copy of Postfix's bounce of QID, if any
+bounce_for() {
+	local i b
+	for i in $(seq 1 100); do
+		b=$(grep -l "^X-Postfix-Queue-ID: $1" "$T"/sink/* 2>/dev/null | head -1)
+		[ -n "$b" ] && { echo "$b"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+maildrop_empty() { [ -z "$(ls -A "$T/pf/spool/maildrop")" ]; }
+
+# 9a. one recipient without consent, one with: the first is removed
+sm alice@remote.test nobody@remote.test
+mid_a=$MID
+f=$(pw_wait_sent "$PW_QID")
+check "sendmail: the consented recipient gets it" test -n "$f"
+check "sendmail: the other one removed (not delivered)" \
+    ! grep -q " $PW_QID: to=<nobody@remote.test>" "$T/pf/maillog"
+check "sendmail: nothing refused at RCPT (no non-smtpd reject)" \
+    ! grep -q "can't reject recipient" "$T/pf/maillog"
+check "sendmail: maildrop empty" maildrop_empty
+check "sendmail: one audit row per recipient (delivered, removed)" \
+    test "$(rows "$mid_a" | tr '\n' ' ')" = "alice@remote.test|delivered nobody@remote.test|removed "
+check "sendmail: summary consent=removed:1/2" \
+    grep -q 'consent=removed:1/2' <<<"$(pw_summary "$PW_QID")"
+
+# 9b. only refused recipients: rejected, Postfix bounces it to the sender
+sm nobody@remote.test old@remote.test
+mid_b=$MID
+b=$(bounce_for "$PW_QID")
+check "sendmail, nobody with consent: bounced to the sender" test -n "$b"
+check "sendmail, nobody with consent: the bounce says why" \
+    grep -q 'no valid consent for acme for any of the 2 recipients' "$b"
+check "sendmail, nobody with consent: bounce addressed to news@acme.test" \
+    grep -qi '^To: news@acme.test' "$b"
+check "sendmail, nobody with consent: maildrop empty" maildrop_empty
+check "sendmail, nobody with consent: one audit row per recipient (rejected)" \
+    test "$(rows "$mid_b" | tr '\n' ' ')" = "nobody@remote.test|rejected old@remote.test|rejected "
+
+# 9c. two consented recipients, rcpt_limit: no 452 at RCPT; rejected at
+#     end of message (one recipient per message), bounced to the sender
+sm alice@remote.test carol@remote.test
+mid_c=$MID
+b=$(bounce_for "$PW_QID")
+check "sendmail, 2 recipients (rcpt_limit): bounced to the sender" test -n "$b"
+check "sendmail, 2 recipients: the bounce says one recipient per message" \
+    grep -q 'one recipient per message' "$b"
+check "sendmail, 2 recipients: maildrop empty" maildrop_empty
+check "sendmail, 2 recipients: one audit row per recipient (rejected)" \
+    test "$(rows "$mid_c" | tr '\n' ' ')" = "alice@remote.test|rejected carol@remote.test|rejected "
+# every sendmail run wakes pickup, which would retry a message left in
+# the maildrop; after one more, still one row per recipient
+sm alice@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "sendmail, one consented recipient: delivered" test -n "$f"
+sleep 1
+check "sendmail: no repeated audit rows after another pickup run" \
+    test "$(audit "SELECT count(*) FROM audit WHERE message_id IN ('$mid_a', '$mid_b', '$mid_c')")" = 6
+
+# 10. store made unreadable: tempfail, never fail open
 chmod 000 "$DB"
 acme alice@remote.test
 check "store unreadable: 451 4.3.0 at RCPT" \

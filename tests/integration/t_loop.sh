@@ -155,7 +155,7 @@ row=$(db "SELECT reason, token_id FROM suppression WHERE address = 'alice@remote
 check "1: withdrawal recorded with the token id" test "$row" = "one_click_post|$(tokid "$tok")" || diag "$row"
 acme alice@remote.test
 check "1: the next message to the recipient is refused at RCPT" \
-    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: no consent' "$PW_SWAKS" || diag "$(tail -5 "$PW_SWAKS")"
+    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS" || diag "$(tail -5 "$PW_SWAKS")"
 check "1: not queued" test -z "$PW_QID"
 
 # ---- 2. mailto through Postfix ------------------------------------------------
@@ -184,7 +184,7 @@ grep -q " $q: .*milter-discard" "$T/pf/maillog"
 check "2: Postfix logged the milter discard" test $? = 0
 acme carol@remote.test
 check "2: the next commercial message is refused at RCPT" \
-    grep -q '<\*\* *550 5.7.1 <carol@remote.test>: no consent' "$PW_SWAKS"
+    grep -q '<\*\* *550 5.7.1 <carol@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS"
 inbound carol@remote.test "$mailto"
 for i in $(seq 1 50); do pw_summary "$PW_QID" | grep -q . && break; sleep 0.1; done
 check "2: repeated mail: already in force" grep -q 'unsub=already(acme' <<<"$(pw_summary "$PW_QID")"

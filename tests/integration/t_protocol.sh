@@ -6,7 +6,9 @@
 #     (spf_reject_fail = yes), nor at end of headers unless some mail has
 #     no check at all (then it is accepted at end of headers, body unsent);
 #   - a verdict kept for the next reply is covered by t_milter_down.sh
-#     (451 4.3.2 at end of DATA) and t_inbound.sh (From checks).
+#     (451 4.3.2 at end of DATA) and t_inbound.sh (From checks);
+#   - Postwarden-Class is removed from mail in either direction, also
+#     when no policy applies to the message.
 . "$(dirname "$0")/lib.sh"
 
 [ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
@@ -38,6 +40,27 @@ diag "default: protocol=$p"
 check "signing + verification: no reply wanted at MAIL FROM" has "$p" $NR_MAIL
 check "signing + verification: no reply wanted at end of headers" has "$p" $NR_EOH
 
+# Postwarden-Class is an instruction to postwarden: removed from every
+# message, in every direction, whoever set it (no organisations here).
+# cls_sent DESC SWAKS-ARGS...: send with two such headers; check that the
+# delivered copy has neither, and the summary says so
+cls_sent() {
+	local d=$1
+	shift
+	pw_send_smtp "$@" --add-header 'Postwarden-Class: transactional' \
+	    --add-header 'postwarden-class: other'
+	f=$(pw_wait_sent "$PW_QID")
+	check "$d: delivered" test -n "$f"
+	check "$d: Postwarden-Class removed" ! grep -qi '^Postwarden-Class:' "$f"
+	check "$d: the other headers kept" grep -q '^Subject: private header' "$f"
+	check "$d: summary removed=Postwarden-Class:2" \
+	    grep -q 'removed=Postwarden-Class:2' <<<"$(pw_summary "$PW_QID")"
+}
+cls_sent "inbound, verification on" --xclient 192.0.2.77 --from a@example.net \
+    --header 'Subject: private header, inbound'
+cls_sent "outbound" --header 'Subject: private header, outbound'
+check "outbound: still signed (dkimpy)" pw_verify_dkimpy "$f"
+
 restart "spf_reject_fail = yes"
 p=$(proto)
 check "spf_reject_fail = yes: reply wanted at MAIL FROM" ! has "$p" $NR_MAIL
@@ -61,6 +84,12 @@ check "verification off: and logged as accepted at end of headers" \
     grep -aq "$PW_QID: .*accept (no policy applies)" "$T/pw/log"
 check "verification off: no Authentication-Results added" \
     test -z "$(pw_header "$f" Authentication-Results)"
+# no policy for inbound mail, but the header still goes: the message is
+# kept to end of message for that one edit (its body still unsent)
+cls_sent "inbound, verification off" --xclient 192.0.2.77 --from a@example.net \
+    --header 'Subject: private header, idle inbound'
+check "inbound, verification off: accepted at end of message" \
+    grep -q 'action=accept removed=' <<<"$(pw_summary "$PW_QID")"
 pw_send_smtp --header 'Subject: outbound while inbound is idle'
 f=$(pw_wait_sent "$PW_QID")
 check "verification off: outbound mail still signed" pw_verify_dkimpy "$f"

@@ -40,7 +40,7 @@ contact_email   = info@acme.example
 unsubscribe_url = https://127.0.0.1:$PORT/u/
 [org other]
 domains         = other.example
-business_name   = Other Ltd
+business_name   = Other Ltd.
 mailing_address = 2 Main Street, Toronto ON, Canada
 contact_email   = info@other.example
 unsubscribe_url = https://127.0.0.1:$PORT/u/other/
@@ -102,6 +102,12 @@ tokid=$("$PW_CTL" token verify --ring "$RING" "$tok" | awk '/^id:/ {print $2}')
 req GET "$U/$tok"
 check "GET: 200" test "$code" = 200
 check "GET: page names the organisation (escaped)" grep -q 'Acme Widgets &lt;Inc.&gt;' <<<"$body"
+check "GET: the sentence ends with one full stop after the name" grep -q 'from Acme Widgets &lt;Inc.&gt;\.</p>' <<<"$body"
+req GET "$U/other/$("$PW_CTL" token mint --ring "$RING" --org other ivy@example.com)"
+check "GET: a name ending in a dot gets no second one (Other Ltd.)" \
+    grep -q 'commercial messages from Other Ltd\.</p>' <<<"$body" || diag "$body"
+check "GET: never Ltd.." ! grep -q 'Ltd\.\.' <<<"$body"
+req GET "$U/$tok"
 check "GET: offers a POST button with the one-click field" \
     grep -q '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">' <<<"$body"
 check "GET: records nothing" test "$(rows)" = 0

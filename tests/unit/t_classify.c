@@ -163,10 +163,14 @@ run(struct pw_config *cfg, const struct t_case *tc, struct pw_client *cl,
 		char *colon = strchr(line, ':');
 
 		*colon = '\0';
+		pw_msg_seen_hdr(m, line);	/* as the glue does */
 		pw_msg_add_hdr(m, line, colon + 1);
 	}
 	free(h);
 	*m_r = m;
+	/* The glue records the removal of Postwarden-Class at end of
+	   headers, whoever sent it, before the policies run. */
+	(void)pw_msg_strip_private(m);
 	return pol_classify.eoh(&call);
 }
 

@@ -6,13 +6,14 @@
 
 #include <sqlite3.h>
 
-#include "comply.h"
 #include "base/config.h"
-#include "msg.h"
+#include "compliance/consent_state.h"
 #include "compliance/org.h"
+#include "compliance/token.h"
+#include "comply.h"
+#include "msg.h"
 #include "policy.h"
 #include "store/store.h"
-#include "compliance/token.h"
 
 extern const struct pw_policy pol_classify, pol_consent, pol_unsub,
     pol_audit;
@@ -347,6 +348,21 @@ consent_express(struct pw_store *s, const char *org, const char *addr)
 	assert_int_equal(pw_store_consent_add(s, &r, 1), 0);
 }
 
+/* consent_inquiry - implied consent from an inquiry on DATE (6 months) */
+static void
+consent_inquiry(struct pw_store *s, const char *org, const char *addr,
+    const char *date)
+{
+	struct pw_consent_record r = {0};
+
+	r.org = org;
+	r.address = addr;
+	r.type = PW_CONSENT_IMPLIED_INQUIRY;
+	assert_int_equal(pw_date_parse(date, &r.obtained_at), 0);
+	r.source = "test";
+	assert_int_equal(pw_store_consent_add(s, &r, 1), 0);
+}
+
 static int
 setup_store(void **state)
 {
@@ -371,6 +387,7 @@ setup_store(void **state)
 	consent_express(s, "acme", "dave@x.example");
 	consent_express(s, "late", "alice@x.example");
 	consent_express(s, "late", "bob@x.example");
+	consent_inquiry(s, "acme", "old@x.example", "2020-01-10");
 	sup.org = "acme";
 	sup.address = "dave@x.example";
 	sup.reason = "one_click_post";
@@ -592,6 +609,98 @@ t_store_down(void **state)
 	pw_config_release(&cfg);
 }
 
+/*
+ * t_nonsmtp - a refusal says which (nothing on record, expired on DATE,
+ * withdrawn on DATE); mail from the sendmail command (msg->nonsmtp,
+ * Postfix non_smtpd_milters) is never refused at RCPT, where Postfix
+ * cannot refuse one recipient, but decided at end of message: one row
+ * per recipient, as for SMTP.
+ */
+static void
+t_nonsmtp(void **state)
+{
+	char *spec = pw_asprintf("sqlite:%s", dbpath);
+	struct pw_config *cfg = load(spec);
+	struct pw_msg *m;
+	char today[21], *want, *rows;
+
+	(void)state;
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "old@x.example"), PW_REJECT);
+	/* inquiry on 2020-01-10: 6 months, exclusive at 00:00Z (consent.h) */
+	assert_string_equal(m->reply.text,
+	    "<old@x.example>: consent for acme expired on 2020-07-10");
+	assert_int_equal(rcpt(m, "dave@x.example"), PW_REJECT);
+	want = pw_asprintf("<dave@x.example>: consent for acme withdrawn on "
+	    "%.10s", pw_date_format(time(NULL), today));
+	assert_string_equal(m->reply.text, want);
+	free(want);
+	finish(&m);
+
+	/* sendmail command: nothing refused at RCPT; at end of message the
+	   recipient without consent is removed, the other one gets it */
+	m = start(cfg, "acme-news", "n@acme.example");
+	m->nonsmtp = true;
+	assert_true(m->comply.class_final);
+	assert_int_equal(rcpt(m, "nobody@x.example"), PW_DUNNO);
+	assert_int_equal(rcpt(m, "alice@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, "From: n@acme.example|Message-ID: <ns1@a>",
+	    true), PW_DUNNO);
+	assert_int_equal(m->ndelrcpts, 1);
+	assert_string_equal(m->delrcpts[0], "nobody@x.example");
+	assert_non_null(strstr(edit_value(m, "List-Unsubscribe"),
+	    "https://u.acme.example/u/"));
+	finish(&m);
+
+	/* nobody left: the whole message is rejected (Postfix bounces it
+	   to the sender) */
+	m = start(cfg, "acme-news", "n@acme.example");
+	m->nonsmtp = true;
+	assert_int_equal(rcpt(m, "nobody@x.example"), PW_DUNNO);
+	assert_int_equal(rcpt(m, "old@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, "From: n@acme.example|Message-ID: <ns2@a>",
+	    true), PW_REJECT);
+	assert_string_equal(m->reply.text,
+	    "no valid consent for acme for any of the 2 recipients");
+	finish(&m);
+	m = start(cfg, "acme-news", "n@acme.example");
+	m->nonsmtp = true;
+	assert_int_equal(rcpt(m, "old@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, "From: n@acme.example|Message-ID: <ns3@a>",
+	    true), PW_REJECT);
+	assert_string_equal(m->reply.text,
+	    "<old@x.example>: consent for acme expired on 2020-07-10");
+	finish(&m);
+
+	/* rcpt_limit: no 452 4.5.3 at RCPT; two consented recipients are
+	   rejected at end of message, one recipient per message */
+	m = start(cfg, "acme-news", "n@acme.example");
+	m->nonsmtp = true;
+	assert_int_equal(rcpt(m, "alice@x.example"), PW_DUNNO);
+	assert_int_equal(rcpt(m, "carol@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, "From: n@acme.example|Message-ID: <ns4@a>",
+	    true), PW_REJECT);
+	assert_non_null(strstr(m->reply.text, "one recipient per message"));
+	finish(&m);
+
+	rows = audit_rows();
+	want = "old@x.example:refused_rcpt:expired;"
+	       "dave@x.example:refused_rcpt:withdrawn;"
+	       "nobody@x.example:removed:none;"
+	       "alice@x.example:delivered:express;"
+	       "nobody@x.example:rejected:none;"
+	       "old@x.example:rejected:expired;"
+	       "old@x.example:rejected:expired;"
+	       "alice@x.example:rejected:express;"
+	       "carol@x.example:rejected:express;";
+	if (strlen(rows) < strlen(want) ||
+	    strcmp(rows + strlen(rows) - strlen(want), want) != 0)
+		fail_msg("audit rows: %s", rows);
+	free(rows);
+	pw_config_release(&cfg);
+	free(spec);
+}
+
 /* pw_keyring_load_owner: a ring owned by the daemon's user is accepted
    as root (startup) and by that user (SIGHUP) */
 static void
@@ -628,6 +737,7 @@ main(void)
 	    cmocka_unit_test(t_rcpt_stage),
 	    cmocka_unit_test(t_eom_stage),
 	    cmocka_unit_test(t_store_down),
+	    cmocka_unit_test(t_nonsmtp),
 	    cmocka_unit_test(t_ring_owner),
 	};
 

@@ -161,6 +161,41 @@ test_unsub_keys(void **state)
 	free(ring);
 }
 
+/* The postwarden.conf lines shown in conf/nginx-unsubd.conf load as they
+   are written there ("#   key = value" lines, the "# " taken off). */
+static void
+test_nginx_sample(void **state)
+{
+	const char *src = getenv("PW_SRCDIR");
+	char *in = pw_asprintf("%s/conf/nginx-unsubd.conf", src ? src : "..");
+	FILE *fp = fopen(in, "r");
+	struct pw_buf text = {0}, err = {0};
+	struct pw_config *cfg;
+	char line[1024], *path;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "#   unsubd_", 11) == 0 &&
+		    strchr(line, '=') != NULL) {
+			pw_buf_puts(&text, line + 4);
+			n++;
+		}
+	fclose(fp);
+	assert_true(n >= 4);
+	path = t_tmpfile("nginx-sample.conf", text.data, 0644);
+	cfg = pw_policies_load(path, &err);
+	if (cfg == NULL)
+		fail_msg("nginx-unsubd.conf sample lines: %s", err.data);
+	assert_string_equal(pw_config_str(cfg, "unsubd_proxy_hosts"),
+	    "127.0.0.1");
+	pw_config_release(&cfg);
+	pw_buf_free(&text);
+	free(path);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -170,6 +205,7 @@ main(void)
 	    cmocka_unit_test(test_values_and_print),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_unsub_keys),
+	    cmocka_unit_test(test_nginx_sample),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@ ok() {	# ok DESCRIPTION COMMAND...: pass if COMMAND succeeds
 	shift
 	if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; fails=$((fails + 1)); fi
 }
-echo "1..16"
+echo "1..18"
 
 cat >"$T/good.csv" <<'CSV'
 address,type,obtained_at,expires_at,relationship_date,source,proof,list
@@ -52,6 +52,15 @@ ok "re-consent after withdrawal" sh -c "$CTL consent add alice@bücher.example -
 ok "suppression list" sh -c "$CTL suppression list --org acme $S | grep -q '^1,alice@xn--bcher-kva.example,,manual,'"
 ok "export re-imports into another store" sh -c "$CTL consent export --org acme $S >'$T/e.csv' &&
 	$CTL consent import --org acme --store sqlite:$T/pw2.db '$T/e.csv' | grep -q 'imported 5'"
+# the defaults postwarden-ctl(8) documents: obtained now, source manual,
+# no expiry given (the statutory period applies), relationship date =
+# obtained, every list
+$CTL consent add dflt@example.com --org acme --type implied-purchase $S >/dev/null
+ok "add: defaults (obtained today, source manual, no expiry, no list)" sh -c "
+	$CTL consent export --org acme $S dflt@example.com |
+	    grep -qE '^6,dflt@example.com,implied-purchase,$(date -u +%Y-%m-%d)T[0-9:]{8}Z,,,manual,,,'"
+ok "add: implied without --expires is refused" sh -c "
+	! $CTL consent add nodate@example.com --org acme --type implied $S >/dev/null 2>&1"
 $CTL consent show a@example.com $S >/dev/null 2>&1
 ok "no --org: usage error" test $? = 64
 printf 'address,type,obtained_at,source,proof\r\n"q@example.com","express","2025-01-01","web","a ""quoted"", multi\r\nline proof"\r\n' >"$T/crlf.csv"

@@ -175,6 +175,54 @@ test_header_limit(void **state)
 	pw_msg_free(&m);
 }
 
+/* Postwarden-Class is removed from every message, also when it lies past
+   max_header_bytes (counted, not kept), last one first. */
+static void
+test_private_hdrs(void **state)
+{
+	static const char *const hdrs[][2] = {
+	    {"From", " a@x.example"}, {"postwarden-class", " commercial"},
+	    {"Subject", " hi"}, {"Postwarden-Class", " other"},
+	    {"X-Postwarden-Class", " kept"}, {"POSTWARDEN-CLASS", " late"},
+	};
+	struct pw_client cl = {0};
+	struct pw_msg *m = pw_msg_new(cfg, &cl);
+	const struct pw_edit *e;
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		pw_msg_seen_hdr(m, hdrs[i][0]);
+		/* the last one as if past max_header_bytes: not kept */
+		if (i + 1 < sizeof(hdrs) / sizeof(hdrs[0]))
+			pw_msg_add_hdr(m, hdrs[i][0], hdrs[i][1]);
+	}
+	assert_int_equal(pw_msg_strip_private(m), 3);
+	e = m->edits;
+	for (int want = 3; want >= 1; want--, e = e->next) {
+		assert_non_null(e);
+		assert_int_equal(e->op, PW_EDIT_DELETE);
+		assert_string_equal(e->name, "Postwarden-Class");
+		assert_int_equal(e->index, want);
+	}
+	assert_null(e);
+	s = render(m);
+	assert_string_equal(s, "From: a@x.example|Subject: hi|"
+	    "X-Postwarden-Class: kept");
+	free(s);
+	assert_non_null(strstr(m->summary.data, "removed=Postwarden-Class:3"));
+	/* Recorded once: a second call adds nothing. */
+	assert_int_equal(pw_msg_strip_private(m), 0);
+	pw_msg_free(&m);
+
+	m = pw_msg_new(cfg, &cl);
+	pw_msg_seen_hdr(m, "Subject");
+	assert_int_equal(pw_msg_strip_private(m), 0);
+	assert_null(m->edits);
+	assert_null(m->summary.data);
+	pw_msg_free(&m);
+}
+
 int
 main(void)
 {
@@ -184,6 +232,7 @@ main(void)
 	    cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_body_spill),
 	    cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_private_hdrs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

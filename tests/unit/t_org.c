@@ -208,6 +208,66 @@ test_lookup(void **state)
 	free(path);
 }
 
+/* Settings that cannot act together: warnings with FILE:LINE, and only
+   for values written in the file. */
+static const struct {
+	const char	*name;
+	const char	*text;		/* after GOOD_ACME (7 lines) */
+	size_t		 n;
+	const char	*warning;	/* substring, NULL: none */
+} wcases[] = {
+    {"defaults", "", 0, NULL},
+    {"rcpt_limit with class_header_mode warn (default)",
+	"multi_recipient = rcpt_limit\n", 1,
+	"org.conf:8: warning: organisation \"acme\": multi_recipient = "
+	"rcpt_limit cannot act at RCPT for mail of its own submitters"},
+    {"refuse_at_rcpt with class_header_mode = enforce",
+	"class_header_mode = enforce\nmissing_consent = refuse_at_rcpt\n", 1,
+	"org.conf:9: warning: organisation \"acme\": missing_consent = "
+	"refuse_at_rcpt cannot act at RCPT"},
+    {"both, as the old sample",
+	"class_header_mode = warn\nmulti_recipient = rcpt_limit\n"
+	"missing_consent = refuse_at_rcpt\n", 2, "removed at end of message"},
+    {"class_header_mode = off: both act",
+	"class_header_mode = off\nmulti_recipient = rcpt_limit\n"
+	"missing_consent = refuse_at_rcpt\n", 0, NULL},
+    {"transactional default, header off",
+	"class_header_mode = off\ndefault_class = transactional\n"
+	"missing_consent = refuse_at_rcpt\n", 1,
+	"its default_class is not commercial"},
+    {"the rule is off", "consent_mode = off\nunsub_mode = off\n"
+	"multi_recipient = rcpt_limit\nmissing_consent = refuse_at_rcpt\n",
+	0, NULL},
+    {"choices that act at end of message",
+	"multi_recipient = reject\nmissing_consent = drop_at_eom\n", 0, NULL},
+};
+
+static void
+test_warnings(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(wcases) / sizeof(wcases[0]); i++) {
+		char *text = pw_asprintf("%s%s", GOOD_ACME, wcases[i].text);
+		char *path = t_tmpfile("org.conf", text, 0644);
+		struct pw_buf err = {0}, warn = {0};
+		struct pw_orgs *o = pw_orgs_load(path, &err);
+		size_t n;
+
+		if (o == NULL)
+			fail_msg("%s: %s", wcases[i].name, err.data);
+		n = pw_orgs_warnings(o, &warn);
+		if (n != wcases[i].n || (wcases[i].warning == NULL) !=
+		    (warn.data == NULL) || (wcases[i].warning != NULL &&
+		    strstr(warn.data, wcases[i].warning) == NULL))
+			fail_msg("%s: %zu warnings: %s", wcases[i].name, n,
+			    warn.data ? warn.data : "(none)");
+		pw_orgs_free(&o);
+		pw_buf_free(&warn);
+		free(path);
+		free(text);
+	}
+}
+
 /* The commented examples of the shipped sample load once uncommented. */
 static void
 test_sample(void **state)
@@ -239,6 +299,9 @@ test_sample(void **state)
 	assert_int_equal(pw_orgs_count(o), 2);
 	assert_int_equal(pw_orgs_by_name(o, "boreal-bakery")->multi_recipient,
 	    PW_MULTI_MAILTO_ONLY);
+	/* and shows no combination that cannot act */
+	if (pw_orgs_warnings(o, &err) != 0)
+		fail_msg("sample: %s", err.data);
 	pw_orgs_free(&o);
 	pw_buf_free(&text);
 	free(path);
@@ -252,6 +315,7 @@ main(void)
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_all_errors),
 	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_sample),
 	};
 

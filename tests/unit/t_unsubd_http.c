@@ -225,13 +225,37 @@ t_escape(void **state)
 	pw_buf_free(&b);
 }
 
+/* A name that ends a sentence gets one full stop, never two. */
+static void
+t_sentence_end(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"Acme Widgets Inc.", "Acme Widgets Inc."},
+	    {"Other Ltd", "Other Ltd."},
+	    {"Yahoo!", "Yahoo!"},
+	    {"Who?", "Who?"},
+	    {"A <B.>", "A &lt;B.&gt;."},
+	    {"", "."},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pw_buf b = {0};
+
+		pw_unsubd_html_sentence_end(&b, cases[i][0]);
+		pw_buf_add(&b, "", 1);
+		assert_string_equal(b.data, cases[i][1]);
+		pw_buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_bodies), cmocka_unit_test(t_body_nul),
 	    cmocka_unit_test(t_paths),	cmocka_unit_test(t_path_limits),
-	    cmocka_unit_test(t_escape),
+	    cmocka_unit_test(t_escape), cmocka_unit_test(t_sentence_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
