@@ -216,6 +216,17 @@ pw_ctl_store(struct pw_ctl *ctl, const char *spec, const char *cmd,
 	return s;
 }
 
+void
+pw_ctl_opt_error(const char *cmd, int ch, char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		pw_ctl_error(cmd, "option \"%s\" needs a value", arg);
+	else
+		pw_ctl_error(cmd, "bad option \"%s\"", arg);
+}
+
 bool
 pw_ctl_name_ok(const char *s, bool empty_ok)
 {

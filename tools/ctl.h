@@ -62,6 +62,14 @@ struct pw_store *pw_ctl_store(struct pw_ctl *, const char *spec,
    [A-Za-z0-9._-] (what fits in a token); "" only when empty_ok. */
 bool	pw_ctl_name_ok(const char *, bool empty_ok);
 
+/*
+ * pw_ctl_opt_error - report what getopt_long() returned ch ('?' or, with
+ * a leading ':' in the option string, ':') for: 'bad option "ARG"' or
+ * 'option "ARG" needs a value', ARG being argv[optind - 1].  The
+ * subcommands parse with opterr = 0 so that this is the only wording.
+ */
+void	pw_ctl_opt_error(const char *cmd, int ch, char *const *argv);
+
 /* "postwarden-ctl: CMD: message" on stderr. */
 void	pw_ctl_error(const char *cmd, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -213,12 +213,8 @@ au_getopt(const char *cmd, int argc, char **argv, struct au_opts *o)
 		case 'H':
 			o->head = optarg;
 			break;
-		case ':':
-			pw_ctl_error(cmd, "option \"%s\" needs a value",
-			    argv[optind - 1]);
-			return -1;
-		default:
-			pw_ctl_error(cmd, "bad option \"%s\"", argv[optind - 1]);
+		default:	/* ':' or '?' */
+			pw_ctl_opt_error(cmd, ch, argv);
 			return -1;
 		}
 	}

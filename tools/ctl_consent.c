@@ -521,7 +521,7 @@ cc_getopt(const char *cmd, int argc, char **argv, struct cc_opts *o)
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+o:S:l:t:b:e:r:s:p:R:a:",
+	while ((ch = getopt_long(argc, argv, "+:o:S:l:t:b:e:r:s:p:R:a:",
 				 cc_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
@@ -558,8 +558,7 @@ cc_getopt(const char *cmd, int argc, char **argv, struct cc_opts *o)
 			o->at = optarg;
 			break;
 		default:
-			pw_ctl_error(cmd, "bad option \"%s\"",
-				     argv[optind - 1]);
+			pw_ctl_opt_error(cmd, ch, argv);
 			return -1;
 		}
 	}

@@ -15,7 +15,7 @@ ok() {	# ok DESCRIPTION COMMAND...: pass if COMMAND succeeds
 	shift
 	if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; fails=$((fails + 1)); fi
 }
-echo "1..19"
+echo "1..20"
 
 cat >"$T/good.csv" <<'CSV'
 address,type,obtained_at,expires_at,relationship_date,source,proof,list
@@ -73,4 +73,7 @@ ok "reader: quote inside an unquoted field, text after a closing quote" sh -c "
 ok "reader: unterminated quote at end of file, nothing imported" sh -c "
 	grep -q 'syn.csv:6: unterminated quoted field' '$T/syn.err' &&
 	grep -q '3 errors: nothing imported' '$T/syn.err'"
+$CTL consent show a@example.com $S --org 2>"$T/opt.err" >/dev/null
+ok "option without its value: usage error that names it" sh -c "test $? = 64 &&
+	grep -qxF 'postwarden-ctl: consent: option \"--org\" needs a value' '$T/opt.err'"
 [ $fails = 0 ]
