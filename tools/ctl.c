@@ -21,6 +21,7 @@
 #include "base/config.h"
 #include "ctl.h"
 #include "snapshot.h"
+#include "store/store.h"
 #include "base/util.h"
 
 #ifndef PW_SYSCONFDIR
@@ -182,6 +183,60 @@ pw_ctl_config(struct pw_ctl *ctl)
 	}
 	pw_buf_free(&errors);
 	return ctl->cfg;
+}
+
+struct pw_store *
+pw_ctl_store(struct pw_ctl *ctl, const char *spec, const char *cmd,
+    bool readonly)
+{
+	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
+	struct pw_config *cfg;
+	struct pw_store *s = NULL;
+	char *err = NULL;
+
+	if (spec == NULL) {
+		if ((cfg = pw_ctl_config(ctl)) == NULL)
+			return NULL;
+		spec = cfg->core.store;
+	}
+	if (spec == NULL || *spec == '\0') {
+		pw_ctl_error(cmd, "no store: give --store SPEC or set \"store\"");
+		return NULL;
+	}
+	if (readonly) {
+		so.create = false;
+		so.readonly = true;
+	}
+	so.busy_timeout_ms = 10000;
+	if (pw_store_open(spec, &so, &s, &err) < 0) {
+		pw_ctl_error(cmd, "%s", err ? err : "cannot open the store");
+		free(err);
+		return NULL;
+	}
+	return s;
+}
+
+void
+pw_ctl_opt_error(const char *cmd, int ch, char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		pw_ctl_error(cmd, "option \"%s\" needs a value", arg);
+	else
+		pw_ctl_error(cmd, "bad option \"%s\"", arg);
+}
+
+bool
+pw_ctl_name_ok(const char *s, bool empty_ok)
+{
+	size_t len = strlen(s);
+
+	if (len == 0)
+		return empty_ok;
+	return len <= 64 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789._-") == len;
 }
 
 int

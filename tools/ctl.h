@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 struct pw_config;
+struct pw_store;
 
 /* What every subcommand gets. */
 struct pw_ctl {
@@ -44,6 +45,30 @@ int	pw_ctl_consent_proof(struct pw_ctl *, int, char **);
 /* The configuration named by -c, loaded on the first call.  On failure
    prints each "FILE:LINE: message" on stderr and returns NULL. */
 struct pw_config *pw_ctl_config(struct pw_ctl *);
+
+/*
+ * pw_ctl_store - open the store for one command: spec (--store), else
+ * "store" in the configuration.  readonly: the evidence commands (audit,
+ * unsubscribe report, consent proof), which never create a store nor
+ * write to one; otherwise the store is created if missing.  An operator
+ * can wait: a busy store is retried for 10 s.  On failure prints
+ * "postwarden-ctl: CMD: why" and returns NULL.  Close with
+ * pw_store_close().
+ */
+struct pw_store *pw_ctl_store(struct pw_ctl *, const char *spec,
+	    const char *cmd, bool readonly);
+
+/* pw_ctl_name_ok - an organisation or list name: up to 64 characters of
+   [A-Za-z0-9._-] (what fits in a token); "" only when empty_ok. */
+bool	pw_ctl_name_ok(const char *, bool empty_ok);
+
+/*
+ * pw_ctl_opt_error - report what getopt_long() returned ch ('?' or, with
+ * a leading ':' in the option string, ':') for: 'bad option "ARG"' or
+ * 'option "ARG" needs a value', ARG being argv[optind - 1].  The
+ * subcommands parse with opterr = 0 so that this is the only wording.
+ */
+void	pw_ctl_opt_error(const char *cmd, int ch, char *const *argv);
 
 /* "postwarden-ctl: CMD: message" on stderr. */
 void	pw_ctl_error(const char *cmd, const char *fmt, ...)

@@ -45,6 +45,7 @@
 #include "base/config.h"
 #include "compliance/consent_state.h"
 #include "ctl.h"
+#include "ctl_csv.h"
 #include "compliance/evidence.h"
 #include "compliance/org.h"
 #include "snapshot.h"
@@ -79,26 +80,6 @@ struct out {
 };
 
 /* ---- output ---------------------------------------------------------- */
-
-/* csv_put - one RFC 4180 field */
-static void
-csv_put(const char *v, bool last)
-{
-	if (v == NULL)
-		v = "";
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		fputs(v, stdout);
-	} else {
-		putchar('"');
-		for (; *v != '\0'; v++) {
-			if (*v == '"')
-				putchar('"');
-			putchar(*v);
-		}
-		putchar('"');
-	}
-	putchar(last ? '\n' : ',');
-}
 
 /* text_put - " k=v", quoted when it holds white space or quotes */
 static void
@@ -142,13 +123,14 @@ emit(struct out *o, const char *kind, const struct fld *f, size_t n)
 	case FMT_CSV:
 		if (!o->header_done) {
 			for (size_t i = 0; i < n; i++)
-				csv_put(f[i].k, i + 1 == n);
+				pw_csv_field(stdout, f[i].k, i + 1 == n);
 			o->header_done = true;
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (f[i].is_int)
 				snprintf(num, sizeof(num), "%lld", f[i].i);
-			csv_put(f[i].is_int ? num : f[i].s, i + 1 == n);
+			pw_csv_field(stdout, f[i].is_int ? num : f[i].s,
+			    i + 1 == n);
 		}
 		break;
 	case FMT_TEXT:
@@ -231,12 +213,8 @@ au_getopt(const char *cmd, int argc, char **argv, struct au_opts *o)
 		case 'H':
 			o->head = optarg;
 			break;
-		case ':':
-			pw_ctl_error(cmd, "option \"%s\" needs a value",
-			    argv[optind - 1]);
-			return -1;
-		default:
-			pw_ctl_error(cmd, "bad option \"%s\"", argv[optind - 1]);
+		default:	/* ':' or '?' */
+			pw_ctl_opt_error(cmd, ch, argv);
 			return -1;
 		}
 	}
@@ -253,11 +231,7 @@ au_getopt(const char *cmd, int argc, char **argv, struct au_opts *o)
 static int
 need_org(const char *cmd, const struct au_opts *o)
 {
-	size_t n = o->org ? strlen(o->org) : 0;
-
-	if (n == 0 || n > 64 ||
-	    strspn(o->org, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			   "0123456789._-") != n) {
+	if (o->org == NULL || !pw_ctl_name_ok(o->org, false)) {
 		pw_ctl_error(cmd, "--org ORG is required (up to 64 characters "
 				  "of [A-Za-z0-9._-])");
 		return -1;
@@ -284,35 +258,6 @@ parse_fmt(const char *cmd, const char *s, enum fmt def, bool text_ok,
 		return -1;
 	}
 	return 0;
-}
-
-static struct pw_store *
-au_store(struct pw_ctl *ctl, const char *spec, const char *cmd)
-{
-	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
-	struct pw_config *cfg;
-	struct pw_store *s = NULL;
-	char *err = NULL;
-
-	if (spec == NULL) {
-		if ((cfg = pw_ctl_config(ctl)) == NULL)
-			return NULL;
-		spec = cfg->core.store;
-	}
-	if (spec == NULL || *spec == '\0') {
-		pw_ctl_error(cmd, "no store: give --store SPEC or set \"store\"");
-		return NULL;
-	}
-	/* evidence is read, never written; an operator can wait */
-	so.create = false;
-	so.readonly = true;
-	so.busy_timeout_ms = 10000;
-	if (pw_store_open(spec, &so, &s, &err) < 0) {
-		pw_ctl_error(cmd, "%s", err ? err : "cannot open the store");
-		free(err);
-		return NULL;
-	}
-	return s;
 }
 
 /* ---- audit verify -------------------------------------------------------- */
@@ -354,7 +299,7 @@ audit_verify(struct pw_ctl *ctl, const struct au_opts *o)
 		}
 		pw_audit_chain_anchor(&v.chain, anchor);
 	}
-	if ((s = au_store(ctl, o->store, "audit")) == NULL)
+	if ((s = pw_ctl_store(ctl, o->store, "audit", true)) == NULL)
 		return 1;
 	rc = pw_store_audit_list(s, &all, verify_cb, &v);
 	pw_store_close(&s);
@@ -427,7 +372,7 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 
 	if (rp->header_only) {
 		for (size_t i = 0; i < NF(f); i++)
-			csv_put(f[i].k, i + 1 == NF(f));
+			pw_csv_field(stdout, f[i].k, i + 1 == NF(f));
 		return 0;
 	}
 	rc = emit(&rp->out, NULL, f, NF(f));
@@ -472,7 +417,7 @@ audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 				      "YYYY-MM-DDTHH:MM:SSZ");
 		return EX_USAGE;
 	}
-	if ((s = au_store(ctl, o->store, "audit")) == NULL)
+	if ((s = pw_ctl_store(ctl, o->store, "audit", true)) == NULL)
 		return 1;
 	rp.profile = org_profile(ctl, o->org, prof);
 	rc = pw_store_audit_list(s, &f, report_cb, &rp);
@@ -606,7 +551,7 @@ consent_proof(struct pw_ctl *ctl, const char *org, const char *store,
 		pw_ctl_error("consent", "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = au_store(ctl, store, "consent")) == NULL) {
+	if ((s = pw_ctl_store(ctl, store, "consent", true)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -824,7 +769,7 @@ pw_ctl_unsubscribe(struct pw_ctl *ctl, int argc, char **argv)
 	    o.head || parse_fmt("unsubscribe", o.format, FMT_CSV, false, true,
 	    &out.fmt) < 0)
 		return EX_USAGE;
-	if ((s = au_store(ctl, o.store, "unsubscribe")) == NULL)
+	if ((s = pw_ctl_store(ctl, o.store, "unsubscribe", true)) == NULL)
 		return 1;
 	rc = pw_store_suppression_list(s, o.org, wd_cb, &w);
 	if (rc == 0)

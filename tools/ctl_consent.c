@@ -48,12 +48,11 @@
 #include "base/config.h"
 #include "compliance/consent_state.h"
 #include "ctl.h"
+#include "ctl_csv.h"
 #include "store/store.h"
 #include "base/util.h"
 
 #define CC "consent"
-#define CSV_MAX_FIELD (64 * 1024)
-#define NAME_MAX_LEN 64
 
 struct cc_opts {
 	const char *org;
@@ -71,186 +70,10 @@ struct cc_opts {
 
 /* ---- small helpers ------------------------------------------------- */
 
-/* name_ok - organisation and list names: what fits in a token */
-static bool
-name_ok(const char *s, bool empty_ok)
-{
-	size_t len = strlen(s);
-
-	if (len == 0)
-		return empty_ok;
-	return len <= NAME_MAX_LEN &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789._-") == len;
-}
-
-static struct pw_store *
-cc_store(struct pw_ctl *ctl, const struct cc_opts *o, const char *cmd)
-{
-	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
-	struct pw_config *cfg;
-	struct pw_store *s = NULL;
-	const char *spec = o->store;
-	char *err = NULL;
-
-	if (spec == NULL) {
-		if ((cfg = pw_ctl_config(ctl)) == NULL)
-			return NULL;
-		spec = cfg->core.store;
-	}
-	so.busy_timeout_ms = 10000; /* an operator can wait */
-	if (pw_store_open(spec, &so, &s, &err) < 0) {
-		pw_ctl_error(cmd, "%s", err);
-		free(err);
-		return NULL;
-	}
-	return s;
-}
-
-/* csv_field - one field for output, quoted when RFC 4180 needs it */
-static void
-csv_field(FILE *fp, const char *v, bool last)
-{
-	if (v == NULL)
-		v = "";
-	if (strpbrk(v, ",\"\r\n") == NULL) {
-		fputs(v, fp);
-	} else {
-		fputc('"', fp);
-		for (; *v != '\0'; v++) {
-			if (*v == '"')
-				fputc('"', fp);
-			fputc(*v, fp);
-		}
-		fputc('"', fp);
-	}
-	fputc(last ? '\n' : ',', fp);
-}
-
 static const char *
 date_or_empty(time_t t, char *buf)
 {
 	return t == PW_NOTIME ? "" : pw_date_format(t, buf);
-}
-
-/* ---- CSV reader (RFC 4180) ------------------------------------------- */
-
-struct csv {
-	FILE *fp;
-	int line; /* physical line being read */
-	char **f; /* fields of the last record */
-	size_t n, cap;
-};
-
-static void
-csv_clear(struct csv *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		free(c->f[i]);
-	c->n = 0;
-}
-
-static void
-csv_push(struct csv *c, struct pw_buf *b)
-{
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		c->f = pw_realloc(c->f, c->cap * sizeof(*c->f));
-	}
-	c->f[c->n++] = pw_strndup(b->data ? b->data : "", b->len);
-	b->len = 0;
-}
-
-/* csv_next - read one record into c->f: 1, 0 at end of file, -1 on a
-   syntax error (*why_r; the rest of that line is skipped).  *line_r is
-   the line the record starts on.  Blank lines are skipped. */
-static int
-csv_next(struct csv *c, int *line_r, const char **why_r)
-{
-	struct pw_buf b = {0};
-	bool quoted = false, was_quoted = false;
-	int ch;
-
-	csv_clear(c);
-	c->line++;
-	*line_r = c->line;
-	for (;;) {
-		ch = getc(c->fp);
-		if (quoted) {
-			if (ch == EOF) {
-				*why_r = "unterminated quoted field";
-				goto fail_eof;
-			}
-			if (ch == '"') {
-				if ((ch = getc(c->fp)) == '"') {
-					pw_buf_add(&b, "\"", 1);
-					continue;
-				}
-				quoted = false;
-				was_quoted = true;
-				ungetc(ch, c->fp);
-				continue;
-			}
-			if (ch == '\n')
-				c->line++;
-		} else if (ch == ',' || ch == '\n' || ch == EOF) {
-			if (ch == EOF && c->n == 0 && b.len == 0 &&
-			    !was_quoted) {
-				pw_buf_free(&b);
-				return 0;
-			}
-			if (b.len > 0 && b.data[b.len - 1] == '\r' &&
-			    !was_quoted)
-				b.len--;
-			csv_push(c, &b);
-			was_quoted = false;
-			if (ch == ',')
-				continue;
-			if (c->n == 1 && c->f[0][0] == '\0') {
-				/* blank line */
-				csv_clear(c);
-				if (ch == EOF) {
-					pw_buf_free(&b);
-					return 0;
-				}
-				c->line++;
-				*line_r = c->line;
-				continue;
-			}
-			pw_buf_free(&b);
-			return 1;
-		} else if (ch == '"') {
-			if (b.len > 0 || was_quoted) {
-				*why_r = "quote inside an unquoted field";
-				goto fail;
-			}
-			quoted = true;
-			continue;
-		} else if (was_quoted) {
-			if (ch == '\r') /* "...",CRLF: not part of the value */
-				continue;
-			*why_r = "text after a closing quote";
-			goto fail;
-		}
-		if (ch == '\0') {
-			*why_r = "NUL byte";
-			goto fail;
-		}
-		pw_buf_add(&b, &(char){(char)ch}, 1);
-		if (b.len > CSV_MAX_FIELD) {
-			*why_r = "field too long";
-			goto fail;
-		}
-	}
-fail:
-	while (ch != '\n' && ch != EOF)
-		ch = getc(c->fp);
-fail_eof:
-	pw_buf_free(&b);
-	csv_clear(c);
-	return -1;
 }
 
 /* ---- import ------------------------------------------------------------- */
@@ -274,7 +97,7 @@ static const char *const col_names[COL_MAX] = {
 
 /* import_header - map the header line; -1 and messages on error */
 static int
-import_header(struct csv *c, const char *file, int line, int *col)
+import_header(struct pw_csv *c, const char *file, int line, int *col)
 {
 	size_t i;
 	int j, bad = 0;
@@ -310,7 +133,7 @@ import_header(struct csv *c, const char *file, int line, int *col)
 }
 
 static const char *
-cell(struct csv *c, const int *col, enum col which)
+cell(struct pw_csv *c, const int *col, enum col which)
 {
 	return col[which] < 0 ? "" : c->f[col[which]];
 }
@@ -326,7 +149,7 @@ import_date(const char *s, time_t *t_r)
 /* import_row - one record into *r (strings malloc'd); NULL or a reason
    (static, or *msg_r malloc'd) */
 static const char *
-import_row(struct csv *c, const int *col, const char *org,
+import_row(struct pw_csv *c, const int *col, const char *org,
 	   struct pw_consent_record *r, char **msg_r)
 {
 	struct pw_consent_event ev;
@@ -363,7 +186,7 @@ import_row(struct csv *c, const int *col, const char *org,
 		return "source is empty";
 	r->proof = pw_strdup(cell(c, col, COL_PROOF));
 	r->list = pw_strdup(cell(c, col, COL_LIST));
-	if (!name_ok(r->list, true))
+	if (!pw_ctl_name_ok(r->list, true))
 		return "list: up to 64 characters of [A-Za-z0-9._-]";
 	ev.id = 0;
 	ev.list = r->list;
@@ -388,7 +211,7 @@ record_free(struct pw_consent_record *r)
 static int
 cc_import(struct pw_ctl *ctl, const struct cc_opts *o, const char *file)
 {
-	struct csv c = {0};
+	struct pw_csv c;
 	struct pw_consent_record *recs = NULL;
 	struct pw_store *s;
 	size_t n = 0, cap = 0, i, nheader = 0;
@@ -396,13 +219,15 @@ cc_import(struct pw_ctl *ctl, const struct cc_opts *o, const char *file)
 	const char *why = NULL;
 	bool header_ok;
 	char *msg;
+	FILE *fp;
 
-	c.fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-	if (c.fp == NULL) {
+	fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	if (fp == NULL) {
 		pw_ctl_error_errno(CC, "%s", file);
 		return 1;
 	}
-	if ((rc = csv_next(&c, &line, &why)) <= 0)
+	pw_csv_init_file(&c, fp);
+	if ((rc = pw_csv_next(&c, &line, &why)) <= 0)
 		pw_ctl_error(CC, "%s:%d: %s", file, line,
 			     rc == 0 ? "empty file: expected a header line"
 				     : why);
@@ -410,7 +235,7 @@ cc_import(struct pw_ctl *ctl, const struct cc_opts *o, const char *file)
 	nheader = c.n;
 	if (!header_ok)
 		bad++; /* without a header the lines mean nothing */
-	while (header_ok && (rc = csv_next(&c, &line, &why)) != 0) {
+	while (header_ok && (rc = pw_csv_next(&c, &line, &why)) != 0) {
 		if (bad >= 1000) {
 			pw_ctl_error(CC, "%s:%d: too many errors, stopping",
 				     file, line);
@@ -447,15 +272,14 @@ cc_import(struct pw_ctl *ctl, const struct cc_opts *o, const char *file)
 		}
 		n++;
 	}
-	csv_clear(&c);
-	free(c.f);
-	if (c.fp != stdin)
-		fclose(c.fp);
+	pw_csv_free(&c);
+	if (fp != stdin)
+		fclose(fp);
 	if (bad > 0) {
 		pw_ctl_error(CC, "%s: %d error%s: nothing imported", file, bad,
 			     bad == 1 ? "" : "s");
 		status = 1;
-	} else if ((s = cc_store(ctl, o, CC)) == NULL) {
+	} else if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
 		status = 1;
 	} else {
 		if (n > 0 && pw_store_consent_add(s, recs, n) < 0) {
@@ -511,7 +335,7 @@ cc_add(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		free(addr);
 		return EX_USAGE;
 	}
-	if ((s = cc_store(ctl, o, CC)) == NULL) {
+	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -540,7 +364,7 @@ cc_withdraw(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = cc_store(ctl, o, CC)) == NULL) {
+	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -581,7 +405,7 @@ cc_show(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = cc_store(ctl, o, CC)) == NULL) {
+	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -628,16 +452,16 @@ export_cb(const struct pw_consent_record *r, void *ctx)
 
 	(void)ctx;
 	snprintf(id, sizeof(id), "%" PRId64, r->id);
-	csv_field(stdout, id, false);
-	csv_field(stdout, r->address, false);
-	csv_field(stdout, pw_consent_type_name(r->type), false);
-	csv_field(stdout, date_or_empty(r->obtained_at, b1), false);
-	csv_field(stdout, date_or_empty(r->expires_at, b2), false);
-	csv_field(stdout, date_or_empty(r->relationship_date, b3), false);
-	csv_field(stdout, r->source, false);
-	csv_field(stdout, r->proof, false);
-	csv_field(stdout, r->list, false);
-	csv_field(stdout, date_or_empty(r->created_at, b4), true);
+	pw_csv_field(stdout, id, false);
+	pw_csv_field(stdout, r->address, false);
+	pw_csv_field(stdout, pw_consent_type_name(r->type), false);
+	pw_csv_field(stdout, date_or_empty(r->obtained_at, b1), false);
+	pw_csv_field(stdout, date_or_empty(r->expires_at, b2), false);
+	pw_csv_field(stdout, date_or_empty(r->relationship_date, b3), false);
+	pw_csv_field(stdout, r->source, false);
+	pw_csv_field(stdout, r->proof, false);
+	pw_csv_field(stdout, r->list, false);
+	pw_csv_field(stdout, date_or_empty(r->created_at, b4), true);
 	return ferror(stdout) ? -1 : 0;
 }
 
@@ -654,7 +478,7 @@ cc_export(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = cc_store(ctl, o, CC)) == NULL) {
+	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -697,7 +521,7 @@ cc_getopt(const char *cmd, int argc, char **argv, struct cc_opts *o)
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+o:S:l:t:b:e:r:s:p:R:a:",
+	while ((ch = getopt_long(argc, argv, "+:o:S:l:t:b:e:r:s:p:R:a:",
 				 cc_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
@@ -734,17 +558,16 @@ cc_getopt(const char *cmd, int argc, char **argv, struct cc_opts *o)
 			o->at = optarg;
 			break;
 		default:
-			pw_ctl_error(cmd, "bad option \"%s\"",
-				     argv[optind - 1]);
+			pw_ctl_opt_error(cmd, ch, argv);
 			return -1;
 		}
 	}
-	if (o->org == NULL || !name_ok(o->org, false)) {
+	if (o->org == NULL || !pw_ctl_name_ok(o->org, false)) {
 		pw_ctl_error(cmd, "--org ORG is required (up to 64 characters "
 				  "of [A-Za-z0-9._-])");
 		return -1;
 	}
-	if (o->list != NULL && !name_ok(o->list, true)) {
+	if (o->list != NULL && !pw_ctl_name_ok(o->list, true)) {
 		pw_ctl_error(cmd, "--list: up to 64 characters of "
 				  "[A-Za-z0-9._-]");
 		return -1;
@@ -822,13 +645,13 @@ supp_cb(const struct pw_suppression *sp, void *ctx)
 
 	(void)ctx;
 	snprintf(id, sizeof(id), "%" PRId64, sp->id);
-	csv_field(stdout, id, false);
-	csv_field(stdout, sp->address, false);
-	csv_field(stdout, sp->list, false);
-	csv_field(stdout, sp->reason, false);
-	csv_field(stdout, date_or_empty(sp->requested_at, b1), false);
-	csv_field(stdout, sp->token_id, false);
-	csv_field(stdout, date_or_empty(sp->created_at, b2), true);
+	pw_csv_field(stdout, id, false);
+	pw_csv_field(stdout, sp->address, false);
+	pw_csv_field(stdout, sp->list, false);
+	pw_csv_field(stdout, sp->reason, false);
+	pw_csv_field(stdout, date_or_empty(sp->requested_at, b1), false);
+	pw_csv_field(stdout, sp->token_id, false);
+	pw_csv_field(stdout, date_or_empty(sp->created_at, b2), true);
 	return ferror(stdout) ? -1 : 0;
 }
 
@@ -850,7 +673,7 @@ pw_ctl_suppression(struct pw_ctl *ctl, int argc, char **argv)
 			     argv[optind + 1]);
 		return EX_USAGE;
 	}
-	if ((s = cc_store(ctl, &o, "suppression")) == NULL)
+	if ((s = pw_ctl_store(ctl, o.store, "suppression", false)) == NULL)
 		return 1;
 	printf("id,address,list,reason,requested_at,token_id,created_at\n");
 	rc = pw_store_suppression_list(s, o.org, supp_cb, NULL);

@@ -211,7 +211,7 @@ pw_ctl_token(struct pw_ctl *ctl, int argc, char **argv)
 	opterr = 0;
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "k:o:l:i:L:", tk_longopts,
+	while ((ch = getopt_long(argc, argv, ":k:o:l:i:L:", tk_longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'k':
@@ -240,7 +240,7 @@ pw_ctl_token(struct pw_ctl *ctl, int argc, char **argv)
 			}
 			break;
 		default:
-			pw_ctl_error(TK, "bad option \"%s\"", argv[optind - 1]);
+			pw_ctl_opt_error(TK, ch, argv);
 			return EX_USAGE;
 		}
 	}

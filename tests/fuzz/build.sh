@@ -9,6 +9,11 @@
 # ./build-fuzz).  Each harness is linked against every .c object below
 # policies/, built once with -fsanitize=fuzzer-no-link, so a harness needs
 # no list of its own sources; the linker drops what it does not use.
+# A harness of code outside policies/ names those files in a comment,
+#   /* fuzz-sources: tools/ctl_csv.c [MORE.c ...] */
+# (paths from the top of the tree; several such lines add up); they are
+# compiled the same way and linked into that harness alone.  -I at the
+# top lets it include their headers by path ("tools/ctl_csv.h").
 # Needs an autoconf.h: taken from $PW_BUILD_DIR (a configured build
 # tree), else a minimal one is written.
 set -eu
@@ -37,6 +42,7 @@ H
 fi
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -std=gnu11 -fno-omit-frame-pointer $SAN -I$out -I$top/policies"
+CFLAGS="$CFLAGS -I$top"
 CFLAGS="$CFLAGS -I/usr/include/opendkim -DPW_SYSCONFDIR=\"/etc/postwarden\""
 CFLAGS="$CFLAGS -DPW_STATEDIR=\"/var/lib/postwarden\""
 LIBS="-lopendkim -lspf2 -lopendmarc -lpsl -lunbound -lsqlite3 -lcrypto -lssl -lidn2 -lpthread"
@@ -60,12 +66,37 @@ done
 rm -f "$out/libfuzzpol.a"
 ar cr "$out/libfuzzpol.a" $objs
 
+# extra_objs HARNESS: compile the files its "fuzz-sources:" lines name
+# (when changed, or a header beside them or below policies/ is newer);
+# prints the objects
+extra_objs() {
+	for rel in $(sed -n 's|.*/\* *fuzz-sources: *\(.*\)\*/.*|\1|p' "$1"); do
+		c=$top/$rel
+		case $rel in
+		/* | *..* | *[!A-Za-z0-9_./-]*) c= ;;
+		esac
+		if [ -z "$c" ] || [ ! -f "$c" ]; then
+			echo "build.sh: $1: no source \"$rel\"" >&2
+			return 1
+		fi
+		o=$out/obj/extra_$(echo "${rel%.c}" | tr / _).o
+		h=$(ls -t "$newest_h" $(find "$(dirname "$c")" -maxdepth 1 \
+		    -name '*.h') | head -n 1)
+		if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$h" -nt "$o" ]; then
+			clang $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o" ||
+			    return 1
+		fi
+		echo "$o"
+	done
+}
+
 rc=0
 for n in $names; do
 	src=$top/tests/fuzz/fuzz_$n.c
 	[ -f "$src" ] || { echo "build.sh: no $src" >&2; exit 2; }
-	clang $CFLAGS -fsanitize=fuzzer "$src" "$out/libfuzzpol.a" $LIBS \
-	    -o "$out/fuzz_$n"
+	extra=$(extra_objs "$src") || exit 2
+	clang $CFLAGS -fsanitize=fuzzer "$src" $extra "$out/libfuzzpol.a" \
+	    $LIBS -o "$out/fuzz_$n"
 	echo "built $out/fuzz_$n"
 	if [ $run = 1 ]; then
 		dict=

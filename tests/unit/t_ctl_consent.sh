@@ -15,7 +15,7 @@ ok() {	# ok DESCRIPTION COMMAND...: pass if COMMAND succeeds
 	shift
 	if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; fails=$((fails + 1)); fi
 }
-echo "1..18"
+echo "1..22"
 
 cat >"$T/good.csv" <<'CSV'
 address,type,obtained_at,expires_at,relationship_date,source,proof,list
@@ -70,4 +70,19 @@ printf '%s\n' '1,q@example.com,express,2025-01-01T00:00:00Z,,,web,"a ""quoted"",
 ok "CRLF file: quoted fields, doubled quotes, embedded line break" sh -c "
 	sed -n '2p' '$T/q.csv' | tr -d '\r' | grep -qxF -f '$T/q.want' &&
 	sed -n '3p' '$T/q.csv' | cut -c1-13 | grep -qxF 'line proof\",,'"
+# the reader (tools/ctl_csv.c) from a pipe, and its syntax errors with
+# the line each record starts on
+ok "import from standard input" sh -c "printf 'address,type,obtained_at,source\\nin@example.com,express,2025-01-01,\"a\\nb\"' |
+	$CTL consent import --org p --store sqlite:$T/p.db - | grep -q '^-: imported 1 consent event for p'"
+printf 'address,type,obtained_at,source\n"a@example.com",express,2025-01-01,"two\nlines"\nb@example.com,express,2025-01-01,x"y\nc@example.com,express,2025-01-01,"z"w\nd@example.com,express,2025-01-01,"open\n' >"$T/syn.csv"
+$CTL consent import --org s --store sqlite:$T/s.db "$T/syn.csv" >/dev/null 2>"$T/syn.err"
+ok "reader: quote inside an unquoted field, text after a closing quote" sh -c "
+	grep -q 'syn.csv:4: quote inside an unquoted field' '$T/syn.err' &&
+	grep -q 'syn.csv:5: text after a closing quote' '$T/syn.err'"
+ok "reader: unterminated quote at end of file, nothing imported" sh -c "
+	grep -q 'syn.csv:6: unterminated quoted field' '$T/syn.err' &&
+	grep -q '3 errors: nothing imported' '$T/syn.err'"
+$CTL consent show a@example.com $S --org 2>"$T/opt.err" >/dev/null
+ok "option without its value: usage error that names it" sh -c "test $? = 64 &&
+	grep -qxF 'postwarden-ctl: consent: option \"--org\" needs a value' '$T/opt.err'"
 [ $fails = 0 ]
