@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/util.h"
 #include "ctl.h"
 #include "snapshot.h"
 #include "store/store.h"
-#include "base/util.h"
 
 #ifndef PW_SYSCONFDIR
 #define PW_SYSCONFDIR "/etc/postwarden"

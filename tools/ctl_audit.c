@@ -40,17 +40,17 @@
 
 #include <jansson.h>
 
-#include "parsers/addrnorm.h"
-#include "compliance/audit_chain.h"
 #include "base/config.h"
+#include "base/util.h"
+#include "compliance/audit_chain.h"
 #include "compliance/consent_state.h"
-#include "ctl.h"
-#include "ctl_csv.h"
 #include "compliance/evidence.h"
 #include "compliance/org.h"
+#include "ctl.h"
+#include "ctl_csv.h"
+#include "parsers/addrnorm.h"
 #include "snapshot.h"
 #include "store/store.h"
-#include "base/util.h"
 
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSON };
 

@@ -44,13 +44,13 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "parsers/addrnorm.h"
 #include "base/config.h"
+#include "base/util.h"
 #include "compliance/consent_state.h"
 #include "ctl.h"
 #include "ctl_csv.h"
+#include "parsers/addrnorm.h"
 #include "store/store.h"
-#include "base/util.h"
 
 #define CC "consent"
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_csv.h"
 #include "base/util.h"
+#include "ctl_csv.h"
 
 #define CSV_NOBACK (-2)
 

@@ -34,13 +34,13 @@
 #include <spf2/spf.h>
 
 #include "base/config.h"
-#include "ctl.h"
-#include "keys/dkim_keys.h"
-#include "dns/dns.h"
-#include "dns/dns_hooks.h"
-#include "keys/keycache.h"
 #include "base/table.h"
 #include "base/util.h"
+#include "ctl.h"
+#include "dns/dns.h"
+#include "dns/dns_hooks.h"
+#include "keys/dkim_keys.h"
+#include "keys/keycache.h"
 
 #define SPF_MAX_LOOKUPS	10	/* RFC 7208 section 4.6.4 */
 

@@ -36,8 +36,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "ctl.h"
 #include "base/util.h"
+#include "ctl.h"
 
 #define KG	"keygen"
 

@@ -30,11 +30,11 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "parsers/addrnorm.h"
-#include "compliance/consent_state.h"
-#include "ctl.h"
-#include "compliance/token.h"
 #include "base/util.h"
+#include "compliance/consent_state.h"
+#include "compliance/token.h"
+#include "ctl.h"
+#include "parsers/addrnorm.h"
 
 #define TK "token"
 

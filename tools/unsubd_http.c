@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "unsubd_http.h"
 #include "base/util.h"
+#include "unsubd_http.h"
 
 #define ONECLICK_NAME "List-Unsubscribe"
 #define ONECLICK_VALUE "One-Click"

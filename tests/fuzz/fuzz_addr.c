@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/addr.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "parsers/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

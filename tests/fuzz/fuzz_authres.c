@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "parsers/authres.h"
 #include "base/util.h"
+#include "parsers/authres.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "base/config.h"
-#include "policy.h"
 #include "base/util.h"
+#include "policy.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "base/config.h"
-#include "msg.h"
 #include "compliance/org.h"
+#include "msg.h"
 #include "policy.h"
 
 extern const struct pw_policy pol_identify;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "compliance/org.h"
 #include "base/util.h"
+#include "compliance/org.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "base/arena.h"
-#include "parsers/spf_macro.h"
 #include "base/util.h"
+#include "parsers/spf_macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compliance/token.h"
 #include "base/util.h"
+#include "compliance/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

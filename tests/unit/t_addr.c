@@ -2,8 +2,8 @@
 /* t_addr - From: address-list parsing (the DMARC-bypass cases first). */
 #include "unit.h"
 
-#include "parsers/addr.h"
 #include "base/arena.h"
+#include "parsers/addr.h"
 
 static const struct {
 	const char	*value;

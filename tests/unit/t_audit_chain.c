@@ -11,12 +11,12 @@
 
 #include <sqlite3.h>
 
+#include "base/util.h"
 #include "compliance/audit_chain.h"
 #include "compliance/consent_state.h"
 #include "compliance/evidence.h"
 #include "compliance/org.h"
 #include "store/store.h"
-#include "base/util.h"
 
 #define NROWS 5
 

@@ -12,8 +12,8 @@
 #include "unit.h"
 
 #include "base/arena.h"
-#include "parsers/authres.h"
 #include "base/util.h"
+#include "parsers/authres.h"
 
 #define PY "/usr/bin/python3"
 

@@ -3,8 +3,8 @@
 #include "unit.h"
 
 #include "base/config.h"
-#include "policy.h"
 #include "base/util.h"
+#include "policy.h"
 
 static const struct {
 	const char	*text;

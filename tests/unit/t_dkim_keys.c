@@ -5,9 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "base/util.h"
 #include "keys/dkim_keys.h"
 #include "keys/keycache.h"
-#include "base/util.h"
 
 static char *rsa_path, *ed_path, *unsafe_path;
 

@@ -27,9 +27,9 @@
 
 #include <arpa/inet.h>
 
-#include "parsers/auth.h"
 #include "base/config.h"
 #include "msg.h"
+#include "parsers/auth.h"
 #include "policy.h"
 
 #define DNSFIX_PORT "5312"

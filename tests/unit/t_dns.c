@@ -17,8 +17,8 @@
 
 #include "dns/dns.h"
 #define DNSFIX_PORT "5310"
-#include "dnsfix.h"
 #include "base/util.h"
+#include "dnsfix.h"
 
 static struct pw_dns *dns;
 

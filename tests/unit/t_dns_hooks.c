@@ -20,15 +20,15 @@
 #include <opendkim/dkim.h>
 #include <spf2/spf.h>
 
-#include "parsers/auth.h"
 #include "base/config.h"
 #include "dns/dns.h"
 #include "dns/dns_hooks.h"
 #include "msg.h"
+#include "parsers/auth.h"
 #include "policy.h"
 #define DNSFIX_PORT "5311"
-#include "dnsfix.h"
 #include "base/util.h"
+#include "dnsfix.h"
 
 static struct pw_dns *dns;
 

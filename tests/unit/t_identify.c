@@ -4,8 +4,8 @@
 #include "unit.h"
 
 #include "base/config.h"
-#include "msg.h"
 #include "compliance/org.h"
+#include "msg.h"
 #include "policy.h"
 
 extern const struct pw_policy pol_identify;

@@ -3,8 +3,8 @@
 #include "unit.h"
 
 #include "base/config.h"
-#include "policy.h"
 #include "msg.h"
+#include "policy.h"
 
 static struct pw_config *cfg;
 

@@ -2,8 +2,8 @@
 /* t_org - the organisations file: errors with FILE:LINE, lookups, sample. */
 #include "unit.h"
 
-#include "compliance/org.h"
 #include "base/util.h"
+#include "compliance/org.h"
 
 #define GOOD_ACME                                                              \
 	"[org acme]\n"                                                         \

@@ -23,10 +23,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "compliance/consent_state.h"
 #include "base/log.h"
-#include "store/store.h"
 #include "base/util.h"
+#include "compliance/consent_state.h"
+#include "store/store.h"
 
 static char tmpdir[] = "/tmp/t_store.XXXXXX";
 static int dbn;

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "compliance/token.h"
 #include "base/util.h"
+#include "compliance/token.h"
 
 #define DAY 86400L
 #define NOW ((time_t)1764072000) /* 2025-11-25T12:00:00Z */

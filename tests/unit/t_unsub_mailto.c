@@ -12,10 +12,10 @@
 #include <sqlite3.h>
 
 #include "base/config.h"
+#include "compliance/token.h"
 #include "msg.h"
 #include "policy.h"
 #include "store/store.h"
-#include "compliance/token.h"
 
 extern const struct pw_policy pol_unsub_mailto;
 

@@ -5,8 +5,8 @@
  */
 #include "unit.h"
 
-#include "unsubd_http.h"
 #include "base/util.h"
+#include "unsubd_http.h"
 
 #define UE "application/x-www-form-urlencoded"
 #define MP "multipart/form-data; boundary=XyZ"
