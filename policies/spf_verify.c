@@ -154,6 +154,7 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 {
 	const struct pw_client *cl = m->client;
 	struct pw_dns_budget *old;
+	struct pw_spf_acct acct, *oldacct;
 	unsigned int tf = b->tempfails, lim = b->limited;
 	SPF_request_t *req = SPF_request_new(c->server);
 	SPF_response_t *resp = NULL;
@@ -179,15 +180,26 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 		SPF_request_free(req);
 		return;
 	}
+	memset(&acct, 0, sizeof(acct));
+	acct.ip = &cl->sa;
 	old = pw_dns_budget_bind(b);
+	oldacct = pw_dns_spf_bind(&acct);
 	rc = SPF_request_query_mailfrom(req, &resp);
+	pw_dns_spf_bind(oldacct);
 	pw_dns_budget_bind(old);
+	pw_dns_spf_acct_free(&acct);
 	ev->result = map_result(resp ? SPF_response_result(resp) :
 	    SPF_RESULT_INVALID, rc);
-	if (b->limited > lim) {
+	if (acct.permerror != NULL) {
+		/* What libspf2 1.2.10 misses, found by the DNS layer: a
+		   record's syntax, the lookup limits (dns_hooks.h). */
+		ev->result = PW_AUTH_PERMERROR;
+		ev->comment = acct.permerror;
+	} else if (b->limited > lim) {
 		ev->result = PW_AUTH_PERMERROR;
 		ev->comment = "too many DNS lookups";
-	} else if (b->tempfails > tf && ev->result != PW_AUTH_PASS) {
+	} else if (b->tempfails - tf > acct.skipped &&
+	    ev->result != PW_AUTH_PASS) {
 		ev->result = PW_AUTH_TEMPERROR;
 		ev->comment = "temporary DNS failure";
 	} else if (resp != NULL &&
