@@ -126,6 +126,39 @@ pw_dns_spf_acct_free(struct pw_spf_acct *a)
 	a->nhosts = 0;
 	free(a->last_spf);
 	a->last_spf = NULL;
+	free(a->exp_domain);
+	free(a->exp_target);
+	a->exp_domain = a->exp_target = NULL;
+}
+
+/*
+ * spf_exp - libspf2 asks for an explanation (a name under
+ * PW_SPF_EXP_LABEL, spf_record.h): keep its current domain and target for
+ * spf_verify, which fetches the text itself.  Nothing is asked here, so a
+ * failed fetch cannot touch the result (RFC 7208 6.2).  The last one
+ * wins: an include's is asked before the record that decides.
+ */
+static bool
+spf_exp(struct pw_spf_acct *a, const char *name)
+{
+	size_t el = strlen(PW_SPF_EXP_LABEL), sl = strlen(PW_SPF_EXP_SEP);
+	const char *d, *sep;
+
+	if (strncasecmp(name, PW_SPF_EXP_LABEL, el) != 0 || name[el] != '.')
+		return false;
+	d = name + el + 1;
+	for (sep = d; (sep = strchr(sep, '.')) != NULL; sep++)
+		if (strncasecmp(sep + 1, PW_SPF_EXP_SEP, sl) == 0 &&
+		    sep[sl + 1] == '.')
+			break;
+	free(a->exp_domain);
+	free(a->exp_target);
+	a->exp_domain = a->exp_target = NULL;
+	if (sep != NULL) {
+		a->exp_domain = pw_strndup(d, (size_t)(sep - d));
+		a->exp_target = pw_strdup(spf_truncate(sep + sl + 2));
+	}
+	return true;
 }
 
 /* acct_host - 0: not a name from an MX or PTR answer, 1: from MX, 2:
@@ -219,6 +252,8 @@ spf_lookup(SPF_dns_server_t *srv, const char *domain, ns_type t,
 		any = true;
 		name += al + 1;
 	}
+	if (a != NULL && spf_exp(a, domain))
+		return SPF_dns_rr_new_init(srv, domain, t, 0, HOST_NOT_FOUND);
 	if (a != NULL) {
 		/* RFC 7208 4.6.4, counted here: libspf2 1.2.10 counts per
 		   record only and has no void lookup limit. */

@@ -53,6 +53,8 @@ struct pw_spf_acct {
 	unsigned int	 nhosts;
 	unsigned int	 skipped;	/* failed lookups of PTR names:
 					   skipped, not temperror (5.5) */
+	char		*exp_domain;	/* exp= of the deciding record: */
+	char		*exp_target;	/* its %{d} and expanded target */
 };
 
 /* Bind acct (zeroed by the caller, ip set) to this thread for the

@@ -398,8 +398,8 @@ pw_spf_record_check(const char *rec, size_t len, int family, char **out_r)
 {
 	struct pw_buf o = {0}, mods = {0};
 	bool has_all = false, seen_redirect = false, seen_exp = false;
-	const char *redirect = NULL, *why = NULL;
-	size_t redirect_len = 0, i;
+	const char *redirect = NULL, *exp = NULL, *why = NULL;
+	size_t redirect_len = 0, exp_len = 0, i;
 
 	*out_r = NULL;
 	if (!pw_spf_record_is_spf(rec, len))
@@ -456,9 +456,11 @@ pw_spf_record_check(const char *rec, size_t len, int family, char **out_r)
 				if ((why = pw_spf_domain_spec_check(v, vl,
 				    false)) != NULL)
 					break;
-				/* Dropped: postwarden expands the explanation
-				   itself (spf_verify.c); libspf2 would fetch
-				   it and count a failed fetch (6.2: ignore). */
+				/* Rewritten below (spf_record.h): libspf2
+				   1.2.10 would fetch the text and count a
+				   failed fetch (6.2: ignore it). */
+				exp = v;
+				exp_len = vl;
 			} else if ((why = macro_string(v, vl, false,
 			    &last)) != NULL) {
 				break;
@@ -478,6 +480,11 @@ pw_spf_record_check(const char *rec, size_t len, int family, char **out_r)
 		pw_buf_puts(&mods, " redirect=");
 		pw_buf_add(&mods, redirect, redirect_len);
 		pw_buf_add(&o, mods.data, mods.len);
+	}
+	if (why == NULL && exp != NULL) {
+		pw_buf_puts(&o, " exp=" PW_SPF_EXP_LABEL ".%{d}."
+		    PW_SPF_EXP_SEP ".");
+		put_dom(&o, exp, exp_len);
 	}
 	pw_buf_free(&mods);
 	if (why != NULL) {

@@ -13,9 +13,13 @@
  *  - syntax libspf2 refuses but RFC 7208 allows (unknown modifiers with
  *    dots or underscores, /0 prefix lengths): rewritten;
  *  - redirect= next to an "all" mechanism is dropped (6.1);
- *  - exp= is dropped: postwarden expands explanations itself
- *    (spf_macro.c), and a failed fetch of one must not touch the result
- *    (6.2).
+ *  - exp=SPEC becomes exp=PW_SPF_EXP_LABEL.%{d}.PW_SPF_EXP_SEP.SPEC:
+ *    libspf2 then asks for it only where RFC 7208 6.2 wants it (the
+ *    record the result came from: after a redirect=, the target's), with
+ *    the domain-spec and the current domain expanded, and the DNS hook
+ *    keeps the two instead of asking (dns_hooks.h).  postwarden fetches
+ *    and expands the text itself (spf_macro.c: libspf2 1.2.10 mangles
+ *    it), and a failed fetch changes nothing (6.2).
  *
  * A /0 on the address family of the client in "a" or "mx" ("any address
  * at all") has no libspf2 spelling: the target gets the label
@@ -30,6 +34,8 @@
 #include <stddef.h>
 
 #define PW_SPF_ANY_LABEL	"_pw-any0"
+#define PW_SPF_EXP_LABEL	"_pw-exp0"
+#define PW_SPF_EXP_SEP		"_pw-exp1"
 
 /* Is this TXT string (len octets) an SPF record: "v=spf1" then a space
    or the end (RFC 7208 4.5)? */

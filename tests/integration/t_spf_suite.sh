@@ -7,7 +7,9 @@
 # address, EHLO for the HELO name, a few SMTP sessions with many
 # transactions each) and compares the spf= result of the delivered
 # Authentication-Results with the suite's.  It prints "P/N pass" and names
-# every miss.  Tests postwarden does not follow on purpose are listed in
+# every miss.  A second pass (spf_reject_fail = yes, reloaded) compares the
+# explanation in the 550 reply with the suite's for the tests that name one
+# ("exp:TEST", "explanations: P/N pass").  Tests postwarden does not follow on purpose are listed in
 # spf_suite.deviations with the reason (README, "SPF conformance"): they
 # count neither as passed in P nor as failures here; a listed test that
 # passes is a failure (the list must stay true).
@@ -44,4 +46,23 @@ while IFS= read -r line; do
 	esac
 done <"$T/suite.out"
 [ "$rc" -eq 0 ] || nok "spf_suite.py exited $rc"
+
+# Second pass: the explanations (exp=, RFC 7208 6.2) of the tests that name
+# one, read from the 550 reply that spf_reject_fail = yes gives at MAIL FROM.
+pw_conf "spf_reject_fail = yes"
+pw_write_conf
+kill -HUP "$PW_MILTER_PID"
+sleep 1
+"$PW_PY" "$PW_IT/spf_suite.py" "$SUITE" "$PW_SMTP_PORT" "$T/dns/zone.conf" \
+    "$T/dns/unbound.conf" "$T/sink" "$PW_IT/spf_suite.deviations" exp >"$T/suite-exp.out" 2>&1
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) nok "${line#not ok - }" ;;
+	"# "*/*" pass") echo "explanations: ${line#\# }" ;;
+	*) diag "$line" ;;
+	esac
+done <"$T/suite-exp.out"
+[ "$rc" -eq 0 ] || nok "spf_suite.py (explanations) exited $rc"
 pw_done
