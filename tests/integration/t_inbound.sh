@@ -47,6 +47,11 @@ txt helo.spf.test "v=spf1 ip4:$IP -all"
 # exp= (RFC 7208 section 6.2): the explanation goes into the 550 reply
 txt exp.spf.test "v=spf1 ip4:192.0.2.1 exp=why.%{d} -all"
 txt why.exp.spf.test "%{i} is not one of the servers of %{d} (user %{l}), see https://%{d}/spf"
+# issue 13: an include's exp= is never the explanation (6.2); an upper-case
+# macro is URL-escaped (7.3) and its '%' reaches the reply
+txt inc.exp.spf.test "v=spf1 include:exp.spf.test -all"
+txt url.exp.spf.test "v=spf1 ip4:192.0.2.1 exp=why.%{d} -all"
+txt why.url.exp.spf.test "see https://url.exp.spf.test/?u=%{L}"
 # six includes, the client in the last: within RFC 7208's 10 lookups, over
 # a dns_max_queries of 5
 inc=
@@ -376,6 +381,14 @@ check "spf_reject_fail: SPF fail rejected at MAIL FROM with 550 5.7.23" \
 f=$(msg "a@exp.spf.test"); send alice@exp.spf.test "$f"
 check "spf_reject_fail: the domain's exp= explanation, expanded, is in the reply" \
     reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for exp.spf.test ($IP is not one of the servers of exp.spf.test (user alice), see https://exp.spf.test/spf)"
+f=$(msg "a@inc.exp.spf.test"); send alice@inc.exp.spf.test "$f"
+check "spf_reject_fail: an included record's exp= is not the explanation (RFC 7208 6.2)" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for inc.exp.spf.test"
+check "spf_reject_fail: ... and the reply has no explanation at all" \
+    ! reply_has "inc.exp.spf.test ("
+f=$(msg "a@url.exp.spf.test"); send al+ice@url.exp.spf.test "$f"
+check "spf_reject_fail: %{L} is URL-escaped and '%' reaches the reply (RFC 7208 7.3)" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for url.exp.spf.test (see https://url.exp.spf.test/?u=al%2Bice)"
 f=$(msg "a@a.test"); d=$(deliver bounce@a.test "$f")
 check "spf_received_header: Received-SPF: pass added" \
     grep -q "^Received-SPF: pass" <(tr -d '\r' <"$d")
