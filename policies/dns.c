@@ -516,7 +516,7 @@ pw_dns_name_ok(const char *name)
 			return false;	/* empty label: leading or ".." */
 		label = 0;
 	}
-	return true;
+	return label > 0;		/* "x.." ends in an empty label */
 }
 
 enum pw_dns_status

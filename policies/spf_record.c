@@ -164,7 +164,7 @@ ip4_ok(const char *s, size_t len)
 		size_t st = i;
 		int v = 0;
 
-		while (i < len && is_digit(s[i]))
+		while (i < len && is_digit(s[i]) && i - st < 4)
 			v = v * 10 + (s[i++] - '0');
 		if (i == st || i - st > 3 || (s[st] == '0' && i - st > 1) ||
 		    v > 255)

@@ -102,6 +102,12 @@ static const struct {
 	{"192.0.2.1", "a@nope.example.test", SPF_RESULT_NONE}, /* NXDOMAIN */
 	{"192.0.2.1", "a@refused.test", SPF_RESULT_TEMPERROR},
 	{"192.0.2.1", "a@tfinc.spf.example.test", SPF_RESULT_TEMPERROR},
+	/* issue 13: exists:%{l}.lp.example.test with a 64-octet local part
+	   is a name that cannot exist (no match, RFC 7208 4.8), not a DNS
+	   failure the sender could force */
+	{"192.0.2.1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "@lp.spf.example.test", SPF_RESULT_FAIL},
+	{"192.0.2.1", "a..b@lp.spf.example.test", SPF_RESULT_FAIL},
 };
 
 static void
@@ -134,6 +140,21 @@ t_spf_mech_tempfail(void **state)
 	assert_true(b.tempfails > 0);
 	print_message("# a:refused -> libspf2 says %s, %u tempfail(s)\n",
 	    SPF_strresult(r), b.tempfails);
+}
+
+/* issue 13: the name made from the local part cannot be asked: nothing
+   is sent, nothing fails temporarily */
+static void
+t_spf_bad_name(void **state)
+{
+	struct pw_dns_budget b;
+	SPF_result_t r;
+
+	(void)state;
+	pw_dns_budget_init(&b, 0, 0);
+	r = spf_check(dns, &b, "192.0.2.1", "a..b@lp.spf.example.test");
+	assert_int_equal(r, SPF_RESULT_FAIL);
+	assert_int_equal(b.tempfails, 0);
 }
 
 static void
@@ -236,6 +257,10 @@ static const struct {
 	    DKIM_SIGERROR_KEYFAIL},
 	{"dead.test", "unit", false, DKIM_STAT_KEYFAIL,
 	    DKIM_SIGERROR_KEYFAIL},
+	/* issue 13: a selector of 64 octets makes a key name that cannot
+	   be asked: no key, not a key lookup failure */
+	{"example.test", "ssssssssssssssssssssssssssssssssssssssssssssssssssss"
+	    "ssssssssssss", false, DKIM_STAT_NOKEY, DKIM_SIGERROR_NOKEY},
 };
 
 static void
@@ -362,6 +387,7 @@ main(void)
 		cmocka_unit_test(t_spf),
 		cmocka_unit_test(t_spf_mech_tempfail),
 		cmocka_unit_test(t_spf_budget),
+		cmocka_unit_test(t_spf_bad_name),
 		cmocka_unit_test(t_dkim),
 		cmocka_unit_test(t_spf_stage_deadline),
 		cmocka_unit_test(t_server_stopped),
