@@ -316,6 +316,14 @@ spf_lookup(SPF_dns_server_t *srv, const char *domain, ns_type t,
 			herr = HOST_NOT_FOUND;
 			break;
 		}
+		/* 5.5 too: "If a DNS error occurs while doing the PTR RR
+		   lookup, then this mechanism fails to match"; for %{p}
+		   the name is then "unknown" (7.3). */
+		if (a != NULL && t == ns_t_ptr) {
+			a->skipped++;
+			herr = HOST_NOT_FOUND;
+			break;
+		}
 		herr = TRY_AGAIN;
 		break;
 	case PW_DNS_LIMIT:	/* the policy sees budget->limited */

@@ -9,6 +9,11 @@
  * bound to the calling thread (pw_dns_budget_bind()).  A temporary
  * failure reaches libspf2 as TRY_AGAIN (temperror) and libopendkim as a
  * failed query (DKIM_SIGERROR_KEYFAIL), never as NXDOMAIN or "no key".
+ * A name that cannot be asked (pw_dns_name_ok()) reaches libspf2 as
+ * HOST_NOT_FOUND and libopendkim as an NXDOMAIN reply ("no key"): it
+ * cannot exist, and the sender must not be able to force a temporary
+ * failure with it.  libspf2's names longer than 253 octets lose labels
+ * from the left first (RFC 7208 7.3).
  *
  * The DMARC record is not fetched through a hook: dmarc_verify looks it
  * up with pw_dns_txt() and hands it to libopendmarc with

@@ -7,21 +7,37 @@
  * optionally the HELO identity as well.  All DNS goes through the shared
  * resolver (dns_hooks.h) and is charged to the message's budget.
  *
+ * libspf2 1.2.10 stays the evaluator; the DNS layer corrects where it
+ * deviates from RFC 7208 (dns_hooks.h, spf_record.h): records are
+ * checked against the RFC's syntax before libspf2 sees them, the lookup
+ * and void lookup limits are counted across include: and redirect=
+ * (permerror), a name that cannot be asked is NXDOMAIN (no match).
+ *
  * Temporary failures never become "fail": a failed fetch of the record
- * itself comes back from libspf2 as "(invalid)" with SPF_E_DNS_ERROR,
- * and if any query of the evaluation failed temporarily every result but
- * "pass" is reported as temperror (the missing answer could have changed
- * it).  Hitting the per-message query cap is a permerror, as RFC 7208
- * section 4.6.4 treats its own lookup limits.
+ * itself comes back from libspf2 as "(invalid)" with SPF_E_DNS_ERROR.
+ * libspf2 may read a failed lookup of a mechanism as "no match", so if a
+ * lookup the result depends on failed temporarily, every result but
+ * "pass" is reported as temperror (RFC 7208 section 5: the check ends
+ * with temperror).  Lookups the result does not depend on cannot do
+ * that: the explanation is never fetched by libspf2 (the hook keeps its
+ * name, see below), and a failed PTR lookup or a failed address lookup
+ * of a PTR name is skipped (5.5).  Hitting the per-message query cap is
+ * a permerror, as RFC 7208 section 4.6.4 treats its own lookup limits.
  *
  * The result goes to msg->auth.spf for dmarc_verify and the A-R header.
  * spf_reject_fail = yes rejects a "fail" at MAIL FROM (550 5.7.23, RFC
  * 7372); by default DMARC decides.  The reply names the client address
- * and the domain in our own words and adds the domain's exp= explanation
- * (RFC 7208 section 6.2), expanded by spf_macro.c: libspf2 1.2.10 mangles
- * that expansion (spaces become '%', later macros stay unexpanded:
- * "198.51.100.9%is%not%one%of%{d}s...").  The text comes from the
- * sender's DNS: only printable ASCII is kept, at most 200 characters.
+ * and the domain in our own words and adds the exp= explanation (RFC
+ * 7208 section 6.2) of the record that decided (after a redirect=, the
+ * target's; never an include's): libspf2 names its target and domain
+ * through the DNS hook, and spf_macro.c expands the text: libspf2 1.2.10
+ * mangles that expansion (spaces become '%', later macros stay
+ * unexpanded: "198.51.100.9%is%not%one%of%{d}s...").  %{p} is the
+ * validated PTR name (5.5), looked up only when the text uses it.  A
+ * failed fetch means no explanation (6.2).  The text comes from the
+ * sender's DNS: only printable ASCII is kept, at most 200 characters;
+ * URL escapes of upper-case macros keep their '%' (milter/mlfi.c writes
+ * it "%%" for the MTA).
  * libspf2 passes every 127.0.0.0/8 and ::1 client as "localhost" before
  * any lookup.
  */

@@ -359,6 +359,65 @@ t_spf_stage_deadline(void **state)
 	pw_config_release(&cfg);
 }
 
+/*
+ * issue 13, through the policy: a "ptr" whose PTR lookup fails does not
+ * match (RFC 7208 5.5), so the result is the record's -all, not
+ * temperror; a lookup the result depends on still makes it temperror.
+ */
+static enum pw_auth_result
+policy_spf(const char *ip, const char *from)
+{
+	extern const struct pw_policy pol_spf_verify;
+	struct pw_buf errs = {0};
+	struct pw_config *cfg;
+	struct pw_client cl = {0};
+	struct pw_msg *m;
+	struct pw_call call;
+	void *conf = NULL;
+	char *text, *path;
+	enum pw_auth_result res;
+
+	text = pw_asprintf("dns_nameservers = %s\nlog = stderr\n"
+	    "dkim_verify = no\ndmarc_mode = off\n", dnsfix_fwd);
+	path = t_tmpfile("spfptr.conf", text, 0644);
+	free(text);
+	cfg = pw_config_load(path, &errs);
+	free(path);
+	if (cfg == NULL)
+		fail_msg("config: %s", errs.data);
+	for (size_t i = 0; i < pw_npolicies; i++)
+		if (pw_policies[i] == &pol_spf_verify)
+			conf = cfg->pol_conf[i];
+	assert_non_null(conf);
+	cl.has_addr = true;
+	cl.sa.ss_family = AF_INET;
+	inet_pton(AF_INET, ip, &((struct sockaddr_in *)&cl.sa)->sin_addr);
+	strcpy(cl.addr, ip);
+	cl.helo = "client.example.test";
+	m = pw_msg_new(cfg, &cl);
+	pw_msg_set_qid(m, "T2");
+	m->env_from = from;
+	call = (struct pw_call){m, conf, NULL};
+	assert_int_equal(pol_spf_verify.mail(&call), PW_DUNNO);
+	res = m->auth.spf.result;
+	pw_msg_free(&m);
+	pw_config_release(&cfg);
+	return res;
+}
+
+static void
+t_spf_ptr_tempfail(void **state)
+{
+	(void)state;
+	assert_int_equal(policy_spf("198.0.0.7", "a@ptrtf.spf.example.test"),
+	    PW_AUTH_FAIL);
+	assert_int_equal(policy_spf("192.0.2.1", "a@tf.spf.example.test"),
+	    PW_AUTH_TEMPERROR);
+	/* a name from the local part that cannot be asked: no match */
+	assert_int_equal(policy_spf("192.0.2.1", "a..b@lp.spf.example.test"),
+	    PW_AUTH_FAIL);
+}
+
 /* Last: no server at all. */
 static void
 t_server_stopped(void **state)
@@ -388,6 +447,7 @@ main(void)
 		cmocka_unit_test(t_spf_mech_tempfail),
 		cmocka_unit_test(t_spf_budget),
 		cmocka_unit_test(t_spf_bad_name),
+		cmocka_unit_test(t_spf_ptr_tempfail),
 		cmocka_unit_test(t_dkim),
 		cmocka_unit_test(t_spf_stage_deadline),
 		cmocka_unit_test(t_server_stopped),
