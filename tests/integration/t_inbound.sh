@@ -34,6 +34,11 @@ zone spf.test a.test k.test u.test r.test rel.test str.test sp.test \
     pct.test pq.test q.test nodmarc.test tf.test tf2.test late.test \
     example.co.uk rows.test
 printf '    local-zone: "refused.test." always_refuse\n' >>"$T/dns/zone.conf"
+# issue 13: the sender picks %{l}; a local part that makes a label over 63
+# octets is a name that cannot exist (no match), not a DNS failure
+zone lp.test
+txt lp.test "v=spf1 exists:%{l}._spf.lp.test -all"
+pw_dns_add "_dmarc.lp.test. 60 IN TXT \"v=DMARC1; p=reject\""
 
 # SPF matrix (no DMARC record under spf.test)
 txt pass.spf.test "v=spf1 ip4:$IP -all"
@@ -275,6 +280,10 @@ f=$(msg "a@tf.test"); send x@bounce.r.test "$f"
 check "DMARC record lookup REFUSED: 4xx, not a DMARC fail" reply_has "451 4.7.1 DMARC check for tf.test could not be completed"
 f=$(msg "a@tf2.test"); send x@tf2.test "$f"
 check "SPF temperror on the aligned domain, p=reject: 4xx, not 5xx" reply_has "451 4.7.1"
+lp=$(printf 'x%.0s' $(seq 70))
+f=$(msg "a@lp.test"); send "$lp@lp.test" "$f"
+check "SPF exists:%{l} with a 70-octet local part, p=reject: 550 (no match, fail), not a 451" \
+    reply_has "550 5.7.1 Email from lp.test rejected per its DMARC policy"
 f=$(msg "a@kt.test"); sign "$f" "$kr" kt.test rsa1; send x@bounce.r.test "$f"
 check "DKIM key query REFUSED on the aligned domain, p=reject: 4xx, not 5xx" \
     reply_has "451 4.7.1 DMARC check for kt.test could not be completed"
