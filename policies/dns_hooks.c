@@ -100,7 +100,7 @@ spf_truncate(const char *name)
 		const char *dot = memchr(name, '.', n);
 
 		if (dot == NULL)
-			break;		/* one huge label: not a DNS name */
+			break;	/* one huge label: not a DNS name */
 		n -= (size_t)(dot + 1 - name);
 		name = dot + 1;
 	}

@@ -72,10 +72,10 @@ macro_string(const char *s, size_t len, bool explanation, bool *last_macro)
 		if (i >= len)
 			return "unterminated macro";
 		ch = (unsigned char)tolower((unsigned char)s[i]);
-		if (strchr("slodiphv", ch) == NULL || ch == '\0') {
-			if (!(explanation && ch != '\0' && strchr("crt", ch)))
-				return "unknown macro letter";
-		}
+		/* c, r and t only in an explanation (7.3) */
+		if (ch == '\0' || (strchr("slodiphv", ch) == NULL &&
+		    !(explanation && strchr("crt", ch) != NULL)))
+			return "unknown macro letter";
 		i++;
 		while (i < len && is_digit(s[i]))
 			i++;
@@ -318,7 +318,8 @@ directive(const char *t, size_t len, int family, struct pw_buf *o,
 			const char *sl = memchr(v, '/', vlen);
 
 			alen = (size_t)(sl - v);
-			if ((c = cidr(sl + 1, vlen - alen - 1, six ? 128 : 32)) < 0)
+			c = cidr(sl + 1, vlen - alen - 1, six ? 128 : 32);
+			if (c < 0)
 				return "bad prefix length";
 		}
 		if (alen == 0 || alen >= sizeof(buf))
@@ -353,6 +354,7 @@ directive(const char *t, size_t len, int family, struct pw_buf *o,
 	if (vlen > 0 && v[0] != ':')
 		return "bad mechanism argument";
 	if (vlen > 0) {
+		/* ":" domain-spec; an empty one is an error too */
 		v++;
 		vlen--;
 		if ((why = pw_spf_domain_spec_check(v, vlen, false)) != NULL)
@@ -360,11 +362,7 @@ directive(const char *t, size_t len, int family, struct pw_buf *o,
 	} else if (strcmp(name, "include") == 0 ||
 	    strcmp(name, "exists") == 0) {
 		return "include/exists without a domain-spec";
-	} else if (v != t + n && v[-1] == ':') {
-		return "empty domain-spec";
 	}
-	if (vlen == 0 && n < len && t[n] == ':')
-		return "empty domain-spec";
 	if (c4 >= 0 || c6 >= 0) {
 		int mine = family == AF_INET6 ? c6 : c4;
 		struct pw_buf cb = {0};

@@ -66,7 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (out == NULL || strncmp(out, "v=spf1", 6) != 0)
 			abort();
 		for (const char *p = out; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p > 0x7e)
 				abort();
 		if (pw_spf_record_check(out, strlen(out), family,
 		    &again) != NULL)
