@@ -189,25 +189,29 @@ static void
 spf_check_txt(SPF_dns_rr_t *rr, const unsigned char *d, size_t len,
     struct pw_spf_acct *a)
 {
-	char raw[4096], *fixed = NULL;
+	char *raw = pw_malloc(len + 1), *fixed = NULL;
 	size_t p = 0, o = 0;
 	const char *why;
 
 	/* the joined strings, NULs and all (a NUL must not hide the rest) */
-	while (p < len && o < sizeof(raw)) {
+	while (p < len) {
 		size_t l = d[p++];
 
 		if (l > len - p)
 			l = len - p;
-		if (l > sizeof(raw) - o)
-			l = sizeof(raw) - o;
 		memcpy(raw + o, d + p, l);
 		o += l;
 		p += l;
 	}
-	if (!pw_spf_record_is_spf(raw, o))
+	/* An SPF record for libspf2 is what comes before a NUL: "v=spf1\0
+	   -all" is one too (and an error), not a record that says nothing. */
+	if (!pw_spf_record_is_spf(raw, o) &&
+	    !pw_spf_record_is_spf(raw, strnlen(raw, o))) {
+		free(raw);
 		return;
+	}
 	why = pw_spf_record_check(raw, o, a->ip->ss_family, &fixed);
+	free(raw);
 	if (why != NULL) {
 		if (a->permerror == NULL)
 			a->permerror = why;

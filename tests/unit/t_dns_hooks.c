@@ -406,13 +406,16 @@ policy_spf(const char *ip, const char *from)
 }
 
 static void
-t_spf_ptr_tempfail(void **state)
+t_spf_policy_corrections(void **state)
 {
 	(void)state;
 	assert_int_equal(policy_spf("198.0.0.7", "a@ptrtf.spf.example.test"),
 	    PW_AUTH_FAIL);
 	assert_int_equal(policy_spf("192.0.2.1", "a@tf.spf.example.test"),
 	    PW_AUTH_TEMPERROR);
+	/* "v=spf1\0 -all": a syntax error, not the empty record */
+	assert_int_equal(policy_spf("192.0.2.9", "a@nul.spf.example.test"),
+	    PW_AUTH_PERMERROR);
 	/* a name from the local part that cannot be asked: no match */
 	assert_int_equal(policy_spf("192.0.2.1", "a..b@lp.spf.example.test"),
 	    PW_AUTH_FAIL);
@@ -447,7 +450,7 @@ main(void)
 		cmocka_unit_test(t_spf_mech_tempfail),
 		cmocka_unit_test(t_spf_budget),
 		cmocka_unit_test(t_spf_bad_name),
-		cmocka_unit_test(t_spf_ptr_tempfail),
+		cmocka_unit_test(t_spf_policy_corrections),
 		cmocka_unit_test(t_dkim),
 		cmocka_unit_test(t_spf_stage_deadline),
 		cmocka_unit_test(t_server_stopped),
