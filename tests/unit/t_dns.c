@@ -325,6 +325,15 @@ t_names(void **state)
 	assert_null(r.why);
 	pw_dns_result_free(&r);
 	assert_int_equal(b.used, 1);
+	/* With forwarders, libunbound's own RFC 6303 zones are gone: the
+	   PTR of a private or documentation address is the server's. */
+	assert_int_equal(pw_dns_query(dns, NULL, "7.0.168.192.in-addr.arpa",
+	    PW_DNS_T_PTR, &r), PW_DNS_ANSWER);
+	pw_dns_result_free(&r);
+	assert_int_equal(pw_dns_query(dns, NULL, "1.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", PW_DNS_T_PTR,
+	    &r), PW_DNS_ANSWER);
+	pw_dns_result_free(&r);
 	/* DMARC records go through pw_dns_txt(): the same answer */
 	{
 		char **txt = NULL;
