@@ -343,10 +343,24 @@ act(SMFICTX *ctx, const struct pw_reply *r, enum pw_verdict v)
 	switch (v) {
 	case PW_REJECT:
 	case PW_TEMPFAIL:
-		/* '%' in a reply would be read as a format by the MTA. */
-		if (r->text != NULL && strchr(r->text, '%') == NULL)
+		/* '%' in a reply is read as a format by the MTA: written
+		   "%%", as smfi_setreply(3) asks (a URL-escaped SPF
+		   explanation, RFC 7208 7.3, has them). */
+		if (r->text != NULL && strchr(r->text, '%') == NULL) {
 			smfi_setreply(ctx, (char *)r->rcode, (char *)r->xcode,
 			    (char *)r->text);
+		} else if (r->text != NULL) {
+			size_t n = strlen(r->text), o = 0;
+			char *t = pw_malloc(2 * n + 1);
+
+			for (size_t i = 0; i < n; i++)
+				if ((t[o++] = r->text[i]) == '%')
+					t[o++] = '%';
+			t[o] = '\0';
+			smfi_setreply(ctx, (char *)r->rcode, (char *)r->xcode,
+			    t);
+			free(t);
+		}
 		return v == PW_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	case PW_DISCARD:
 		return SMFIS_DISCARD;

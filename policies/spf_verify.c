@@ -7,21 +7,37 @@
  * optionally the HELO identity as well.  All DNS goes through the shared
  * resolver (dns_hooks.h) and is charged to the message's budget.
  *
+ * libspf2 1.2.10 stays the evaluator; the DNS layer corrects where it
+ * deviates from RFC 7208 (dns_hooks.h, spf_record.h): records are
+ * checked against the RFC's syntax before libspf2 sees them, the lookup
+ * and void lookup limits are counted across include: and redirect=
+ * (permerror), a name that cannot be asked is NXDOMAIN (no match).
+ *
  * Temporary failures never become "fail": a failed fetch of the record
- * itself comes back from libspf2 as "(invalid)" with SPF_E_DNS_ERROR,
- * and if any query of the evaluation failed temporarily every result but
- * "pass" is reported as temperror (the missing answer could have changed
- * it).  Hitting the per-message query cap is a permerror, as RFC 7208
- * section 4.6.4 treats its own lookup limits.
+ * itself comes back from libspf2 as "(invalid)" with SPF_E_DNS_ERROR.
+ * libspf2 may read a failed lookup of a mechanism as "no match", so if a
+ * lookup the result depends on failed temporarily, every result but
+ * "pass" is reported as temperror (RFC 7208 section 5: the check ends
+ * with temperror).  Lookups the result does not depend on cannot do
+ * that: the explanation is never fetched by libspf2 (the hook keeps its
+ * name, see below), and a failed PTR lookup or a failed address lookup
+ * of a PTR name is skipped (5.5).  Hitting the per-message query cap is
+ * a permerror, as RFC 7208 section 4.6.4 treats its own lookup limits.
  *
  * The result goes to msg->auth.spf for dmarc_verify and the A-R header.
  * spf_reject_fail = yes rejects a "fail" at MAIL FROM (550 5.7.23, RFC
  * 7372); by default DMARC decides.  The reply names the client address
- * and the domain in our own words and adds the domain's exp= explanation
- * (RFC 7208 section 6.2), expanded by spf_macro.c: libspf2 1.2.10 mangles
- * that expansion (spaces become '%', later macros stay unexpanded:
- * "198.51.100.9%is%not%one%of%{d}s...").  The text comes from the
- * sender's DNS: only printable ASCII is kept, at most 200 characters.
+ * and the domain in our own words and adds the exp= explanation (RFC
+ * 7208 section 6.2) of the record that decided (after a redirect=, the
+ * target's; never an include's): libspf2 names its target and domain
+ * through the DNS hook, and spf_macro.c expands the text: libspf2 1.2.10
+ * mangles that expansion (spaces become '%', later macros stay
+ * unexpanded: "198.51.100.9%is%not%one%of%{d}s...").  %{p} is the
+ * validated PTR name (5.5), looked up only when the text uses it.  A
+ * failed fetch means no explanation (6.2).  The text comes from the
+ * sender's DNS: only printable ASCII is kept, at most 200 characters;
+ * URL escapes of upper-case macros keep their '%' (milter/mlfi.c writes
+ * it "%%" for the MTA).
  * libspf2 passes every 127.0.0.0/8 and ::1 client as "localhost" before
  * any lookup.
  */
@@ -29,6 +45,8 @@
 
 #include <sys/types.h>
 #include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -74,6 +92,8 @@ struct spf_eval {
 	enum pw_auth_result	 result;
 	const char		*comment;	/* arena */
 	const char		*received;	/* Received-SPF value, arena */
+	const char		*exp_domain;	/* exp= of the deciding record */
+	const char		*exp_target;	/* (dns_hooks.h), arena */
 };
 
 static void
@@ -152,6 +172,7 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 {
 	const struct pw_client *cl = m->client;
 	struct pw_dns_budget *old;
+	struct pw_spf_acct acct, *oldacct;
 	unsigned int tf = b->tempfails, lim = b->limited;
 	SPF_request_t *req = SPF_request_new(c->server);
 	SPF_response_t *resp = NULL;
@@ -177,15 +198,30 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 		SPF_request_free(req);
 		return;
 	}
+	memset(&acct, 0, sizeof(acct));
+	acct.ip = &cl->sa;
 	old = pw_dns_budget_bind(b);
+	oldacct = pw_dns_spf_bind(&acct);
 	rc = SPF_request_query_mailfrom(req, &resp);
+	pw_dns_spf_bind(oldacct);
 	pw_dns_budget_bind(old);
+	if (acct.exp_target != NULL) {
+		ev->exp_domain = pw_arena_strdup(m->arena, acct.exp_domain);
+		ev->exp_target = pw_arena_strdup(m->arena, acct.exp_target);
+	}
+	pw_dns_spf_acct_free(&acct);
 	ev->result = map_result(resp ? SPF_response_result(resp) :
 	    SPF_RESULT_INVALID, rc);
-	if (b->limited > lim) {
+	if (acct.permerror != NULL) {
+		/* What libspf2 1.2.10 misses, found by the DNS layer: a
+		   record's syntax, the lookup limits (dns_hooks.h). */
+		ev->result = PW_AUTH_PERMERROR;
+		ev->comment = acct.permerror;
+	} else if (b->limited > lim) {
 		ev->result = PW_AUTH_PERMERROR;
 		ev->comment = "too many DNS lookups";
-	} else if (b->tempfails > tf && ev->result != PW_AUTH_PASS) {
+	} else if (b->tempfails - tf > acct.skipped &&
+	    ev->result != PW_AUTH_PASS) {
 		ev->result = PW_AUTH_TEMPERROR;
 		ev->comment = "temporary DNS failure";
 	} else if (resp != NULL &&
@@ -202,67 +238,128 @@ evaluate(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
 	SPF_request_free(req);
 }
 
-/* exp_spec - the exp= domain-spec of domain's SPF record (arena), or NULL */
-static const char *
-exp_spec(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
-    const char *domain)
+/* rev_name - the in-addr.arpa / ip6.arpa name of an address */
+static void
+rev_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
 {
-	char **txt = NULL;
-	const char *why, *rec = NULL, *spec = NULL;
-	size_t nrec = 0;
+	size_t o = 0;
 
-	if (pw_dns_txt(c->dns, b, domain, &txt, &why) != PW_DNS_ANSWER)
-		return NULL;
-	for (char **t = txt; *t; t++)
-		if (strncasecmp(*t, "v=spf1", 6) == 0 &&
-		    ((*t)[6] == ' ' || (*t)[6] == '\0')) {
-			rec = *t;
-			nrec++;
-		}
-	for (const char *p = nrec == 1 ? rec : ""; *p;) {
-		size_t n;
+	if (ss->ss_family == AF_INET6) {
+		const unsigned char *a =
+		    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
 
-		p += strspn(p, " ");
-		n = strcspn(p, " ");
-		if (n > 4 && strncasecmp(p, "exp=", 4) == 0) {
-			spec = pw_arena_strndup(m->arena, p + 4, n - 4);
-			break;
-		}
-		p += n;
+		for (int i = 15; i >= 0 && o + 4 < outsz; i--)
+			o += (size_t)snprintf(out + o, outsz - o, "%x.%x.",
+			    a[i] & 15, a[i] >> 4);
+		snprintf(out + o, outsz - o, "ip6.arpa");
+	} else {
+		const unsigned char *a = (const unsigned char *)
+		    &((const struct sockaddr_in *)ss)->sin_addr;
+
+		snprintf(out, outsz, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
+		    a[1], a[0]);
 	}
-	pw_strv_free(&txt);
-	return spec;
+}
+
+/* has_addr - does name have the client's address (A or AAAA)? */
+static bool
+has_addr(struct pw_msg *m, const struct spf_conf *c, struct pw_dns_budget *b,
+    const char *name)
+{
+	const struct sockaddr_storage *ss = &m->client->sa;
+	bool six = ss->ss_family == AF_INET6;
+	const void *want = six ?
+	    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	struct pw_dns_result r;
+	bool hit = false;
+
+	if (pw_dns_query(c->dns, b, name, six ? PW_DNS_T_AAAA : PW_DNS_T_A,
+	    &r) == PW_DNS_ANSWER)
+		for (size_t i = 0; i < r.n && !hit; i++)
+			hit = r.len[i] == (six ? 16 : 4) &&
+			    memcmp(r.data[i], want, six ? 16 : 4) == 0;
+	pw_dns_result_free(&r);
+	return hit;
 }
 
 /*
- * explanation - the expanded exp= text of domain's record for this client
- * and sender, cleaned for an SMTP reply, or NULL (no exp=, a DNS or
+ * validated_ptr - %{p} (RFC 7208 7.3, 5.5): a PTR name of the client whose
+ * addresses include the client's, the domain itself or a name under it
+ * first; NULL ("unknown") if none.  At most 10 names are tried.
+ */
+static const char *
+validated_ptr(struct pw_msg *m, const struct spf_conf *c,
+    struct pw_dns_budget *b, const char *domain)
+{
+	char rev[80], name[256];
+	struct pw_dns_result r;
+	const char *found = NULL;
+	size_t dl = domain ? strlen(domain) : 0;
+
+	rev_name(&m->client->sa, rev, sizeof(rev));
+	if (pw_dns_query(c->dns, b, rev, PW_DNS_T_PTR, &r) != PW_DNS_ANSWER) {
+		pw_dns_result_free(&r);
+		return NULL;
+	}
+	for (size_t i = 0; i < r.n && i < 10; i++) {
+		size_t nl;
+		bool under;
+
+		if (r.len[i] <= 0 || ns_name_ntop(r.data[i], name,
+		    sizeof(name)) < 0)
+			continue;
+		nl = strlen(name);
+		if (nl > 0 && name[nl - 1] == '.')
+			name[--nl] = '\0';
+		under = dl > 0 && (strcasecmp(name, domain) == 0 ||
+		    (nl > dl && name[nl - dl - 1] == '.' &&
+		    strcasecmp(name + nl - dl, domain) == 0));
+		if ((found == NULL || under) && has_addr(m, c, b, name)) {
+			found = pw_arena_strdup(m->arena, name);
+			if (under)
+				break;
+		}
+	}
+	pw_dns_result_free(&r);
+	return found;
+}
+
+/*
+ * explanation - the expanded exp= text of the record that decided (its
+ * target and current domain from libspf2 through the DNS hook, see
+ * spf_record.h), cleaned for an SMTP reply, or NULL (no exp=, a DNS or
  * syntax problem: RFC 7208 section 6.2 says to go on as without one).
  */
 static const char *
 explanation(struct pw_msg *m, const struct spf_conf *c,
-    struct pw_dns_budget *b, const char *sender, const char *domain)
+    struct pw_dns_budget *b, const char *sender, const struct spf_eval *ev)
 {
 	struct pw_spf_macro_ctx x = {
-	    .sender = sender, .domain = domain, .ip = &m->client->sa,
+	    .sender = sender, .domain = ev->exp_domain, .ip = &m->client->sa,
 	    .helo = m->client->helo, .receiver = c->authserv_id,
 	    .now = time(NULL)};
-	const char *spec, *target, *why;
+	const char *why;
 	char **txt = NULL, *text = NULL, *o;
 
-	if (domain == NULL || (spec = exp_spec(m, c, b, domain)) == NULL ||
-	    (target = pw_spf_macro_expand(m->arena, spec, &x, false)) == NULL)
+	if (ev->exp_target == NULL || ev->exp_domain == NULL)
 		return NULL;
-	if (pw_dns_txt(c->dns, b, target, &txt, &why) == PW_DNS_ANSWER &&
-	    txt[0] != NULL && txt[1] == NULL)
+	if (pw_dns_txt(c->dns, b, ev->exp_target, &txt, &why) ==
+	    PW_DNS_ANSWER && txt[0] != NULL && txt[1] == NULL) {
+		/* %{p} costs DNS: only when the text asks for it */
+		if (strstr(txt[0], "%{p") != NULL ||
+		    strstr(txt[0], "%{P") != NULL)
+			x.ptr = validated_ptr(m, c, b, ev->exp_domain);
 		text = pw_spf_macro_expand(m->arena, txt[0], &x, true);
+	}
 	pw_strv_free(&txt);
 	if (text == NULL)
 		return NULL;
-	/* Printable ASCII only ('%' would be a format to the MTA), one
-	   line, at most 200 characters. */
+	/* Printable ASCII only, one line, at most 200 characters.  '%'
+	   stays (URL escapes, 7.3): the milter writes it "%%" for the MTA
+	   (milter/mlfi.c). */
 	for (o = text; *o; o++)
-		if (*o < 0x20 || *o > 0x7e || *o == '%')
+		if (*o < 0x20 || *o > 0x7e)
 			*o = ' ';
 	if (o - text > 200)
 		text[200] = '\0';
@@ -325,7 +422,7 @@ spf_mail(struct pw_call *call)
 		const char *sender = from ? from : pw_arena_printf(m->arena,
 		    "postmaster@%s", r->domain ? r->domain : "unknown");
 
-		r->explanation = explanation(m, c, b, sender, r->domain);
+		r->explanation = explanation(m, c, b, sender, &ev);
 		pw_msg_reply(m, "550", "5.7.23", "SPF check failed: %s is not "
 		    "allowed to send mail for %s%s%s%s", m->client->addr,
 		    r->domain ? r->domain : "this sender",

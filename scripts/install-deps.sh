@@ -16,7 +16,7 @@ libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-d
 libunbound-dev libevent-dev libsqlite3-dev libssl-dev libcmocka-dev libidn2-dev
 libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
-python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf
+python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf python3-yaml
 iproute2 procps psmisc curl openssl wrk
 "
 missing=""

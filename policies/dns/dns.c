@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,29 @@ check_forwarder(const char *s, char **error_r)
 	return 0;
 }
 
+/* libunbound 1.17's default local zones (unbound.conf(5), "local-zone"),
+   "test." apart; the 64-127.100.in-addr.arpa ones are added in the loop */
+static const char *const default_zones[] = {
+	"localhost.", "127.in-addr.arpa.",
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "ip6.arpa.",
+	"home.arpa.", "resolver.arpa.", "service.arpa.", "onion.",
+	"invalid.", "10.in-addr.arpa.", "16.172.in-addr.arpa.",
+	"17.172.in-addr.arpa.", "18.172.in-addr.arpa.", "19.172.in-addr.arpa.",
+	"20.172.in-addr.arpa.", "21.172.in-addr.arpa.", "22.172.in-addr.arpa.",
+	"23.172.in-addr.arpa.", "24.172.in-addr.arpa.", "25.172.in-addr.arpa.",
+	"26.172.in-addr.arpa.", "27.172.in-addr.arpa.", "28.172.in-addr.arpa.",
+	"29.172.in-addr.arpa.", "30.172.in-addr.arpa.", "31.172.in-addr.arpa.",
+	"168.192.in-addr.arpa.", "0.in-addr.arpa.", "254.169.in-addr.arpa.",
+	"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+	"113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+	"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "ip6.arpa.",
+	"d.f.ip6.arpa.", "8.e.f.ip6.arpa.", "9.e.f.ip6.arpa.",
+	"a.e.f.ip6.arpa.", "b.e.f.ip6.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+	NULL
+};
+
 struct pw_dns *
 pw_dns_new(const char *nameservers, long timeout_ms, char **error_r)
 {
@@ -159,6 +183,24 @@ pw_dns_new(const char *nameservers, long timeout_ms, char **error_r)
 	 * dropped.
 	 */
 	(void)ub_ctx_zone_remove(dns->ub, "test.");
+	/*
+	 * With dns_nameservers every query goes to the admin's servers:
+	 * libunbound's other default local zones (RFC 6303 and RFC 6761:
+	 * the private and documentation reverse zones, e.g. 168.192.in-
+	 * addr.arpa and 8.b.d.0.1.0.0.2.ip6.arpa) would answer NXDOMAIN
+	 * themselves, so the PTR names an SPF "ptr" or %{p} needs for a
+	 * client on a private network could never be found.
+	 */
+	if (n > 0) {
+		char z[32];
+
+		for (size_t i = 0; default_zones[i] != NULL; i++)
+			(void)ub_ctx_zone_remove(dns->ub, default_zones[i]);
+		for (int i = 64; i <= 127; i++) {	/* RFC 6598 */
+			snprintf(z, sizeof(z), "%d.100.in-addr.arpa.", i);
+			(void)ub_ctx_zone_remove(dns->ub, z);
+		}
+	}
 	pw_strv_free(&v);
 	return dns;
 fail:
@@ -450,6 +492,32 @@ ask(struct pw_dns *dns, const char *name, int type,
 	return r->status == PW_DNS_TEMPFAIL ? -1 : 0;
 }
 
+bool
+pw_dns_name_ok(const char *name)
+{
+	size_t n, label = 0;
+
+	if (name == NULL || (n = strlen(name)) == 0)
+		return false;
+	if (name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '\\')
+			return false;
+		if (name[i] != '.') {
+			if (++label > 63)
+				return false;
+			continue;
+		}
+		if (label == 0)
+			return false;	/* empty label: leading or ".." */
+		label = 0;
+	}
+	return label > 0;		/* "x.." ends in an empty label */
+}
+
 enum pw_dns_status
 pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
     int type, struct pw_dns_result *r)
@@ -458,6 +526,19 @@ pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
 
 	memset(r, 0, sizeof(*r));
 	r->rcode = -1;
+	/*
+	 * A name that cannot be put into a query cannot exist: answer
+	 * NXDOMAIN ourselves.  libunbound would refuse it with an error,
+	 * which reads as a network failure (temperror), and the sender
+	 * chooses names like %{l}._spf.example: it must not be able to turn
+	 * a receiver's verdict into a 451 that way (issue 13).
+	 */
+	if (!pw_dns_name_ok(name)) {
+		r->status = PW_DNS_NXDOMAIN;
+		r->rcode = DNS_RCODE_NXDOMAIN;
+		r->why = "not a DNS name";
+		return r->status;
+	}
 	if (b != NULL && b->max != 0 && b->used >= b->max) {
 		b->limited++;
 		r->status = PW_DNS_LIMIT;

@@ -99,8 +99,19 @@ void	pw_dns_free(struct pw_dns **);
 struct pw_dns *pw_dns_shared(const char *nameservers, long timeout_ms,
 		    char **error_r);
 
+/* Can name be asked at all?  false for an empty name, an empty label,
+   a label over 63 octets, a name over 253 octets (255 on the wire; one
+   final dot allowed) or a backslash (libunbound would read it as an
+   escape, so the name asked would not be the name given). */
+bool	pw_dns_name_ok(const char *name);
+
 /* One lookup.  budget may be NULL (no cap).  Returns the status, which
-   is also res_r->status; free the result with pw_dns_result_free(). */
+   is also res_r->status; free the result with pw_dns_result_free().
+   A name that cannot be a DNS query (pw_dns_name_ok() false) is not
+   sent and comes back as PW_DNS_NXDOMAIN with why "not a DNS name" and
+   no packet: such a name cannot exist, which is not a network failure
+   (RFC 7208 sections 4.3 and 4.8: no match; a DKIM key or a DMARC
+   record under it does not exist).  It is not charged to the budget. */
 enum pw_dns_status pw_dns_query(struct pw_dns *, struct pw_dns_budget *,
 		    const char *name, int type, struct pw_dns_result *res_r);
 void	pw_dns_result_free(struct pw_dns_result *);

@@ -56,7 +56,9 @@ value(struct pw_arena *a, int letter, const struct pw_spf_macro_ctx *x,
 		ip_dotted(x->ip, buf, sizeof(buf));
 		return pw_arena_strdup(a, buf);
 	case 'p':
-		return "unknown";	/* not validated (RFC 7208 7.3) */
+		/* the caller validated it (RFC 7208 5.5); "unknown" when
+		   that failed (7.3) */
+		return x->ptr ? x->ptr : "unknown";
 	case 'v':
 		return x->ip->ss_family == AF_INET6 ? "ip6" : "in-addr";
 	case 'h':

@@ -20,6 +20,8 @@ struct pw_spf_macro_ctx {
 	const struct sockaddr_storage *ip;	/* i, c, v */
 	const char	*helo;		/* h (NULL: "unknown") */
 	const char	*receiver;	/* r (NULL: "unknown") */
+	const char	*ptr;		/* p: the validated PTR name (NULL:
+					   "unknown", RFC 7208 7.3) */
 	time_t		 now;		/* t */
 };
 

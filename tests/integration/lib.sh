@@ -292,6 +292,9 @@ pw_keytable() { printf '%s %s:%s:%s\n' "$1" "$2" "$3" "$4" >>"$T/pw/KeyTable"; }
 pw_signing() { printf '%s %s\n' "$1" "$2" >>"$T/pw/SigningTable"; }
 # pw_conf 'name = value': extra postwarden.conf line (before the start)
 pw_conf() { printf '%s\n' "$1" >>"$T/pw/extra.conf"; }
+# pw_pf_conf 'name = value': extra Postfix main.cf line (before the start;
+# e.g. inet_protocols = all, which a reload does not apply)
+pw_pf_conf() { printf '%s\n' "$1" >>"$T/pf/extra.cf"; }
 
 # --- sink ----------------------------------------------------------------
 
@@ -433,6 +436,7 @@ milter_connect_timeout = 5s
 milter_command_timeout = 10s
 milter_content_timeout = 15s
 EOF
+		cat "$D/extra.cf" 2>/dev/null
 	} >"$D/etc/main.cf"
 	{
 		echo "127.0.0.1:$PW_SMTP_PORT inet n - n - - smtpd"

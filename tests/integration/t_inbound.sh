@@ -34,6 +34,11 @@ zone spf.test a.test k.test u.test r.test rel.test str.test sp.test \
     pct.test pq.test q.test nodmarc.test tf.test tf2.test late.test \
     example.co.uk rows.test
 printf '    local-zone: "refused.test." always_refuse\n' >>"$T/dns/zone.conf"
+# issue 13: the sender picks %{l}; a local part that makes a label over 63
+# octets is a name that cannot exist (no match), not a DNS failure
+zone lp.test
+txt lp.test "v=spf1 exists:%{l}._spf.lp.test -all"
+pw_dns_add "_dmarc.lp.test. 60 IN TXT \"v=DMARC1; p=reject\""
 
 # SPF matrix (no DMARC record under spf.test)
 txt pass.spf.test "v=spf1 ip4:$IP -all"
@@ -47,6 +52,11 @@ txt helo.spf.test "v=spf1 ip4:$IP -all"
 # exp= (RFC 7208 section 6.2): the explanation goes into the 550 reply
 txt exp.spf.test "v=spf1 ip4:192.0.2.1 exp=why.%{d} -all"
 txt why.exp.spf.test "%{i} is not one of the servers of %{d} (user %{l}), see https://%{d}/spf"
+# issue 13: an include's exp= is never the explanation (6.2); an upper-case
+# macro is URL-escaped (7.3) and its '%' reaches the reply
+txt inc.exp.spf.test "v=spf1 include:exp.spf.test -all"
+txt url.exp.spf.test "v=spf1 ip4:192.0.2.1 exp=why.%{d} -all"
+txt why.url.exp.spf.test "see https://url.exp.spf.test/?u=%{L}"
 # six includes, the client in the last: within RFC 7208's 10 lookups, over
 # a dns_max_queries of 5
 inc=
@@ -329,6 +339,10 @@ f=$(msg "a@tf.test"); send x@bounce.r.test "$f"
 check "DMARC record lookup REFUSED: 4xx, not a DMARC fail" reply_has "451 4.7.1 DMARC check for tf.test could not be completed"
 f=$(msg "a@tf2.test"); send x@tf2.test "$f"
 check "SPF temperror on the aligned domain, p=reject: 4xx, not 5xx" reply_has "451 4.7.1"
+lp=$(printf 'x%.0s' $(seq 70))
+f=$(msg "a@lp.test"); send "$lp@lp.test" "$f"
+check "SPF exists:%{l} with a 70-octet local part, p=reject: 550 (no match, fail), not a 451" \
+    reply_has "550 5.7.1 Email from lp.test rejected per its DMARC policy"
 f=$(msg "a@kt.test"); sign "$f" "$kr" kt.test rsa1; send x@bounce.r.test "$f"
 check "DKIM key query REFUSED on the aligned domain, p=reject: 4xx, not 5xx" \
     reply_has "451 4.7.1 DMARC check for kt.test could not be completed"
@@ -435,6 +449,14 @@ check "spf_reject_fail: SPF fail rejected at MAIL FROM with 550 5.7.23" \
 f=$(msg "a@exp.spf.test"); send alice@exp.spf.test "$f"
 check "spf_reject_fail: the domain's exp= explanation, expanded, is in the reply" \
     reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for exp.spf.test ($IP is not one of the servers of exp.spf.test (user alice), see https://exp.spf.test/spf)"
+f=$(msg "a@inc.exp.spf.test"); send alice@inc.exp.spf.test "$f"
+check "spf_reject_fail: an included record's exp= is not the explanation (RFC 7208 6.2)" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for inc.exp.spf.test"
+check "spf_reject_fail: ... and the reply has no explanation at all" \
+    ! reply_has "inc.exp.spf.test ("
+f=$(msg "a@url.exp.spf.test"); send al+ice@url.exp.spf.test "$f"
+check "spf_reject_fail: %{L} is URL-escaped and '%' reaches the reply (RFC 7208 7.3)" \
+    reply_has "550 5.7.23 SPF check failed: $IP is not allowed to send mail for url.exp.spf.test (see https://url.exp.spf.test/?u=al%2Bice)"
 f=$(msg "a@a.test"); d=$(deliver bounce@a.test "$f")
 check "spf_received_header: Received-SPF: pass added" \
     grep -q "^Received-SPF: pass" <(tr -d '\r' <"$d")

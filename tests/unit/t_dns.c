@@ -255,6 +255,97 @@ t_shared(void **state)
 	pw_dns_free(&c);
 }
 
+/* issue 13: names that cannot be a DNS query */
+static const struct {
+	const char	*name;
+	bool		 ok;
+} name_cases[] = {
+	{"example.test", true},
+	{"example.test.", true},
+	{"a", true},
+	{"", false},
+	{".", false},
+	{".example.test", false},
+	{"a..example.test", false},
+	{"example.test..", false},
+	{"a\\046b.example.test", false},
+	{"_dmarc.example.test", true},
+	{"with space.example.test", true},
+};
+
+static void
+t_names(void **state)
+{
+	struct pw_dns_budget b;
+	struct pw_dns_result r;
+	char lab63[64], lab64[65], name[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(name_cases) / sizeof(*name_cases); i++)
+		if (pw_dns_name_ok(name_cases[i].name) != name_cases[i].ok)
+			fail_msg("\"%s\": want %s", name_cases[i].name,
+			    name_cases[i].ok ? "ok" : "not a DNS name");
+	memset(lab63, 'a', 63);
+	lab63[63] = '\0';
+	memset(lab64, 'a', 64);
+	lab64[64] = '\0';
+	snprintf(name, sizeof(name), "%s.check.test", lab63);
+	assert_true(pw_dns_name_ok(name));
+	snprintf(name, sizeof(name), "%s.check.test", lab64);
+	assert_false(pw_dns_name_ok(name));
+	/* 253 octets (255 on the wire) is the most; a final dot is free */
+	snprintf(name, sizeof(name), "%s.%s.%s.%.50s.check.test", lab63,
+	    lab63, lab63, lab63);
+	assert_int_equal(strlen(name), 253);
+	assert_true(pw_dns_name_ok(name));
+	strcat(name, ".");
+	assert_true(pw_dns_name_ok(name));
+	snprintf(name, sizeof(name), "%s.%s.%s.%.51s.check.test", lab63,
+	    lab63, lab63, lab63);
+	assert_false(pw_dns_name_ok(name));
+
+	/* Not sent, not charged, not a temporary failure: NXDOMAIN. */
+	pw_dns_budget_init(&b, 3, 0);
+	snprintf(name, sizeof(name), "%s.check.test", lab64);
+	assert_int_equal(pw_dns_query(dns, &b, name, PW_DNS_T_TXT, &r),
+	    PW_DNS_NXDOMAIN);
+	assert_string_equal(r.why, "not a DNS name");
+	assert_null(r.packet);
+	pw_dns_result_free(&r);
+	assert_int_equal(pw_dns_query(dns, &b, "a..check.test", PW_DNS_T_A,
+	    &r), PW_DNS_NXDOMAIN);
+	pw_dns_result_free(&r);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(b.tempfails, 0);
+	/* The longest valid name is asked (the server says NXDOMAIN). */
+	snprintf(name, sizeof(name), "%s.%s.%s.%.50s.check.test", lab63,
+	    lab63, lab63, lab63);
+	assert_int_equal(pw_dns_query(dns, &b, name, PW_DNS_T_TXT, &r),
+	    PW_DNS_NXDOMAIN);
+	assert_null(r.why);
+	pw_dns_result_free(&r);
+	assert_int_equal(b.used, 1);
+	/* With forwarders, libunbound's own RFC 6303 zones are gone: the
+	   PTR of a private or documentation address is the server's. */
+	assert_int_equal(pw_dns_query(dns, NULL, "7.0.168.192.in-addr.arpa",
+	    PW_DNS_T_PTR, &r), PW_DNS_ANSWER);
+	pw_dns_result_free(&r);
+	assert_int_equal(pw_dns_query(dns, NULL, "1.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", PW_DNS_T_PTR,
+	    &r), PW_DNS_ANSWER);
+	pw_dns_result_free(&r);
+	/* DMARC records go through pw_dns_txt(): the same answer */
+	{
+		char **txt = NULL;
+		const char *why = NULL;
+
+		assert_int_equal(pw_dns_txt(dns, &b, "_dmarc..check.test",
+		    &txt, &why), PW_DNS_NXDOMAIN);
+		assert_null(txt);
+	}
+	assert_int_equal(b.tempfails, 0);
+}
+
 static void *
 hammer(void *arg)
 {
@@ -383,6 +474,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_specs),
 		cmocka_unit_test(t_queries),
+		cmocka_unit_test(t_names),
 		cmocka_unit_test(t_timeout),
 		cmocka_unit_test(t_budget),
 		cmocka_unit_test(t_shared),

@@ -102,6 +102,12 @@ static const struct {
 	{"192.0.2.1", "a@nope.example.test", SPF_RESULT_NONE}, /* NXDOMAIN */
 	{"192.0.2.1", "a@refused.test", SPF_RESULT_TEMPERROR},
 	{"192.0.2.1", "a@tfinc.spf.example.test", SPF_RESULT_TEMPERROR},
+	/* issue 13: exists:%{l}.lp.example.test with a 64-octet local part
+	   is a name that cannot exist (no match, RFC 7208 4.8), not a DNS
+	   failure the sender could force */
+	{"192.0.2.1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "@lp.spf.example.test", SPF_RESULT_FAIL},
+	{"192.0.2.1", "a..b@lp.spf.example.test", SPF_RESULT_FAIL},
 };
 
 static void
@@ -134,6 +140,21 @@ t_spf_mech_tempfail(void **state)
 	assert_true(b.tempfails > 0);
 	print_message("# a:refused -> libspf2 says %s, %u tempfail(s)\n",
 	    SPF_strresult(r), b.tempfails);
+}
+
+/* issue 13: the name made from the local part cannot be asked: nothing
+   is sent, nothing fails temporarily */
+static void
+t_spf_bad_name(void **state)
+{
+	struct pw_dns_budget b;
+	SPF_result_t r;
+
+	(void)state;
+	pw_dns_budget_init(&b, 0, 0);
+	r = spf_check(dns, &b, "192.0.2.1", "a..b@lp.spf.example.test");
+	assert_int_equal(r, SPF_RESULT_FAIL);
+	assert_int_equal(b.tempfails, 0);
 }
 
 static void
@@ -236,6 +257,10 @@ static const struct {
 	    DKIM_SIGERROR_KEYFAIL},
 	{"dead.test", "unit", false, DKIM_STAT_KEYFAIL,
 	    DKIM_SIGERROR_KEYFAIL},
+	/* issue 13: a selector of 64 octets makes a key name that cannot
+	   be asked: no key, not a key lookup failure */
+	{"example.test", "ssssssssssssssssssssssssssssssssssssssssssssssssssss"
+	    "ssssssssssss", false, DKIM_STAT_NOKEY, DKIM_SIGERROR_NOKEY},
 };
 
 static void
@@ -334,6 +359,68 @@ t_spf_stage_deadline(void **state)
 	pw_config_release(&cfg);
 }
 
+/*
+ * issue 13, through the policy: a "ptr" whose PTR lookup fails does not
+ * match (RFC 7208 5.5), so the result is the record's -all, not
+ * temperror; a lookup the result depends on still makes it temperror.
+ */
+static enum pw_auth_result
+policy_spf(const char *ip, const char *from)
+{
+	extern const struct pw_policy pol_spf_verify;
+	struct pw_buf errs = {0};
+	struct pw_config *cfg;
+	struct pw_client cl = {0};
+	struct pw_msg *m;
+	struct pw_call call;
+	void *conf = NULL;
+	char *text, *path;
+	enum pw_auth_result res;
+
+	text = pw_asprintf("dns_nameservers = %s\nlog = stderr\n"
+	    "dkim_verify = no\ndmarc_mode = off\n", dnsfix_fwd);
+	path = t_tmpfile("spfptr.conf", text, 0644);
+	free(text);
+	cfg = pw_policies_load(path, &errs);
+	free(path);
+	if (cfg == NULL)
+		fail_msg("config: %s", errs.data);
+	for (size_t i = 0; i < pw_npolicies; i++)
+		if (pw_policies[i] == &pol_spf_verify)
+			conf = pw_policy_conf(cfg, i);
+	assert_non_null(conf);
+	cl.has_addr = true;
+	cl.sa.ss_family = AF_INET;
+	inet_pton(AF_INET, ip, &((struct sockaddr_in *)&cl.sa)->sin_addr);
+	strcpy(cl.addr, ip);
+	cl.helo = "client.example.test";
+	m = pw_msg_new(cfg, &cl);
+	pw_msg_set_qid(m, "T2");
+	m->env_from = from;
+	call = (struct pw_call){m, conf, NULL};
+	assert_int_equal(pol_spf_verify.mail(&call), PW_DUNNO);
+	res = m->auth.spf.result;
+	pw_msg_free(&m);
+	pw_config_release(&cfg);
+	return res;
+}
+
+static void
+t_spf_policy_corrections(void **state)
+{
+	(void)state;
+	assert_int_equal(policy_spf("198.0.0.7", "a@ptrtf.spf.example.test"),
+	    PW_AUTH_FAIL);
+	assert_int_equal(policy_spf("192.0.2.1", "a@tf.spf.example.test"),
+	    PW_AUTH_TEMPERROR);
+	/* "v=spf1\0 -all": a syntax error, not the empty record */
+	assert_int_equal(policy_spf("192.0.2.9", "a@nul.spf.example.test"),
+	    PW_AUTH_PERMERROR);
+	/* a name from the local part that cannot be asked: no match */
+	assert_int_equal(policy_spf("192.0.2.1", "a..b@lp.spf.example.test"),
+	    PW_AUTH_FAIL);
+}
+
 /* Last: no server at all. */
 static void
 t_server_stopped(void **state)
@@ -362,6 +449,8 @@ main(void)
 		cmocka_unit_test(t_spf),
 		cmocka_unit_test(t_spf_mech_tempfail),
 		cmocka_unit_test(t_spf_budget),
+		cmocka_unit_test(t_spf_bad_name),
+		cmocka_unit_test(t_spf_policy_corrections),
 		cmocka_unit_test(t_dkim),
 		cmocka_unit_test(t_spf_stage_deadline),
 		cmocka_unit_test(t_server_stopped),

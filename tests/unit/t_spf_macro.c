@@ -121,12 +121,37 @@ t_bad(void **state)
 	}
 }
 
+/* issue 13: %{p} is the validated PTR name the caller found (7.3), and
+   upper case URL-escapes it */
+static void
+t_ptr(void **state)
+{
+	struct pw_arena *a = pw_arena_new(1024);
+	struct pw_spf_macro_ctx x = *ctx(&v4);
+	char *r;
+
+	(void)state;
+	x.ptr = "mx.email.example.com";
+	r = pw_spf_macro_expand(a, "%{p}", &x, false);
+	assert_string_equal(r, "mx.email.example.com");
+	r = pw_spf_macro_expand(a, "%{p2}", &x, false);
+	assert_string_equal(r, "example.com");
+	x.ptr = "a+b.example.com";
+	r = pw_spf_macro_expand(a, "%{P}", &x, true);
+	assert_string_equal(r, "a%2Bb.example.com");
+	x.ptr = NULL;
+	r = pw_spf_macro_expand(a, "%{p}", &x, false);
+	assert_string_equal(r, "unknown");
+	pw_arena_free(&a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_expand),
 		cmocka_unit_test(t_bad),
+		cmocka_unit_test(t_ptr),
 	};
 
 	v4.ss_family = AF_INET;
