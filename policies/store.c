@@ -19,6 +19,8 @@
 
 static const struct pw_store_ops *const backends[] = {
     &pw_store_sqlite_ops,
+    &pw_store_pg_ops,
+    &pw_store_postgres_ops,
 };
 
 static _Thread_local char store_error[512];
@@ -64,7 +66,7 @@ pw_store_open(const char *spec, const struct pw_store_opts *opts,
 			return backends[i]->open(colon + 1, opts, store_r,
 						 error_r);
 	*error_r = pw_asprintf("store \"%s\": unknown type \"%.*s\" "
-			       "(supported: sqlite)",
+			       "(supported: sqlite, postgresql)",
 			       spec, (int)slen, spec);
 	return -1;
 }
@@ -204,6 +206,30 @@ pw_store_audit_list(struct pw_store *s, const struct pw_audit_filter *f,
 		return -1;
 	}
 	return s->ops->audit_list(s, f, cb, ctx);
+}
+
+int
+pw_store_dmarc_list(struct pw_store *s,
+    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
+{
+	if (s->ops->dmarc_list == NULL) {
+		pw_store_set_error("%s: DMARC rows cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_list(s, cb, ctx);
+}
+
+int
+pw_store_copy(struct pw_store *dst, struct pw_store *src)
+{
+	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||
+	    src->ops->dmarc_list == NULL) {
+		pw_store_set_error("cannot copy a %s store into a %s store",
+		    src->ops->scheme, dst->ops->scheme);
+		return -1;
+	}
+	return dst->ops->copy_from(dst, src);
 }
 
 /* ---- audit chain ---------------------------------------------------- */

@@ -71,6 +71,10 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"unsubscribe", pw_ctl_unsubscribe,
 	"report --org ORG [--format csv|json] [--store SPEC]",
 	"each withdrawal, its delay, and any message sent after it"},
+    {"store", pw_ctl_store,
+	"init [SPEC]\n"
+	"\t\tcopy SRC DST",
+	"create or migrate a store's schema; copy a store into an empty one"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -147,6 +147,8 @@ pw_cleanup() {
 		fi
 	done
 	for p in "${PW_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# what other harness files registered (pg.sh: stop PostgreSQL)
+	for p in ${pw_cleanup_hooks[@]+"${pw_cleanup_hooks[@]}"}; do "$p"; done
 	[ -z "$m" ] || diag "cleanup took $(pw_ms_since "$t0") ms"
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		if [ "$pw_fail" -eq 0 ] && [ "${PW_KEEP:-0}" != 1 ] && [ "$rc" -eq 0 ]; then
