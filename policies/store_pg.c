@@ -378,7 +378,10 @@ pg_fail(struct pg_store *s, struct pg_conn *c, const PGresult *res,
 	const char *what)
 {
 	char buf[512];
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	/* the primary message only: DETAIL would show the failing row,
+	   addresses and all, in the log */
+	const char *msg =
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if ((msg == NULL || *msg == '\0') && c != NULL)
 		msg = PQerrorMessage(c->db);
@@ -647,6 +650,11 @@ schema_init(struct pg_store *s, struct pg_conn *c, char **error_r)
 				       s->shown, v, SCHEMA_VERSION);
 		(void)cmd(s, c, "ROLLBACK", "schema");
 		return -2;
+	}
+	if (v == SCHEMA_VERSION) {
+		/* nothing to do: also what a role without DDL rights sees */
+		(void)cmd(s, c, "ROLLBACK", "schema");
+		return 0;
 	}
 	for (; v < SCHEMA_VERSION; v++) {
 		r = PQexec(c->db, migrations[v]);
