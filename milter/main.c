@@ -35,6 +35,7 @@
 #include "log.h"
 #include "milterio.h"
 #include "mlfi.h"
+#include "store.h"
 #include "quickack.h"
 #include "util.h"
 
@@ -268,6 +269,14 @@ main(int argc, char **argv)
 	    pw_strdup(socket_path(cfg->core.milter_socket)) : NULL;
 	pw_write_pid(pid_file, "pid_file");
 	pw_drop_privileges(cfg, socket_path(cfg->core.milter_socket));
+	{
+		/* a store of another schema version: refuse to start (a
+		   store that is only down does not stop signing) */
+		char *err = NULL;
+
+		if (pw_store_startup_check(cfg->core.store, &err) < 0)
+			pw_fatal(EX_CONFIG, "store: %s", err);
+	}
 	pw_config_set_current(cfg);
 
 	sigemptyset(&set);

@@ -71,6 +71,35 @@ pw_store_open(const char *spec, const struct pw_store_opts *opts,
 	return -1;
 }
 
+int
+pw_store_startup_check(const char *spec, char **error_r)
+{
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_store *s = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (spec == NULL || *spec == '\0')
+		return 0;
+	o.create = false;	/* SQLite: the first write creates the file */
+	o.readonly = true;
+	rc = pw_store_open(spec, &o, &s, &err);
+	if (rc == 0) {
+		pw_store_close(&s);
+		return 0;
+	}
+	if (rc == -2) {
+		*error_r = err;
+		return -1;
+	}
+	if (strncmp(spec, "sqlite:", 7) != 0)
+		pw_syslog(LOG_WARNING, "store: %s; starting anyway: what "
+		    "needs the store is deferred (4xx) until it answers",
+		    err ? err : "cannot open");
+	free(err);
+	return 0;
+}
+
 void
 pw_store_close(struct pw_store **storep)
 {

@@ -180,6 +180,12 @@ extern const struct pw_store_ops pw_store_postgres_ops;	/* postgres:// */
 int	pw_store_open(const char *spec, const struct pw_store_opts *,
 	    struct pw_store **store_r, char **error_r);
 void	pw_store_close(struct pw_store **);
+/* For a daemon about to serve: 0 if it may start - the store answered
+   with a schema this program knows, or did not answer now (logged; what
+   needs the store tempfails until it does) - or -1 with *error_r
+   (malloc'd) when it holds no schema or another version: the message
+   names the command to run. */
+int	pw_store_startup_check(const char *spec, char **error_r);
 
 /* The last failure of this thread, for logs and replies. */
 const char *pw_store_strerror(void);

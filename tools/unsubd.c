@@ -817,6 +817,13 @@ main(int argc, char **argv)
 		pw_daemonize();
 	pw_write_pid(u.s->pid_file, "unsubd_pid_file");
 	pw_drop_privileges(u.cfg, NULL);
+	{
+		/* a store of another schema version: refuse to start */
+		char *err = NULL;
+
+		if (pw_store_startup_check(u.cfg->core.store, &err) < 0)
+			pw_fatal(EX_CONFIG, "store: %s", err);
+	}
 	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.rate_lock, NULL);
 	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));

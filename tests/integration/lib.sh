@@ -35,6 +35,8 @@
 #   PW_KEEP=1        keep the temp dir even when every check passed
 #                    (it is always kept, and its path printed, on failure)
 #   PW_TMPDIR        parent of the temp dir (default /tmp)
+#   PW_STORE         the daemon's store (default sqlite:$T/pw/postwarden.db;
+#                    t_pgstore.sh: postgresql://..., see pg.sh)
 #
 # Layout of the temp dir $T (chmod 755: Postfix runs as user postfix):
 #   $T/dns/   unbound.conf, zone.conf (local-data lines), log
@@ -339,7 +341,7 @@ dns_nameservers = 127.0.0.1@$PW_DNS_PORT
 pid_file = $T/pw/postwarden.pid
 log = stderr
 $(if [ -n "$PW_USER" ]; then echo "user = $PW_USER"; else echo "milter_socket_mode = 0666"; fi)
-store = sqlite:$T/pw/postwarden.db
+store = ${PW_STORE:-sqlite:$T/pw/postwarden.db}
 temp_dir = $T/pw
 dkim_key_table = file:$T/pw/KeyTable
 dkim_signing_table = refile:$T/pw/SigningTable

@@ -1,0 +1,182 @@
+#!/bin/bash
+# t_pgstore.sh - postwarden with store = postgresql:// in the real Postfix
+# (issue 10): a private PostgreSQL 15 cluster (pg.sh) with the roles of
+# conf/postwarden-roles.sql; the daemon connects as postwarden_milter with
+# a passfile of its own.
+#   - commercial mail with consent checks writes its audit rows to
+#     PostgreSQL; `audit verify` passes as the read-only role;
+#   - the milter's role cannot UPDATE or DELETE an audit row;
+#   - PostgreSQL stopped: commercial mail 4xx (stays with the client),
+#     signing-only mail still flows; started again: postwarden recovers
+#     by itself, same process;
+#   - a schema of another version: the daemon refuses to start and names
+#     the command to run;
+#   - store copy from SQLite into an empty PostgreSQL database.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+
+[ "$PW_MILTER_IMPL" = postwarden ] || { ok "skipped: postwarden-specific"; pw_done; }
+
+pg_start "$T" || pw_bail "PostgreSQL 15 started, roles created, schema initialised"
+ok "PostgreSQL 15 on 127.0.0.1:$PW_PG_PORT, roles and schema created"
+
+# the daemon's own passfile, readable by its user only
+install -m 600 ${PW_USER:+-o "$PW_USER"} "$PW_PG_PASSFILE" "$T/pw/pgpass"
+PW_STORE="postgresql://postwarden_milter@127.0.0.1:$PW_PG_PORT/postwarden?sslmode=disable&passfile=$T/pw/pgpass"
+# ctl as the milter's role (it may add records) and as the reader
+ctl() { "$PW_CTL" "$@" --store "$PW_PG_MILTER_URI"; }
+# q SQL: rows as the read-only role, '|' separated
+q() { pg_sql postwarden_reader "$1"; }
+
+FOOTER='Acme Widgets Inc. | 123 Main Street West, Toronto ON M5V 1A1 | info@acme.test'
+cat >"$T/pw/organisations.conf" <<'EOF'
+[org acme]
+domains = acme.test
+sasl_logins = acme-news
+default_class = commercial
+business_name = Acme Widgets Inc.
+mailing_address = 123 Main Street West, Toronto ON M5V 1A1
+contact_email = info@acme.test
+unsubscribe_url = https://unsub.acme.test/u/
+class_header_mode = off
+multi_recipient = rcpt_limit
+missing_consent = refuse_at_rcpt
+EOF
+RING=$T/pw/unsub.keys
+"$PW_CTL" token newkey --ring "$RING" >/dev/null || pw_bail "key ring created"
+[ -z "$PW_USER" ] || chown "$PW_USER" "$RING"
+key=$(pw_key rsa acme.test sel1) || pw_bail "acme key"
+pw_keytable sel1._domainkey.acme.test acme.test sel1 "$key"
+pw_signing '*@acme.test' sel1._domainkey.acme.test
+key=$(pw_key rsa plain.test psel) || pw_bail "plain key"
+pw_keytable psel._domainkey.plain.test plain.test psel "$key"
+pw_signing '*@plain.test' psel._domainkey.plain.test
+pw_conf "organisations = file:$T/pw/organisations.conf"
+pw_conf "unsubscribe_keys = $RING"
+
+ctl consent add alice@remote.test --org acme --type express --source web_form \
+    --proof form-1 >/dev/null || pw_bail "consent add (alice) into PostgreSQL"
+ctl consent add dave@remote.test --org acme --type express --source web_form \
+    >/dev/null || pw_bail "consent add (dave)"
+ctl consent withdraw dave@remote.test --org acme >/dev/null || pw_bail "withdraw (dave)"
+check "consent records are in PostgreSQL" \
+    test "$(q "SELECT count(*) FROM consent_event WHERE org = 'acme'")/$(q "SELECT count(*) FROM suppression")" = 2/1
+
+pw_setup
+grep -q 'store:' "$T/pw/log" && diag "$(grep 'store:' "$T/pw/log")"
+
+acme() {	# acme TO: commercial mail from acme-news
+	pw_send_smtp --xclient-addr 198.51.100.30 --xclient-login acme-news \
+	    --from news@acme.test --to "$1" --header "Subject: sale" \
+	    --body "Everything 50% off! $FOOTER"
+}
+plain() {	# plain TO: mail of no organisation: signing only
+	pw_send_smtp --xclient-addr 198.51.100.31 --xclient-login someone \
+	    --from bob@plain.test --to "$1" --header "Subject: hello" \
+	    --body "Just a note."
+}
+
+# 1. consent holds: delivered, audit row in PostgreSQL
+acme alice@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "consented: delivered" test -n "$f"
+check "consented: signed (dkimpy)" pw_verify_dkimpy "$f"
+row=$(q "SELECT action, consent, basis_type, dkim_d, class FROM audit WHERE queue_id = '$PW_QID' AND recipient = 'alice@remote.test'")
+check "consented: audit row in PostgreSQL (delivered, express, d=acme.test)" \
+    test "$row" = "delivered|express|express|acme.test|commercial"
+
+# 2. no consent, 3. withdrawn: refused at RCPT, audited
+acme nobody@remote.test
+check "no consent: 550 5.7.1 at RCPT" \
+    grep -q '<\*\* *550 5.7.1 <nobody@remote.test>: no consent' "$PW_SWAKS"
+acme dave@remote.test
+check "withdrawn: 550 5.7.1 at RCPT" \
+    grep -q '<\*\* *550 5.7.1 <dave@remote.test>: no consent' "$PW_SWAKS"
+sleep 0.5
+row=$(q "SELECT action, consent FROM audit WHERE recipient = 'nobody@remote.test' ORDER BY id DESC LIMIT 1")
+check "no consent: audit row refused_rcpt|none" test "$row" = "refused_rcpt|none"
+row=$(q "SELECT consent, basis_id < 0 FROM audit WHERE recipient = 'dave@remote.test' ORDER BY id DESC LIMIT 1")
+check "withdrawn: audit row names the suppression" test "$row" = "withdrawn|t"
+
+# 4. the chain verifies as the read-only role; ids run 1..n
+out=$("$PW_CTL" audit verify --store "$PW_PG_READER_URI" 2>&1)
+check "audit verify as postwarden_reader: intact" grep -q 'intact' <<<"$out" || diag "$out"
+n1=$(q "SELECT count(*) FROM audit")
+check "audit rows 1..$n1 without gaps" test "$(q "SELECT max(id) FROM audit")" = "$n1"
+head=$(sed -n 's/.*head \([0-9a-f]*\).*/\1/p' <<<"$out")
+out=$("$PW_CTL" audit verify --store "$PW_PG_READER_URI" --expect-head "$head" 2>&1)
+check "audit verify --expect-head" test $? -eq 0
+
+# 5. least privilege: the milter's role adds, never rewrites
+out=$(pg_sql postwarden_milter "UPDATE audit SET action = 'delivered' WHERE id = 1" 2>&1)
+check "milter role: UPDATE audit is refused" grep -q 'permission denied' <<<"$out"
+out=$(pg_sql postwarden_milter "DELETE FROM audit" 2>&1)
+check "milter role: DELETE FROM audit is refused" grep -q 'permission denied' <<<"$out"
+out=$(pg_sql postwarden_reader "INSERT INTO suppression (org, address, reason, requested_at, created_at, recorded_us) VALUES ('acme', 'x@remote.test', 'manual', 1, 1, 1)" 2>&1)
+check "reader role: INSERT is refused" grep -q 'permission denied' <<<"$out"
+
+# 6. PostgreSQL stops: commercial mail 4xx, signing-only mail flows
+pg_stop
+check "PostgreSQL stopped" ! pg_running
+acme alice@remote.test
+check "store down: commercial mail gets a 4xx" grep -qE '<\*\* *4[0-9][0-9] ' "$PW_SWAKS"
+check "store down: commercial mail not queued" test -z "$PW_QID"
+plain carol@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "store down: signing-only mail delivered" test -n "$f"
+check "store down: and signed by plain.test (dkimpy)" pw_verify_dkimpy "$f"
+check "store down: the daemon still runs" pw_milter_running
+pid=$PW_MILTER_PID
+
+# 7. PostgreSQL back: recovers without a restart or reload (the connect
+#    backoff is at most 5 s)
+pg_start "$T" || pw_bail "PostgreSQL started again"
+t0=$(date +%s%N)
+for i in $(seq 1 20); do
+	acme alice@remote.test
+	[ -n "$PW_QID" ] && break
+	sleep 1
+done
+f=$(pw_wait_sent "$PW_QID")
+check "store back: commercial mail delivered again (after $i tries, $(pw_ms_since "$t0") ms)" test -n "$f"
+check "store back: same daemon process" test "$PW_MILTER_PID" = "$pid"
+row=$(q "SELECT action FROM audit WHERE queue_id = '$PW_QID'")
+check "store back: audited in PostgreSQL" test "$row" = "delivered"
+out=$("$PW_CTL" audit verify --store "$PW_PG_READER_URI" 2>&1)
+check "store back: the chain still verifies" grep -q 'intact' <<<"$out" || diag "$out"
+
+# 8. another schema version: the daemon refuses to start, naming the
+#    command; the running one is not affected by the check
+sed -e "s|^milter_socket = .*|milter_socket = unix:$T/pw/m2.sock|" \
+    -e "s|^pid_file = .*|pid_file = $T/pw/m2.pid|" \
+    "$T/pw/postwarden.conf" >"$T/pw/m2.conf"
+pg_sql postwarden_owner "UPDATE pw_schema SET version = 0" >/dev/null
+out=$(timeout 20 "$PW_POSTWARDEN" -c "$T/pw/m2.conf" -f 2>&1)
+rc=$?
+check "older schema: the daemon refuses to start (exit $rc)" test "$rc" -eq 78
+check "older schema: the message names postwarden-ctl store init" \
+    grep -q 'run postwarden-ctl store init' <<<"$out" || diag "$out"
+check "older schema: no password in the message" ! grep -q "$(cut -d: -f5 "$PW_PG_PASSFILE" | head -2 | tail -1)" <<<"$out"
+pg_sql postwarden_owner "UPDATE pw_schema SET version = 9" >/dev/null
+out=$(timeout 20 "$PW_POSTWARDEN" -c "$T/pw/m2.conf" -f 2>&1)
+rc=$?
+check "newer schema: refused too (exit $rc)" test "$rc" -eq 78
+out=$("$PW_CTL" store init "$PW_PG_OWNER_URI" 2>&1)
+check "store init does not downgrade a newer schema" test $? -ne 0
+pg_sql postwarden_owner "UPDATE pw_schema SET version = 1" >/dev/null
+
+# 9. store copy: a SQLite store into an empty PostgreSQL database
+"$PW_CTL" consent add zoe@remote.test --org acme --type express \
+    --source import --store "sqlite:$T/copy.db" >/dev/null
+"$PW_CTL" consent withdraw zoe@remote.test --org acme --store "sqlite:$T/copy.db" >/dev/null
+pg_sql "CREATE DATABASE pwcopy OWNER postwarden_owner" >/dev/null
+DST="postgresql://postwarden_owner@127.0.0.1:$PW_PG_PORT/pwcopy?sslmode=disable&passfile=$PW_PG_PASSFILE"
+out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
+check "store copy sqlite -> postgresql" grep -q 'audit chain verified' <<<"$out" || diag "$out"
+check "store copy: counts" grep -q 'copied 1 consent events, 1 suppressions' <<<"$out"
+out=$("$PW_CTL" consent show zoe@remote.test --org acme --store "$DST" 2>&1)
+check "store copy: the copy answers withdrawn" grep -qi 'withdrawn' <<<"$out" || diag "$out"
+out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
+check "store copy into a non-empty store: refused" grep -q 'not empty' <<<"$out"
+
+pw_done
