@@ -1066,6 +1066,66 @@ out:
 	free(spec);
 }
 
+/* PostgreSQL: the password from opts.password_file (the first line of a
+   file of its own) when the URI and ~/.pgpass give none */
+static void
+t_password_file_pg(void **state)
+{
+	struct fixture *f = fix(state, BE_PG);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_store *s = NULL;
+	const char *pf = strstr(f->spec, "passfile=");
+	char line[512], *uri, *pwfile, *err = NULL, *p;
+	FILE *fp;
+	int found = 0;
+
+	if (pf == NULL || strstr(f->spec, "&passfile=") == NULL)
+		skip();
+	/* the owner's password, from the test cluster's pgpass */
+	assert_non_null(fp = fopen(pf + strlen("passfile="), "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, ":postwarden_owner:") != NULL) {
+			found = 1;
+			break;
+		}
+	fclose(fp);
+	assert_true(found);
+	p = strrchr(line, ':') + 1;
+	pwfile = pw_asprintf("%s/owner.pw", tmpdir);
+	assert_non_null(fp = fopen(pwfile, "w"));
+	fputs(p, fp); /* with its newline */
+	fclose(fp);
+	uri = pw_asprintf("%.*s", (int)(strstr(f->spec, "&passfile=") - f->spec),
+			  f->spec);
+	/* no password anywhere: refused by the server (no ~/.pgpass for
+	   this test: PGPASSFILE points nowhere) */
+	setenv("PGPASSFILE", "/nonexistent", 1);
+	assert_int_equal(pw_store_open(uri, &o, &s, &err), -1);
+	free(err);
+	o.password_file = pwfile;
+	if (pw_store_open(uri, &o, &s, &err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(pw_store_audit_append(s, &(struct pw_audit_row){
+						      .queue_id = "4QPW",
+						      .action = "delivered"}),
+			 0);
+	pw_store_close(&s);
+	/* an empty file, a missing file: a clear error, never a crash */
+	assert_non_null(fp = fopen(pwfile, "w"));
+	fclose(fp);
+	assert_int_equal(pw_store_open(uri, &o, &s, &err), -1);
+	assert_non_null(strstr(err, "empty"));
+	free(err);
+	o.password_file = "/nonexistent/pw";
+	assert_int_equal(pw_store_open(uri, &o, &s, &err), -1);
+	assert_non_null(strstr(err, "No such file"));
+	free(err);
+	unsetenv("PGPASSFILE");
+	unlink(pwfile);
+	free(pwfile);
+	free(uri);
+}
+
 /* Each test, once per backend; a few apply to one backend only. */
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
@@ -1089,6 +1149,7 @@ main(void)
 	    BOTH(t_audit_chain),
 	    BOTH(t_append_only),
 	    PG(t_roles_pg),
+	    PG(t_password_file_pg),
 	    BOTH(t_export_dmarc),
 	    BOTH(t_concurrent),
 	    BOTH(t_concurrent_procs),
