@@ -15,7 +15,10 @@
  *
  * Connections: a libpq connection serves one thread at a time, so the
  * store keeps a small pool, as store_sqlite.c does.  A connection that
- * breaks is dropped, not pooled; the next call opens a new one.  After a
+ * breaks is dropped, not pooled; one that the server closed while it was
+ * idle in the pool is noticed when it is taken (PQconsumeInput) and
+ * replaced, so a server restart between two messages costs neither a
+ * failure.  After a
  * failed connect, further attempts wait a backoff (200 ms doubling to
  * 5 s) during which calls fail at once: a down server costs each message
  * a function call, not a connect timeout, and the first call after the
@@ -235,6 +238,7 @@ static const struct {
 
 struct pg_conn {
 	PGconn *db;
+	bool dead;	   /* the server said FATAL between two calls */
 	uint32_t prepared; /* bit per enum pg_stmt */
 	struct pg_conn *next;
 };
@@ -390,6 +394,20 @@ pg_fail(struct pg_store *s, struct pg_conn *c, const PGresult *res,
 	return -1;
 }
 
+/* notice - what the server says outside a query: a FATAL (the session is
+   being ended: restart, pg_terminate_backend) marks the connection dead;
+   the rest is not for a daemon's stderr */
+static void
+notice(void *arg, const PGresult *res)
+{
+	struct pg_conn *c = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
+			    strcmp(sev, "PANIC") == 0))
+		c->dead = true;
+}
+
 static struct pg_conn *
 conn_open(struct pg_store *s, char **error_r)
 {
@@ -417,6 +435,7 @@ conn_open(struct pg_store *s, char **error_r)
 		conn_close(c);
 		return NULL;
 	}
+	(void)PQsetNoticeReceiver(c->db, notice, c);
 	return c;
 }
 
@@ -429,9 +448,18 @@ conn_get(struct pg_store *s)
 	char *err = NULL;
 
 	pthread_mutex_lock(&s->lock);
-	if ((c = s->pool) != NULL) {
+	while ((c = s->pool) != NULL) {
 		s->pool = c->next;
 		s->npool--;
+		/* A server that restarted or ended the session while the
+		   connection sat in the pool has said FATAL and closed the
+		   socket: reading and parsing what is there (without waiting;
+		   PQisBusy parses) shows it, so the call gets a new
+		   connection instead of a failure. */
+		if (PQconsumeInput(c->db) && !PQisBusy(c->db) && !c->dead &&
+		    PQstatus(c->db) == CONNECTION_OK)
+			break;
+		conn_close(c);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (c == NULL && s->backoff_ms > 0 &&

@@ -18,7 +18,7 @@
 #   PW_PG_READER_URI    ... as postwarden_reader
 #   PW_PG_PASSFILE      DIR/pg/pgpass, named by passfile= in each URI
 # pg_stop stops it (fast shutdown); pg_start again on the same DIR starts
-# the same cluster again.  pg_kill: SIGKILL of the postmaster.
+# the same cluster again (or only sets the variables if it runs).  pg_kill: SIGKILL of the postmaster.
 # pg_sql [ROLE] SQL: psql -At over the socket (default ROLE postgres).
 #
 # The caller stops it on exit: lib.sh's pw_cleanup calls pg_stop when this
@@ -66,7 +66,7 @@ pg_start() {
 			return 1
 		}
 	fi
-	pg_as "$PW_PG_BIN/pg_ctl" -D "$PW_PG_DIR/data" -l "$PW_PG_DIR/log" -w \
+	pg_running || pg_as "$PW_PG_BIN/pg_ctl" -D "$PW_PG_DIR/data" -l "$PW_PG_DIR/log" -w \
 	    -t 60 -o "-c listen_addresses=127.0.0.1 -p $PW_PG_PORT -k $PW_PG_DIR/sock" \
 	    start >/dev/null || {
 		echo "pg_start: the server did not start:" >&2

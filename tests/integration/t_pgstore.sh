@@ -165,7 +165,30 @@ out=$("$PW_CTL" store init "$PW_PG_OWNER_URI" 2>&1)
 check "store init does not downgrade a newer schema" test $? -ne 0
 pg_sql postwarden_owner "UPDATE pw_schema SET version = 1" >/dev/null
 
-# 9. store copy: a SQLite store into an empty PostgreSQL database
+# 9. PostgreSQL down when the daemon starts: it starts all the same,
+#    defers commercial mail, signs the rest, and recovers by itself
+pw_stop_milter || nok "daemon stopped"
+pg_stop
+pw_start_milter
+check "store down at start: the daemon starts" pw_milter_running
+check "store down at start: says so in its log" grep -q 'starting anyway' "$T/pw/log"
+acme alice@remote.test
+check "store down at start: commercial mail gets a 4xx" grep -qE '<\*\* *4[0-9][0-9] ' "$PW_SWAKS"
+plain carol@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "store down at start: signing-only mail delivered" test -n "$f"
+pid=$PW_MILTER_PID
+pg_start "$T" || pw_bail "PostgreSQL started again"
+for i in $(seq 1 20); do
+	acme alice@remote.test
+	[ -n "$PW_QID" ] && break
+	sleep 1
+done
+f=$(pw_wait_sent "$PW_QID")
+check "store down at start: delivered once it is back (try $i), same process" \
+    test -n "$f" -a "$PW_MILTER_PID" = "$pid"
+
+# 10. store copy: a SQLite store into an empty PostgreSQL database
 "$PW_CTL" consent add zoe@remote.test --org acme --type express \
     --source import --store "sqlite:$T/copy.db" >/dev/null
 "$PW_CTL" consent withdraw zoe@remote.test --org acme --store "sqlite:$T/copy.db" >/dev/null
