@@ -145,6 +145,39 @@ check "store back: audited in PostgreSQL" test "$row" = "delivered"
 out=$("$PW_CTL" audit verify --store "$PW_PG_READER_URI" 2>&1)
 check "store back: the chain still verifies" grep -q 'intact' <<<"$out" || diag "$out"
 
+# 7b. postwarden-unsubd on the same database: the one-click POST for the
+#     token in the message just delivered records the withdrawal in
+#     PostgreSQL, and the MTA refuses the very next message
+UPORT=$((PW_PORT_BASE + 80))
+UNSUBD=$PW_BUILD_DIR/tools/postwarden-unsubd
+cat >"$T/unsubd.conf" <<EOF
+log = stderr
+${PW_USER:+user = $PW_USER}
+store = $PW_STORE
+organisations = file:$T/pw/organisations.conf
+unsubd_listen_address = 127.0.0.1
+unsubd_listen_port = $UPORT
+unsubd_base_path = /u
+unsubscribe_keys = $RING
+unsubd_pid_file = $T/unsubd.pid
+EOF
+"$UNSUBD" -f -c "$T/unsubd.conf" 2>"$T/unsubd.log" &
+PW_PIDS+=($!)
+pw_wait_tcp "$UPORT" 50 || pw_bail "postwarden-unsubd listens on $UPORT ($(cat "$T/unsubd.log"))"
+tok=$(pw_header "$f" List-Unsubscribe | sed -n 's|^<https://unsub\.acme\.test/u/\([^>]*\)>.*|\1|p')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary 'List-Unsubscribe=One-Click' "http://127.0.0.1:$UPORT/u/$tok")
+check "unsubd: one-click POST 200" test "$code" = 200 || diag "$(cat "$T/unsubd.log")"
+row=$(q "SELECT address, reason FROM suppression WHERE address = 'alice@remote.test'")
+check "unsubd: the withdrawal is in PostgreSQL" test "$row" = "alice@remote.test|one_click_post"
+acme alice@remote.test
+check "unsubd: the next message to alice is refused (550 5.7.1)" \
+    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: no consent' "$PW_SWAKS"
+# consent given again, for the steps below
+ctl consent add alice@remote.test --org acme --type express --source web_form \
+    --proof form-2 >/dev/null || nok "consent add (alice again)"
+
 # 8. another schema version: the daemon refuses to start, naming the
 #    command; the running one is not affected by the check
 sed -e "s|^milter_socket = .*|milter_socket = unix:$T/pw/m2.sock|" \
