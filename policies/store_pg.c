@@ -715,7 +715,7 @@ pg_open_uri(const struct pw_store_ops *ops, const char *scheme,
 {
 	struct pg_store *s;
 	struct pg_conn *c;
-	int v, rc = -1;
+	int v, bt, rc = -1;
 
 	s = pw_calloc(1, sizeof(*s));
 	s->base.ops = ops;
@@ -724,12 +724,22 @@ pg_open_uri(const struct pw_store_ops *ops, const char *scheme,
 	s->opts = *opts;
 	if (s->opts.busy_timeout_ms < 0)
 		s->opts.busy_timeout_ms = 0;
-	/* lock_timeout 0 would wait for ever: 1 ms is the least */
-	snprintf(s->options, sizeof(s->options),
-		 "-c lock_timeout=%d -c bytea_output=hex%s",
-		 s->opts.busy_timeout_ms > 0 ? s->opts.busy_timeout_ms : 1,
-		 s->opts.readonly ? " -c default_transaction_read_only=on"
-				  : "");
+	/* lock_timeout 0 would wait for ever: 1 ms is the least.  The
+	   daemons' statements are short: statement_timeout (5 x the busy
+	   timeout) is a net under a server that is slow for another reason,
+	   so that the MTA gets a 4xx before its milter timeouts.  Reports
+	   (read-only) walk long tables and get none. */
+	bt = s->opts.busy_timeout_ms > 0 ? s->opts.busy_timeout_ms : 1;
+	if (s->opts.readonly)
+		snprintf(s->options, sizeof(s->options),
+			 "-c lock_timeout=%d -c bytea_output=hex "
+			 "-c default_transaction_read_only=on",
+			 bt);
+	else
+		snprintf(s->options, sizeof(s->options),
+			 "-c lock_timeout=%d -c statement_timeout=%d "
+			 "-c bytea_output=hex",
+			 bt, bt * 5 > 1000 ? bt * 5 : 1000);
 	s->opts.password_file = NULL; /* not kept: the caller owns it */
 	pthread_mutex_init(&s->lock, NULL);
 	if (strncmp(where, "//", 2) != 0) {

@@ -892,6 +892,32 @@ t_locked_pg(void **state)
 	assert_int_equal(pgx(f->admin, "ROLLBACK"), 0);
 	assert_int_equal(pw_store_audit_append(f->store, &row), 0);
 	assert_int_equal(row.id, 1);
+	/* an operator's table lock (a slow migration, a VACUUM FULL): the
+	   hot-path lookup gives up after lock_timeout instead of hanging */
+	assert_int_equal(pgx(f->admin, "BEGIN"), 0);
+	assert_int_equal(
+	    pgx(f->admin, "LOCK TABLE suppression IN ACCESS EXCLUSIVE MODE"), 0);
+	{
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		assert_int_equal(
+		    pw_store_consent_check(f->store, "acme", "a@example.com",
+					   NULL, T("2025-06-01"), &res, &ev),
+		    -1);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		pw_consent_events_free(&ev);
+		assert_true((b.tv_sec - a.tv_sec) * 1000 +
+				(b.tv_nsec - a.tv_nsec) / 1000000 <
+			    1000);
+	}
+	assert_non_null(strstr(pw_store_strerror(), "lock timeout"));
+	assert_int_equal(pgx(f->admin, "ROLLBACK"), 0);
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+						"a@example.com", NULL,
+						T("2025-06-01"), &res, &ev),
+			 1);
+	pw_consent_events_free(&ev);
 }
 
 /* PostgreSQL: the server drops our idle connections (restart, failover):
