@@ -235,4 +235,66 @@ check "store copy: the copy answers withdrawn" grep -qi 'withdrawn' <<<"$out" ||
 out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
 check "store copy into a non-empty store: refused" grep -q 'not empty' <<<"$out"
 
+# 11. a slow store: a table lock held for 30 s.  The consent lookup gives
+#     up after lock_timeout (2 s): a 4xx well before Postfix's
+#     milter_command_timeout (10 s here), not a hung SMTP session
+pg_sql postwarden_owner "BEGIN; LOCK TABLE suppression IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT" >/dev/null 2>&1 &
+sleeper=$!
+for i in $(seq 1 50); do
+	[ "$(pg_sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'suppression' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && break
+	sleep 0.1
+done
+t0=$(date +%s%N)
+acme alice@remote.test
+ms=$(pw_ms_since "$t0")
+check "slow store: 4xx after ${ms} ms (< 10000, milter_command_timeout)" \
+    test "$ms" -lt 10000 -a -z "$PW_QID"
+check "slow store: the reply is a 4xx" grep -qE '<\*\* *4[0-9][0-9] ' "$PW_SWAKS"
+pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$sleeper" 2>/dev/null
+
+# 12. PostgreSQL killed (SIGKILL of the postmaster) in the middle of a
+#     load of commercial mail, then started again (crash recovery):
+#     every accepted message is delivered and has its audit row, the
+#     others got a 4xx and stay with the client, the chain verifies
+load() {	# load TAG: one commercial message to alice
+	swaks --server "127.0.0.1:$PW_SMTP_PORT" --helo client.example.test \
+	    --xclient-addr 198.51.100.30 --xclient-login acme-news \
+	    --from news@acme.test --to alice@remote.test \
+	    --header "Subject: load $1" --body "Everything 50% off! $FOOTER" \
+	    --timeout 60 </dev/null >"$T/msg/load-$1" 2>&1
+}
+for i in $(seq 1 5); do load "a$i"; done
+lp=()
+for i in $(seq 1 25); do
+	load "b$i" &
+	lp+=($!)
+	[ "$i" = 8 ] && pg_kill
+	sleep 0.05
+done
+wait "${lp[@]}"	# not a bare wait: the daemons are children too
+pg_start "$T" || pw_bail "PostgreSQL started again after SIGKILL"
+queued=0 deferred=0 other=0 bad=0
+for f in "$T"/msg/load-*; do
+	qid=$(sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' "$f" | tail -1)
+	if [ -n "$qid" ]; then
+		queued=$((queued + 1))
+		pw_wait_sent "$qid" >/dev/null || { bad=$((bad + 1)); diag "$qid not delivered"; }
+		[ "$(q "SELECT count(*) FROM audit WHERE queue_id = '$qid' AND action = 'delivered'")" = 1 ] ||
+		    { bad=$((bad + 1)); diag "$qid: no audit row"; }
+	elif grep -qE '<\*\* *4[0-9][0-9] ' "$f"; then
+		deferred=$((deferred + 1))
+	else
+		other=$((other + 1))
+		diag "$(basename "$f"): $(grep -E '<\*\*|\*\*\*' "$f" | head -2)"
+	fi
+done
+check "SIGKILL under load: $queued accepted, $deferred deferred (4xx), $other otherwise" \
+    test "$queued" -ge 5 -a "$deferred" -ge 1 -a "$other" = 0
+check "SIGKILL under load: every accepted message delivered with its audit row" test "$bad" = 0
+out=$("$PW_CTL" audit verify --store "$PW_PG_READER_URI" 2>&1)
+check "SIGKILL under load: the chain verifies after crash recovery" grep -q 'intact' <<<"$out" || diag "$out"
+n=$(q "SELECT count(*) FROM audit")
+check "SIGKILL under load: ids 1..$n without gaps" test "$(q "SELECT max(id) FROM audit")" = "$n"
+
 pw_done
