@@ -860,6 +860,15 @@ t_schema_pg(void **state)
 	assert_int_equal(pw_store_open("postgresql:nonsense", NULL, &s2, &err),
 			 -1);
 	free(err);
+	/* "postgres://" is the same backend */
+	if (strncmp(f->spec, "postgresql://", 13) == 0) {
+		char *alt = pw_asprintf("postgres://%s", f->spec + 13);
+
+		assert_int_equal(pw_store_open(alt, NULL, &s2, &err), 0);
+		assert_string_equal(s2->ops->scheme, "postgres");
+		pw_store_close(&s2);
+		free(alt);
+	}
 }
 
 /* PostgreSQL: the chain lock held elsewhere: -1 after lock_timeout, the
