@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "consent.h"
+#include "dmarc_rows.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -1174,6 +1175,91 @@ t_password_file_pg(void **state)
 	free(uri);
 }
 
+static int
+dmarc_count_cb(const struct pw_dmarc_row *r, void *ctx)
+{
+	(void)r;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* wait_rows - until the store holds n DMARC rows (up to 5 s) */
+static int
+wait_rows(struct pw_store *s, int n)
+{
+	int i, got = -1;
+
+	for (i = 0; i < 100; i++) {
+		got = 0;
+		if (pw_store_dmarc_list(s, dmarc_count_cb, &got) == 0 &&
+		    got >= n)
+			break;
+		usleep(50000);
+	}
+	return got;
+}
+
+/* The DMARC row queue (dmarc_rows.c) over a store that fails for a
+   while (SQLite: the file moved away; PostgreSQL: the table locked): the
+   rows wait in memory and are all written once the store is back. */
+static void
+t_dmarc_queue(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_dmarc_row d = {0};
+	struct pw_dmarc_rows *q;
+	char *moved = NULL, *err = NULL;
+	int i;
+
+	d.time = T("2025-06-01");
+	d.from_domain = "example.com";
+	d.policy = "none";
+	assert_non_null(q = pw_dmarc_rows_new(f->store, &err));
+	for (i = 0; i < 3; i++)
+		pw_dmarc_rows_add(q, &d);
+	assert_int_equal(wait_rows(f->store, 3), 3);
+	/* the store fails */
+	if (f->be == BE_PG) {
+		assert_int_equal(pgx(f->admin, "BEGIN"), 0);
+		assert_int_equal(
+		    pgx(f->admin, "LOCK TABLE dmarc_eval IN EXCLUSIVE MODE"), 0);
+	} else {
+		moved = pw_asprintf("%s.moved", f->path);
+		assert_int_equal(rename(f->path, moved), 0);
+	}
+	for (i = 0; i < 5; i++)
+		pw_dmarc_rows_add(q, &d);
+	usleep(1500000);	/* a write was tried, and failed */
+	/* (SQLite: count() would create a new file at f->path, and the
+	   moved file's rows may be in its WAL, left behind) */
+	if (f->be == BE_PG)
+		assert_int_equal(count(f, "dmarc_eval"), 3);
+	/* back: every row arrives */
+	if (f->be == BE_PG)
+		assert_int_equal(pgx(f->admin, "ROLLBACK"), 0);
+	else
+		assert_int_equal(rename(moved, f->path), 0);
+	assert_int_equal(wait_rows(f->store, 8), 8);
+	/* down at stop: what cannot be written is dropped, the stop does
+	   not hang */
+	if (f->be == BE_PG) {
+		assert_int_equal(pgx(f->admin, "BEGIN"), 0);
+		assert_int_equal(
+		    pgx(f->admin, "LOCK TABLE dmarc_eval IN EXCLUSIVE MODE"), 0);
+	} else {
+		assert_int_equal(rename(f->path, moved), 0);
+	}
+	pw_dmarc_rows_add(q, &d);
+	pw_dmarc_rows_free(&q);
+	assert_null(q);
+	if (f->be == BE_PG)
+		assert_int_equal(pgx(f->admin, "ROLLBACK"), 0);
+	else
+		assert_int_equal(rename(moved, f->path), 0);
+	assert_int_equal(count(f, "dmarc_eval"), 8);
+	free(moved);
+}
+
 /* Each test, once per backend; a few apply to one backend only. */
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
@@ -1199,6 +1285,7 @@ main(void)
 	    PG(t_roles_pg),
 	    PG(t_password_file_pg),
 	    BOTH(t_export_dmarc),
+	    BOTH(t_dmarc_queue),
 	    BOTH(t_concurrent),
 	    BOTH(t_concurrent_procs),
 	    BOTH(t_copy),
