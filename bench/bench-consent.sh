@@ -143,7 +143,7 @@ awk -v n="$RECORDS" -v a="$t0" -v b="$t1" -v s="$(stat -c %s "$DB")" \
 # ------------------------------------------------------------ 2. lookups
 gcc -O2 -I"$BUILD" -I"$REPO/policies" -o "$T/micro-consent" \
     "$REPO/bench/micro-consent.c" "$BUILD/policies/libpolicies.a" \
-    $(pkg-config --libs sqlite3 libcrypto libidn2) -lpthread
+    $(pkg-config --libs sqlite3 libpq libcrypto libidn2) -lpthread
 log "lookups: $LOOKUPS random recipients (90% on record), 1 and $THREADS threads"
 echo "lookup latency (pw_store_consent_check on the $RECORDS-record store):"
 MICRO_CONSENT_DB=$DB nice "$T/micro-consent" "$RECORDS" "$LOOKUPS" "$THREADS" |

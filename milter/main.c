@@ -39,6 +39,7 @@
 #include "mlfi.h"
 #include "policy.h"
 #include "quickack.h"
+#include "store/store.h"
 
 #define DEFAULT_CONFIG	PW_SYSCONFDIR "/postwarden.conf"
 #define STOP_GRACE_SECONDS 30
@@ -274,6 +275,15 @@ main(int argc, char **argv)
 	    pw_strdup(socket_path(cfg->core.milter_socket)) : NULL;
 	pw_write_pid(pid_file, "pid_file");
 	pw_drop_privileges(cfg, socket_path(cfg->core.milter_socket));
+	{
+		/* a store of another schema version: refuse to start (a
+		   store that is only down does not stop signing) */
+		char *err = NULL;
+
+		if (pw_store_startup_check(cfg->core.store,
+		    cfg->core.store_password_file, &err) < 0)
+			pw_fatal(EX_CONFIG, "store: %s", err);
+	}
 	pw_config_set_current(cfg);
 
 	sigemptyset(&set);

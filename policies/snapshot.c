@@ -110,7 +110,8 @@ svc_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		return -1;
 	}
 	*conf_r = svc;		/* freed by svc_deinit, also on error */
-	svc->store = pw_store_handle_new(cfg->core.store);
+	svc->store = pw_store_handle_new(cfg->core.store,
+	    cfg->core.store_password_file);
 	if (s->organisations != NULL &&
 	    load_orgs(cfg, svc, s->organisations, &e) < 0) {
 		pw_buf_printf(&bad, "%s", e);

@@ -67,10 +67,36 @@ mkdir -p "$build"
 step configure sh -c "cd '$build' && '$top/configure' --enable-test-hooks"
 step make make -C "$build" -j"$jobs"
 
-# 3. unit tests (cmocka through the TAP driver)
+# 3. unit tests (cmocka through the TAP driver).  The store tests run on
+#    SQLite and, with a private PostgreSQL 15 cluster (tests/integration/
+#    pg.sh, root only), on PostgreSQL too: PW_TEST_PG_URI and friends.
+pg_unit=
+if [ "$(id -u)" -eq 0 ] && [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+	. tests/integration/pg.sh
+	pg_unit=$(mktemp -d "${PW_TMPDIR:-/tmp}/pw-unitpg.XXXXXX")
+	chmod 755 "$pg_unit"
+	trap 'pg_stop' EXIT	# also when this script is stopped
+	if PW_BUILD_DIR=$top/$build pg_start "$pg_unit" >"$logs/pg.log" 2>&1; then
+		export PW_TEST_PG_URI=$PW_PG_OWNER_URI
+		export PW_TEST_PG_MILTER_URI=$PW_PG_MILTER_URI
+		export PW_TEST_PG_READER_URI=$PW_PG_READER_URI
+		say "# PostgreSQL for the unit tests on 127.0.0.1:$PW_PG_PORT"
+	else
+		sed 's/^/#   /' "$logs/pg.log"
+		say "not ok - the PostgreSQL cluster for the unit tests did not start"
+		failed=$((failed + 1))
+	fi
+else
+	say "# no PostgreSQL (not root, or no postgresql-15): store tests on SQLite only"
+fi
 say "# make check"
 make -C "$build" -j"$jobs" check >"$logs/check.log" 2>&1 </dev/null
 check_rc=$?
+if [ -n "$pg_unit" ]; then
+	pg_stop
+	rm -rf "$pg_unit"
+	unset PW_TEST_PG_URI PW_TEST_PG_MILTER_URI PW_TEST_PG_READER_URI
+fi
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$logs/check.log" | sed 's/^/#   /'
 counts=$(awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f = $3 } /^# ERROR:/ { e = $3 }
 	/^# XPASS:/ { x = $3 }

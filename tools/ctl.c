@@ -73,6 +73,10 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"unsubscribe", pw_ctl_unsubscribe,
 	"report --org ORG [--format csv|json] [--store SPEC]",
 	"each withdrawal, its delay, and any message sent after it"},
+    {"store", pw_ctl_store,
+	"init [SPEC]\n"
+	"\t\tcopy SRC DST",
+	"create or migrate a store's schema; copy a store into an empty one"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -186,7 +190,7 @@ pw_ctl_config(struct pw_ctl *ctl)
 }
 
 struct pw_store *
-pw_ctl_store(struct pw_ctl *ctl, const char *spec, const char *cmd,
+pw_ctl_open_store(struct pw_ctl *ctl, const char *spec, const char *cmd,
     bool readonly)
 {
 	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
@@ -198,6 +202,7 @@ pw_ctl_store(struct pw_ctl *ctl, const char *spec, const char *cmd,
 		if ((cfg = pw_ctl_config(ctl)) == NULL)
 			return NULL;
 		spec = cfg->core.store;
+		so.password_file = cfg->core.store_password_file;
 	}
 	if (spec == NULL || *spec == '\0') {
 		pw_ctl_error(cmd, "no store: give --store SPEC or set \"store\"");

@@ -38,6 +38,7 @@ int	pw_ctl_suppression(struct pw_ctl *, int, char **);
 int	pw_ctl_token(struct pw_ctl *, int, char **);
 int	pw_ctl_audit(struct pw_ctl *, int, char **);
 int	pw_ctl_unsubscribe(struct pw_ctl *, int, char **);
+int	pw_ctl_store(struct pw_ctl *, int, char **);
 /* "consent proof ADDRESS ..." (ctl_audit.c): pw_ctl_consent hands over
    its argv as is (argv[1] is "proof"). */
 int	pw_ctl_consent_proof(struct pw_ctl *, int, char **);
@@ -47,7 +48,7 @@ int	pw_ctl_consent_proof(struct pw_ctl *, int, char **);
 struct pw_config *pw_ctl_config(struct pw_ctl *);
 
 /*
- * pw_ctl_store - open the store for one command: spec (--store), else
+ * pw_ctl_open_store - open the store for one command: spec (--store), else
  * "store" in the configuration.  readonly: the evidence commands (audit,
  * unsubscribe report, consent proof), which never create a store nor
  * write to one; otherwise the store is created if missing.  An operator
@@ -55,7 +56,7 @@ struct pw_config *pw_ctl_config(struct pw_ctl *);
  * "postwarden-ctl: CMD: why" and returns NULL.  Close with
  * pw_store_close().
  */
-struct pw_store *pw_ctl_store(struct pw_ctl *, const char *spec,
+struct pw_store *pw_ctl_open_store(struct pw_ctl *, const char *spec,
 	    const char *cmd, bool readonly);
 
 /* pw_ctl_name_ok - an organisation or list name: up to 64 characters of

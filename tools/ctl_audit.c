@@ -299,7 +299,7 @@ audit_verify(struct pw_ctl *ctl, const struct au_opts *o)
 		}
 		pw_audit_chain_anchor(&v.chain, anchor);
 	}
-	if ((s = pw_ctl_store(ctl, o->store, "audit", true)) == NULL)
+	if ((s = pw_ctl_open_store(ctl, o->store, "audit", true)) == NULL)
 		return 1;
 	rc = pw_store_audit_list(s, &all, verify_cb, &v);
 	pw_store_close(&s);
@@ -417,7 +417,7 @@ audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 				      "YYYY-MM-DDTHH:MM:SSZ");
 		return EX_USAGE;
 	}
-	if ((s = pw_ctl_store(ctl, o->store, "audit", true)) == NULL)
+	if ((s = pw_ctl_open_store(ctl, o->store, "audit", true)) == NULL)
 		return 1;
 	rp.profile = org_profile(ctl, o->org, prof);
 	rc = pw_store_audit_list(s, &f, report_cb, &rp);
@@ -551,7 +551,7 @@ consent_proof(struct pw_ctl *ctl, const char *org, const char *store,
 		pw_ctl_error("consent", "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = pw_ctl_store(ctl, store, "consent", true)) == NULL) {
+	if ((s = pw_ctl_open_store(ctl, store, "consent", true)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -769,7 +769,7 @@ pw_ctl_unsubscribe(struct pw_ctl *ctl, int argc, char **argv)
 	    o.head || parse_fmt("unsubscribe", o.format, FMT_CSV, false, true,
 	    &out.fmt) < 0)
 		return EX_USAGE;
-	if ((s = pw_ctl_store(ctl, o.store, "unsubscribe", true)) == NULL)
+	if ((s = pw_ctl_open_store(ctl, o.store, "unsubscribe", true)) == NULL)
 		return 1;
 	rc = pw_store_suppression_list(s, o.org, wd_cb, &w);
 	if (rc == 0)

@@ -279,7 +279,7 @@ cc_import(struct pw_ctl *ctl, const struct cc_opts *o, const char *file)
 		pw_ctl_error(CC, "%s: %d error%s: nothing imported", file, bad,
 			     bad == 1 ? "" : "s");
 		status = 1;
-	} else if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
+	} else if ((s = pw_ctl_open_store(ctl, o->store, CC, false)) == NULL) {
 		status = 1;
 	} else {
 		if (n > 0 && pw_store_consent_add(s, recs, n) < 0) {
@@ -335,7 +335,7 @@ cc_add(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		free(addr);
 		return EX_USAGE;
 	}
-	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
+	if ((s = pw_ctl_open_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -364,7 +364,7 @@ cc_withdraw(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
+	if ((s = pw_ctl_open_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -405,7 +405,7 @@ cc_show(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
+	if ((s = pw_ctl_open_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -478,7 +478,7 @@ cc_export(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		pw_ctl_error(CC, "%s: %s", address, why);
 		return 1;
 	}
-	if ((s = pw_ctl_store(ctl, o->store, CC, false)) == NULL) {
+	if ((s = pw_ctl_open_store(ctl, o->store, CC, false)) == NULL) {
 		free(addr);
 		return 1;
 	}
@@ -673,7 +673,7 @@ pw_ctl_suppression(struct pw_ctl *ctl, int argc, char **argv)
 			     argv[optind + 1]);
 		return EX_USAGE;
 	}
-	if ((s = pw_ctl_store(ctl, o.store, "suppression", false)) == NULL)
+	if ((s = pw_ctl_open_store(ctl, o.store, "suppression", false)) == NULL)
 		return 1;
 	printf("id,address,list,reason,requested_at,token_id,created_at\n");
 	rc = pw_store_suppression_list(s, o.org, supp_cb, NULL);

@@ -426,6 +426,7 @@ record(struct ud *u, const struct pw_token *t, const char *list,
 	char *err = NULL;
 	int rc;
 
+	so.password_file = u->cfg->core.store_password_file;
 	pthread_mutex_lock(&u->store_lock);
 	if (u->store == NULL &&
 	    pw_store_open(u->cfg->core.store, &so, &u->store, &err) < 0) {
@@ -802,6 +803,14 @@ main(int argc, char **argv)
 		pw_daemonize();
 	pw_write_pid(u.s->pid_file, "unsubd_pid_file");
 	pw_drop_privileges(u.cfg, NULL);
+	{
+		/* a store of another schema version: refuse to start */
+		char *err = NULL;
+
+		if (pw_store_startup_check(u.cfg->core.store,
+		    u.cfg->core.store_password_file, &err) < 0)
+			pw_fatal(EX_CONFIG, "store: %s", err);
+	}
 	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.rate_lock, NULL);
 	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));

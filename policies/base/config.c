@@ -50,6 +50,7 @@ static const struct pw_setting core_settings[] = {
     PW_SET_ENUM("log", "syslog", log_names, struct pw_core, log),
     CORE("log_facility", "mail", 0, log_facility),
     CORE("store", "sqlite:" PW_STATEDIR "/postwarden.db", 0, store),
+    CORE("store_password_file", NULL, 0, store_password_file),
     CORE("temp_dir", "/tmp", 0, temp_dir),
     PW_SET_ENUM("on_internal_error", "tempfail", pw_on_error_names,
 	struct pw_core, on_internal_error),

@@ -89,6 +89,7 @@ struct pw_core {
 	int	 log;
 	char	*log_facility;
 	char	*store;
+	char	*store_password_file;	/* PostgreSQL */
 	char	*temp_dir;
 	int	 on_internal_error;
 	long	 max_header_bytes;

@@ -19,6 +19,7 @@
 #define ROWS_BATCH	256		/* write at once when this many wait */
 #define ROWS_DELAY_MS	500		/* else this long after the first */
 #define ROWS_MAX	50000		/* drop beyond this many waiting */
+#define ROWS_RETRY_MS	1000		/* after a failed write */
 
 /* A queued row: the struct and its strings in one allocation. */
 struct qrow {
@@ -50,20 +51,53 @@ deadline(const struct timespec *first)
 	return t;
 }
 
-/* write_batch - one transaction; rows that fail are reported, not kept */
-static void
+/* write_batch - one transaction: true if stored (the rows are freed);
+   false leaves them to the caller */
+static bool
 write_batch(struct pw_dmarc_rows *r, struct qrow **q, size_t n)
 {
 	struct pw_dmarc_row *rows = pw_calloc(n, sizeof(*rows));
+	bool ok;
 
 	for (size_t i = 0; i < n; i++)
 		rows[i] = q[i]->row;
-	if (pw_store_dmarc_add(r->store, rows, n) < 0)
-		pw_syslog(LOG_WARNING, "dmarc: %zu evaluation%s not stored: %s",
-		    n, n == 1 ? "" : "s", pw_store_strerror());
+	ok = pw_store_dmarc_add(r->store, rows, n) == 0;
+	if (!ok)
+		pw_syslog(LOG_WARNING, "dmarc: %zu evaluation%s not stored "
+		    "yet: %s", n, n == 1 ? "" : "s", pw_store_strerror());
 	free(rows);
-	for (size_t i = 0; i < n; i++)
-		free(q[i]);
+	if (ok)
+		for (size_t i = 0; i < n; i++)
+			free(q[i]);
+	return ok;
+}
+
+/* requeue - put rows that could not be written back before those that
+   came since, in order; past ROWS_MAX the newest are dropped.  Under
+   r->lock.  Takes q. */
+static void
+requeue(struct pw_dmarc_rows *r, struct qrow **q, size_t n)
+{
+	size_t keep = r->n;
+
+	if (n + r->n > ROWS_MAX) {
+		keep = n >= ROWS_MAX ? 0 : ROWS_MAX - n;
+		for (size_t i = keep; i < r->n; i++)
+			free(r->q[i]);
+		r->dropped += r->n - keep;
+		for (size_t i = n > ROWS_MAX ? ROWS_MAX : n; i < n; i++)
+			free(q[i]);
+		r->dropped += n > ROWS_MAX ? n - ROWS_MAX : 0;
+		if (n > ROWS_MAX)
+			n = ROWS_MAX;
+	}
+	q = pw_realloc(q, (n + keep + 1) * sizeof(*q));
+	if (keep > 0)
+		memcpy(q + n, r->q, keep * sizeof(*q));
+	free(r->q);
+	r->q = q;
+	r->n = n + keep;
+	r->cap = n + keep + 1;
 }
 
 static void *
@@ -99,9 +133,40 @@ writer(void *arg)
 		if (dropped > 0)
 			pw_syslog(LOG_WARNING, "dmarc: the store is behind: %lu "
 			    "evaluations dropped", dropped);
-		write_batch(r, q, n);
-		free(q);
+		if (write_batch(r, q, n)) {
+			free(q);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		/* The store is down or locked: the rows wait in memory (up
+		   to ROWS_MAX) and the write is tried again a little later,
+		   until it succeeds; at stop, what cannot be written is
+		   dropped with a warning rather than holding the exit. */
 		pthread_mutex_lock(&r->lock);
+		if (r->stop) {
+			pw_syslog(LOG_WARNING, "dmarc: stopping: %zu "
+			    "evaluations dropped", n);
+			for (size_t i = 0; i < n; i++)
+				free(q[i]);
+			free(q);
+			continue;
+		}
+		requeue(r, q, n);
+		{
+			struct timespec t;
+
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			t.tv_sec += ROWS_RETRY_MS / 1000;
+			t.tv_nsec += (long)(ROWS_RETRY_MS % 1000) * 1000000L;
+			t.tv_sec += t.tv_nsec / 1000000000L;
+			t.tv_nsec %= 1000000000L;
+			while (!r->stop && pthread_cond_timedwait(&r->cond,
+			    &r->lock, &t) != ETIMEDOUT)
+				;
+			/* batch straight away: the rows are old enough */
+			clock_gettime(CLOCK_MONOTONIC, &r->first);
+			r->first.tv_sec -= 1;
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;

@@ -9,7 +9,9 @@
  * now copied to a queue and written every half second (sooner when 256
  * are waiting), all in one transaction.  A crash loses at most that half
  * second of rows (they feed aggregate reports; a stop or reload writes
- * everything first).  When the store cannot keep up, rows beyond 50,000
+ * everything first).  A batch the store refuses (down, locked) stays in
+ * the queue and is tried again a second later, so a store that comes
+ * back gets every row; when the store cannot keep up, rows beyond 50,000
  * waiting are dropped with a warning: mail is never held for them.
  */
 #ifndef PW_DMARC_ROWS_H

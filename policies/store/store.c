@@ -20,6 +20,8 @@
 
 static const struct pw_store_ops *const backends[] = {
     &pw_store_sqlite_ops,
+    &pw_store_pg_ops,
+    &pw_store_postgres_ops,
 };
 
 static _Thread_local char store_error[512];
@@ -65,9 +67,40 @@ pw_store_open(const char *spec, const struct pw_store_opts *opts,
 			return backends[i]->open(colon + 1, opts, store_r,
 						 error_r);
 	*error_r = pw_asprintf("store \"%s\": unknown type \"%.*s\" "
-			       "(supported: sqlite)",
+			       "(supported: sqlite, postgresql)",
 			       spec, (int)slen, spec);
 	return -1;
+}
+
+int
+pw_store_startup_check(const char *spec, const char *password_file,
+    char **error_r)
+{
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_store *s = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (spec == NULL || *spec == '\0')
+		return 0;
+	o.create = false;	/* SQLite: the first write creates the file */
+	o.readonly = true;
+	o.password_file = password_file;
+	rc = pw_store_open(spec, &o, &s, &err);
+	if (rc == 0) {
+		pw_store_close(&s);
+		return 0;
+	}
+	if (rc == -2) {
+		*error_r = err;
+		return -1;
+	}
+	if (strncmp(spec, "sqlite:", 7) != 0)
+		pw_syslog(LOG_WARNING, "store: %s; starting anyway: what "
+		    "needs the store is deferred (4xx) until it answers",
+		    err ? err : "cannot open");
+	free(err);
+	return 0;
 }
 
 void
@@ -207,6 +240,30 @@ pw_store_audit_list(struct pw_store *s, const struct pw_audit_filter *f,
 	return s->ops->audit_list(s, f, cb, ctx);
 }
 
+int
+pw_store_dmarc_list(struct pw_store *s,
+    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
+{
+	if (s->ops->dmarc_list == NULL) {
+		pw_store_set_error("%s: DMARC rows cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_list(s, cb, ctx);
+}
+
+int
+pw_store_copy(struct pw_store *dst, struct pw_store *src)
+{
+	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||
+	    src->ops->dmarc_list == NULL) {
+		pw_store_set_error("cannot copy a %s store into a %s store",
+		    src->ops->scheme, dst->ops->scheme);
+		return -1;
+	}
+	return dst->ops->copy_from(dst, src);
+}
+
 /* ---- audit chain ---------------------------------------------------- */
 
 static void
@@ -266,15 +323,17 @@ pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
 
 struct pw_store_handle {
 	char		*spec;
+	char		*password_file;	/* NULL: none */
 	pthread_mutex_t	 lock;
 	struct pw_store	*store;		/* NULL until opened */
 };
 
 struct pw_store_handle *
-pw_store_handle_new(const char *spec)
+pw_store_handle_new(const char *spec, const char *password_file)
 {
 	struct pw_store_handle *h = pw_calloc(1, sizeof(*h));
 
+	h->password_file = password_file ? pw_strdup(password_file) : NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	h->spec = pw_strdup(spec);
 	return h;
@@ -291,6 +350,7 @@ pw_store_handle_free(struct pw_store_handle **hp)
 	pw_store_close(&h->store);
 	pthread_mutex_destroy(&h->lock);
 	free(h->spec);
+	free(h->password_file);
 	free(h);
 }
 
@@ -303,12 +363,14 @@ pw_store_handle_spec(const struct pw_store_handle *h)
 struct pw_store *
 pw_store_handle_get(struct pw_store_handle *h, const struct pw_msg *m)
 {
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
 	struct pw_store *st;
 	char *err = NULL;
 
+	o.password_file = h->password_file;
 	pthread_mutex_lock(&h->lock);
 	if (h->store == NULL &&
-	    pw_store_open(h->spec, NULL, &h->store, &err) < 0) {
+	    pw_store_open(h->spec, &o, &h->store, &err) < 0) {
 		pw_warn(m, "store %s: %s", h->spec, err ? err : "cannot open");
 		free(err);
 		h->store = NULL;

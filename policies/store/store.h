@@ -4,9 +4,10 @@
  * suppressions, audit rows (hash-chained) and DMARC evaluation rows.
  *
  * A backend is a struct pw_store_ops vtable (OpenSMTPD table_backend,
- * Postfix DICT): "sqlite:/path" is built in (store_sqlite.c); a
- * PostgreSQL backend can be added with its own scheme.  The functions
- * below dispatch to the backend.
+ * Postfix DICT): "sqlite:/path" (store_sqlite.c, the embedded default)
+ * and "postgresql://..." (store_pg.c, a libpq connection URI, for a fleet
+ * of MTAs sharing one store).  The functions below dispatch to the
+ * backend.
  *
  * Results follow the Postfix dict convention: lookups return 1 (found),
  * 0 (not found) or -1; writes return 0 or -1.  -1 always means "cannot
@@ -36,8 +37,15 @@ struct pw_store_opts {
 	int	busy_timeout_ms;	/* wait this long on a lock, then -1 */
 	bool	create;			/* create the file and schema */
 	bool	readonly;		/* reports, verification */
+	/* Create the schema, or migrate it to this version (postwarden-ctl
+	   store init).  PostgreSQL creates nothing without it; SQLite
+	   creates a new file's schema with `create` alone. */
+	bool	init;
+	/* PostgreSQL: a file whose first line is the password (when the
+	   URI and ~/.pgpass give none).  NULL: none. */
+	const char *password_file;
 };
-#define PW_STORE_OPTS_DEFAULT	{ 2000, true, false }
+#define PW_STORE_OPTS_DEFAULT	{ 2000, true, false, false, NULL }
 
 /* One consent event as recorded (consent.h gives the semantics). */
 struct pw_consent_record {
@@ -52,6 +60,8 @@ struct pw_consent_record {
 	const char		*source;	/* web_form, import, api... */
 	const char		*proof;		/* reference to the evidence */
 	time_t			 created_at;	/* set by the store */
+	int64_t			 recorded_us;	/* set by the store: the
+						   recording clock (consent.h) */
 };
 
 /* The events of one (org, address), every list; suppressions appear as
@@ -72,6 +82,7 @@ struct pw_suppression {
 	time_t		 requested_at;
 	const char	*token_id;	/* may be NULL */
 	time_t		 created_at;	/* set by the store */
+	int64_t		 recorded_us;	/* set by the store */
 };
 
 /* One row per (message, recipient), R20. */
@@ -143,6 +154,12 @@ struct pw_store_ops {
 	/* Optional (NULL: reports unavailable for this backend). */
 	int	(*audit_list)(struct pw_store *, const struct pw_audit_filter *,
 		    int (*cb)(const struct pw_audit_row *, void *), void *ctx);
+	/* Optional: every DMARC row in id order (store copy). */
+	int	(*dmarc_list)(struct pw_store *,
+		    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+	/* Optional: fill this (empty) store with every record of src, ids,
+	   times and hashes kept, in one transaction (store copy). */
+	int	(*copy_from)(struct pw_store *, struct pw_store *src);
 };
 
 /* Every store starts with this. */
@@ -151,12 +168,25 @@ struct pw_store {
 };
 
 extern const struct pw_store_ops pw_store_sqlite_ops;
+extern const struct pw_store_ops pw_store_pg_ops;	/* postgresql:// */
+extern const struct pw_store_ops pw_store_postgres_ops;	/* postgres:// */
 
 /* Open "scheme:rest" (e.g. "sqlite:/var/lib/postwarden/pw.db").  opts may
-   be NULL for the defaults.  Returns 0, or -1 with *error_r (malloc'd). */
+   be NULL for the defaults.  Returns 0, or -1 with *error_r (malloc'd):
+   -1 for what may pass (server down, file locked...), -2 when the store
+   answered but holds no schema or one this program does not know (the
+   message names the command to run: postwarden-ctl store init).  A
+   daemon refuses to start on -2. */
 int	pw_store_open(const char *spec, const struct pw_store_opts *,
 	    struct pw_store **store_r, char **error_r);
 void	pw_store_close(struct pw_store **);
+/* For a daemon about to serve: 0 if it may start - the store answered
+   with a schema this program knows, or did not answer now (logged; what
+   needs the store tempfails until it does) - or -1 with *error_r
+   (malloc'd) when it holds no schema or another version: the message
+   names the command to run. */
+int	pw_store_startup_check(const char *spec, const char *password_file,
+	    char **error_r);
 
 /* The last failure of this thread, for logs and replies. */
 const char *pw_store_strerror(void);
@@ -179,13 +209,15 @@ int	pw_store_consent_events(struct pw_store *, const char *org,
 int	pw_store_consent_check(struct pw_store *, const char *org,
 	    const char *address, const char *list, time_t now,
 	    struct pw_consent_result *r, struct pw_consent_events *ev_r);
-/* Every event of an org (address NULL) or one address, in id order; cb
+/* Every event of an org (address NULL) or one address, in id order (org
+   NULL too: every event of every org, for store copy); cb
    returning non-zero stops the walk.  0 or -1. */
 int	pw_store_consent_export(struct pw_store *, const char *org,
 	    const char *address,
 	    int (*cb)(const struct pw_consent_record *, void *), void *ctx);
 
 int	pw_store_suppression_add(struct pw_store *, struct pw_suppression *);
+/* The suppressions of org (NULL: of every org), in id order. */
 int	pw_store_suppression_list(struct pw_store *, const char *org,
 	    int (*cb)(const struct pw_suppression *, void *), void *ctx);
 
@@ -213,13 +245,23 @@ int	pw_store_audit_list(struct pw_store *, const struct pw_audit_filter *f,
    retried at the next use; the callers tempfail meanwhile. */
 struct pw_store_handle;
 struct pw_msg;
-struct pw_store_handle *pw_store_handle_new(const char *spec);
+struct pw_store_handle *pw_store_handle_new(const char *spec,
+		    const char *password_file);
 void	pw_store_handle_free(struct pw_store_handle **);
 /* The open store, or NULL (logged with the message's queue ID; m may be
    NULL). */
 struct pw_store *pw_store_handle_get(struct pw_store_handle *,
 		    const struct pw_msg *m);
 const char *pw_store_handle_spec(const struct pw_store_handle *);
+
+/* Every DMARC row, in id order; 0 or -1 (also when the backend cannot). */
+int	pw_store_dmarc_list(struct pw_store *,
+	    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+
+/* Copy every record of src into dst, which must be empty: consent events
+   and suppressions keep their ids and recording times, audit rows their
+   ids and hashes.  0 or -1 (nothing written). */
+int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
 
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its

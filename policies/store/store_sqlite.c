@@ -102,12 +102,15 @@ enum sq_stmt {
 	ST_AUDIT_LIST,
 	ST_SYNC_NORMAL,
 	ST_SYNC_FULL,
+	ST_CONSENT_EXPORT_ALL,
+	ST_SUPP_LIST_ALL,
+	ST_DMARC_ALL,
 	ST_MAX
 };
 
 #define CONSENT_COLS                                                           \
 	"id, org, address, list, type, obtained_at, expires_at, "              \
-	"relationship_date, source, proof, created_at"
+	"relationship_date, source, proof, created_at, recorded_us"
 #define AUDIT_COLS                                                             \
 	"id, time, queue_id, message_id, org, recipient, class, "              \
 	"class_source, consent, basis_id, basis_type, basis_expires, reason, " \
@@ -136,7 +139,17 @@ static const char *const sq_sql[ST_MAX] = {
 		       "recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_SUPP_LIST] =
 	"SELECT id, org, address, list, reason, requested_at, "
-	"token_id, created_at FROM suppression WHERE org = ? ORDER BY id",
+	"token_id, created_at, recorded_us FROM suppression WHERE org = ? "
+	"ORDER BY id",
+    /* store copy: every row */
+    [ST_CONSENT_EXPORT_ALL] = "SELECT " CONSENT_COLS " FROM consent_event "
+			      "ORDER BY id",
+    [ST_SUPP_LIST_ALL] = "SELECT id, org, address, list, reason, "
+			 "requested_at, token_id, created_at, recorded_us "
+			 "FROM suppression ORDER BY id",
+    [ST_DMARC_ALL] = "SELECT time, from_domain, source_ip, policy, "
+		     "disposition, spf_result, spf_domain, dkim_result, "
+		     "dkim_domain FROM dmarc_eval ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -383,7 +396,7 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		*error_r = pw_asprintf("%s: schema version %d is newer than "
 				       "this postwarden (%d)",
 				       s->path, version, SCHEMA_VERSION);
-		return -1;
+		return -2;
 	}
 	if (s->opts.readonly) {
 		*error_r = pw_asprintf("%s: no postwarden schema", s->path);
@@ -422,7 +435,7 @@ sq_open(const char *where, const struct pw_store_opts *opts,
 {
 	struct sq_store *s;
 	struct sq_conn *c;
-	int fd;
+	int fd, rc = -1;
 
 	if (where[0] != '/') {
 		*error_r =
@@ -448,11 +461,11 @@ sq_open(const char *where, const struct pw_store_opts *opts,
 		       0600)) >= 0)
 		close(fd);
 	if ((c = conn_open(s, error_r)) == NULL ||
-	    schema_init(s, c, error_r) < 0) {
+	    (rc = schema_init(s, c, error_r)) < 0) {
 		if (c != NULL)
 			conn_close(c);
 		sq_close(&s->base);
-		return -1;
+		return c != NULL && rc == -2 ? -2 : -1;
 	}
 	s->pool = c;
 	*store_r = &s->base;
@@ -505,7 +518,8 @@ sq_consent_add(struct pw_store *base, struct pw_consent_record *rec, size_t n)
 		bind_text(st, 8, rec[i].source);
 		bind_text(st, 9, rec[i].proof ? rec[i].proof : "");
 		sqlite3_bind_int64(st, 10, (sqlite3_int64)now);
-		sqlite3_bind_int64(st, 11, recorded_us());
+		rec[i].recorded_us = recorded_us();
+		sqlite3_bind_int64(st, 11, rec[i].recorded_us);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			break;
 		rec[i].id = (int64_t)sqlite3_last_insert_rowid(c->db);
@@ -613,11 +627,13 @@ sq_consent_export(struct pw_store *base, const char *org, const char *address,
 
 	if ((c = conn_get(s)) == NULL)
 		return -1;
-	if ((st = stmt(c, address ? ST_CONSENT_EXPORT_ADDR
-				  : ST_CONSENT_EXPORT_ORG)) == NULL)
+	if ((st = stmt(c, org == NULL	  ? ST_CONSENT_EXPORT_ALL
+			  : address ? ST_CONSENT_EXPORT_ADDR
+				    : ST_CONSENT_EXPORT_ORG)) == NULL)
 		return sq_fail_put(s, c, "consent: export");
-	bind_text(st, 1, org);
-	if (address != NULL)
+	if (org != NULL)
+		bind_text(st, 1, org);
+	if (org != NULL && address != NULL)
 		bind_text(st, 2, address);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((type = pw_consent_type_parse(col_text(st, 4))) < 0)
@@ -633,6 +649,7 @@ sq_consent_export(struct pw_store *base, const char *org, const char *address,
 		r.source = col_text(st, 8);
 		r.proof = col_text(st, 9);
 		r.created_at = (time_t)sqlite3_column_int64(st, 10);
+		r.recorded_us = sqlite3_column_int64(st, 11);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -667,7 +684,8 @@ sq_suppression_add(struct pw_store *base, struct pw_suppression *sup)
 	bind_time(st, 5, sup->requested_at);
 	bind_text(st, 6, sup->token_id);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
-	sqlite3_bind_int64(st, 8, recorded_us());
+	sup->recorded_us = recorded_us();
+	sqlite3_bind_int64(st, 8, sup->recorded_us);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return sq_fail_put(s, c, "suppression");
@@ -691,9 +709,10 @@ sq_suppression_list(struct pw_store *base, const char *org,
 
 	if ((c = conn_get(s)) == NULL)
 		return -1;
-	if ((st = stmt(c, ST_SUPP_LIST)) == NULL)
+	if ((st = stmt(c, org ? ST_SUPP_LIST : ST_SUPP_LIST_ALL)) == NULL)
 		return sq_fail_put(s, c, "suppression: list");
-	bind_text(st, 1, org);
+	if (org != NULL)
+		bind_text(st, 1, org);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.id = sqlite3_column_int64(st, 0);
 		r.org = col_text(st, 1);
@@ -703,6 +722,7 @@ sq_suppression_list(struct pw_store *base, const char *org,
 		r.requested_at = (time_t)sqlite3_column_int64(st, 5);
 		r.token_id = col_text(st, 6);
 		r.created_at = (time_t)sqlite3_column_int64(st, 7);
+		r.recorded_us = sqlite3_column_int64(st, 8);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -959,6 +979,42 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 	return 0;
 }
 
+static int
+sq_dmarc_list(struct pw_store *base,
+	      int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_dmarc_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_DMARC_ALL)) == NULL)
+		return sq_fail_put(s, c, "dmarc: list");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.time = (time_t)sqlite3_column_int64(st, 0);
+		r.from_domain = col_text(st, 1);
+		r.source_ip = col_text(st, 2);
+		r.policy = col_text(st, 3);
+		r.disposition = col_text(st, 4);
+		r.spf_result = col_text(st, 5);
+		r.spf_domain = col_text(st, 6);
+		r.dkim_result = col_text(st, 7);
+		r.dkim_domain = col_text(st, 8);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "dmarc: list");
+	conn_put(s, c);
+	return 0;
+}
+
 const struct pw_store_ops pw_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -972,4 +1028,5 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .audit_verify = sq_audit_verify,
     .dmarc_add = sq_dmarc_add,
     .audit_list = sq_audit_list,
+    .dmarc_list = sq_dmarc_list,
 };

@@ -49,6 +49,9 @@ LIBS="-lopendkim -lspf2 -lopendmarc -lpsl -lunbound -lsqlite3 -lcrypto -lssl -li
 # identify.c parses MIME with GMime 3
 CFLAGS="$CFLAGS $(pkg-config --cflags gmime-3.0)"
 LIBS="$LIBS $(pkg-config --libs gmime-3.0)"
+# store_pg.c (the PostgreSQL store) uses libpq
+CFLAGS="$CFLAGS $(pkg-config --cflags libpq)"
+LIBS="$LIBS $(pkg-config --libs libpq)"
 
 objs=
 # a changed header (a struct layout) rebuilds every object

@@ -36,6 +36,8 @@
 #   PW_KEEP=1        keep the temp dir even when every check passed
 #                    (it is always kept, and its path printed, on failure)
 #   PW_TMPDIR        parent of the temp dir (default /tmp)
+#   PW_STORE         the daemon's store (default sqlite:$T/pw/postwarden.db;
+#                    t_pgstore.sh: postgresql://..., see pg.sh)
 #
 # Layout of the temp dir $T (chmod 755: Postfix runs as user postfix):
 #   $T/dns/   unbound.conf, zone.conf (local-data lines), log
@@ -148,6 +150,8 @@ pw_cleanup() {
 		fi
 	done
 	for p in "${PW_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# what other harness files registered (pg.sh: stop PostgreSQL)
+	for p in ${pw_cleanup_hooks[@]+"${pw_cleanup_hooks[@]}"}; do "$p"; done
 	[ -z "$m" ] || diag "cleanup took $(pw_ms_since "$t0") ms"
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		if [ "$pw_fail" -eq 0 ] && [ "${PW_KEEP:-0}" != 1 ] && [ "$rc" -eq 0 ]; then
@@ -341,7 +345,7 @@ dns_nameservers = 127.0.0.1@$PW_DNS_PORT
 pid_file = $T/pw/postwarden.pid
 log = stderr
 $(if [ -n "$PW_USER" ]; then echo "user = $PW_USER"; else echo "milter_socket_mode = 0666"; fi)
-store = sqlite:$T/pw/postwarden.db
+store = ${PW_STORE:-sqlite:$T/pw/postwarden.db}
 temp_dir = $T/pw
 dkim_key_table = file:$T/pw/KeyTable
 dkim_signing_table = refile:$T/pw/SigningTable
