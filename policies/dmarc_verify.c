@@ -96,7 +96,7 @@ struct dmv_conf {
 	struct pw_store_handle	*store;		/* the snapshot's; NULL: rows
 						   not recorded */
 	pthread_mutex_t		 rows_lock;
-	bool			 rows_tried;
+	time_t			 rows_retry;	/* no writer: next try */
 	struct pw_dmarc_rows	*rows;		/* writes to store */
 };
 
@@ -417,7 +417,10 @@ disposition(const struct pw_dmarc_res *r)
 }
 
 /* rows_get - the row writer, started with the store on first use; NULL
-   if not recorded */
+   if not recorded.  A store that cannot be opened (down at the first
+   evaluation) is tried again a minute later, not given up for good. */
+#define ROWS_RETRY_S	60
+
 static struct pw_dmarc_rows *
 rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 {
@@ -429,16 +432,16 @@ rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 	if (c->store == NULL)
 		return NULL;
 	pthread_mutex_lock(&c->rows_lock);
-	if (!c->rows_tried) {
-		c->rows_tried = true;
+	if (c->rows == NULL && time(NULL) >= c->rows_retry) {
 		if ((st = pw_store_handle_get(c->store, m)) == NULL ||
 		    (c->rows = pw_dmarc_rows_new(st, &err)) == NULL) {
 			/* Losing report rows must not stop mail. */
 			pw_warn(m, "dmarc_store_results: %s: %s; DMARC "
-			    "evaluations are logged only",
+			    "evaluations are logged only (next try in %d s)",
 			    pw_store_handle_spec(c->store),
-			    err ? err : "cannot open");
+			    err ? err : "cannot open", ROWS_RETRY_S);
 			free(err);
+			c->rows_retry = time(NULL) + ROWS_RETRY_S;
 		}
 	}
 	rows = c->rows;

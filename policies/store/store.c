@@ -321,8 +321,26 @@ pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
 	return ok ? 0 : -1;
 }
 
+char *
+pw_store_shown_spec(const char *spec)
+{
+	const char *auth = strstr(spec, "//"), *at, *colon;
+
+	if (auth == NULL)
+		return pw_strdup(spec);
+	auth += 2;
+	at = strpbrk(auth, "@/?");
+	if (at == NULL || *at != '@')
+		return pw_strdup(spec);
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon == NULL)
+		return pw_strdup(spec);
+	return pw_asprintf("%.*s:***%s", (int)(colon - spec), spec, at);
+}
+
 struct pw_store_handle {
 	char		*spec;
+	char		*shown;		/* spec without a password, for logs */
 	char		*password_file;	/* NULL: none */
 	pthread_mutex_t	 lock;
 	struct pw_store	*store;		/* NULL until opened */
@@ -336,6 +354,7 @@ pw_store_handle_new(const char *spec, const char *password_file)
 	h->password_file = password_file ? pw_strdup(password_file) : NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	h->spec = pw_strdup(spec);
+	h->shown = pw_store_shown_spec(spec);
 	return h;
 }
 
@@ -350,6 +369,7 @@ pw_store_handle_free(struct pw_store_handle **hp)
 	pw_store_close(&h->store);
 	pthread_mutex_destroy(&h->lock);
 	free(h->spec);
+	free(h->shown);
 	free(h->password_file);
 	free(h);
 }
@@ -357,7 +377,7 @@ pw_store_handle_free(struct pw_store_handle **hp)
 const char *
 pw_store_handle_spec(const struct pw_store_handle *h)
 {
-	return h->spec;
+	return h->shown;
 }
 
 struct pw_store *
@@ -371,7 +391,7 @@ pw_store_handle_get(struct pw_store_handle *h, const struct pw_msg *m)
 	pthread_mutex_lock(&h->lock);
 	if (h->store == NULL &&
 	    pw_store_open(h->spec, &o, &h->store, &err) < 0) {
-		pw_warn(m, "store %s: %s", h->spec, err ? err : "cannot open");
+		pw_warn(m, "store %s: %s", h->shown, err ? err : "cannot open");
 		free(err);
 		h->store = NULL;
 	}

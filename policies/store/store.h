@@ -252,7 +252,9 @@ void	pw_store_handle_free(struct pw_store_handle **);
    NULL). */
 struct pw_store *pw_store_handle_get(struct pw_store_handle *,
 		    const struct pw_msg *m);
+/* The spec for log lines and messages: a password in the URI is "***". */
 const char *pw_store_handle_spec(const struct pw_store_handle *);
+char	*pw_store_shown_spec(const char *spec);	/* malloc'd */
 
 /* Every DMARC row, in id order; 0 or -1 (also when the backend cannot). */
 int	pw_store_dmarc_list(struct pw_store *,

@@ -281,24 +281,6 @@ oneline(char *buf, size_t len, const char *msg)
 	return buf;
 }
 
-/* shown_uri - the URI without "user:password@"'s password */
-static char *
-shown_uri(const char *uri)
-{
-	const char *auth = strstr(uri, "//"), *at, *colon;
-
-	if (auth == NULL)
-		return pw_strdup(uri);
-	auth += 2;
-	at = strpbrk(auth, "@/?");
-	if (at == NULL || *at != '@')
-		return pw_strdup(uri);
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (colon == NULL)
-		return pw_strdup(uri);
-	return pw_asprintf("%.*s:***%s", (int)(colon - uri), uri, at);
-}
-
 static char *
 read_password(const char *path, char **error_r)
 {
@@ -720,7 +702,7 @@ pg_open_uri(const struct pw_store_ops *ops, const char *scheme,
 	s = pw_calloc(1, sizeof(*s));
 	s->base.ops = ops;
 	s->uri = pw_asprintf("%s:%s", scheme, where);
-	s->shown = shown_uri(s->uri);
+	s->shown = pw_store_shown_spec(s->uri);
 	s->opts = *opts;
 	if (s->opts.busy_timeout_ms < 0)
 		s->opts.busy_timeout_ms = 0;
