@@ -10,6 +10,9 @@ if command -v debconf-set-selections >/dev/null 2>&1; then
 	    'postfix postfix/mailname string localhost' |
 	    debconf-set-selections
 fi
+# m4, libwrap0, util-linux (unshare): t_sendmail.sh, which downloads and
+# unpacks sendmail-bin/-base/-cf itself: never install sendmail-bin here,
+# it would remove postfix.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
@@ -18,6 +21,7 @@ libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
 python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf
 iproute2 procps psmisc curl openssl wrk
+m4 libwrap0 util-linux
 "
 missing=""
 for p in $PKGS; do
