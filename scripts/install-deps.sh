@@ -12,7 +12,8 @@ if command -v debconf-set-selections >/dev/null 2>&1; then
 fi
 # m4, libwrap0, util-linux (unshare): t_sendmail.sh, which downloads and
 # unpacks sendmail-bin/-base/-cf itself: never install sendmail-bin here,
-# it would remove postfix.
+# it would remove postfix.  chromium, poppler-utils (pdftotext),
+# fonts-dejavu-core: t_report_html.sh renders the auditor's page.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
@@ -22,6 +23,7 @@ postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutil
 python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf
 iproute2 procps psmisc curl openssl wrk
 m4 libwrap0 util-linux
+chromium poppler-utils fonts-dejavu-core
 "
 missing=""
 for p in $PKGS; do
