@@ -14,6 +14,7 @@ fi
 # unpacks sendmail-bin/-base/-cf itself: never install sendmail-bin here,
 # it would remove postfix.  chromium, poppler-utils (pdftotext),
 # fonts-dejavu-core: t_report_html.sh renders the auditor's page.
+# debhelper, lintian, fakeroot, dpkg-dev: scripts/package-test.sh.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
@@ -24,6 +25,7 @@ python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-
 iproute2 procps psmisc curl openssl wrk
 m4 libwrap0 util-linux
 chromium poppler-utils fonts-dejavu-core
+debhelper lintian fakeroot dpkg-dev
 "
 missing=""
 for p in $PKGS; do
