@@ -10,6 +10,11 @@ if command -v debconf-set-selections >/dev/null 2>&1; then
 	    'postfix postfix/mailname string localhost' |
 	    debconf-set-selections
 fi
+# m4, libwrap0, util-linux (unshare): t_sendmail.sh, which downloads and
+# unpacks sendmail-bin/-base/-cf itself: never install sendmail-bin here,
+# it would remove postfix.  chromium, poppler-utils (pdftotext),
+# fonts-dejavu-core: t_report_html.sh renders the auditor's page.
+# debhelper, lintian, fakeroot, dpkg-dev: scripts/package-test.sh.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
@@ -19,6 +24,9 @@ postgresql-15 postgresql-client-15
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
 python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf python3-yaml
 iproute2 procps psmisc curl openssl wrk
+m4 libwrap0 util-linux
+chromium poppler-utils fonts-dejavu-core
+debhelper lintian fakeroot dpkg-dev
 "
 missing=""
 for p in $PKGS; do

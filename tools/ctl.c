@@ -67,7 +67,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"unsubscribe-token key ring: add a key; mint or check a token"},
     {"audit", pw_ctl_audit,
 	"verify [--expect-head HEX]\n"
-	"\t\treport --org ORG [--since T] [--until T] [--format csv|json]\n"
+	"\t\treport --org ORG [--since T] [--until T] [--format csv|json|html]\n"
 	"\t\t(each also takes --store SPEC)",
 	"check the audit hash chain; one line per (message, recipient)"},
     {"unsubscribe", pw_ctl_unsubscribe,

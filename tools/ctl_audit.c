@@ -11,6 +11,10 @@
  *   audit report --org ORG [--since T] [--until T] [--format csv|json]
  *       one line per (message, recipient): class, consent basis,
  *       identification profile, token id, signature, action.
+ *   audit report --org ORG [--since T] [--until T] --format html
+ *       the same period as one page for an auditor (ctl_report_html.c):
+ *       counts per day, class and action, consent basis mix, refusals,
+ *       unsubscribe delays, identification failures, the chain's result.
  *   consent proof ADDRESS --org ORG [--format text|json]
  *       every consent and withdrawal event with its source and proof, and
  *       every message sent to the address with the basis in force then.
@@ -48,6 +52,7 @@
 #include "compliance/org.h"
 #include "ctl.h"
 #include "ctl_csv.h"
+#include "ctl_report_html.h"
 #include "parsers/addrnorm.h"
 #include "snapshot.h"
 #include "store/store.h"
@@ -397,6 +402,9 @@ org_profile(struct pw_ctl *ctl, const char *org, char *buf)
 	return pw_evidence_profile(pw_orgs_by_name(orgs, org), buf);
 }
 
+static int audit_report_html(struct pw_ctl *, const struct au_opts *,
+    const struct pw_audit_filter *);
+
 static int
 audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 {
@@ -407,8 +415,17 @@ audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 	char prof[24];
 	int rc;
 
-	if (need_org("audit", o) < 0 || o->pos != NULL ||
-	    parse_fmt("audit", o->format, FMT_CSV, false, true,
+	bool html = o->format != NULL && strcmp(o->format, "html") == 0;
+
+	if (need_org("audit", o) < 0 || o->pos != NULL)
+		return EX_USAGE;
+	if (!html && o->format != NULL && strcmp(o->format, "csv") != 0 &&
+	    strcmp(o->format, "json") != 0) {
+		pw_ctl_error("audit", "--format %s: expected csv, json or html",
+		    o->format);
+		return EX_USAGE;
+	}
+	if (!html && parse_fmt("audit", o->format, FMT_CSV, false, true,
 	    &rp.out.fmt) < 0)
 		return EX_USAGE;
 	if ((o->since && pw_date_parse(o->since, &f.since) < 0) ||
@@ -417,6 +434,8 @@ audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 				      "YYYY-MM-DDTHH:MM:SSZ");
 		return EX_USAGE;
 	}
+	if (html)
+		return audit_report_html(ctl, o, &f);
 	if ((s = pw_ctl_open_store(ctl, o->store, "audit", true)) == NULL)
 		return 1;
 	rp.profile = org_profile(ctl, o->org, prof);
@@ -796,6 +815,112 @@ pw_ctl_unsubscribe(struct pw_ctl *ctl, int argc, char **argv)
 	if (late > 0) {
 		pw_ctl_error("unsubscribe", "%ld commercial message(s) sent "
 		    "after an unsubscribe request", late);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- audit report --format html ------------------------------------------- */
+
+/* org_conf - the organisation as the configuration's organisations file
+   has it now; NULL without -c (or a store from the config) or file */
+static const struct pw_org *
+org_conf(struct pw_ctl *ctl, const char *org)
+{
+	struct pw_config *cfg;
+	const struct pw_orgs *orgs;
+
+	if (!ctl->config_given && ctl->cfg == NULL)
+		return NULL;
+	if ((cfg = pw_ctl_config(ctl)) == NULL ||
+	    (orgs = pw_services(cfg)->orgs) == NULL)
+		return NULL;
+	return pw_orgs_by_name(orgs, org);
+}
+
+/*
+ * Everything is read before anything is written, so that a store error
+ * leaves no half page on standard output: the chain over the whole store
+ * (as audit verify), the period's rows, and the organisation's
+ * withdrawals requested in the period with the messages sent after each
+ * (as unsubscribe report, whose scan covers all later rows).
+ */
+static int
+audit_report_html(struct pw_ctl *ctl, const struct au_opts *o,
+    const struct pw_audit_filter *f)
+{
+	const struct pw_audit_filter all = {NULL, NULL, PW_NOTIME, PW_NOTIME};
+	struct pw_html_info in;
+	struct pw_html_unsub *u = NULL;
+	struct pw_html_agg *agg;
+	struct wds w = {NULL, 0, 0, NULL};
+	struct verify v;
+	struct pw_store *s;
+	char prof[24], why[160];
+	int rc;
+
+	if ((s = pw_ctl_open_store(ctl, o->store, "audit", true)) == NULL)
+		return 1;
+	memset(&in, 0, sizeof(in));
+	pw_audit_chain_init(&v.chain);
+	v.status = PW_CHAIN_OK;
+	v.bad_id = 0;
+	agg = pw_html_agg_new();
+	rc = pw_store_audit_list(s, &all, verify_cb, &v);
+	if (rc >= 0)
+		rc = pw_store_audit_list(s, f, pw_html_agg_row, agg);
+	if (rc >= 0)
+		rc = pw_store_suppression_list(s, o->org, wd_cb, &w);
+	if (rc >= 0)
+		rc = unsub_scan(s, o->org, &w);
+	pw_store_close(&s);
+	if (rc < 0) {
+		pw_ctl_error("audit", "%s", pw_store_strerror());
+		pw_html_agg_free(&agg);
+		wds_free(&w);
+		return EX_TEMPFAIL;
+	}
+	in.org = o->org;
+	in.since = o->since;
+	in.until = o->until;
+	in.org_conf = org_conf(ctl, o->org);
+	in.profile_digest = org_profile(ctl, o->org, prof);
+	in.chain_ok = v.status == PW_CHAIN_OK;
+	in.chain_rows = v.chain.rows;
+	if (in.chain_ok) {
+		snprintf(why, sizeof(why), "intact: %" PRIu64 " rows",
+		    v.chain.rows);
+		if (v.chain.rows > 0)
+			pw_hex32(v.chain.head, in.chain_head);
+	} else {
+		snprintf(why, sizeof(why), "BROKEN at row %" PRId64 ": %s "
+		    "(rows before it verified)", v.bad_id,
+		    pw_audit_chain_why(v.status));
+	}
+	in.chain_text = why;
+	u = pw_calloc(w.n ? w.n : 1, sizeof(*u));
+	for (size_t i = 0; i < w.n; i++) {
+		const struct wd *d = &w.v[i];
+
+		if ((f->since != PW_NOTIME && d->requested_at < f->since) ||
+		    (f->until != PW_NOTIME && d->requested_at >= f->until))
+			continue;
+		u[in.nunsub].address = d->address;
+		u[in.nunsub].requested_at = d->requested_at;
+		u[in.nunsub].effective_at = d->effective_at;
+		u[in.nunsub].delay_s = pw_evidence_delay(d->requested_at,
+		    d->effective_at);
+		u[in.nunsub].nlate = d->nlate;
+		u[in.nunsub].late = d->nlate ? d->late.data : "";
+		in.nunsub++;
+	}
+	in.unsub = u;
+	rc = pw_html_write(stdout, agg, &in);
+	free(u);
+	wds_free(&w);
+	pw_html_agg_free(&agg);
+	if (rc < 0) {
+		pw_ctl_error("audit", "error writing standard output");
 		return 1;
 	}
 	return 0;

@@ -18,7 +18,8 @@
 #   PW_PORT_BASE+30  unbound DNS, UDP and TCP   (PW_DNS_PORT,    25030)
 #   PW_PORT_BASE+80  postwarden-unsubd in t_unsubd and t_loop (+81 TLS)
 # The milter socket is a unix socket in the temp dir by default
-# ($T/pw/milter.sock); PW_MILTER_SOCKET=inet uses inet:PORT@127.0.0.1.
+# ($T/pw/milter.sock, or the path in PW_SOCK_PATH); PW_MILTER_SOCKET=inet
+# uses inet:PORT@127.0.0.1.
 #
 # Other environment knobs:
 #   PW_BUILD_DIR     where milter/postwarden and tools/postwarden-ctl were
@@ -331,7 +332,7 @@ pw_milter_addr() {
 		*) echo "inet:$PW_MILTER_PORT@127.0.0.1" ;;
 		esac
 	else
-		echo "unix:$T/pw/milter.sock"
+		echo "unix:${PW_SOCK_PATH:-$T/pw/milter.sock}"
 	fi
 }
 
@@ -379,7 +380,7 @@ EOF
 # pw_start_milter: start postwarden (or the opendkim stand-in) in the
 # foreground with log = stderr into $T/pw/log; wait until it listens.
 pw_start_milter() {
-	local sock=$T/pw/milter.sock i
+	local sock=${PW_SOCK_PATH:-$T/pw/milter.sock} i
 	rm -f "$sock"
 	if [ "$PW_MILTER_IMPL" = opendkim ]; then
 		pw_write_odkim_conf
