@@ -1290,6 +1290,8 @@ main(void)
 	    BOTH(t_concurrent_procs),
 	    BOTH(t_copy),
 	};
+	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
+	size_t n = 0;
 	char *cmd;
 	int rc;
 
@@ -1300,8 +1302,18 @@ main(void)
 	pg_reader_uri = getenv("PW_TEST_PG_READER_URI");
 	if (pg_uri != NULL && *pg_uri == '\0')
 		pg_uri = NULL;
+	/* Without a PostgreSQL database (make check by hand) its cases are
+	   left out of the plan: the TAP driver counts a skipped "not ok"
+	   as a failure.  scripts/test.sh starts one, so CI runs them all. */
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (pg_uri != NULL || strstr(tests[i].name, "/postgresql") ==
+		    NULL)
+			run[n++] = tests[i];
+	if (pg_uri == NULL)
+		printf("# PW_TEST_PG_URI unset: %zu PostgreSQL cases left "
+		    "out\n", sizeof(tests) / sizeof(tests[0]) - n);
 	pw_log_init("t_store", 1, LOG_MAIL);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = _cmocka_run_group_tests("t_store", run, n, NULL, NULL);
 	cmd = pw_asprintf("rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		rc = 1;
