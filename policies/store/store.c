@@ -253,6 +253,27 @@ pw_store_dmarc_list(struct pw_store *s,
 }
 
 int
+pw_store_feedback_add(struct pw_store *s, struct pw_feedback_row *row)
+{
+	if (s->ops->feedback_add == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_add(s, row);
+}
+
+int
+pw_store_feedback_count(struct pw_store *s, const char *org,
+    const char *address, const char *kind, time_t since, int64_t *n_r)
+{
+	if (s->ops->feedback_count == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_count(s, org, address, kind, since, n_r);
+}
+
+int
 pw_store_copy(struct pw_store *dst, struct pw_store *src)
 {
 	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||
