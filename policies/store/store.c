@@ -274,6 +274,15 @@ pw_store_feedback_count(struct pw_store *s, const char *org,
 }
 
 int
+pw_store_suppression_reason(struct pw_store *s, int64_t id, char **reason_r)
+{
+	*reason_r = NULL;
+	if (s->ops->suppression_reason == NULL)
+		return 0;	/* the refusal then gives no reason */
+	return s->ops->suppression_reason(s, id, reason_r);
+}
+
+int
 pw_store_copy(struct pw_store *dst, struct pw_store *src)
 {
 	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||

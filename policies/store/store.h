@@ -180,6 +180,9 @@ struct pw_store_ops {
 	int	(*feedback_count)(struct pw_store *, const char *org,
 		    const char *address, const char *kind, time_t since,
 		    int64_t *n_r);
+	/* Optional: the reason of suppression id (malloc'd). */
+	int	(*suppression_reason)(struct pw_store *, int64_t id,
+		    char **reason_r);
 };
 
 /* Every store starts with this. */
@@ -285,6 +288,11 @@ int	pw_store_feedback_add(struct pw_store *, struct pw_feedback_row *);
 int	pw_store_feedback_count(struct pw_store *, const char *org,
 	    const char *address, const char *kind, time_t since,
 	    int64_t *n_r);
+
+/* The reason of one suppression (bounce, complaint, mailto...), for the
+   refusal's text: 1 with *reason_r (malloc'd), 0 none, -1. */
+int	pw_store_suppression_reason(struct pw_store *, int64_t id,
+	    char **reason_r);
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their

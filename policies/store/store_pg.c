@@ -164,6 +164,7 @@ enum pg_stmt {
 	ST_SETVAL,
 	ST_FB_INSERT,
 	ST_FB_COUNT,
+	ST_SUPP_REASON,
 	ST_MAX
 };
 
@@ -190,6 +191,7 @@ static const struct {
 			 "$3, $4, $5, $6, $7) RETURNING id"},
     [ST_FB_COUNT] = {4, "SELECT count(*) FROM feedback_event WHERE org = $1 "
 			"AND address = $2 AND kind = $3 AND time >= $4"},
+    [ST_SUPP_REASON] = {1, "SELECT reason FROM suppression WHERE id = $1"},
     [ST_HAS_SCHEMA] = {0, "SELECT to_regclass('pw_schema') IS NOT NULL"},
     [ST_VERSION] = {0, "SELECT version FROM pw_schema"},
     [ST_LOCK_AUDIT] = {0, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")"},
@@ -1064,6 +1066,32 @@ pg_feedback_count(struct pw_store *base, const char *org,
 	return 0;
 }
 
+static int
+pg_suppression_reason(struct pw_store *base, int64_t id, char **reason_r)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	const char *v[1];
+	char t[24];
+	struct pg_conn *c;
+	PGresult *r;
+	int found;
+
+	snprintf(t, sizeof(t), "%lld", (long long)id);
+	v[0] = t;
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((r = run(s, c, ST_SUPP_REASON, v, "suppression: reason")) ==
+	    NULL) {
+		conn_put(s, c);
+		return -1;
+	}
+	if ((found = PQntuples(r) > 0))
+		*reason_r = pw_strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	conn_put(s, c);
+	return found;
+}
+
 /* ---- suppression -------------------------------------------------------- */
 
 static int
@@ -1568,6 +1596,7 @@ fail:
 	    .copy_from = pg_copy_from,                                         \
 	    .feedback_add = pg_feedback_add,                                   \
 	    .feedback_count = pg_feedback_count,                               \
+	    .suppression_reason = pg_suppression_reason,                       \
 	}
 
 PG_OPS(pw_store_pg_ops, "postgresql", pg_open);

@@ -119,6 +119,7 @@ enum sq_stmt {
 	ST_DMARC_ALL,
 	ST_FB_INSERT,
 	ST_FB_COUNT,
+	ST_SUPP_REASON,
 	ST_MAX
 };
 
@@ -168,6 +169,7 @@ static const char *const sq_sql[ST_MAX] = {
 		     "status, message_id, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_FB_COUNT] = "SELECT count(*) FROM feedback_event WHERE org = ? AND "
 		    "address = ? AND kind = ? AND time >= ?",
+    [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -745,6 +747,29 @@ sq_feedback_count(struct pw_store *base, const char *org,
 	return 0;
 }
 
+static int
+sq_suppression_reason(struct pw_store *base, int64_t id, char **reason_r)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_SUPP_REASON)) == NULL)
+		return sq_fail_put(s, c, "suppression: reason");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*reason_r = pw_strdup(col_text(st, 0) ? col_text(st, 0) : "");
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "suppression: reason");
+	conn_put(s, c);
+	return rc == SQLITE_ROW;
+}
+
 /* ---- suppression ----------------------------------------------------------
  */
 
@@ -1109,6 +1134,7 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .suppression_list = sq_suppression_list,
     .feedback_add = sq_feedback_add,
     .feedback_count = sq_feedback_count,
+    .suppression_reason = sq_suppression_reason,
     .audit_append = sq_audit_append,
     .audit_verify = sq_audit_verify,
     .dmarc_add = sq_dmarc_add,

@@ -1302,6 +1302,25 @@ t_feedback(void **state)
 	assert_int_equal(sql(f, "DELETE FROM feedback_event",
 	    "DELETE FROM feedback_event"), -1);
 	assert_int_equal(count(f, "feedback_event"), 4);
+	/* a suppression's reason, for the refusal's text */
+	{
+		struct pw_suppression sup = {0};
+		char *reason = NULL;
+
+		sup.org = "acme";
+		sup.address = "a@example.com";
+		sup.reason = "bounce";
+		sup.requested_at = T("2025-03-04");
+		assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+		assert_int_equal(pw_store_suppression_reason(f->store, sup.id,
+		    &reason), 1);
+		assert_string_equal(reason, "bounce");
+		free(reason);
+		reason = NULL;
+		assert_int_equal(pw_store_suppression_reason(f->store,
+		    sup.id + 100, &reason), 0);
+		assert_null(reason);
+	}
 }
 
 /* A version 1 store (before issue 17) is migrated: SQLite at the first
