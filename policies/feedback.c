@@ -50,13 +50,13 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "compliance/complaint.h"
 #include "compliance/consent_state.h"
 #include "compliance/org.h"
 #include "compliance/token.h"
 #include "parsers/addr.h"
 #include "parsers/addrnorm.h"
 #include "parsers/dsn.h"
-#include "parsers/unsub_hdr.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "store/store.h"
@@ -168,55 +168,6 @@ whole(struct pw_msg *m, struct pw_buf *b)
 		    m->hdrs.v[i].value);
 	pw_buf_puts(b, "\r\n");
 	return pw_msg_body_foreach(m, append, b);
-}
-
-/* token_of - the token in an https or mailto URI we generated: the last
-   path segment, or what follows the last '+' of the local part */
-static const char *
-token_of(struct pw_msg *m, const struct pw_unsub_uri *u)
-{
-	const char *p, *e;
-
-	if (u->scheme == PW_URI_MAILTO) {
-		if ((e = strchr(u->uri, '@')) == NULL)
-			return NULL;
-		for (p = e; p > u->uri && p[-1] != '+' && p[-1] != ':'; p--)
-			;
-		if (p == u->uri || p[-1] != '+' || p == e)
-			return NULL;
-		return pw_arena_strndup(m->arena, p, (size_t)(e - p));
-	}
-	e = u->uri + strcspn(u->uri, "?#");
-	for (p = e; p > u->uri && p[-1] != '/' && p[-1] != '='; p--)
-		;
-	return p < e ? pw_arena_strndup(m->arena, p, (size_t)(e - p)) : NULL;
-}
-
-/* from_token - verify our token in the original's List-Unsubscribe */
-static bool
-from_token(struct pw_msg *m, const struct fb_conf *c, const char *lu,
-    struct pw_token *tok)
-{
-	struct pw_unsub_hdr h;
-	const char *why;
-
-	if (lu == NULL || c->ring == NULL ||
-	    pw_unsub_parse(m->arena, lu, strlen(lu), &h, &why) < 0)
-		return false;
-	for (size_t i = 0; i < h.n; i++) {
-		const char *t = token_of(m, &h.v[i]);
-		enum pw_token_status ts;
-
-		if (t == NULL)
-			continue;
-		/* any age: the bounce is about a message we sent */
-		ts = pw_token_verify(c->ring, t, strlen(t), time(NULL), 0,
-		    NULL, tok);
-		if (ts == PW_TOKEN_OK || ts == PW_TOKEN_EXPIRED)
-			return true;
-		pw_token_clear(tok);
-	}
-	return false;
 }
 
 /* org_from_hdr - the organisation of the original's From domain */
@@ -449,7 +400,7 @@ fb_eom(struct pw_call *call)
 		pw_msg_summary(m, "dsn=malformed");
 		return PW_DUNNO;
 	}
-	if (from_token(m, c, d.orig.list_unsubscribe, &tok)) {
+	if (pw_unsub_token_find(c->ring, d.orig.list_unsubscribe, &tok)) {
 		have_tok = true;
 		org = pw_orgs_by_name(c->orgs, tok.org);
 		how = "token";

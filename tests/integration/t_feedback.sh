@@ -23,6 +23,8 @@ ctl() {
 		"$PW_CTL" "$@" --store "sqlite:$DB"
 	fi
 }
+# cctl: ctl with the daemon's configuration (organisations, key ring)
+cctl() { ctl -c "$T/pw/postwarden.conf" "$@"; }
 q() { sqlite3 -readonly "$DB" "$1"; }
 # wait_log PATTERN [TENTHS]: the milter logged a line matching PATTERN
 wait_log() {
@@ -61,7 +63,7 @@ pw_write_conf
 pw_pf_conf "internal_mail_filter_classes = bounce"
 pw_pf_conf "maximal_queue_lifetime = 0"
 
-for a in sink-reject-hard sink-reject-soft inb forged; do
+for a in sink-reject-hard sink-reject-soft inb forged cpl cpl2; do
 	ctl consent add "$a@remote.test" --org acme --type express \
 	    --source web_form >/dev/null || pw_bail "consent add ($a)"
 done
@@ -184,6 +186,100 @@ pw_send_smtp --xclient 192.0.2.77 --from '<>' --to news@acme.test --header "From
 f=$(pw_wait_sent "$PW_QID")
 check "null sender, not a DSN: delivered" test -n "$f"
 check "null sender, not a DSN: no dsn= in its summary" bash -c "! grep -q 'dsn=' <<<\"\$(grep '$PW_QID: .*dir=' '$T/pw/log')\""
+
+# arf TO MSGID LISTUNSUB: an ARF report (RFC 5965 section B.2 style)
+# returning the original with these headers
+arf() {
+	local f
+	f=$(mktemp "$T/msg/arf.XXXXXX")
+	{
+		printf 'From: <abusedesk@provider.test>\r\nTo: <fbl@acme.test>\r\n'
+		printf 'Subject: FW: sale\r\nMIME-Version: 1.0\r\n'
+		printf 'Content-Type: multipart/report; report-type=feedback-report;\r\n'
+		printf '     boundary="part1_13d.2e68ed54_boundary"\r\n\r\n'
+		printf -- '--part1_13d.2e68ed54_boundary\r\n'
+		printf 'Content-Type: text/plain; charset="US-ASCII"\r\n\r\n'
+		printf 'This is an email abuse report.\r\n\r\n'
+		printf -- '--part1_13d.2e68ed54_boundary\r\n'
+		printf 'Content-Type: message/feedback-report\r\n\r\n'
+		printf 'Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\n'
+		printf 'Version: 1\r\nOriginal-Mail-From: <news@acme.test>\r\n'
+		printf 'Original-Rcpt-To: <%s>\r\n\r\n' "$1"
+		printf -- '--part1_13d.2e68ed54_boundary\r\n'
+		printf 'Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n'
+		printf 'From: news@acme.test\r\nTo: %s\r\nSubject: sale\r\n' "$1"
+		printf 'Message-ID: <%s>\r\n' "$2"
+		[ -z "$3" ] || printf 'List-Unsubscribe: %s\r\n' "$3"
+		printf '\r\nEverything 50%% off!\r\n'
+		printf -- '--part1_13d.2e68ed54_boundary--\r\n'
+	} >"$f"
+	chmod 644 "$f"	# ctl reads it as the daemon's user
+	echo "$f"
+}
+
+# 7. ARF complaint imported with postwarden-ctl: suppressed (token)
+acme cpl@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "complaint: the original was delivered" test -n "$f"
+r=$(arf cpl@remote.test "$(pw_header "$f" Message-ID | tr -d '<>')" "$(pw_header "$f" List-Unsubscribe)")
+out=$(cctl complaints import "$r" 2>&1)
+check "complaint import: exit 0, recorded from the token"     grep -q ": acme <cpl@remote.test> abuse (token): suppressed\$" <<<"$out" || diag "$out"
+check "complaint: suppression with reason complaint" \
+    test "$(q "SELECT reason FROM suppression WHERE address = 'cpl@remote.test'")" = complaint
+check "complaint: feedback_event row" \
+    test "$(q "SELECT kind, status, source FROM feedback_event WHERE address = 'cpl@remote.test'")" = "complaint|abuse|import"
+acme cpl@remote.test
+check "complaint: the next message is refused, saying why" \
+    grep -q '<\*\* *550 5.7.1 <cpl@remote.test>: consent for acme withdrawn on [0-9-]*: the recipient complained$' "$PW_SWAKS"
+out=$(cctl complaints import "$r" 2>&1)
+check "complaint import again: already suppressed (exit 0)" \
+    grep -q ": acme <cpl@remote.test> abuse (token): already suppressed\$" <<<"$out"
+# without a token, from the headers: needs a delivered message
+r=$(arf cpl2@remote.test "x.$$@acme.test" "")
+out=$(cctl complaints import "$r" 2>&1)
+rc=$?
+check "complaint without token, nothing sent to them: exit 1, unmatched" \
+    test $rc = 1 -a "$(grep -c 'no message of ours' <<<"$out")" = 1
+check "complaint without token, nothing sent: no suppression" \
+    test "$(q "SELECT count(*) FROM suppression WHERE address = 'cpl2@remote.test'")" = 0
+acme cpl2@remote.test
+pw_wait_sent "$PW_QID" >/dev/null
+out=$(cctl complaints import "$r" 2>&1)
+check "complaint without token after a delivery: suppressed from the headers" \
+    grep -q ": acme <cpl2@remote.test> abuse (headers): suppressed\$" <<<"$out" || diag "$out"
+# RFC 5965's own example names none of our organisations; a DSN is no ARF
+out=$(cctl complaints import "$PW_TOP/tests/data/feedback/rfc5965-arf.eml" "$PW_TOP/tests/data/feedback/rfc3464-simple.eml" 2>&1)
+rc=$?
+check "RFC 5965 example: no organisation (exit 1)" \
+    test $rc = 1 -a "$(grep -c 'no organisation or recipient' <<<"$out")" = 1
+check "a DSN given to complaints import: not an ARF report" \
+    grep -q 'rfc3464-simple.eml: not an ARF report' <<<"$out"
+
+# 8. the delivery record of today: what this script did, counted from
+#    the audit, feedback and suppression rows
+today=$(date -u +%Y-%m-%d)
+out=$(ctl delivery report --org acme --format csv 2>&1)
+check "delivery report: CSV header" test "$(head -1 <<<"$out")" = \
+    "date,messages_commercial,messages_transactional,messages_other,recipients_commercial,recipients_transactional,recipients_other,refused_no_consent,refused_expired,refused_withdrawn,refused_other,bounces_hard,bounces_soft,complaints,unsubscribes,complaint_rate,bounce_rate"
+row=$(grep "^$today," <<<"$out")
+IFS=, read -r _ mc _ _ rc _ _ rn _ rw _ bh bs cp un cr br <<<"$row"
+sent=$(q "SELECT count(*) FROM audit WHERE org = 'acme' AND action = 'delivered' AND class = 'commercial'")
+check "delivery report: recipients_commercial = audit rows ($sent)" test "$rc" = "$sent" -a "$mc" = "$sent" || diag "$out"
+check "delivery report: refused withdrawn (3 suppressed addresses mailed again)" test "$rw" = 3
+check "delivery report: no refusal for missing consent" test "$rn" = 0
+check "delivery report: bounces 2 hard (Postfix, inbound), 2 soft" test "$bh/$bs" = "2/2"
+check "delivery report: complaints 2, unsubscribes 0" test "$cp/$un" = "2/0"
+check "delivery report: complaint rate = 2/$sent" \
+    test "$cr" = "$(awk -v s="$sent" 'BEGIN { printf "%.6f", 2 / s }')"
+check "delivery report: bounce rate = 4/$sent" \
+    test "$br" = "$(awk -v s="$sent" 'BEGIN { printf "%.6f", 4 / s }')"
+out=$(ctl delivery report --org acme --format json 2>&1)
+check "delivery report: JSON reads back the same figures" \
+    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)[-1]; sys.exit(0 if (d["bounces_hard"],d["bounces_soft"],d["complaints"],d["refused"]["withdrawn"]) == (2,2,2,3) else 1)' <<<"$out"
+out=$(ctl delivery report --org acme --since 2020-01-01 --until 2020-01-02 --format csv 2>&1)
+check "delivery report: a range without rows gives the header only" test "$(wc -l <<<"$out")" = 1
+ctl delivery report --format csv >/dev/null 2>&1
+check "delivery report: --org is required (exit 64)" test $? = 64
 
 check "audit chain intact" ctl audit verify >/dev/null
 
