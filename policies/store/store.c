@@ -274,6 +274,18 @@ pw_store_feedback_count(struct pw_store *s, const char *org,
 }
 
 int
+pw_store_feedback_list(struct pw_store *s, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+    void *ctx)
+{
+	if (s->ops->feedback_list == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_list(s, org, since, until, cb, ctx);
+}
+
+int
 pw_store_suppression_reason(struct pw_store *s, int64_t id, char **reason_r)
 {
 	*reason_r = NULL;

@@ -180,6 +180,12 @@ struct pw_store_ops {
 	int	(*feedback_count)(struct pw_store *, const char *org,
 		    const char *address, const char *kind, time_t since,
 		    int64_t *n_r);
+	/* Optional: the feedback rows of org with since <= time < until
+	   (PW_NOTIME: open), in id order. */
+	int	(*feedback_list)(struct pw_store *, const char *org,
+		    time_t since, time_t until,
+		    int (*cb)(const struct pw_feedback_row *, void *),
+		    void *ctx);
 	/* Optional: the reason of suppression id (malloc'd). */
 	int	(*suppression_reason)(struct pw_store *, int64_t id,
 		    char **reason_r);
@@ -288,6 +294,13 @@ int	pw_store_feedback_add(struct pw_store *, struct pw_feedback_row *);
 int	pw_store_feedback_count(struct pw_store *, const char *org,
 	    const char *address, const char *kind, time_t since,
 	    int64_t *n_r);
+
+/* The feedback rows of org with since <= time < until (PW_NOTIME: no
+   bound), in id order; strings valid during the callback; cb returning
+   non-zero stops.  0 or -1. */
+int	pw_store_feedback_list(struct pw_store *, const char *org, time_t since,
+	    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+	    void *ctx);
 
 /* The reason of one suppression (bounce, complaint, mailto...), for the
    refusal's text: 1 with *reason_r (malloc'd), 0 none, -1. */

@@ -165,6 +165,7 @@ enum pg_stmt {
 	ST_FB_INSERT,
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
+	ST_FB_LIST,
 	ST_MAX
 };
 
@@ -192,6 +193,10 @@ static const struct {
     [ST_FB_COUNT] = {4, "SELECT count(*) FROM feedback_event WHERE org = $1 "
 			"AND address = $2 AND kind = $3 AND time >= $4"},
     [ST_SUPP_REASON] = {1, "SELECT reason FROM suppression WHERE id = $1"},
+    [ST_FB_LIST] = {3, "SELECT id, time, org, address, kind, status, "
+		       "message_id, source FROM feedback_event WHERE org = $1 "
+		       "AND ($2::bigint IS NULL OR time >= $2) "
+		       "AND ($3::bigint IS NULL OR time < $3) ORDER BY id"},
     [ST_HAS_SCHEMA] = {0, "SELECT to_regclass('pw_schema') IS NOT NULL"},
     [ST_VERSION] = {0, "SELECT version FROM pw_schema"},
     [ST_LOCK_AUDIT] = {0, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")"},
@@ -1066,6 +1071,52 @@ pg_feedback_count(struct pw_store *base, const char *org,
 	return 0;
 }
 
+struct fb_list_ctx {
+	int (*cb)(const struct pw_feedback_row *, void *);
+	void *ctx;
+};
+
+static int
+fb_row(const PGresult *r, void *arg)
+{
+	struct fb_list_ctx *x = arg;
+	struct pw_feedback_row f;
+
+	f.id = col_int(r, 0, 0);
+	f.time = (time_t)col_int(r, 0, 1);
+	f.org = col(r, 0, 2);
+	f.address = col(r, 0, 3);
+	f.kind = col(r, 0, 4);
+	f.status = col(r, 0, 5);
+	f.message_id = col(r, 0, 6);
+	f.source = col(r, 0, 7);
+	return x->cb(&f, x->ctx);
+}
+
+static int
+pg_feedback_list(struct pw_store *base, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+    void *ctx)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct fb_list_ctx x = {cb, ctx};
+	char t1[24], t2[24];
+	const char *v[3];
+	struct pg_conn *c;
+	int rc;
+
+	time_str(t1, sizeof(t1), since);
+	time_str(t2, sizeof(t2), until);
+	v[0] = org;
+	v[1] = since == PW_NOTIME ? NULL : t1;
+	v[2] = until == PW_NOTIME ? NULL : t2;
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	rc = walk(s, c, ST_FB_LIST, v, fb_row, &x, "feedback: list");
+	conn_put(s, c);
+	return rc;
+}
+
 static int
 pg_suppression_reason(struct pw_store *base, int64_t id, char **reason_r)
 {
@@ -1597,6 +1648,7 @@ fail:
 	    .feedback_add = pg_feedback_add,                                   \
 	    .feedback_count = pg_feedback_count,                               \
 	    .suppression_reason = pg_suppression_reason,                       \
+	    .feedback_list = pg_feedback_list,                                 \
 	}
 
 PG_OPS(pw_store_pg_ops, "postgresql", pg_open);

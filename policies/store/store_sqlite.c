@@ -120,6 +120,7 @@ enum sq_stmt {
 	ST_FB_INSERT,
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
+	ST_FB_LIST,
 	ST_MAX
 };
 
@@ -170,6 +171,10 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_FB_COUNT] = "SELECT count(*) FROM feedback_event WHERE org = ? AND "
 		    "address = ? AND kind = ? AND time >= ?",
     [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
+    /* reports: a NULL bound is open */
+    [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
+		   "source FROM feedback_event WHERE org = ? AND (?2 IS NULL "
+		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -748,6 +753,48 @@ sq_feedback_count(struct pw_store *base, const char *org,
 }
 
 static int
+sq_feedback_list(struct pw_store *base, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+    void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_feedback_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_FB_LIST)) == NULL)
+		return sq_fail_put(s, c, "feedback: list");
+	bind_text(st, 1, org);
+	if (since != PW_NOTIME)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
+	if (until != PW_NOTIME)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.time = (time_t)sqlite3_column_int64(st, 1);
+		r.org = col_text(st, 2);
+		r.address = col_text(st, 3);
+		r.kind = col_text(st, 4);
+		r.status = col_text(st, 5);
+		r.message_id = col_text(st, 6);
+		r.source = col_text(st, 7);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "feedback: list");
+	conn_put(s, c);
+	return 0;
+}
+
+static int
 sq_suppression_reason(struct pw_store *base, int64_t id, char **reason_r)
 {
 	struct sq_store *s = (struct sq_store *)base;
@@ -1135,6 +1182,7 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .feedback_add = sq_feedback_add,
     .feedback_count = sq_feedback_count,
     .suppression_reason = sq_suppression_reason,
+    .feedback_list = sq_feedback_list,
     .audit_append = sq_audit_append,
     .audit_verify = sq_audit_verify,
     .dmarc_add = sq_dmarc_add,

@@ -1260,6 +1260,24 @@ t_dmarc_queue(void **state)
 	free(moved);
 }
 
+struct fb_seen {
+	int	n;
+	char	last_kind[32];
+	char	last_msgid[32];
+};
+
+static int
+fb_cb(const struct pw_feedback_row *r, void *arg)
+{
+	struct fb_seen *x = arg;
+
+	x->n++;
+	snprintf(x->last_kind, sizeof(x->last_kind), "%s", r->kind);
+	snprintf(x->last_msgid, sizeof(x->last_msgid), "%s",
+	    r->message_id ? r->message_id : "");
+	return 0;
+}
+
 /* Feedback rows (issue 17): counted per (org, address, kind) since a
    time; append-only like every record. */
 static void
@@ -1302,6 +1320,24 @@ t_feedback(void **state)
 	assert_int_equal(sql(f, "DELETE FROM feedback_event",
 	    "DELETE FROM feedback_event"), -1);
 	assert_int_equal(count(f, "feedback_event"), 4);
+	/* listed per org, in id order, bounded by time */
+	{
+		struct fb_seen x = {0};
+
+		assert_int_equal(pw_store_feedback_list(f->store, "acme",
+		    T("2025-03-02"), T("2025-03-04"), fb_cb, &x), 0);
+		assert_int_equal(x.n, 3);	/* two soft ones, the hard one */
+		assert_string_equal(x.last_kind, "bounce_hard");
+		assert_string_equal(x.last_msgid, "<m@x>");
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(pw_store_feedback_list(f->store, "acme",
+		    PW_NOTIME, PW_NOTIME, fb_cb, &x), 0);
+		assert_int_equal(x.n, 4);
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(pw_store_feedback_list(f->store, "other",
+		    PW_NOTIME, PW_NOTIME, fb_cb, &x), 0);
+		assert_int_equal(x.n, 0);
+	}
 	/* a suppression's reason, for the refusal's text */
 	{
 		struct pw_suppression sup = {0};
