@@ -41,6 +41,13 @@
  * The DSN itself is always delivered: the sender may want to read it.  A
  * DSN that cannot be tied to an organisation and a recipient is logged.
  * The store unreachable is 451 4.3.0: the bounce is retried, not lost.
+ *
+ * Complaints: inbound mail to an organisation's complaints_address (the
+ * organisations file) is read as an ARF report (RFC 5965) and recorded
+ * as postwarden-ctl complaints import does (compliance/complaint.h: a
+ * suppression with reason "complaint").  The body is kept only for such
+ * messages (m->keep_body, set at RCPT).  The report is delivered as is;
+ * one that is not ARF or names nothing of ours is logged.
  */
 #include "autoconf.h"
 
@@ -56,6 +63,7 @@
 #include "compliance/token.h"
 #include "parsers/addr.h"
 #include "parsers/addrnorm.h"
+#include "parsers/arf.h"
 #include "parsers/dsn.h"
 #include "policy.h"
 #include "snapshot.h"
@@ -81,7 +89,16 @@ static const struct pw_setting fb_settings_tab[] = {
     PW_SET_END,
 };
 
+/* One organisation's complaints_address, normalised once at init. */
+struct fb_caddr {
+	char			*addr;
+	const struct pw_org	*org;
+};
+
 struct fb_conf {
+	bool			 bounces;	/* bounce_processing */
+	struct fb_caddr		*caddrs;	/* complaints addresses */
+	size_t			 ncaddrs;
 	const struct pw_orgs	*orgs;
 	const struct pw_keyring	*ring;
 	struct pw_store_handle	*store;
@@ -91,13 +108,49 @@ struct fb_conf {
 };
 
 struct fb_state {
-	bool	null_sender;
+	bool			 null_sender;
+	const struct pw_org	*complaint_to;	/* a complaints_address is a
+						   recipient */
 };
 
 static void
-fb_deinit(void *conf)
+fb_deinit(void *vconf)
 {
-	free(conf);
+	struct fb_conf *c = vconf;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->ncaddrs; i++)
+		free(c->caddrs[i].addr);
+	free(c->caddrs);
+	free(c);
+}
+
+/* caddrs_collect - the complaints_address of every organisation */
+static int
+caddrs_collect(struct fb_conf *c, char **error_r)
+{
+	size_t n = pw_orgs_count(c->orgs);
+	const char *why;
+
+	c->caddrs = pw_calloc(n + 1, sizeof(*c->caddrs));
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_org *o = pw_orgs_nth(c->orgs, i);
+		struct fb_caddr *a = &c->caddrs[c->ncaddrs];
+
+		if (o->complaints_address == NULL)
+			continue;
+		if (pw_addr_normalise(o->complaints_address,
+		    strlen(o->complaints_address), &a->addr, &why) < 0) {
+			*error_r = pw_asprintf("%s: organisation \"%s\": "
+			    "complaints_address = %s: %s", o->where, o->name,
+			    o->complaints_address, why);
+			return -1;
+		}
+		a->org = o;
+		c->ncaddrs++;
+	}
+	return 0;
 }
 
 static int
@@ -108,16 +161,26 @@ fb_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	const struct pw_services *svc = pw_services(cfg);
 	struct fb_conf *c;
 
-	if (svc->orgs == NULL || !s->bounces)
+	if (svc->orgs == NULL)
 		return 0;	/* nothing is ours to learn about */
-	if (cfg->core.store == NULL || *cfg->core.store == '\0') {
-		*error_r = pw_asprintf("%s: store is empty: bounce processing "
-		    "(bounce_processing = yes) records suppressions in the "
-		    "store", pw_config_where(cfg, "store"));
-		return -1;
-	}
 	c = pw_calloc(1, sizeof(*c));
 	c->orgs = svc->orgs;
+	c->bounces = s->bounces;
+	if (caddrs_collect(c, error_r) < 0) {
+		fb_deinit(c);
+		return -1;
+	}
+	if (!c->bounces && c->ncaddrs == 0) {
+		fb_deinit(c);
+		return 0;
+	}
+	if (cfg->core.store == NULL || *cfg->core.store == '\0') {
+		*error_r = pw_asprintf("%s: store is empty: bounce processing "
+		    "(bounce_processing = yes) and complaints_address record "
+		    "suppressions in the store", pw_config_where(cfg, "store"));
+		fb_deinit(c);
+		return -1;
+	}
 	c->ring = svc->ring;
 	c->store = svc->store;
 	c->soft_limit = s->soft_limit;
@@ -134,10 +197,37 @@ fb_mail(struct pw_call *call)
 	struct pw_msg *m = call->msg;
 
 	/* RFC 3464 §2: DSNs come from the null sender (RFC 5321 §4.5.5). */
-	if (m->env_from != NULL && *m->env_from == '\0') {
+	if (((const struct fb_conf *)call->conf)->bounces &&
+	    m->env_from != NULL && *m->env_from == '\0') {
 		s->null_sender = true;
 		m->keep_body = true;
 	}
+	return PW_DUNNO;
+}
+
+/* fb_rcpt - is this inbound recipient an organisation's complaints
+   address?  Then keep the body for fb_eom. */
+static enum pw_verdict
+fb_rcpt(struct pw_call *call, const char *rcpt)
+{
+	const struct fb_conf *c = call->conf;
+	struct fb_state *s = call->priv;
+	struct pw_msg *m = call->msg;
+	const char *why;
+	char *a = NULL;
+
+	if (c->ncaddrs == 0 || m->dir != PW_DIR_IN || s->complaint_to != NULL)
+		return PW_DUNNO;
+	rcpt = pw_msg_strip_angle(m, rcpt);
+	if (pw_addr_normalise(rcpt, strlen(rcpt), &a, &why) < 0)
+		return PW_DUNNO;
+	for (size_t i = 0; i < c->ncaddrs; i++)
+		if (strcmp(c->caddrs[i].addr, a) == 0) {
+			s->complaint_to = c->caddrs[i].org;
+			m->keep_body = true;
+			break;
+		}
+	free(a);
 	return PW_DUNNO;
 }
 
@@ -364,6 +454,62 @@ one(struct pw_msg *m, const struct fb_conf *c, struct pw_store *st,
 	return rc < 0 ? -1 : 0;
 }
 
+/* complaint - an ARF report to a complaints_address */
+static enum pw_verdict
+complaint(struct pw_call *call)
+{
+	struct pw_msg *m = call->msg;
+	struct fb_state *s = call->priv;
+	const struct fb_conf *c = call->conf;
+	struct pw_complaint_result res;
+	struct pw_buf b = {0};
+	struct pw_store *st;
+	struct pw_arf a;
+	const char *why = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (whole(m, &b) < 0) {
+		pw_buf_free(&b);
+		pw_info(m, "feedback: complaint to %s: body not readable or "
+		    "over %ld bytes: not read", s->complaint_to->name,
+		    FB_MAX_BYTES);
+		return PW_DUNNO;
+	}
+	rc = pw_arf_parse(b.data, b.len, &a, &why);
+	pw_buf_free(&b);
+	if (rc <= 0) {
+		pw_info(m, "feedback: mail to %s's complaints address is not "
+		    "an ARF report%s%s: delivered as is",
+		    s->complaint_to->name, rc < 0 ? ": " : "",
+		    rc < 0 ? why : "");
+		pw_msg_summary(m, "arf=%s", rc < 0 ? "malformed" : "none");
+		pw_arf_free(&a);
+		return PW_DUNNO;
+	}
+	if ((st = pw_store_handle_get(c->store, m)) == NULL ||
+	    pw_complaint_record(c->orgs, c->ring, st, &a, "arf", &res) ==
+	    PW_COMPLAINT_FAIL) {
+		pw_arf_free(&a);
+		pw_warn(m, "feedback: store: %s", pw_store_strerror());
+		pw_msg_reply(m, "451", "4.3.0", "complaint could not be "
+		    "recorded, try again later");
+		return PW_TEMPFAIL;
+	}
+	pw_info(m, "feedback: complaint (%s) org=%s <%s> from %s: %s",
+	    a.feedback_type, res.org ? res.org->name : "-",
+	    res.addr[0] ? res.addr : "-", res.how ? res.how : "-",
+	    pw_complaint_outcome_name(res.outcome));
+	pw_msg_summary(m, "arf=%s(%s,%s)",
+	    res.outcome == PW_COMPLAINT_SUPPRESSED ? "suppressed" :
+	    res.outcome == PW_COMPLAINT_ALREADY ? "already" :
+	    res.outcome == PW_COMPLAINT_IGNORED ? "ignored" :
+	    res.outcome == PW_COMPLAINT_UNMATCHED ? "unmatched" : "unknown",
+	    res.org ? res.org->name : "-", res.how ? res.how : "-");
+	pw_arf_free(&a);
+	return PW_DUNNO;
+}
+
 static enum pw_verdict
 fb_eom(struct pw_call *call)
 {
@@ -380,6 +526,9 @@ fb_eom(struct pw_call *call)
 	enum pw_verdict v = PW_DUNNO;
 	int rc;
 
+	/* an ARF report may come from the null sender too */
+	if (s->complaint_to != NULL)
+		return complaint(call);
 	if (!s->null_sender)
 		return PW_DUNNO;
 	memset(&d, 0, sizeof(d));
@@ -462,5 +611,6 @@ const struct pw_policy pol_feedback = {
     .deinit = fb_deinit,
     .mail_decides = fb_decides,
     .mail = fb_mail,
+    .rcpt = fb_rcpt,
     .eom = fb_eom,
 };

@@ -135,6 +135,8 @@ static const char schema_v2[] =
     "CREATE INDEX feedback_event_key ON feedback_event(org, address, kind,"
     " time);"
     "CREATE INDEX feedback_event_time ON feedback_event(org, time);"
+    /* a DSN or ARF report is matched to the audit rows of its recipient */
+    "CREATE INDEX IF NOT EXISTS audit_recipient ON audit(org, recipient);"
     APPEND_ONLY("feedback_event");
 
 /* migrations[v]: from version v to v + 1 */

@@ -49,6 +49,7 @@ unsubscribe_url = https://unsub.acme.test/u/
 unsubscribe_mailto = unsubscribe@acme.test
 class_header_mode = off
 missing_consent = refuse_at_rcpt
+complaints_address = fbl@acme.test
 EOF
 "$PW_CTL" token newkey --ring "$RING" >/dev/null || pw_bail "key ring created"
 [ -z "$PW_USER" ] || chown "$PW_USER" "$RING"
@@ -63,7 +64,7 @@ pw_write_conf
 pw_pf_conf "internal_mail_filter_classes = bounce"
 pw_pf_conf "maximal_queue_lifetime = 0"
 
-for a in sink-reject-hard sink-reject-soft inb forged cpl cpl2; do
+for a in sink-reject-hard sink-reject-soft inb forged cpl cpl2 cpl3; do
 	ctl consent add "$a@remote.test" --org acme --type express \
 	    --source web_form >/dev/null || pw_bail "consent add ($a)"
 done
@@ -255,6 +256,26 @@ check "RFC 5965 example: no organisation (exit 1)" \
 check "a DSN given to complaints import: not an ARF report" \
     grep -q 'rfc3464-simple.eml: not an ARF report' <<<"$out"
 
+# 7b. an ARF report mailed to acme's complaints_address: recorded by the
+#     milter, the report still delivered to the mailbox
+acme cpl3@remote.test
+f=$(pw_wait_sent "$PW_QID")
+r=$(arf cpl3@remote.test "$(pw_header "$f" Message-ID | tr -d '<>')" "$(pw_header "$f" List-Unsubscribe)")
+pw_send_smtp --xclient 192.0.2.88 --from fbl@provider.test --to fbl@acme.test --data "@$r" >/dev/null
+f=$(pw_wait_sent "$PW_QID")
+check "complaint by mail: the report is delivered" test -n "$f"
+check "complaint by mail: suppression with reason complaint" \
+    test "$(q "SELECT reason FROM suppression WHERE address = 'cpl3@remote.test'")" = complaint
+check "complaint by mail: summary arf=suppressed(acme,token)" \
+    grep -q "$PW_QID: .*arf=suppressed(acme,token)" "$T/pw/log"
+check "complaint by mail: feedback row with source arf" \
+    test "$(q "SELECT kind, source FROM feedback_event WHERE address = 'cpl3@remote.test'")" = "complaint|arf"
+# not an ARF report: delivered as is, logged
+pw_send_smtp --xclient 192.0.2.88 --from someone@provider.test --to fbl@acme.test --header "From: someone@provider.test" --body "please stop" >/dev/null
+f=$(pw_wait_sent "$PW_QID")
+check "complaints address, not ARF: delivered" test -n "$f"
+check "complaints address, not ARF: logged" grep -q "$PW_QID: feedback: mail to acme's complaints address is not an ARF report" "$T/pw/log"
+
 # 8. the delivery record of today: what this script did, counted from
 #    the audit, feedback and suppression rows
 today=$(date -u +%Y-%m-%d)
@@ -268,14 +289,14 @@ check "delivery report: recipients_commercial = audit rows ($sent)" test "$rc" =
 check "delivery report: refused withdrawn (3 suppressed addresses mailed again)" test "$rw" = 3
 check "delivery report: no refusal for missing consent" test "$rn" = 0
 check "delivery report: bounces 2 hard (Postfix, inbound), 2 soft" test "$bh/$bs" = "2/2"
-check "delivery report: complaints 2, unsubscribes 0" test "$cp/$un" = "2/0"
-check "delivery report: complaint rate = 2/$sent" \
-    test "$cr" = "$(awk -v s="$sent" 'BEGIN { printf "%.6f", 2 / s }')"
+check "delivery report: complaints 3, unsubscribes 0" test "$cp/$un" = "3/0"
+check "delivery report: complaint rate = 3/$sent" \
+    test "$cr" = "$(awk -v s="$sent" 'BEGIN { printf "%.6f", 3 / s }')"
 check "delivery report: bounce rate = 4/$sent" \
     test "$br" = "$(awk -v s="$sent" 'BEGIN { printf "%.6f", 4 / s }')"
 out=$(ctl delivery report --org acme --format json 2>&1)
 check "delivery report: JSON reads back the same figures" \
-    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)[-1]; sys.exit(0 if (d["bounces_hard"],d["bounces_soft"],d["complaints"],d["refused"]["withdrawn"]) == (2,2,2,3) else 1)' <<<"$out"
+    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)[-1]; sys.exit(0 if (d["bounces_hard"],d["bounces_soft"],d["complaints"],d["refused"]["withdrawn"]) == (2,2,3,3) else 1)' <<<"$out"
 out=$(ctl delivery report --org acme --since 2020-01-01 --until 2020-01-02 --format csv 2>&1)
 check "delivery report: a range without rows gives the header only" test "$(wc -l <<<"$out")" = 1
 ctl delivery report --format csv >/dev/null 2>&1
