@@ -78,8 +78,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\tcopy SRC DST",
 	"create or migrate a store's schema; copy a store into an empty one"},
     {"complaints", pw_ctl_complaints,
-	"import [--store SPEC] FILE...",
-	"record ARF complaints (RFC 5965) as suppressions"},
+	"import [--store SPEC] FILE...\n"
+	"\t\treport --org ORG [--store SPEC]",
+	"record ARF complaints (RFC 5965) as suppressions; daily rate"},
     {"delivery", pw_ctl_delivery,
 	"report --org ORG [--since T] [--until T] [--format csv|json]\n"
 	"\t\t[--store SPEC]",

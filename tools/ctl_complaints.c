@@ -3,6 +3,7 @@
  * ctl_complaints - postwarden-ctl complaints (issue 17).
  *
  *   complaints import [--store SPEC] FILE...
+ *   complaints report --org ORG [--store SPEC]
  *
  * Each FILE is one ARF report (RFC 5965) as received, e.g. saved from
  * a mailbox provider's feedback loop.  The organisation and recipient
@@ -25,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "base/config.h"
 #include "base/util.h"
 #include "compliance/complaint.h"
+#include "compliance/consent_state.h"
 #include "compliance/org.h"
 #include "ctl.h"
 #include "parsers/arf.h"
@@ -174,11 +177,173 @@ import(struct pw_ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- report ------------------------------------------------------------ */
+
+struct cday {
+	long	day;
+	long	complaints;
+	long	commercial;	/* recipients delivered */
+};
+
+struct crep {
+	struct cday		*days;
+	size_t			 ndays;
+	struct pw_feedback_row	*rows;	/* complaints, strings copied */
+	size_t			 nrows;
+};
+
+static struct cday *
+cday_of(struct crep *r, time_t t)
+{
+	long d = (long)(t / 86400);
+	size_t i;
+
+	for (i = 0; i < r->ndays; i++)
+		if (r->days[i].day == d)
+			return &r->days[i];
+	r->days = pw_realloc(r->days, (r->ndays + 1) * sizeof(*r->days));
+	memset(&r->days[r->ndays], 0, sizeof(*r->days));
+	r->days[r->ndays].day = d;
+	return &r->days[r->ndays++];
+}
+
+static int
+crep_fb(const struct pw_feedback_row *f, void *arg)
+{
+	struct crep *r = arg;
+	struct pw_feedback_row *c;
+
+	if (strcmp(f->kind, "complaint") != 0)
+		return 0;
+	cday_of(r, f->time)->complaints++;
+	r->rows = pw_realloc(r->rows, (r->nrows + 1) * sizeof(*r->rows));
+	c = &r->rows[r->nrows++];
+	*c = *f;
+	c->org = NULL;
+	c->address = pw_strdup(f->address);
+	c->kind = NULL;
+	c->status = pw_strdup(f->status ? f->status : "");
+	c->message_id = NULL;
+	c->source = pw_strdup(f->source ? f->source : "");
+	return 0;
+}
+
+static int
+crep_audit(const struct pw_audit_row *a, void *arg)
+{
+	struct crep *r = arg;
+
+	if (a->action != NULL && strcmp(a->action, "delivered") == 0 &&
+	    a->class != NULL && strcmp(a->class, "commercial") == 0)
+		cday_of(r, a->time)->commercial++;
+	return 0;
+}
+
+static int
+cday_cmp(const void *a, const void *b)
+{
+	const struct cday *x = a, *y = b;
+
+	return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/*
+ * report --org ORG: per UTC day the complaints, the commercial recipients
+ * delivered and the rate; then each complaint with the recipient's
+ * consent state now.
+ */
+static int
+report(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const char *org = NULL, *spec = NULL;
+	struct pw_audit_filter f = {NULL, NULL, PW_NOTIME, PW_NOTIME};
+	struct crep r = {0};
+	struct pw_store *st;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
+			org = argv[++i];
+		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+			spec = argv[++i];
+		else {
+			pw_ctl_error("complaints", "report: bad argument \"%s\"",
+			    argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (org == NULL || !pw_ctl_name_ok(org, false)) {
+		pw_ctl_error("complaints", "report: --org ORG is required");
+		return EX_USAGE;
+	}
+	if ((st = pw_ctl_open_store(ctl, spec, "complaints", true)) == NULL)
+		return 1;
+	f.org = org;
+	rc = pw_store_feedback_list(st, org, PW_NOTIME, PW_NOTIME, crep_fb, &r);
+	if (rc == 0)
+		rc = pw_store_audit_list(st, &f, crep_audit, &r);
+	if (r.ndays > 0)
+		qsort(r.days, r.ndays, sizeof(*r.days), cday_cmp);
+	for (size_t i = 0; rc == 0 && i < r.ndays; i++) {
+		time_t t = (time_t)r.days[i].day * 86400;
+		char date[16];
+		struct tm tm;
+
+		if (r.days[i].complaints == 0)
+			continue;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		printf("%s complaints=%ld commercial_recipients=%ld rate=", date,
+		    r.days[i].complaints, r.days[i].commercial);
+		if (r.days[i].commercial > 0)
+			printf("%.4f%%\n", 100.0 * (double)r.days[i].complaints /
+			    (double)r.days[i].commercial);
+		else
+			printf("-\n");
+	}
+	for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
+		struct pw_consent_events ev = {0};
+		struct pw_consent_result cr;
+		char when[32];
+		struct tm tm;
+		int c;
+
+		c = pw_store_consent_check(st, org, r.rows[i].address, NULL,
+		    time(NULL), &cr, &ev);
+		pw_consent_events_free(&ev);
+		if (c < 0) {
+			rc = -1;
+			break;
+		}
+		gmtime_r(&r.rows[i].time, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%s <%s> %s (%s): %s\n", when, r.rows[i].address,
+		    r.rows[i].status, r.rows[i].source,
+		    pw_consent_state_name(cr.state));
+	}
+	pw_store_close(&st);
+	for (size_t i = 0; i < r.nrows; i++) {
+		free((char *)r.rows[i].address);
+		free((char *)r.rows[i].status);
+		free((char *)r.rows[i].source);
+	}
+	free(r.rows);
+	free(r.days);
+	if (rc < 0) {
+		pw_ctl_error("complaints", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
 int
 pw_ctl_complaints(struct pw_ctl *ctl, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return import(ctl, argc - 1, argv + 1);
-	pw_ctl_error("complaints", "expected: import [--store SPEC] FILE...");
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report(ctl, argc - 1, argv + 1);
+	pw_ctl_error("complaints", "expected: import [--store SPEC] FILE... "
+	    "or report --org ORG");
 	return EX_USAGE;
 }

@@ -301,6 +301,11 @@ out=$(ctl delivery report --org acme --since 2020-01-01 --until 2020-01-02 --for
 check "delivery report: a range without rows gives the header only" test "$(wc -l <<<"$out")" = 1
 ctl delivery report --format csv >/dev/null 2>&1
 check "delivery report: --org is required (exit 64)" test $? = 64
+out=$(ctl complaints report --org acme 2>&1)
+check "complaints report: the day's rate (3 of $sent)" \
+    grep -q "^$today complaints=3 commercial_recipients=$sent rate=$(awk -v s="$sent" 'BEGIN { printf "%.4f", 300 / s }')%\$" <<<"$out" || diag "$out"
+check "complaints report: each complaint with the recipient's state now" \
+    test "$(grep -cE '^[0-9T:-]+Z <cpl[23]?@remote.test> abuse \((import|arf)\): withdrawn$' <<<"$out")" = 3
 
 check "audit chain intact" ctl audit verify >/dev/null
 
