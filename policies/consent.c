@@ -149,6 +149,36 @@ refusal(struct pw_msg *m, const struct pw_comply_rcpt *r)
 }
 
 /*
+ * why_suppressed - a suppression the feedback loop recorded (pol_feedback:
+ * the address bounced; a complaint) says so in the refusal, so that the
+ * sender knows the address itself is the problem.  Only refusals pay for
+ * the lookup; a failed one leaves the plain text.
+ */
+static void
+why_suppressed(struct pw_msg *m, struct pw_store *st, struct pw_comply_rcpt *r,
+    const struct pw_consent_result *res)
+{
+	const char *what = NULL;
+	char *reason = NULL;
+
+	if (res->state != PW_CSTATE_WITHDRAWN || res->basis == NULL ||
+	    res->basis->id >= 0 ||
+	    pw_store_suppression_reason(st, -res->basis->id, &reason) != 1)
+		return;
+	if (strcmp(reason, "bounce") == 0)
+		what = "the address bounced";
+	else if (strcmp(reason, "complaint") == 0)
+		what = "the recipient complained";
+	if (what != NULL) {
+		r->reason = pw_arena_printf(m->arena, "%s (%s)", r->reason,
+		    reason);
+		r->refusal = pw_arena_printf(m->arena, "%s: %s", r->refusal,
+		    what);
+	}
+	free(reason);
+}
+
+/*
  * check - look up one recipient: 1 consent holds, 0 it does not (reason
  * in r), -1 the store cannot answer now.
  */
@@ -180,7 +210,9 @@ check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r)
 	    time(NULL), &res, &ev);
 	if (rc >= 0)
 		record(m, r, &res, rc);
-	else
+	if (rc == 0)
+		why_suppressed(m, st, r, &res);
+	if (rc < 0)
 		pw_warn(m, "consent: store: %s", pw_store_strerror());
 	pw_consent_events_free(&ev);
 	return rc;

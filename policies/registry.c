@@ -17,6 +17,7 @@ extern const struct pw_policy pol_spf_verify, pol_dkim_verify,
 extern const struct pw_policy pol_classify, pol_identify;
 extern const struct pw_policy pol_consent, pol_unsub;
 extern const struct pw_policy pol_unsub_mailto;
+extern const struct pw_policy pol_feedback;
 extern const struct pw_policy pol_dkim_sign, pol_audit;
 #ifdef PW_TEST_HOOKS
 extern const struct pw_policy pol_test_hooks;
@@ -42,6 +43,9 @@ const struct pw_policy *const pw_policies[] = {
     /* inbound: mail to an organisation's unsubscribe_mailto address
        records the withdrawal (the mailto half of pol_unsub's header) */
     &pol_unsub_mailto,
+    /* both directions: bounces (DSNs) of an organisation's mail, from
+       other MTAs or Postfix's own, become suppressions (issue 17) */
+    &pol_feedback,
     /* SIGN: dkim_sign signs the final headers; audit then checks that
        commercial mail was signed and writes the R20 rows */
     &pol_dkim_sign,

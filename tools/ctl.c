@@ -77,6 +77,15 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"init [SPEC]\n"
 	"\t\tcopy SRC DST",
 	"create or migrate a store's schema; copy a store into an empty one"},
+    {"complaints", pw_ctl_complaints,
+	"import [--store SPEC] FILE...\n"
+	"\t\treport --org ORG [--store SPEC]",
+	"record ARF complaints (RFC 5965) as suppressions; daily rate"},
+    {"delivery", pw_ctl_delivery,
+	"report --org ORG [--since T] [--until T] [--format csv|json]\n"
+	"\t\t[--store SPEC]",
+	"per day: sent by class, refused, bounces, complaints, "
+	"unsubscribes, rates"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -95,6 +95,7 @@ static const struct okey okeys[] = {
     {"unsub_invalid", K_UNSUBINV, OFF(unsub_invalid)},
     {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action)},
     {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from)},
+    {"complaints_address", K_EMAIL, OFF(complaints_address)},
     {NULL, K_STR, 0},
 };
 
@@ -372,6 +373,7 @@ org_free(struct pw_org *o)
 	free(o->identification_url);
 	free(o->unsubscribe_url);
 	free(o->unsubscribe_mailto);
+	free(o->complaints_address);
 	free(o);
 }
 

@@ -113,6 +113,9 @@ struct pw_org {
 	bool			 mailto_from;	/* unsubscribe_mailto_from:
 						   no valid token = a request
 						   for the From address */
+	/* Inbound ARF complaints (RFC 5965) to this address become
+	   suppressions (pol_feedback, issue 17).  NULL: none. */
+	char			*complaints_address;
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"

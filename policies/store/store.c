@@ -253,6 +253,48 @@ pw_store_dmarc_list(struct pw_store *s,
 }
 
 int
+pw_store_feedback_add(struct pw_store *s, struct pw_feedback_row *row)
+{
+	if (s->ops->feedback_add == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_add(s, row);
+}
+
+int
+pw_store_feedback_count(struct pw_store *s, const char *org,
+    const char *address, const char *kind, time_t since, int64_t *n_r)
+{
+	if (s->ops->feedback_count == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_count(s, org, address, kind, since, n_r);
+}
+
+int
+pw_store_feedback_list(struct pw_store *s, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+    void *ctx)
+{
+	if (s->ops->feedback_list == NULL) {
+		pw_store_set_error("%s: no feedback records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->feedback_list(s, org, since, until, cb, ctx);
+}
+
+int
+pw_store_suppression_reason(struct pw_store *s, int64_t id, char **reason_r)
+{
+	*reason_r = NULL;
+	if (s->ops->suppression_reason == NULL)
+		return 0;	/* the refusal then gives no reason */
+	return s->ops->suppression_reason(s, id, reason_r);
+}
+
+int
 pw_store_copy(struct pw_store *dst, struct pw_store *src)
 {
 	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||

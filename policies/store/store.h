@@ -121,6 +121,20 @@ struct pw_dmarc_row {
 	const char	*dkim_domain;
 };
 
+/* One bounce or complaint about a recipient of an organisation's mail
+   (issue 17: pol_feedback, postwarden-ctl complaints), append-only. */
+struct pw_feedback_row {
+	int64_t		 id;		/* set by the store */
+	time_t		 time;
+	const char	*org;
+	const char	*address;	/* normalised */
+	const char	*kind;		/* bounce_hard | bounce_soft |
+					   complaint */
+	const char	*status;	/* DSN status, ARF feedback type */
+	const char	*message_id;	/* the original's, may be NULL */
+	const char	*source;	/* dsn, arf, import */
+};
+
 /* Which audit rows to list; NULL strings and PW_NOTIME times match all. */
 struct pw_audit_filter {
 	const char	*org;
@@ -160,6 +174,21 @@ struct pw_store_ops {
 	/* Optional: fill this (empty) store with every record of src, ids,
 	   times and hashes kept, in one transaction (store copy). */
 	int	(*copy_from)(struct pw_store *, struct pw_store *src);
+	/* Optional (issue 17): feedback rows, and how many of (org,
+	   address, kind) since a time. */
+	int	(*feedback_add)(struct pw_store *, struct pw_feedback_row *);
+	int	(*feedback_count)(struct pw_store *, const char *org,
+		    const char *address, const char *kind, time_t since,
+		    int64_t *n_r);
+	/* Optional: the feedback rows of org with since <= time < until
+	   (PW_NOTIME: open), in id order. */
+	int	(*feedback_list)(struct pw_store *, const char *org,
+		    time_t since, time_t until,
+		    int (*cb)(const struct pw_feedback_row *, void *),
+		    void *ctx);
+	/* Optional: the reason of suppression id (malloc'd). */
+	int	(*suppression_reason)(struct pw_store *, int64_t id,
+		    char **reason_r);
 };
 
 /* Every store starts with this. */
@@ -259,6 +288,26 @@ char	*pw_store_shown_spec(const char *spec);	/* malloc'd */
 /* Every DMARC row, in id order; 0 or -1 (also when the backend cannot). */
 int	pw_store_dmarc_list(struct pw_store *,
 	    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+
+/* Feedback (bounces, complaints): append one row (sets id); count the
+   rows of (org, address, kind) with time >= since.  0 or -1 (also when
+   the backend cannot). */
+int	pw_store_feedback_add(struct pw_store *, struct pw_feedback_row *);
+int	pw_store_feedback_count(struct pw_store *, const char *org,
+	    const char *address, const char *kind, time_t since,
+	    int64_t *n_r);
+
+/* The feedback rows of org with since <= time < until (PW_NOTIME: no
+   bound), in id order; strings valid during the callback; cb returning
+   non-zero stops.  0 or -1. */
+int	pw_store_feedback_list(struct pw_store *, const char *org, time_t since,
+	    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+	    void *ctx);
+
+/* The reason of one suppression (bounce, complaint, mailto...), for the
+   refusal's text: 1 with *reason_r (malloc'd), 0 none, -1. */
+int	pw_store_suppression_reason(struct pw_store *, int64_t id,
+	    char **reason_r);
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their

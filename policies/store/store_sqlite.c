@@ -16,7 +16,8 @@
  * open descriptor would otherwise keep working after an operator made the
  * file unreadable, and the issue wants that to tempfail.
  *
- * Schema version 1 is in PRAGMA user_version; a newer file is refused.
+ * The schema version is in PRAGMA user_version; a newer file is refused,
+ * an older one migrated at the first read-write open.
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -36,7 +37,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -83,6 +84,19 @@ static const char schema_v1[] =
 	APPEND_ONLY("audit")
 	    APPEND_ONLY("dmarc_eval") "PRAGMA user_version = 1;";
 
+/* Version 2 (issue 17): bounces and complaints, per recipient. */
+static const char schema_v2[] =
+    "CREATE TABLE feedback_event ("
+    " id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " org TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL,"
+    " status TEXT, message_id TEXT, source TEXT NOT NULL);"
+    "CREATE INDEX feedback_event_key ON feedback_event(org, address, kind,"
+    " time);"
+    "CREATE INDEX feedback_event_time ON feedback_event(org, time);"
+    /* a DSN or ARF report is matched to the audit rows of its recipient */
+    "CREATE INDEX IF NOT EXISTS audit_recipient ON audit(org, recipient);"
+    APPEND_ONLY("feedback_event") "PRAGMA user_version = 2;";
+
 enum sq_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
@@ -105,6 +119,10 @@ enum sq_stmt {
 	ST_CONSENT_EXPORT_ALL,
 	ST_SUPP_LIST_ALL,
 	ST_DMARC_ALL,
+	ST_FB_INSERT,
+	ST_FB_COUNT,
+	ST_SUPP_REASON,
+	ST_FB_LIST,
 	ST_MAX
 };
 
@@ -150,6 +168,15 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_DMARC_ALL] = "SELECT time, from_domain, source_ip, policy, "
 		     "disposition, spf_result, spf_domain, dkim_result, "
 		     "dkim_domain FROM dmarc_eval ORDER BY id",
+    [ST_FB_INSERT] = "INSERT INTO feedback_event (time, org, address, kind, "
+		     "status, message_id, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_FB_COUNT] = "SELECT count(*) FROM feedback_event WHERE org = ? AND "
+		    "address = ? AND kind = ? AND time >= ?",
+    [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
+    /* reports: a NULL bound is open */
+    [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
+		   "source FROM feedback_event WHERE org = ? AND (?2 IS NULL "
+		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -399,10 +426,16 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		return -2;
 	}
 	if (s->opts.readonly) {
-		*error_r = pw_asprintf("%s: no postwarden schema", s->path);
+		*error_r = version == 0 ?
+		    pw_asprintf("%s: no postwarden schema", s->path) :
+		    pw_asprintf("%s: schema version %d is older than this "
+			"postwarden (%d): open it read-write once "
+			"(postwarden-ctl store init)", s->path, version,
+			SCHEMA_VERSION);
 		return -1;
 	}
-	/* version 0: a new file.  Create under the write lock, re-check. */
+	/* version 0: a new file; older: migrate.  Under the write lock,
+	   re-checked. */
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;
@@ -415,6 +448,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	st = NULL;
 	if (version == 0 &&
 	    sqlite3_exec(c->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version <= 1 &&
+	    sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -660,6 +696,127 @@ sq_consent_export(struct pw_store *base, const char *org, const char *address,
 		return sq_fail_put(s, c, "consent: export");
 	conn_put(s, c);
 	return 0;
+}
+
+/* ---- feedback (issue 17) ------------------------------------------------ */
+
+static int
+sq_feedback_add(struct pw_store *base, struct pw_feedback_row *row)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_FB_INSERT)) == NULL)
+		return sq_fail_put(s, c, "feedback");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)row->time);
+	bind_text(st, 2, row->org);
+	bind_text(st, 3, row->address);
+	bind_text(st, 4, row->kind);
+	bind_text(st, 5, row->status);
+	bind_text(st, 6, row->message_id);
+	bind_text(st, 7, row->source);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return sq_fail_put(s, c, "feedback");
+	}
+	row->id = (int64_t)sqlite3_last_insert_rowid(c->db);
+	sqlite3_reset(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_feedback_count(struct pw_store *base, const char *org,
+    const char *address, const char *kind, time_t since, int64_t *n_r)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_FB_COUNT)) == NULL)
+		return sq_fail_put(s, c, "feedback: count");
+	bind_text(st, 1, org);
+	bind_text(st, 2, address);
+	bind_text(st, 3, kind);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)since);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return sq_fail_put(s, c, "feedback: count");
+	}
+	*n_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_feedback_list(struct pw_store *base, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_feedback_row *, void *),
+    void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_feedback_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_FB_LIST)) == NULL)
+		return sq_fail_put(s, c, "feedback: list");
+	bind_text(st, 1, org);
+	if (since != PW_NOTIME)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
+	if (until != PW_NOTIME)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.time = (time_t)sqlite3_column_int64(st, 1);
+		r.org = col_text(st, 2);
+		r.address = col_text(st, 3);
+		r.kind = col_text(st, 4);
+		r.status = col_text(st, 5);
+		r.message_id = col_text(st, 6);
+		r.source = col_text(st, 7);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "feedback: list");
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_suppression_reason(struct pw_store *base, int64_t id, char **reason_r)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_SUPP_REASON)) == NULL)
+		return sq_fail_put(s, c, "suppression: reason");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*reason_r = pw_strdup(col_text(st, 0) ? col_text(st, 0) : "");
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "suppression: reason");
+	conn_put(s, c);
+	return rc == SQLITE_ROW;
 }
 
 /* ---- suppression ----------------------------------------------------------
@@ -1024,6 +1181,10 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .consent_export = sq_consent_export,
     .suppression_add = sq_suppression_add,
     .suppression_list = sq_suppression_list,
+    .feedback_add = sq_feedback_add,
+    .feedback_count = sq_feedback_count,
+    .suppression_reason = sq_suppression_reason,
+    .feedback_list = sq_feedback_list,
     .audit_append = sq_audit_append,
     .audit_verify = sq_audit_verify,
     .dmarc_add = sq_dmarc_add,

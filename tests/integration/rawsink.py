@@ -9,6 +9,8 @@
 # temporary name and renamed before the sink answers 250, so a file whose
 # queue id Postfix has logged as status=sent is complete.  smtp-sink(1)
 # would rewrite line ends and prepend pseudo headers; this sink does not.
+# Recipients named sink-reject-hard* and sink-reject-soft* are refused
+# (handle_RCPT).
 #
 # Needs Debian's python3-aiosmtpd: run it with /usr/bin/python3, not a
 # pyenv python3 from PATH (harness-notes section 0).
@@ -28,6 +30,20 @@ def main():
     counter = itertools.count(1)
 
     class Handler:
+        # Recipients whose local part starts with sink-reject-hard get
+        # 550 5.1.1, sink-reject-soft 452 4.2.2 (t_feedback.sh: bounces
+        # made by the real Postfix); every other one is accepted.
+        async def handle_RCPT(self, server, session, envelope, address,
+                              rcpt_options):
+            local = address.split("@")[0].lower()
+            if local.startswith("sink-reject-hard"):
+                return "550 5.1.1 <%s>: Recipient address rejected: " \
+                    "User unknown" % address
+            if local.startswith("sink-reject-soft"):
+                return "452 4.2.2 <%s>: Mailbox full" % address
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+
         async def handle_DATA(self, server, session, envelope):
             base = os.path.join(outdir, "%06d" % next(counter))
             with open(base + ".env.tmp", "w") as f:

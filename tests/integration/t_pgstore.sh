@@ -208,7 +208,7 @@ rc=$?
 check "newer schema: refused too (exit $rc)" test "$rc" -eq 78
 out=$("$PW_CTL" store init "$PW_PG_OWNER_URI" 2>&1)
 check "store init does not downgrade a newer schema" test $? -ne 0
-pg_sql postwarden_owner "UPDATE pw_schema SET version = 1" >/dev/null
+pg_sql postwarden_owner "UPDATE pw_schema SET version = 2" >/dev/null
 
 # 9. PostgreSQL down when the daemon starts: it starts all the same,
 #    defers commercial mail, signs the rest, and recovers by itself

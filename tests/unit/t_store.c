@@ -85,7 +85,7 @@ pg_reset(PGconn *db)
 {
 	PGresult *r = PQexec(db,
 	    "DROP TABLE IF EXISTS pw_schema, consent_event, suppression, "
-	    "audit, dmarc_eval CASCADE; "
+	    "audit, dmarc_eval, feedback_event CASCADE; "
 	    "DROP FUNCTION IF EXISTS pw_append_only() CASCADE");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -262,7 +262,7 @@ t_schema(void **state)
 	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
 	assert_int_equal(
@@ -837,7 +837,7 @@ t_schema_pg(void **state)
 	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
 	assert_non_null(strstr(err, "postwarden-ctl store init"));
 	free(err);
-	assert_int_equal(sql(f, "x", "UPDATE pw_schema SET version = 1"), 0);
+	assert_int_equal(sql(f, "x", "UPDATE pw_schema SET version = 2"), 0);
 	pg_reset(f->admin);
 	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
 	assert_non_null(strstr(err, "no postwarden schema"));
@@ -1260,6 +1260,153 @@ t_dmarc_queue(void **state)
 	free(moved);
 }
 
+struct fb_seen {
+	int	n;
+	char	last_kind[32];
+	char	last_msgid[32];
+};
+
+static int
+fb_cb(const struct pw_feedback_row *r, void *arg)
+{
+	struct fb_seen *x = arg;
+
+	x->n++;
+	snprintf(x->last_kind, sizeof(x->last_kind), "%s", r->kind);
+	snprintf(x->last_msgid, sizeof(x->last_msgid), "%s",
+	    r->message_id ? r->message_id : "");
+	return 0;
+}
+
+/* Feedback rows (issue 17): counted per (org, address, kind) since a
+   time; append-only like every record. */
+static void
+t_feedback(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_feedback_row r = {0};
+	int64_t n = -1;
+
+	r.org = "acme";
+	r.address = "a@example.com";
+	r.kind = "bounce_soft";
+	r.status = "4.2.2";
+	r.source = "dsn";
+	for (int i = 0; i < 3; i++) {
+		r.time = T("2025-03-01") + i * 86400;
+		r.id = 0;
+		assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
+		assert_true(r.id > 0);
+	}
+	r.kind = "bounce_hard";
+	r.message_id = "<m@x>";
+	assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
+	assert_int_equal(pw_store_feedback_count(f->store, "acme",
+	    "a@example.com", "bounce_soft", T("2025-03-02"), &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(pw_store_feedback_count(f->store, "acme",
+	    "a@example.com", "bounce_soft", 0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pw_store_feedback_count(f->store, "acme",
+	    "a@example.com", "bounce_hard", 0, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pw_store_feedback_count(f->store, "other",
+	    "a@example.com", "bounce_soft", 0, &n), 0);
+	assert_int_equal(n, 0);
+	/* NOT NULL source: an error, not a crash */
+	r.source = NULL;
+	assert_int_equal(pw_store_feedback_add(f->store, &r), -1);
+	assert_int_equal(count(f, "feedback_event"), 4);
+	assert_int_equal(sql(f, "DELETE FROM feedback_event",
+	    "DELETE FROM feedback_event"), -1);
+	assert_int_equal(count(f, "feedback_event"), 4);
+	/* listed per org, in id order, bounded by time */
+	{
+		struct fb_seen x = {0};
+
+		assert_int_equal(pw_store_feedback_list(f->store, "acme",
+		    T("2025-03-02"), T("2025-03-04"), fb_cb, &x), 0);
+		assert_int_equal(x.n, 3);	/* two soft ones, the hard one */
+		assert_string_equal(x.last_kind, "bounce_hard");
+		assert_string_equal(x.last_msgid, "<m@x>");
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(pw_store_feedback_list(f->store, "acme",
+		    PW_NOTIME, PW_NOTIME, fb_cb, &x), 0);
+		assert_int_equal(x.n, 4);
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(pw_store_feedback_list(f->store, "other",
+		    PW_NOTIME, PW_NOTIME, fb_cb, &x), 0);
+		assert_int_equal(x.n, 0);
+	}
+	/* a suppression's reason, for the refusal's text */
+	{
+		struct pw_suppression sup = {0};
+		char *reason = NULL;
+
+		sup.org = "acme";
+		sup.address = "a@example.com";
+		sup.reason = "bounce";
+		sup.requested_at = T("2025-03-04");
+		assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+		assert_int_equal(pw_store_suppression_reason(f->store, sup.id,
+		    &reason), 1);
+		assert_string_equal(reason, "bounce");
+		free(reason);
+		reason = NULL;
+		assert_int_equal(pw_store_suppression_reason(f->store,
+		    sup.id + 100, &reason), 0);
+		assert_null(reason);
+	}
+}
+
+/* A version 1 store (before issue 17) is migrated: SQLite at the first
+   read-write open, PostgreSQL by store init; its rows stay. */
+static void
+t_migrate_v1(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_feedback_row r = {0};
+	struct pw_suppression sup = {0};
+	struct pw_store *s2 = NULL;
+	char *err = NULL;
+
+	sup.org = "acme";
+	sup.address = "a@example.com";
+	sup.reason = "manual";
+	sup.requested_at = T("2025-01-01");
+	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+	pw_store_close(&f->store);
+	assert_int_equal(sql(f, "DROP TABLE feedback_event; "
+	    "DROP INDEX audit_recipient; PRAGMA user_version = 1",
+	    "DROP TABLE feedback_event; DROP INDEX audit_recipient; "
+	    "UPDATE pw_schema SET version = 1"), 0);
+	if (f->be == BE_PG) {
+		/* the daemon does not migrate: it names the command */
+		assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
+		assert_non_null(strstr(err, "postwarden-ctl store init"));
+		free(err);
+		o.init = true;
+	} else {
+		/* a reader cannot migrate and says so */
+		o.readonly = true;
+		assert_int_equal(pw_store_open(f->spec, &o, &s2, &err), -1);
+		assert_non_null(strstr(err, "older"));
+		free(err);
+		o.readonly = false;
+	}
+	if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
+		fail_msg("open: %s", err);
+	assert_int_equal(count(f, "suppression"), 1);
+	r.time = T("2025-03-01");
+	r.org = "acme";
+	r.address = "a@example.com";
+	r.kind = "complaint";
+	r.source = "arf";
+	assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
+	assert_int_equal(count(f, "feedback_event"), 1);
+}
+
 /* Each test, once per backend; a few apply to one backend only. */
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
@@ -1289,6 +1436,8 @@ main(void)
 	    BOTH(t_concurrent),
 	    BOTH(t_concurrent_procs),
 	    BOTH(t_copy),
+	    BOTH(t_feedback),
+	    BOTH(t_migrate_v1),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl_complaints - postwarden-ctl complaints (issue 17).
+ *
+ *   complaints import [--store SPEC] FILE...
+ *   complaints report --org ORG [--store SPEC]
+ *
+ * Each FILE is one ARF report (RFC 5965) as received, e.g. saved from
+ * a mailbox provider's feedback loop.  The organisation and recipient
+ * come from our unsubscribe token in the returned original's
+ * List-Unsubscribe (unsubscribe_keys), else from its headers, in which
+ * case a message of that organisation must have been delivered to that
+ * recipient (the audit trail); the recipient is then suppressed with
+ * reason "complaint" (compliance/complaint.h).  One line per file on
+ * standard output: FILE: ORG <ADDRESS>: OUTCOME.
+ *
+ * Exit: 0 when every file was read and recorded or knowingly ignored
+ * (not-spam, already suppressed); 1 when a file could not be read, is
+ * not an ARF report, or names nothing of ours; 75 (EX_TEMPFAIL) when the
+ * store failed.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "base/config.h"
+#include "base/util.h"
+#include "compliance/complaint.h"
+#include "compliance/consent_state.h"
+#include "compliance/org.h"
+#include "ctl.h"
+#include "parsers/arf.h"
+#include "snapshot.h"
+#include "store/store.h"
+
+#define CPL_MAX_FILE	(8L << 20)
+
+/* slurp - a whole file (malloc'd) or NULL with errno */
+static char *
+slurp(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	struct pw_buf b = {0};
+	char chunk[8192];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > (size_t)CPL_MAX_FILE) {
+			fclose(f);
+			pw_buf_free(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		pw_buf_add(&b, chunk, n);
+	}
+	if (ferror(f)) {
+		fclose(f);
+		pw_buf_free(&b);
+		errno = EIO;
+		return NULL;
+	}
+	fclose(f);
+	pw_buf_add(&b, "", 1);
+	*len_r = b.len - 1;
+	return b.data;
+}
+
+static int
+import(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const struct pw_services *svc;
+	struct pw_config *cfg;
+	struct pw_store *st;
+	const char *spec = NULL;
+	char **files = pw_calloc((size_t)argc + 1, sizeof(*files));
+	int nfiles = 0, rc = 0;
+
+	/* --store anywhere (as the other commands take it), files the rest;
+	   "--" ends the options */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				files[nfiles++] = argv[i];
+			break;
+		}
+		if (strcmp(argv[i], "--store") == 0) {
+			if (i + 1 == argc) {
+				pw_ctl_error("complaints", "option \"--store\" "
+				    "needs a value");
+				free(files);
+				return EX_USAGE;
+			}
+			spec = argv[++i];
+		} else if (strncmp(argv[i], "--store=", 8) == 0)
+			spec = argv[i] + 8;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			pw_ctl_error("complaints", "bad option \"%s\"", argv[i]);
+			free(files);
+			return EX_USAGE;
+		} else
+			files[nfiles++] = argv[i];
+	}
+	if (nfiles == 0) {
+		pw_ctl_error("complaints", "import: no FILE");
+		free(files);
+		return EX_USAGE;
+	}
+	if ((cfg = pw_ctl_config(ctl)) == NULL) {
+		free(files);
+		return EX_CONFIG;
+	}
+	svc = pw_services(cfg);
+	if (svc->orgs == NULL) {
+		pw_ctl_error("complaints", "no organisations configured");
+		free(files);
+		return EX_CONFIG;
+	}
+	if ((st = pw_ctl_open_store(ctl, spec, "complaints", false)) == NULL) {
+		free(files);
+		return 1;
+	}
+	argv = files;
+	for (int i = 0; i < nfiles; i++) {
+		struct pw_complaint_result res;
+		struct pw_arf a;
+		const char *why = NULL;
+		size_t len = 0;
+		char *msg;
+		int p;
+
+		if ((msg = slurp(argv[i], &len)) == NULL) {
+			pw_ctl_error_errno("complaints", "%s", argv[i]);
+			rc = rc ? rc : 1;
+			continue;
+		}
+		p = pw_arf_parse(msg, len, &a, &why);
+		free(msg);
+		if (p <= 0) {
+			pw_ctl_error("complaints", "%s: %s", argv[i], p == 0 ?
+			    "not an ARF report (multipart/report; "
+			    "report-type=feedback-report)" : why);
+			pw_arf_free(&a);
+			rc = rc ? rc : 1;
+			continue;
+		}
+		pw_complaint_record(svc->orgs, svc->ring, st, &a, "import",
+		    &res);
+		printf("%s: %s <%s> %s (%s): %s\n", argv[i],
+		    res.org ? res.org->name : "-", res.addr[0] ? res.addr : "-",
+		    a.feedback_type, res.how ? res.how : "-",
+		    pw_complaint_outcome_name(res.outcome));
+		pw_arf_free(&a);
+		switch (res.outcome) {
+		case PW_COMPLAINT_FAIL:
+			pw_ctl_error("complaints", "%s: %s", argv[i],
+			    pw_store_strerror());
+			pw_store_close(&st);
+			free(files);
+			return EX_TEMPFAIL;
+		case PW_COMPLAINT_UNKNOWN:
+		case PW_COMPLAINT_UNMATCHED:
+			rc = rc ? rc : 1;
+			break;
+		default:
+			break;
+		}
+	}
+	pw_store_close(&st);
+	free(files);
+	return rc;
+}
+
+/* ---- report ------------------------------------------------------------ */
+
+struct cday {
+	long	day;
+	long	complaints;
+	long	commercial;	/* recipients delivered */
+};
+
+struct crep {
+	struct cday		*days;
+	size_t			 ndays;
+	struct pw_feedback_row	*rows;	/* complaints, strings copied */
+	size_t			 nrows;
+};
+
+static struct cday *
+cday_of(struct crep *r, time_t t)
+{
+	long d = (long)(t / 86400);
+	size_t i;
+
+	for (i = 0; i < r->ndays; i++)
+		if (r->days[i].day == d)
+			return &r->days[i];
+	r->days = pw_realloc(r->days, (r->ndays + 1) * sizeof(*r->days));
+	memset(&r->days[r->ndays], 0, sizeof(*r->days));
+	r->days[r->ndays].day = d;
+	return &r->days[r->ndays++];
+}
+
+static int
+crep_fb(const struct pw_feedback_row *f, void *arg)
+{
+	struct crep *r = arg;
+	struct pw_feedback_row *c;
+
+	if (strcmp(f->kind, "complaint") != 0)
+		return 0;
+	cday_of(r, f->time)->complaints++;
+	r->rows = pw_realloc(r->rows, (r->nrows + 1) * sizeof(*r->rows));
+	c = &r->rows[r->nrows++];
+	*c = *f;
+	c->org = NULL;
+	c->address = pw_strdup(f->address);
+	c->kind = NULL;
+	c->status = pw_strdup(f->status ? f->status : "");
+	c->message_id = NULL;
+	c->source = pw_strdup(f->source ? f->source : "");
+	return 0;
+}
+
+static int
+crep_audit(const struct pw_audit_row *a, void *arg)
+{
+	struct crep *r = arg;
+
+	if (a->action != NULL && strcmp(a->action, "delivered") == 0 &&
+	    a->class != NULL && strcmp(a->class, "commercial") == 0)
+		cday_of(r, a->time)->commercial++;
+	return 0;
+}
+
+static int
+cday_cmp(const void *a, const void *b)
+{
+	const struct cday *x = a, *y = b;
+
+	return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/*
+ * report --org ORG: per UTC day the complaints, the commercial recipients
+ * delivered and the rate; then each complaint with the recipient's
+ * consent state now.
+ */
+static int
+report(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const char *org = NULL, *spec = NULL;
+	struct pw_audit_filter f = {NULL, NULL, PW_NOTIME, PW_NOTIME};
+	struct crep r = {0};
+	struct pw_store *st;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
+			org = argv[++i];
+		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+			spec = argv[++i];
+		else {
+			pw_ctl_error("complaints", "report: bad argument \"%s\"",
+			    argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (org == NULL || !pw_ctl_name_ok(org, false)) {
+		pw_ctl_error("complaints", "report: --org ORG is required");
+		return EX_USAGE;
+	}
+	if ((st = pw_ctl_open_store(ctl, spec, "complaints", true)) == NULL)
+		return 1;
+	f.org = org;
+	rc = pw_store_feedback_list(st, org, PW_NOTIME, PW_NOTIME, crep_fb, &r);
+	if (rc == 0)
+		rc = pw_store_audit_list(st, &f, crep_audit, &r);
+	if (r.ndays > 0)
+		qsort(r.days, r.ndays, sizeof(*r.days), cday_cmp);
+	for (size_t i = 0; rc == 0 && i < r.ndays; i++) {
+		time_t t = (time_t)r.days[i].day * 86400;
+		char date[16];
+		struct tm tm;
+
+		if (r.days[i].complaints == 0)
+			continue;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		printf("%s complaints=%ld commercial_recipients=%ld rate=", date,
+		    r.days[i].complaints, r.days[i].commercial);
+		if (r.days[i].commercial > 0)
+			printf("%.4f%%\n", 100.0 * (double)r.days[i].complaints /
+			    (double)r.days[i].commercial);
+		else
+			printf("-\n");
+	}
+	for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
+		struct pw_consent_events ev = {0};
+		struct pw_consent_result cr;
+		char when[32];
+		struct tm tm;
+		int c;
+
+		c = pw_store_consent_check(st, org, r.rows[i].address, NULL,
+		    time(NULL), &cr, &ev);
+		pw_consent_events_free(&ev);
+		if (c < 0) {
+			rc = -1;
+			break;
+		}
+		gmtime_r(&r.rows[i].time, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%s <%s> %s (%s): %s\n", when, r.rows[i].address,
+		    r.rows[i].status, r.rows[i].source,
+		    pw_consent_state_name(cr.state));
+	}
+	pw_store_close(&st);
+	for (size_t i = 0; i < r.nrows; i++) {
+		free((char *)r.rows[i].address);
+		free((char *)r.rows[i].status);
+		free((char *)r.rows[i].source);
+	}
+	free(r.rows);
+	free(r.days);
+	if (rc < 0) {
+		pw_ctl_error("complaints", "%s", pw_store_strerror());
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int
+pw_ctl_complaints(struct pw_ctl *ctl, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "import") == 0)
+		return import(ctl, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report(ctl, argc - 1, argv + 1);
+	pw_ctl_error("complaints", "expected: import [--store SPEC] FILE... "
+	    "or report --org ORG");
+	return EX_USAGE;
+}
