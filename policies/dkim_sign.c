@@ -22,6 +22,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "keys/dkim_keys.h"
 #include "parsers/addr.h"
 #include "policy.h"
@@ -257,10 +258,18 @@ feed_body(void *ctx, const unsigned char *p, size_t len)
 	return 0;
 }
 
+static struct pw_metric m_sigs = PW_COUNTER("postwarden_dkim_signatures_total",
+    "DKIM-Signature headers added, by d=, s= and key type", "domain",
+    "selector", "algorithm");
+static struct pw_metric m_sign_fail = PW_COUNTER(
+    "postwarden_dkim_sign_failures_total", "Messages a selected key could "
+    "not sign", NULL);
+
 /* sign_fail - what to do when a selected key could not sign */
 static enum pw_verdict
 sign_fail(struct pw_msg *m, const char *what)
 {
+	pw_metric_inc(&m_sign_fail, NULL);
 	pw_warn(m, "dkim_sign: %s", what);
 	pw_msg_summary(m, "signed=error");
 	if (m->cfg->core.on_internal_error == PW_ON_ERROR_ACCEPT)
@@ -386,6 +395,10 @@ dks_eom(struct pw_call *call)
 			return sign_fail(m, "signature not produced");
 		}
 		pw_edit_insert(m, 0, DKIM_SIGNHEADER, (char *)sig);
+		pw_metric_inc(&m_sigs, PW_LV(strcmp(keys[i]->domain, "%") == 0 ?
+		    pw_addr_domain(author) : keys[i]->domain,
+		    keys[i]->selector, keys[i]->alg == PW_DKIM_ED25519 ?
+		    "ed25519-sha256" : "rsa-sha256"));
 		/* For pol_audit: the first signature's d= and s= (R12, R20). */
 		if (m->signed_out.n++ == 0) {
 			m->signed_out.d = pw_arena_strdup(m->arena,
