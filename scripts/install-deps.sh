@@ -18,7 +18,7 @@ libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
 python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf
 iproute2 procps psmisc curl openssl wrk
-python3-prometheus-client
+python3-prometheus-client python3-yaml
 "
 missing=""
 for p in $PKGS; do

@@ -220,4 +220,32 @@ expect_delta "unsubd" u0 u1 2 postwarden_unsubd_requests_total method=POST code=
 expect_delta "unsubd" u0 u1 1 postwarden_withdrawals_total organisation=acme channel=one_click
 expect_delta "unsubd" u0 u1 4 postwarden_unsubd_request_duration_seconds_count
 
+# ---- docs and examples name only metrics that exist ---------------------------
+# Every family either daemon exposed above is documented (postwarden(8),
+# postwarden-unsubd(8)), and every name conf/'s alert rules and dashboard
+# use is one of those (the "up" series is Prometheus's own).
+out=$(cat "$T"/s*.prom "$T"/u*.prom | "$PW_PY" -c '
+import re, sys
+from prometheus_client.parser import text_string_to_metric_families as fam
+top = sys.argv[1]
+seen = set()
+for f in fam(sys.stdin.read()):
+    seen.add(f.name + ("_total" if f.type == "counter" else ""))
+man = open(top + "/man/postwarden.8").read() + open(top + "/man/postwarden-unsubd.8").read()
+documented = set(re.findall(r"postwarden_[a-z_]+", man.replace("\\-", "-")))
+bad = ["undocumented: " + n for n in sorted(seen - documented)]
+for f in ("conf/prometheus-alerts.yml", "conf/grafana-dashboard.json"):
+    for n in set(re.findall(r"postwarden_[a-z_]+", open(top + "/" + f).read())):
+        b = re.sub(r"_(bucket|sum|count)$", "", n)
+        if b not in documented and n not in documented:
+            bad.append(f + ": unknown metric " + n)
+print("\n".join(bad))
+print(len(seen), "families", file=sys.stderr)
+' "$PW_TOP" 2>&1)
+check "every exposed metric is documented, conf/ examples use only those" \
+    test "$(grep -c . <<<"$out")" = 1 || diag "$out"
+"$PW_PY" -c 'import json, sys, yaml; yaml.safe_load(open(sys.argv[1])); json.load(open(sys.argv[2]))' \
+    "$PW_TOP/conf/prometheus-alerts.yml" "$PW_TOP/conf/grafana-dashboard.json"
+check "conf/prometheus-alerts.yml is YAML, conf/grafana-dashboard.json is JSON" test $? = 0
+
 pw_done
