@@ -33,10 +33,12 @@ send_and_show() {
 	    --header "Subject: $3" --body "Hello from the postwarden demo." \
 	    --timeout 30 >"$demo/swaks.log" 2>&1 ||
 	    { echo "demo.sh: the demo Postfix did not take the message:" >&2; tail -5 "$demo/swaks.log" >&2; return 1; }
+	f=
 	for i in $(seq 1 300); do
-		f=$(ls "$demo/sink" | grep '\.eml$' | sort | tail -1 || true)
-		[ "$(ls "$demo/sink" | grep -c '\.eml$' || true)" -gt "$before" ] && break
-		f=
+		if [ "$(ls "$demo/sink" | grep -c '\.eml$' || true)" -gt "$before" ]; then
+			f=$(ls "$demo/sink" | grep '\.eml$' | sort | tail -1)
+			break
+		fi
 		sleep 0.1
 	done
 	[ -n "$f" ] || { echo "demo.sh: nothing delivered in 30 s; see $demo/pf/maillog" >&2; return 1; }
@@ -80,6 +82,8 @@ make -j"$(nproc)"
 . "$top/tests/integration/postfix.sh"
 
 mkdir -p "$demo/keys" "$demo/sink" "$demo/pf/etc" "$demo/pf/spool"
+# The sink numbers its files from 1 again at each start.
+rm -f "$demo"/sink/*.eml "$demo"/sink/*.env
 if [ ! -f "$demo/KeyTable" ]; then
 	./tools/postwarden-ctl keygen --domain "$domain" --selector "$selector" \
 	    --dir "$demo/keys" > "$demo/keygen.out"

@@ -44,13 +44,17 @@ def main():
     for i, v in enumerate(sigs):
         print("DKIM-Signature:" + re.sub(r"\r?\n[ \t]+", " ",
                                          v.decode()).rstrip())
-        ok = d.verify(idx=i, dnsfunc=dnsfunc)
+        try:
+            ok = d.verify(idx=i, dnsfunc=dnsfunc)
+            reason = ""
+        except dkim.DKIMException as e:  # body hash mismatch and others
+            ok, reason = False, " (%s)" % e
         tags = dict(t.strip().split("=", 1) for t in v.decode().split(";")
                     if "=" in t)
         print("dkimpy (python3-dkim): signature %d d=%s s=%s a=%s: %s" % (
             i, tags.get("d", "").strip(),
             tags.get("s", "").strip(), tags.get("a", "").strip(),
-            "pass" if ok else "FAIL"))
+            "pass" if ok else "FAIL" + reason))
         bad += 0 if ok else 1
     return 1 if bad else 0
 
