@@ -59,6 +59,7 @@ business_name = Acme Widgets Inc.
 mailing_address = 123 Main Street West, Toronto ON M5V 1A1
 contact_email = info@acme.test
 unsubscribe_url = https://unsub.acme.test/u/
+unsubscribe_mailto = unsubscribe@acme.test
 class_header_mode = off
 multi_recipient = rcpt_limit
 missing_consent = refuse_at_rcpt
@@ -150,7 +151,7 @@ check "inbound: the second message's lookups hit the cache" test "$d" -ge 1 || d
 pw_send_smtp --xclient-addr 198.51.100.30 --xclient-login acme-news \
     --from news@acme.test --to alice@remote.test,nobody@remote.test,dave@remote.test \
     --header "Subject: sale" --body "Everything 50% off! $FOOTER"
-pw_wait_sent "$PW_QID" >/dev/null || nok "acme: consented recipient delivered"
+acme_f=$(pw_wait_sent "$PW_QID") || nok "acme: consented recipient delivered"
 scrape s3 || nok "scrape s3"
 expect_delta "consent" s2 s3 1 postwarden_compliance_refusals_total reason=consent_none organisation=acme
 expect_delta "consent" s2 s3 1 postwarden_compliance_refusals_total reason=consent_withdrawn organisation=acme
@@ -160,6 +161,14 @@ check "store: consent checks timed (3 recipients at RCPT, 1 at EOM at least)" te
 # one audit row per recipient: delivered, refused_rcpt, refused_rcpt
 expect_delta "audit rows" s2 s3 3 postwarden_store_duration_seconds_count operation=audit_append
 expect_delta "store" s2 s3 0 postwarden_store_errors_total
+
+# ---- a mailto unsubscribe (inbound, to the address in List-Unsubscribe) ----
+mailto=$(pw_header "$acme_f" List-Unsubscribe | sed -n 's/.*<mailto:\([^?>]*\)[?>].*/\1/p')
+pw_send_smtp --xclient 203.0.113.7 --from alice@remote.test --to "$mailto" \
+    --header "Subject: unsubscribe" --body "Please remove me."
+for i in $(seq 1 50); do pw_summary "$PW_QID" | grep -q . && break; sleep 0.1; done
+scrape s3b || nok "scrape s3b"
+expect_delta "mailto unsubscribe ($mailto)" s3 s3b 1 postwarden_withdrawals_total organisation=acme channel=mailto
 
 # ---- reloads --------------------------------------------------------------------
 hup_and_wait() {
@@ -173,7 +182,7 @@ hup_and_wait() {
 }
 hup_and_wait
 scrape s4 || nok "scrape s4"
-expect_delta "good reload" s3 s4 1 postwarden_config_reloads_total result=success
+expect_delta "good reload" s3b s4 1 postwarden_config_reloads_total result=success
 check "good reload: last_reload_successful 1" test "$(val s4 postwarden_config_last_reload_successful)" = 1
 cp "$T/pw/postwarden.conf" "$T/pw/good.conf"
 echo 'no_such_key = 1' >>"$T/pw/postwarden.conf"
