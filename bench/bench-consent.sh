@@ -179,6 +179,7 @@ internal_hosts = 127.0.0.0/8
 store = sqlite:$DB
 dkim_key_table = file:$T/keys/KeyTable
 dkim_signing_table = refile:$T/keys/SigningTable
+dns_nameservers = 127.0.0.1@9
 organisations = file:$T/pw/orgs-$mode.conf
 unsubscribe_keys = $T/pw/unsub.keys
 EOF

@@ -35,7 +35,8 @@
 # throughput of profiled runs is not representative.  Experiments:
 # MILTER_PRELOAD=/path/lib.so is put in LD_PRELOAD of both milters (e.g. a
 # shim that sets TCP_NODELAY on the listening socket); PW_PRELOAD only in
-# postwarden's.
+# postwarden's.  PW_CONF_EXTRA="metrics_listen = 127.0.0.1:9830" adds
+# lines to postwarden's configuration (the cost of the metrics).
 #
 # Measures per run: throughput = N / (time from the start of smtp-source to
 # the N-th "status=sent" in the maillog); milter CPU = utime+stime of the
@@ -252,6 +253,12 @@ start_milter() {	# config
 			echo "store = sqlite:$dir/pw.db"
 			echo "dkim_key_table = file:$T/keys/KeyTable"
 			echo "dkim_signing_table = refile:$T/keys/Sign-$keys"
+			# loopback only: the startup check of the keys' DNS
+			# records gets "refused" at once, never the machine's
+			# resolvers
+			echo "dns_nameservers = 127.0.0.1@9"
+			# PW_CONF_EXTRA: more lines, e.g. "metrics_listen = ..."
+			[ -z "${PW_CONF_EXTRA:-}" ] || printf '%s\n' "$PW_CONF_EXTRA"
 		} >"$dir/pw.conf"
 		local pre=${MILTER_PRELOAD:-}
 		[ -n "${PW_PRELOAD:-}" ] && pre=${pre:+$pre:}$PW_PRELOAD

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "interposers.h"
 #include "keys/keycache.h"
@@ -223,6 +224,9 @@ pw_interposers_check(int inet, int to_stderr)
 	    {"quickack", pw_quickack_probe,
 		"inet milter sockets wait for delayed ACKs", 1},
 	};
+	static struct pw_metric m_active = PW_GAUGE(
+	    "postwarden_interposer_active", "1 when the interposer applies "
+	    "(milter/interposers.h), 0 when it does not", "name");
 	struct pw_buf line = {0}, off = {0};
 	int bad = 0;
 
@@ -234,8 +238,10 @@ pw_interposers_check(int inet, int to_stderr)
 			continue;
 		if (ip[i].probe(&why) == 0) {
 			pw_buf_printf(&line, " %s", ip[i].name);
+			pw_metric_set(&m_active, 1, PW_LV(ip[i].name));
 			continue;
 		}
+		pw_metric_set(&m_active, 0, PW_LV(ip[i].name));
 		bad++;
 		pw_buf_printf(&off, " %s", ip[i].name);
 		if (to_stderr)

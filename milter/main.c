@@ -33,6 +33,8 @@
 #include "base/config.h"
 #include "base/daemon.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "base/metrics_http.h"
 #include "base/util.h"
 #include "interposers.h"
 #include "milterio.h"
@@ -49,6 +51,16 @@ static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
 static int reload_pending;
 static int milter_rc;
+
+static struct pw_metric m_reloads = PW_COUNTER(
+    "postwarden_config_reloads_total", "Configuration reloads (SIGHUP, "
+    "SIGUSR1) by result", "result");
+static struct pw_metric m_reload_ok = PW_GAUGE(
+    "postwarden_config_last_reload_successful", "1 when the last reload "
+    "was applied, 0 when it failed and the previous configuration runs",
+    NULL);
+static struct pw_metric m_build = PW_GAUGE("postwarden_build_info",
+    "Always 1; the labels name the build", "version");
 
 static void
 usage(void)
@@ -104,10 +116,14 @@ reload_thread(void *arg)
 		if ((cfg = load_or_report(config_path, NULL)) == NULL) {
 			pw_syslog(LOG_ERR, "reload failed: keeping the running "
 			    "configuration");
+			pw_metric_inc(&m_reloads, PW_LV("failure"));
+			pw_metric_set(&m_reload_ok, 0, NULL);
 			continue;
 		}
 		pw_config_set_current(cfg);
 		pw_syslog(LOG_INFO, "reloaded %s", config_path);
+		pw_metric_inc(&m_reloads, PW_LV("success"));
+		pw_metric_set(&m_reload_ok, 1, NULL);
 	}
 	return NULL;
 }
@@ -191,6 +207,28 @@ open_socket(const struct pw_config *cfg)
 		pw_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
 }
 
+/*
+ * start_metrics - serve /metrics (metrics_listen).  After daemonizing
+ * (the listener is a thread) and the privilege drop (the port is a
+ * user's port; binding needs no root).  Read at start only: a reload
+ * does not move the listener.
+ */
+static void
+start_metrics(const struct pw_config *cfg)
+{
+	char *err = NULL;
+
+	pw_metric_register(&m_reload_ok);
+	pw_metric_set(&m_reload_ok, 1, NULL);
+	pw_metric_register(&m_reloads);
+	pw_metric_set(&m_build, 1, PW_LV(PACKAGE_VERSION));
+	if (pw_metrics_http_start(cfg->core.metrics_listen, &err) < 0)
+		pw_fatal(EX_OSERR, "%s: %s", pw_config_where(cfg,
+		    "metrics_listen"), err);
+	pw_syslog(LOG_INFO, "metrics on http://%s/metrics",
+	    cfg->core.metrics_listen);
+}
+
 /* wait_signals - the main thread's loop: reload or stop */
 static void
 wait_signals(const sigset_t *set)
@@ -256,6 +294,24 @@ main(int argc, char **argv)
 		usage();
 	if ((cfg = load_or_report(config_path, stderr)) == NULL)
 		return EX_CONFIG;
+	if (cfg->core.metrics_listen != NULL) {
+		const char *why;
+		unsigned short port;
+		char *host;
+
+		if (pw_metrics_listen_parse(cfg->core.metrics_listen, &host,
+		    &port, &why) < 0) {
+			fprintf(stderr, "%s: metrics_listen = %s: %s\n",
+			    pw_config_where(cfg, "metrics_listen"),
+			    cfg->core.metrics_listen, why);
+			return EX_CONFIG;
+		}
+		free(host);
+		/* Counting starts now: the startup checks below set
+		   gauges. */
+		if (!check)
+			pw_metrics_enable(true);
+	}
 	if (check) {
 		pw_config_print(cfg, stdout, all);
 		(void)pw_interposers_check(
@@ -284,6 +340,8 @@ main(int argc, char **argv)
 		    cfg->core.store_password_file, &err) < 0)
 			pw_fatal(EX_CONFIG, "store: %s", err);
 	}
+	if (cfg->core.metrics_listen != NULL)
+		start_metrics(cfg);
 	pw_config_set_current(cfg);
 
 	sigemptyset(&set);

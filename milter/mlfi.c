@@ -22,8 +22,10 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "mlfi.h"
 #include "msg.h"
+#include "parsers/authres.h"
 #include "policy.h"
 
 struct pw_conn {
@@ -39,6 +41,7 @@ struct pw_conn {
 enum stage { ST_MAIL, ST_RCPT, ST_HEADER, ST_EOH, ST_BODY, ST_EOM };
 
 static void summary(struct pw_conn *, const char *);
+static sfsistat eom_reply(SMFICTX *, struct pw_conn *, enum pw_verdict);
 
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static int active_conns;
@@ -594,6 +597,49 @@ apply_edits(SMFICTX *ctx, struct pw_conn *c)
 	return bad ? -1 : 0;
 }
 
+static struct pw_metric m_messages = PW_COUNTER("postwarden_messages_total",
+    "Messages decided at end of message (or found idle at end of "
+    "headers), by direction and action", "direction", "action");
+static struct pw_metric m_eom = PW_HISTOGRAM(
+    "postwarden_eom_duration_seconds", "Time postwarden spent at end of "
+    "message (checks, signing, header edits), by direction", "direction");
+static struct pw_metric m_spf = PW_COUNTER("postwarden_spf_results_total",
+    "SPF results (MAIL FROM identity) of inbound messages", "result");
+static struct pw_metric m_dkim = PW_COUNTER(
+    "postwarden_dkim_verify_results_total", "DKIM verification results, "
+    "one per signature (none: a message without one)", "result");
+static struct pw_metric m_dmarc = PW_COUNTER(
+    "postwarden_dmarc_results_total", "DMARC results, and what was done "
+    "(disposition)", "result", "disposition");
+
+/* count_message - the per-message metrics (base/metrics.h) */
+static void
+count_message(const struct pw_msg *m, const char *action)
+{
+	static const char *const disp[] = {"none", "none", "quarantine",
+	    "reject"};
+	const char *dir = m->dir == PW_DIR_OUT ? "outbound" : "inbound";
+	char act[16];
+	size_t n = strcspn(action, " ");
+
+	if (!pw_metrics_enabled())
+		return;
+	snprintf(act, sizeof(act), "%.*s", (int)n, action);
+	pw_metric_inc(&m_messages, PW_LV(dir, act));
+	if (m->auth.spf.done)
+		pw_metric_inc(&m_spf, PW_LV(pw_auth_result_name(
+		    m->auth.spf.result)));
+	if (m->auth.dkim_done && m->auth.ndkim == 0)
+		pw_metric_inc(&m_dkim, PW_LV("none"));
+	for (size_t i = 0; m->auth.dkim_done && i < m->auth.ndkim; i++)
+		pw_metric_inc(&m_dkim, PW_LV(pw_auth_result_name(
+		    m->auth.dkim[i].result)));
+	if (m->auth.dmarc.done)
+		pw_metric_inc(&m_dmarc, PW_LV(pw_auth_result_name(
+		    m->auth.dmarc.result),
+		    disp[m->auth.dmarc.disposition & 3]));
+}
+
 /* summary - the one line per message */
 static void
 summary(struct pw_conn *c, const char *action)
@@ -601,6 +647,8 @@ summary(struct pw_conn *c, const char *action)
 	struct pw_msg *m = c->msg;
 
 	char rc[32] = "";
+
+	count_message(m, action);
 
 	/* No recipient count when no policy asked the MTA for them. */
 	if (c->rcpts)
@@ -616,27 +664,39 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct pw_conn *c = smfi_getpriv(ctx);
 	struct pw_msg *m = c ? c->msg : NULL;
+	struct timespec t0;
 	enum pw_verdict v;
 	sfsistat r;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
+	t0 = pw_metric_now();
 	pw_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	v = m->verdict >= PW_TEMPFAIL ? m->verdict :
 					run_stage(c, ST_EOM, NULL, 0);
+	r = eom_reply(ctx, c, v);
+	pw_metric_since(&m_eom, &t0, PW_LV(m->dir == PW_DIR_OUT ? "outbound" :
+	    "inbound"));
+	msg_end(c);
+	return r;
+}
+
+/* eom_reply - apply the verdict and edits; the caller ends the message */
+static sfsistat
+eom_reply(SMFICTX *ctx, struct pw_conn *c, enum pw_verdict v)
+{
+	struct pw_msg *m = c->msg;
+
 	if (v == PW_DUNNO || v == PW_ACCEPT) {
 		if (m->defer) {
 			/* Postfix defer_if_permit: a temporary error left
 			   undecided, and nothing rejected. */
 			summary(c, "tempfail");
-			r = act(ctx, &m->defer_reply, PW_TEMPFAIL);
-			msg_end(c);
-			return r;
+			return act(ctx, &m->defer_reply, PW_TEMPFAIL);
 		}
 		if (apply_edits(ctx, c) < 0 &&
 		    c->cfg->core.on_internal_error == PW_ON_ERROR_TEMPFAIL) {
 			summary(c, "tempfail (header edit failed)");
-			msg_end(c);
 			return SMFIS_TEMPFAIL;
 		}
 		if (m->verdict == PW_QUARANTINE)
@@ -644,14 +704,11 @@ mlfi_eom(SMFICTX *ctx)
 			    m->reply.text : "postwarden"));
 		summary(c, m->verdict == PW_QUARANTINE ? "quarantine" :
 							  "accept");
-		msg_end(c);
 		return SMFIS_ACCEPT;
 	}
 	summary(c, v == PW_REJECT ? "reject" : v == PW_TEMPFAIL ? "tempfail" :
 							       "discard");
-	r = act(ctx, &m->reply, v);
-	msg_end(c);
-	return r;
+	return act(ctx, &m->reply, v);
 }
 
 static sfsistat

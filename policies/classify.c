@@ -35,6 +35,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "comply.h"
 #include "parsers/addr.h"
 #include "policy.h"
 #include "snapshot.h"
@@ -220,6 +221,7 @@ unmatched(struct pw_msg *m, const struct cls_conf *c)
 		    "recognised; contact the postmaster");
 		return PW_TEMPFAIL;
 	case UNM_REJECT:
+		pw_comply_refused(m, "organisation_unknown", 1);
 		pw_msg_reply(m, "550", "5.7.1", "sender organisation not "
 		    "recognised; contact the postmaster");
 		return PW_REJECT;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "compliance/org.h"
 #include "comply.h"
 #include "parsers/addr.h"
@@ -146,4 +147,17 @@ pw_comply_audit_row(struct pw_msg *m, const struct pw_comply_rcpt *r,
 	row->reason = r->reason;
 	row->token_id = r->token_id;
 	row->action = r->action;
+}
+
+static struct pw_metric m_refusals = PW_COUNTER(
+    "postwarden_compliance_refusals_total", "Compliance refusals in "
+    "enforce mode: recipients refused or removed (consent_*), or messages "
+    "refused (the other reasons), by reason and organisation", "reason",
+    "organisation");
+
+void
+pw_comply_refused(const struct pw_msg *m, const char *reason, size_t n)
+{
+	pw_metric_add(&m_refusals, n, PW_LV(reason, m->comply.org != NULL ?
+	    m->comply.org->name : ""));
 }

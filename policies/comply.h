@@ -48,4 +48,9 @@ const char *pw_comply_message_id(struct pw_msg *);
 void	pw_comply_audit_row(struct pw_msg *, const struct pw_comply_rcpt *r,
 	    const char *rcpt, time_t now, struct pw_audit_row *row);
 
+/* Count n refusals (recipients or messages refused, or recipients
+   removed) of this message's organisation for reason (a short code:
+   "consent_none", "identification_missing", ...) in the metrics. */
+void	pw_comply_refused(const struct pw_msg *, const char *reason, size_t n);
+
 #endif

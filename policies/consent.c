@@ -227,6 +227,17 @@ store_down(struct pw_msg *m)
 	pw_msg_summary(m, "consent=tempfail");
 }
 
+/* refused - count one recipient refused or removed for lack of consent */
+static void
+refused(struct pw_msg *m, const struct pw_comply_rcpt *r, size_t n)
+{
+	char reason[40];
+
+	snprintf(reason, sizeof(reason), "consent_%s", r->consent ?
+	    r->consent : "none");
+	pw_comply_refused(m, reason, n);
+}
+
 static enum pw_verdict
 cns_rcpt(struct pw_call *call, const char *rcpt)
 {
@@ -261,6 +272,7 @@ cns_rcpt(struct pw_call *call, const char *rcpt)
 	if (o->missing_consent != PW_NOCONSENT_REFUSE_AT_RCPT)
 		return PW_DUNNO;	/* removed or rejected at EOM */
 	r->action = "refused_rcpt";
+	refused(m, r, 1);
 	pw_info(m, "consent: <%s>: %s for %s: refused", rcpt, r->reason,
 	    o->name);
 	pw_msg_reply(m, "550", "5.7.1", "<%s>: %s", rcpt, refusal(m, r));
@@ -284,6 +296,8 @@ refuse_at_eom(struct pw_msg *m, struct pw_comply_rcpt **bad, size_t nbad)
 	}
 	if (nbad == m->nrcpts || o->missing_consent == PW_NOCONSENT_REJECT) {
 		pw_msg_summary(m, "consent=refused:%zu/%zu", nbad, m->nrcpts);
+		for (size_t i = 0; i < nbad; i++)
+			refused(m, bad[i], 1);
 		if (nbad == 1 || nbad < m->nrcpts)
 			pw_msg_reply(m, "550", "5.7.1", "<%s>: %s%s",
 			    bad[0]->rcpt, refusal(m, bad[0]),
@@ -298,6 +312,7 @@ refuse_at_eom(struct pw_msg *m, struct pw_comply_rcpt **bad, size_t nbad)
 	for (size_t i = 0; i < nbad; i++) {
 		pw_msg_delrcpt(m, bad[i]->rcpt);
 		bad[i]->action = "removed";
+		refused(m, bad[i], 1);
 	}
 	pw_msg_summary(m, "consent=removed:%zu/%zu", nbad, m->nrcpts);
 	return PW_DUNNO;

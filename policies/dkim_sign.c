@@ -22,9 +22,14 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "dns/dns.h"
 #include "keys/dkim_keys.h"
+#include "keys/dkim_record.h"
+#include "keys/rotation.h"
 #include "parsers/addr.h"
 #include "policy.h"
+#include "snapshot.h"
 
 #define DKS_MAX_KEYS	8
 
@@ -48,6 +53,9 @@ struct dks_settings {
 	bool	 allow_unsafe_keys;
 	bool	 multiple_signatures;
 	long	 signature_ttl;
+	char	*rotation_state;	/* keys/rotation.h */
+	long	 rotation_overlap;
+	long	 rotation_check_interval;
 };
 
 static const struct pw_setting dks_settings_tab[] = {
@@ -66,6 +74,12 @@ static const struct pw_setting dks_settings_tab[] = {
 	multiple_signatures),
     PW_SET_TIME("dkim_signature_ttl", "0", 0, 366L * 86400,
 	struct dks_settings, signature_ttl),
+    PW_SET_STR("dkim_rotation_state", PW_STATEDIR "/dkim-rotation", 0,
+	struct dks_settings, rotation_state),
+    PW_SET_TIME("dkim_rotation_overlap", "2d", 0, 366L * 86400,
+	struct dks_settings, rotation_overlap),
+    PW_SET_TIME("dkim_rotation_check_interval", "5m", 0, 86400,
+	struct dks_settings, rotation_check_interval),
     PW_SET_END,
 };
 
@@ -75,6 +89,8 @@ struct dks_conf {
 	dkim_canon_t		 hcanon, bcanon;
 	char			**sign_hdrs;
 	char			**oversign_hdrs;
+	struct pw_rotations	*rot;		/* key rotations in progress */
+	struct pw_dns		*dns;		/* the snapshot's resolver */
 };
 
 struct dks_state {
@@ -110,6 +126,7 @@ dks_deinit(void *vconf)
 	if (c->lib != NULL)
 		dkim_close(c->lib);
 	pw_dkim_keys_free(&c->keys);
+	pw_rotations_free(&c->rot);
 	pw_strv_free(&c->sign_hdrs);
 	pw_strv_free(&c->oversign_hdrs);
 	free(c);
@@ -167,6 +184,57 @@ lib_setup(struct dks_conf *c, const struct dks_settings *s)
 	return 0;
 }
 
+/* check_one - warn when the published record of a key that signs is
+   missing or is not its key */
+static void
+check_one(struct pw_dns *dns, struct pw_dns_budget *b,
+    const struct pw_dkim_key *k, const char *what)
+{
+	enum pw_dkim_published pub;
+	const char *why;
+
+	pub = pw_dkim_published(dns, b, k->domain, k->selector, k->pkey, &why);
+	if (pub == PW_DKIM_PUB_MISSING || pub == PW_DKIM_PUB_MISMATCH)
+		pw_warn(NULL, "dkim_sign: %s: %s._domainkey.%s (%s): %s: "
+		    "signatures with it will fail", k->where ? k->where :
+		    k->name, k->selector, k->domain, what, why);
+	else if (pub == PW_DKIM_PUB_TEMPFAIL)
+		pw_info(NULL, "dkim_sign: %s: %s._domainkey.%s: not checked "
+		    "(%s)", k->where ? k->where : k->name, k->selector,
+		    k->domain, why);
+}
+
+/*
+ * check_published - postwarden -n, startup and reload: the DNS record of
+ * every key that signs (rotations followed as they stand, not moved on),
+ * looked up through the shared resolver; 3 s for all of them.
+ */
+static void
+check_published(struct dks_conf *c)
+{
+	struct pw_dns_budget b;
+
+	pw_dns_budget_init(&b, 0, 3000);
+	for (size_t i = 0; i < c->keys->nkeys; i++) {
+		const struct pw_dkim_key *k = &c->keys->keys[i];
+		struct pw_rotation *r;
+		int depth = 0;
+
+		if (strcmp(k->domain, "%") == 0)
+			continue;	/* the From domain: not known here */
+		while ((r = pw_rotation_find(c->rot, k->domain,
+		    k->selector)) != NULL && depth++ < 8 &&
+		    atomic_load(&r->phase) == PW_ROT_DONE)
+			k = &r->key;
+		check_one(c->dns, &b, k, r != NULL && atomic_load(&r->phase) !=
+		    PW_ROT_DONE ? "signing, rotation pending or in overlap" :
+		    "signing");
+		if (r != NULL && atomic_load(&r->phase) == PW_ROT_OVERLAP)
+			check_one(c->dns, &b, &r->key, "signing, new in the "
+			    "rotation's overlap");
+	}
+}
+
 static int
 dks_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
@@ -208,6 +276,19 @@ dks_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		dks_deinit(c);
 		return -1;
 	}
+	c->rot = pw_rotations_load(s->rotation_state, true,
+	    s->allow_unsafe_keys, &errs);
+	if (c->rot == NULL) {
+		if (errs.len > 0 && errs.data[errs.len - 1] == '\n')
+			errs.data[--errs.len] = '\0';
+		*error_r = errs.data;
+		dks_deinit(c);
+		return -1;
+	}
+	c->rot->overlap = s->rotation_overlap;
+	c->rot->interval = s->rotation_check_interval;
+	c->dns = pw_services(cfg)->dns;
+	check_published(c);
 	pw_buf_free(&errs);
 	if (lib_setup(c, s) < 0) {
 		*error_r = pw_asprintf("%s: libopendkim initialisation failed",
@@ -257,10 +338,18 @@ feed_body(void *ctx, const unsigned char *p, size_t len)
 	return 0;
 }
 
+static struct pw_metric m_sigs = PW_COUNTER("postwarden_dkim_signatures_total",
+    "DKIM-Signature headers added, by d=, s= and key type", "domain",
+    "selector", "algorithm");
+static struct pw_metric m_sign_fail = PW_COUNTER(
+    "postwarden_dkim_sign_failures_total", "Messages a selected key could "
+    "not sign", NULL);
+
 /* sign_fail - what to do when a selected key could not sign */
 static enum pw_verdict
 sign_fail(struct pw_msg *m, const char *what)
 {
+	pw_metric_inc(&m_sign_fail, NULL);
 	pw_warn(m, "dkim_sign: %s", what);
 	pw_msg_summary(m, "signed=error");
 	if (m->cfg->core.on_internal_error == PW_ON_ERROR_ACCEPT)
@@ -336,7 +425,7 @@ dks_eom(struct pw_call *call)
 	struct pw_msg *m = call->msg;
 	struct dks_conf *c = call->conf;
 	struct dks_state *st = call->priv;
-	const struct pw_dkim_key *keys[DKS_MAX_KEYS];
+	const struct pw_dkim_key *keys[DKS_MAX_KEYS], *sel[DKS_MAX_KEYS];
 	const struct pw_hdr *hv;
 	const char *author, *why = NULL;
 	struct pw_buf sum = {0};
@@ -355,8 +444,12 @@ dks_eom(struct pw_call *call)
 		pw_msg_summary(m, "signed=none (%s)", why);
 		return PW_DUNNO;
 	}
-	if ((nkeys = pw_dkim_keys_select(c->keys, author, keys,
-	    DKS_MAX_KEYS)) == 0) {
+	if ((nkeys = pw_dkim_keys_select(c->keys, author, sel,
+	    DKS_MAX_KEYS)) > 0)
+		/* Key rotations: the old key, both, or the new one. */
+		nkeys = pw_rotations_apply(c->rot, c->dns, sel, nkeys, keys,
+		    DKS_MAX_KEYS);
+	if (nkeys == 0) {
 		pw_msg_summary(m, "signed=none (no SigningTable match for %s)",
 		    author);
 		return PW_DUNNO;
@@ -386,6 +479,10 @@ dks_eom(struct pw_call *call)
 			return sign_fail(m, "signature not produced");
 		}
 		pw_edit_insert(m, 0, DKIM_SIGNHEADER, (char *)sig);
+		pw_metric_inc(&m_sigs, PW_LV(strcmp(keys[i]->domain, "%") == 0 ?
+		    pw_addr_domain(author) : keys[i]->domain,
+		    keys[i]->selector, keys[i]->alg == PW_DKIM_ED25519 ?
+		    "ed25519-sha256" : "rsa-sha256"));
 		/* For pol_audit: the first signature's d= and s= (R12, R20). */
 		if (m->signed_out.n++ == 0) {
 			m->signed_out.d = pw_arena_strdup(m->arena,

@@ -42,6 +42,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
+#include "comply.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -440,6 +441,7 @@ verdict(struct pw_msg *m, const struct pw_org *o, const char *missing)
 	pw_msg_summary(m, "ident=missing%s", enforce ? "" : "(warn)");
 	if (!enforce)
 		return PW_DUNNO;
+	pw_comply_refused(m, "identification_missing", 1);
 	pw_msg_reply(m, "550", "5.7.1", "%s message lacks sender "
 	    "identification (CASL, CRTC Regs s.2): %.*s",
 	    pw_class_name(m->comply.class), IDF_REPLY_MAX, missing);

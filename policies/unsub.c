@@ -285,6 +285,7 @@ uns_eom(struct pw_call *call)
 	}
 	if (o->unsub_invalid == PW_UNSUB_INVALID_REJECT) {
 		pw_msg_summary(m, "unsub=rejected");
+		pw_comply_refused(m, "unsubscribe_invalid", 1);
 		pw_msg_reply(m, "550", "5.7.1", "commercial mail needs a valid "
 		    "List-Unsubscribe with one https URI and "
 		    "List-Unsubscribe-Post: " PW_UNSUB_POST_VALUE " (RFC 8058): "
@@ -301,6 +302,7 @@ uns_eom(struct pw_call *call)
 	   the sendmail command), or reject: a one-click link must name its
 	   one recipient. */
 	pw_msg_summary(m, "unsub=rejected(%zu rcpts)", live);
+	pw_comply_refused(m, "unsubscribe_multi_recipient", 1);
 	pw_msg_reply(m, "550", "5.7.1", "commercial mail must be sent one "
 	    "recipient per message (personal one-click unsubscribe link, "
 	    "RFC 8058)");

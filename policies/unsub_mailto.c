@@ -45,6 +45,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "compliance/consent_state.h"
 #include "compliance/org.h"
 #include "compliance/token.h"
@@ -263,6 +264,11 @@ umt_rcpt(struct pw_call *call, const char *rcpt)
 	return PW_DUNNO;
 }
 
+static struct pw_metric m_withdrawals = PW_COUNTER(
+    "postwarden_withdrawals_total", "Consent withdrawals recorded (repeats "
+    "of one in force are not), by organisation and channel", "organisation",
+    "channel");
+
 /* record - a withdrawal unless one in force covers it (as the endpoint
    does: RFC 8058 retries and repeated mails record nothing) */
 static enum umt_outcome
@@ -291,6 +297,7 @@ record(struct pw_msg *m, struct pw_store *st, const char *org,
 	if (pw_store_suppression_add(st, &sup) < 0)
 		return UMT_FAIL;
 	*id_r = sup.id;
+	pw_metric_inc(&m_withdrawals, PW_LV(org, "mailto"));
 	pw_info(m, "unsub_mailto: org=%s list=%s token=%s suppression=%lld "
 	    "delay=%lds", org, list[0] ? list : "*", token_id ? token_id : "-",
 	    (long long)sup.id, (long)(sup.created_at - requested));

@@ -1,33 +1,90 @@
-#!/bin/sh
+#!/bin/bash
 # demo.sh - README command 1: install what is needed, build, create a demo
-# signing key if none exists, and run postwarden in the foreground on
-# inet:8891@127.0.0.1 with the embedded SQLite store.
+# signing key if none exists, start postwarden (inet:8891@127.0.0.1, the
+# embedded SQLite store) and a private Postfix on loopback that uses it,
+# send one message through them, show the delivered message's
+# DKIM-Signature and dkimpy's verification of it, then keep running in the
+# foreground (Ctrl-C stops postwarden and the demo Postfix).
 #
-#   scripts/demo.sh [DOMAIN]        (default domain: example.com)
+#   scripts/demo.sh [--check] [DOMAIN]   (default domain: example.com)
+#   scripts/demo.sh send [TO]            (another terminal: one more message)
 #
-# Then point Postfix at it (main.cf):
-#   smtpd_milters = inet:127.0.0.1:8891
-#   non_smtpd_milters = $smtpd_milters
-#   milter_default_action = tempfail
+# --check: exit after the verification (0 when it passed), for tests.
+# The demo Postfix is the test harness's private instance
+# (tests/integration/postfix.sh): loopback only, queue in DEMO_DIR/pf,
+# everything relayed to a local sink that stores what it receives in
+# DEMO_DIR/sink; the system's Postfix and its main.cf are not touched.
+#
+# Environment: DEMO_DIR (default ./demo), DEMO_SMTP_PORT (2525: the demo
+# Postfix), DEMO_DNS (postwarden's dns_nameservers; default the system
+# resolvers), DEMO_SINK_PORT (2526), DEMO_MILTER_PORT (8891), SELECTOR,
+# DEMO_SKIP_DEPS=1 (do not run scripts/install-deps.sh).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+demo=${DEMO_DIR:-$top/demo}
+PY=/usr/bin/python3	# Debian's python3-dkim and python3-aiosmtpd
+
+# send_and_show DOMAIN TO SUBJECT: one message through the demo Postfix;
+# print the delivered DKIM-Signature and dkimpy's verdict
+send_and_show() {
+	local before f i
+	before=$(ls "$demo/sink" | grep -c '\.eml$' || true)
+	echo "--- sending a message from demo@$1 to $2 through the demo Postfix (127.0.0.1:$DEMO_SMTP_PORT)"
+	swaks --server "127.0.0.1:$DEMO_SMTP_PORT" --from "demo@$1" --to "$2" \
+	    --header "Subject: $3" --body "Hello from the postwarden demo." \
+	    --timeout 30 >"$demo/swaks.log" 2>&1 ||
+	    { echo "demo.sh: the demo Postfix did not take the message:" >&2; tail -5 "$demo/swaks.log" >&2; return 1; }
+	f=
+	for i in $(seq 1 300); do
+		if [ "$(ls "$demo/sink" | grep -c '\.eml$' || true)" -gt "$before" ]; then
+			f=$(ls "$demo/sink" | grep '\.eml$' | sort | tail -1)
+			break
+		fi
+		sleep 0.1
+	done
+	[ -n "$f" ] || { echo "demo.sh: nothing delivered in 30 s; see $demo/pf/maillog" >&2; return 1; }
+	echo "--- delivered ($demo/sink/$f); checked with dkimpy, not with postwarden:"
+	"$PY" "$top/scripts/demo_verify.py" "$demo/sink/$f" "$(txt_file)"
+}
+
+# txt_file: the DNS record keygen wrote next to the demo's private key
+txt_file() {
+	awk '{n = split($2, a, ":"); print a[n]; exit}' "$demo/KeyTable" |
+	    sed 's/\.private$/.txt/'
+}
+
+if [ "${1:-}" = send ]; then
+	[ -f "$demo/demo.env" ] || { echo "demo.sh send: no demo running (start scripts/demo.sh first)" >&2; exit 1; }
+	. "$demo/demo.env"
+	. "$top/tests/integration/postfix.sh"
+	pw_wait_tcp "$DEMO_SMTP_PORT" 10 || { echo "demo.sh send: the demo Postfix is not listening on $DEMO_SMTP_PORT" >&2; exit 1; }
+	send_and_show "$DEMO_DOMAIN" "${2:-someone@example.net}" "postwarden demo, again"
+	exit
+fi
+check=0
+if [ "${1:-}" = --check ]; then
+	check=1
+	shift
+fi
 domain=${1:-example.com}
 selector=${SELECTOR:-pw$(date +%Y%m)}
-demo="$top/demo"
+DEMO_SMTP_PORT=${DEMO_SMTP_PORT:-2525}
+DEMO_SINK_PORT=${DEMO_SINK_PORT:-2526}
+DEMO_MILTER_PORT=${DEMO_MILTER_PORT:-8891}
+[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it starts a private Postfix)" >&2; exit 1; }
 
-if [ "$(id -u)" = 0 ]; then
-	"$top/scripts/install-deps.sh"
-else
-	echo "demo.sh: not root; skipping package installation" >&2
-fi
+[ "${DEMO_SKIP_DEPS:-0}" = 1 ] || "$top/scripts/install-deps.sh"
 cd "$top"
 [ -x configure ] || ./autogen.sh
 mkdir -p build
 cd build
 [ -f Makefile ] || ../configure --sysconfdir=/etc --localstatedir=/var
 make -j"$(nproc)"
+. "$top/tests/integration/postfix.sh"
 
-mkdir -p "$demo/keys"
+mkdir -p "$demo/keys" "$demo/sink" "$demo/pf/etc" "$demo/pf/spool"
+# The sink numbers its files from 1 again at each start.
+rm -f "$demo"/sink/*.eml "$demo"/sink/*.env
 if [ ! -f "$demo/KeyTable" ]; then
 	./tools/postwarden-ctl keygen --domain "$domain" --selector "$selector" \
 	    --dir "$demo/keys" > "$demo/keygen.out"
@@ -35,30 +92,87 @@ if [ ! -f "$demo/KeyTable" ]; then
 	    > "$demo/KeyTable"
 	echo "*@$domain $selector._domainkey.$domain" > "$demo/SigningTable"
 fi
+# A demo made earlier keeps its key and domain.
+domain=$(awk '{split($2, a, ":"); print a[1]; exit}' "$demo/KeyTable")
 user_line="#user ="
-if [ "$(id -u)" = 0 ]; then
-	# Run unprivileged after binding, as in production.
-	id postwarden >/dev/null 2>&1 ||
-	    useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postwarden
-	chown -R postwarden "$demo/keys"
-	chown postwarden "$demo"
-	chmod 755 "$demo"
-	user_line="user = postwarden"
-fi
+# Run unprivileged after binding, as in production.
+id postwarden >/dev/null 2>&1 ||
+    useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postwarden
+chown -R postwarden "$demo/keys"
+chown postwarden "$demo"
+# Postfix (user postfix) must reach its queue under DEMO_DIR.
+chmod 755 "$demo"
+user_line="user = postwarden"
 cat > "$demo/postwarden.conf" <<CONF
 # Generated by scripts/demo.sh; see conf/postwarden.conf for every key.
-milter_socket = inet:8891@127.0.0.1
+milter_socket = inet:$DEMO_MILTER_PORT@127.0.0.1
 log = stderr
 $user_line
 store = sqlite:$demo/postwarden.db
 dkim_key_table = file:$demo/KeyTable
 dkim_signing_table = refile:$demo/SigningTable
+${DEMO_DNS:+dns_nameservers = $DEMO_DNS}
 CONF
-echo "--- publish this DNS record for $domain, then send mail through Postfix:"
-cat "$demo/keys/$selector.txt" 2>/dev/null || cat "$demo/keygen.out"
-echo "--- Postfix main.cf:"
-echo "smtpd_milters = inet:127.0.0.1:8891"
-echo "non_smtpd_milters = \$smtpd_milters"
-echo "milter_default_action = tempfail"
-echo "--- starting postwarden (Ctrl-C stops it; kill -HUP reloads)"
-exec ./milter/postwarden -f -c "$demo/postwarden.conf"
+{
+	echo "# Generated by scripts/demo.sh: the demo's private Postfix"
+	pw_pf_main_cf "$demo/pf/spool" "$demo/pf/maillog" "mx.$domain" "$domain" \
+	    "$DEMO_SINK_PORT"
+	cat <<EOF
+smtpd_milters = inet:127.0.0.1:$DEMO_MILTER_PORT
+non_smtpd_milters = \$smtpd_milters
+milter_default_action = tempfail
+milter_protocol = 6
+EOF
+} > "$demo/pf/etc/main.cf"
+{
+	echo "127.0.0.1:$DEMO_SMTP_PORT inet n - n - - smtpd"
+	pw_pf_services
+} > "$demo/pf/etc/master.cf"
+printf 'DEMO_DOMAIN=%s\nDEMO_SMTP_PORT=%s\n' "$domain" "$DEMO_SMTP_PORT" > "$demo/demo.env"
+
+pids=()
+stop() {
+	local i
+	postfix -c "$demo/pf/etc" stop >/dev/null 2>&1 || true
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	# postfix stop returns at once; its master exits a moment later
+	for i in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$DEMO_SMTP_PORT") 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$demo/demo.env"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+echo "--- the DNS record to publish for $domain (real mail needs it):"
+cat "$(txt_file)"
+echo "--- starting postwarden on inet:$DEMO_MILTER_PORT@127.0.0.1 (log: $demo/postwarden.log)"
+./milter/postwarden -f -c "$demo/postwarden.conf" >"$demo/postwarden.log" 2>&1 &
+pids+=($!)
+"$PY" "$top/tests/integration/rawsink.py" 127.0.0.1 "$DEMO_SINK_PORT" "$demo/sink" \
+    >"$demo/sink.log" 2>&1 &
+pids+=($!)
+pw_wait_tcp "$DEMO_MILTER_PORT" || { echo "demo.sh: postwarden did not start:" >&2; tail -5 "$demo/postwarden.log" >&2; exit 1; }
+pw_wait_tcp "$DEMO_SINK_PORT" || { echo "demo.sh: the sink did not start:" >&2; tail -5 "$demo/sink.log" >&2; exit 1; }
+echo "--- starting the demo Postfix on 127.0.0.1:$DEMO_SMTP_PORT (config: $demo/pf/etc/main.cf)"
+postfix -c "$demo/pf/etc" check >/dev/null 2>&1 || true
+postfix -c "$demo/pf/etc" start >/dev/null 2>&1 ||
+    { echo "demo.sh: the demo Postfix did not start; see $demo/pf/maillog" >&2; exit 1; }
+pw_wait_tcp "$DEMO_SMTP_PORT" || { echo "demo.sh: the demo Postfix is not listening" >&2; exit 1; }
+
+rc=0
+send_and_show "$domain" someone@example.net "postwarden demo" || rc=$?
+grep -a ' dir=' "$demo/postwarden.log" | tail -1 | sed 's/^/postwarden: /'
+if [ $check = 1 ]; then
+	exit $rc
+fi
+echo "--- postwarden keeps running.  In another terminal, send another message:"
+echo "      scripts/demo.sh send [TO]"
+echo "    For your own Postfix (main.cf):"
+echo "      smtpd_milters = inet:127.0.0.1:$DEMO_MILTER_PORT"
+echo "      non_smtpd_milters = \$smtpd_milters"
+echo "      milter_default_action = tempfail"
+echo "--- Ctrl-C stops postwarden and the demo Postfix"
+wait "${pids[0]}"

@@ -27,6 +27,7 @@ iproute2 procps psmisc curl openssl wrk
 m4 libwrap0 util-linux
 chromium poppler-utils fonts-dejavu-core
 debhelper lintian fakeroot dpkg-dev
+python3-prometheus-client python3-yaml
 "
 missing=""
 for p in $PKGS; do

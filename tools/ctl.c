@@ -48,6 +48,12 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"dns-check", pw_ctl_dnscheck,
 	"DOMAIN [--selector S] [--nameserver IP[@PORT]] [--key-table SPEC]",
 	"check a domain's SPF, DMARC and DKIM records (and our keys)"},
+    {"key", pw_ctl_key,
+	"rotate --domain D [--type rsa|ed25519] [--bits N] [--selector NEW]\n"
+	"\t\t    [--from OLD]\n"
+	"\t\tstatus",
+	"DKIM key rotation without an outage: make the next key, show "
+	"each key's phase"},
     {"consent", pw_ctl_consent,
 	"import --org ORG FILE.csv|-\n"
 	"\t\tadd ADDRESS --org ORG --type TYPE [--list L] [--obtained D]\n"

@@ -33,6 +33,7 @@ typedef int (*pw_ctl_fn)(struct pw_ctl *, int argc, char **argv);
 
 int	pw_ctl_keygen(struct pw_ctl *, int, char **);
 int	pw_ctl_dnscheck(struct pw_ctl *, int, char **);
+int	pw_ctl_key(struct pw_ctl *, int, char **);
 int	pw_ctl_consent(struct pw_ctl *, int, char **);
 int	pw_ctl_suppression(struct pw_ctl *, int, char **);
 int	pw_ctl_token(struct pw_ctl *, int, char **);

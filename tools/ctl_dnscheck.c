@@ -40,6 +40,7 @@
 #include "dns/dns.h"
 #include "dns/dns_hooks.h"
 #include "keys/dkim_keys.h"
+#include "keys/dkim_record.h"
 #include "keys/keycache.h"
 
 #define SPF_MAX_LOOKUPS	10	/* RFC 7208 section 4.6.4 */
@@ -333,64 +334,6 @@ check_dmarc(struct dc *dc, const char *domain)
 
 /* --- DKIM -------------------------------------------------------------- */
 
-/* tag - value of tag t in a "t=v; t=v" list, malloc'd, spaces removed */
-static char *
-tag(const char *rec, const char *t)
-{
-	size_t tl = strlen(t);
-
-	for (const char *p = rec; p && *p;) {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		if (pw_strncaseeq(p, t, tl)) {
-			const char *q = p + tl;
-
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q == '=') {
-				struct pw_buf b = {0};
-
-				for (q++; *q && *q != ';'; q++)
-					if (!isspace((unsigned char)*q))
-						pw_buf_add(&b, q, 1);
-				pw_buf_add(&b, "", 1);
-				return b.data;
-			}
-		}
-		p = strchr(p, ';');
-	}
-	return NULL;
-}
-
-/* dkim_pubkey - the published key as an EVP_PKEY, or NULL with *why */
-static EVP_PKEY *
-dkim_pubkey(const char *k, const char *p, const char **why)
-{
-	unsigned char *der = pw_malloc(strlen(p) + 4);
-	const unsigned char *q = der;
-	EVP_PKEY *key = NULL;
-	int len = EVP_DecodeBlock(der, (const unsigned char *)p,
-	    (int)strlen(p));
-
-	/* EVP_DecodeBlock counts the '=' padding as zero bytes. */
-	for (size_t i = strlen(p); len > 0 && i > 0 && p[i - 1] == '='; i--)
-		len--;
-	if (len <= 0)
-		*why = "p= is not base64";
-	else if (k == NULL || pw_strcaseeq(k, "rsa")) {
-		if ((key = d2i_PUBKEY(NULL, &q, len)) == NULL)
-			*why = "p= is not an RSA public key";
-	} else if (pw_strcaseeq(k, "ed25519")) {
-		key = len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
-		    NULL, der, 32) : NULL;
-		if (key == NULL)
-			*why = "p= is not a 32-byte Ed25519 key (RFC 8463 4)";
-	} else
-		*why = "unknown key type k=";
-	free(der);
-	return key;
-}
-
 static void
 check_key(struct dc *dc, const char *domain, const char *sel,
     const struct pw_dkim_key *ours)
@@ -419,15 +362,15 @@ check_key(struct dc *dc, const char *domain, const char *sel,
 	if (v[1] != NULL)
 		say("warning", "several TXT records: verifiers may pick any");
 	say(NULL, "record: %.70s%s", v[0], strlen(v[0]) > 70 ? "..." : "");
-	k = tag(v[0], "k");
-	p = tag(v[0], "p");
-	t = tag(v[0], "t");
+	k = pw_dkim_record_tag(v[0], "k");
+	p = pw_dkim_record_tag(v[0], "p");
+	t = pw_dkim_record_tag(v[0], "t");
 	if (p == NULL)
 		err(dc, "%s", "no p= tag: not a DKIM key record");
 	else if (*p == '\0')
 		err(dc, "%s", "p= is empty: the key is revoked (RFC 6376 "
 			      "3.6.1)");
-	else if ((pub = dkim_pubkey(k, p, &why)) == NULL)
+	else if ((pub = pw_dkim_record_pubkey(k, p, &why)) == NULL)
 		err(dc, "%s", why);
 	else {
 		int bits = EVP_PKEY_get_bits(pub);

@@ -52,6 +52,8 @@
 #include "base/config.h"
 #include "base/daemon.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "base/metrics_http.h"
 #include "base/util.h"
 #include "compliance/consent_state.h"
 #include "compliance/org.h"
@@ -91,7 +93,25 @@ struct req {
 	struct pw_buf body;
 	bool too_big;
 	time_t started;
+	struct timespec t0;		/* for the latency histogram */
 };
+
+static struct pw_metric m_requests = PW_COUNTER(
+    "postwarden_unsubd_requests_total", "HTTP requests answered, by "
+    "method and status code", "method", "code");
+static struct pw_metric m_latency = PW_HISTOGRAM(
+    "postwarden_unsubd_request_duration_seconds", "Time from a request's "
+    "headers to its answer (a POST includes recording the withdrawal)",
+    NULL);
+static struct pw_metric m_withdrawals = PW_COUNTER(
+    "postwarden_withdrawals_total", "Consent withdrawals recorded (repeats "
+    "of one in force are not), by organisation and channel", "organisation",
+    "channel");
+
+/* The request this thread is answering (MHD answers a connection on one
+   thread): its start and method, for respond(). */
+static _Thread_local struct timespec req_t0;
+static _Thread_local const char *req_method;
 
 static const char *config_path = DEFAULT_CONFIG;
 
@@ -324,6 +344,13 @@ respond(struct MHD_Connection *conn, unsigned int status, struct pw_buf *b)
 		MHD_add_response_header(r, "Retry-After", RETRY_AFTER);
 	if (status == MHD_HTTP_TOO_MANY_REQUESTS)
 		MHD_add_response_header(r, "Retry-After", "60");
+	if (pw_metrics_enabled()) {
+		char code[8];
+
+		snprintf(code, sizeof(code), "%u", status);
+		pw_metric_inc(&m_requests, PW_LV(req_method, code));
+		pw_metric_since(&m_latency, &req_t0, NULL);
+	}
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -454,6 +481,8 @@ record(struct ud *u, const struct pw_token *t, const char *list,
 	sup.token_id = t->id;
 	rc = pw_store_suppression_add(u->store, &sup) < 0 ? -1 : 1;
 	*id_r = sup.id;
+	if (rc == 1)
+		pw_metric_inc(&m_withdrawals, PW_LV(t->org, "one_click"));
 out:
 	pthread_mutex_unlock(&u->store_lock);
 	pw_consent_events_free(&ev);
@@ -589,6 +618,10 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 	char *end;
 
 	(void)version;
+	/* A label from a fixed set: the method is the client's text. */
+	req_method = post ? "POST" : strcmp(method, "GET") == 0 ? "GET" :
+	    strcmp(method, "HEAD") == 0 ? "HEAD" : "other";
+	req_t0 = rq != NULL ? rq->t0 : pw_metric_now();
 	if (rq == NULL) {
 		/* First call: headers only.  Refuse early what needs no
 		   body, before reading one. */
@@ -615,6 +648,7 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 					      "The request body is too large.");
 		rq = pw_calloc(1, sizeof(*rq));
 		rq->started = time(NULL);
+		rq->t0 = req_t0;
 		*con_cls = rq;
 		return MHD_YES;
 	}
@@ -810,6 +844,14 @@ main(int argc, char **argv)
 		if (pw_store_startup_check(u.cfg->core.store,
 		    u.cfg->core.store_password_file, &err) < 0)
 			pw_fatal(EX_CONFIG, "store: %s", err);
+	if (u.s->metrics_listen != NULL) {
+		char *err = NULL;
+
+		if (pw_metrics_http_start(u.s->metrics_listen, &err) < 0)
+			pw_fatal(EX_OSERR, "%s: %s", pw_config_where(u.cfg,
+			    "unsubd_metrics_listen"), err);
+		pw_metric_register(&m_requests);
+		pw_metric_register(&m_withdrawals);
 	}
 	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.rate_lock, NULL);

@@ -62,6 +62,7 @@ static const struct pw_setting core_settings[] = {
 	milter_backlog),
     PW_SET_INT("milter_linger_ms", "100", 0, 10000, struct pw_core,
 	milter_linger_ms),
+    CORE("metrics_listen", NULL, 0, metrics_listen),
     PW_SET_END,
 };
 

@@ -96,6 +96,7 @@ struct pw_core {
 	long	 body_memory_limit;
 	long	 milter_backlog;
 	long	 milter_linger_ms;	/* milter/milterio.h; read at start */
+	char	*metrics_listen;	/* base/metrics.h; read at start */
 };
 
 struct pw_config_entry;

@@ -14,6 +14,7 @@
 
 #include "base/cidr.h"
 #include "base/config.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "compliance/token.h"
 #include "compliance/unsubd_conf.h"
@@ -35,6 +36,7 @@ static const struct pw_setting ud_settings[] = {
     PW_SET_INT("unsubd_threads", "4", 1, 256, S, threads),
     PW_SET_TIME("unsubd_timeout", "10s", 1, 600, S, timeout),
     PW_SET_STR("unsubd_pid_file", NULL, 0, S, pid_file),
+    PW_SET_STR("unsubd_metrics_listen", NULL, 0, S, metrics_listen),
     PW_SET_END,
 };
 
@@ -83,6 +85,19 @@ ud_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 				pw_config_where(cfg, "unsubd_listen_address"),
 				s->listen_address);
 		return -1;
+	}
+	if (s->metrics_listen != NULL) {
+		unsigned short port;
+		char *host;
+
+		if (pw_metrics_listen_parse(s->metrics_listen, &host, &port,
+		    &why) < 0) {
+			*error_r = pw_asprintf("%s: unsubd_metrics_listen = "
+			    "%s: %s", pw_config_where(cfg,
+			    "unsubd_metrics_listen"), s->metrics_listen, why);
+			return -1;
+		}
+		free(host);
 	}
 	if (!path_ok(s->base_path)) {
 		*error_r = pw_asprintf(

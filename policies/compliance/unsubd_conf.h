@@ -30,6 +30,7 @@ struct pw_unsubd_settings {
 	long	 threads;
 	long	 timeout;		/* seconds per connection */
 	char	*pid_file;
+	char	*metrics_listen;	/* "127.0.0.1:9831"; NULL: off */
 };
 
 extern const struct pw_config_owner pw_unsubd_owner;

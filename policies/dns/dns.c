@@ -27,6 +27,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
@@ -517,12 +518,22 @@ pw_dns_name_ok(const char *name)
 	}
 	return label > 0;		/* "x.." ends in an empty label */
 }
+static struct pw_metric m_dns_time = PW_HISTOGRAM(
+    "postwarden_dns_query_duration_seconds", "DNS queries sent to the "
+    "resolver (cache misses), by outcome", "status");
+static struct pw_metric m_dns_hits = PW_COUNTER(
+    "postwarden_dns_cache_hits_total", "DNS lookups answered from "
+    "postwarden's own cache", NULL);
+static struct pw_metric m_dns_lookups = PW_COUNTER(
+    "postwarden_dns_lookups_total", "DNS lookups (cache hits included), "
+    "by outcome", "status");
 
 enum pw_dns_status
 pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
     int type, struct pw_dns_result *r)
 {
-	struct timespec until;
+	enum pw_dns_status st;
+	struct timespec until, t0;
 
 	memset(r, 0, sizeof(*r));
 	r->rcode = -1;
@@ -547,13 +558,23 @@ pw_dns_query(struct pw_dns *dns, struct pw_dns_budget *b, const char *name,
 	}
 	if (b != NULL)
 		b->used++;
-	if (pw_dns_cache_get(dns->cache, name, type, r))
-		return r->status;
-	deadline_for(dns, b, &until);
-	if (ask(dns, name, type, &until, r) == 0) {
-		pw_dns_cache_put(dns->cache, name, type, r);
+	if (pw_dns_cache_get(dns->cache, name, type, r)) {
+		pw_metric_inc(&m_dns_hits, NULL);
+		pw_metric_inc(&m_dns_lookups,
+		    PW_LV(pw_dns_status_name(r->status)));
 		return r->status;
 	}
+	deadline_for(dns, b, &until);
+	t0 = pw_metric_now();
+	if (ask(dns, name, type, &until, r) == 0) {
+		pw_dns_cache_put(dns->cache, name, type, r);
+		st = r->status;
+		pw_metric_since(&m_dns_time, &t0, PW_LV(pw_dns_status_name(st)));
+		pw_metric_inc(&m_dns_lookups, PW_LV(pw_dns_status_name(st)));
+		return st;
+	}
+	pw_metric_since(&m_dns_time, &t0, PW_LV("tempfail"));
+	pw_metric_inc(&m_dns_lookups, PW_LV("tempfail"));
 	r->status = PW_DNS_TEMPFAIL;
 	pthread_mutex_lock(&dns->lock);
 	dns->tempfails++;

@@ -155,6 +155,12 @@ out:
 static void
 key_free(struct pw_dkim_key *k)
 {
+	pw_dkim_key_clear(k);
+}
+
+void
+pw_dkim_key_clear(struct pw_dkim_key *k)
+{
 	if (k->pkey != NULL) {
 		pw_keycache_remove(k->pem, k->pemlen, k->pkey);
 		EVP_PKEY_free(k->pkey);

@@ -64,4 +64,8 @@ size_t	pw_dkim_keys_select(const struct pw_dkim_keys *, const char *addr,
 int	pw_dkim_key_read(struct pw_dkim_key *, const char *path,
 	    const char *where, bool allow_unsafe, struct pw_buf *errors);
 
+/* Clear the key bytes and free what pw_dkim_key_read() and the caller
+   set in one key (name, domain, selector, path, where are freed). */
+void	pw_dkim_key_clear(struct pw_dkim_key *);
+
 #endif

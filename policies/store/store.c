@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 #include "store/store.h"
 
@@ -158,16 +159,35 @@ pw_store_consent_events(struct pw_store *s, const char *org,
 	return s->ops->consent_events(s, org, address, ev);
 }
 
+static struct pw_metric m_store_time = PW_HISTOGRAM(
+    "postwarden_store_duration_seconds", "Store operations on the mail "
+    "path, by operation", "operation");
+static struct pw_metric m_store_errors = PW_COUNTER(
+    "postwarden_store_errors_total", "Store operations that failed, by "
+    "operation", "operation");
+
+/* timed - count one store operation that started at t0 and returned rc */
+static int
+timed(const char *op, const struct timespec *t0, int rc)
+{
+	pw_metric_since(&m_store_time, t0, PW_LV(op));
+	if (rc < 0)
+		pw_metric_inc(&m_store_errors, PW_LV(op));
+	return rc;
+}
+
 int
 pw_store_consent_check(struct pw_store *s, const char *org, const char *address,
 		       const char *list, time_t now,
 		       struct pw_consent_result *r,
 		       struct pw_consent_events *ev)
 {
+	struct timespec t0 = pw_metric_now();
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = s->ops->consent_events(s, org, address, ev)) < 0)
+	rc = s->ops->consent_events(s, org, address, ev);
+	if (timed("consent_check", &t0, rc) < 0)
 		return -1;
 	pw_consent_evaluate(ev->v, ev->n, list, now, r);
 	return r->state == PW_CSTATE_EXPRESS || r->state == PW_CSTATE_IMPLIED;
@@ -185,6 +205,8 @@ pw_store_consent_export(struct pw_store *s, const char *org,
 int
 pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 {
+	struct timespec t0;
+
 	if (sup->org == NULL || sup->org[0] == '\0' || sup->address == NULL ||
 	    sup->address[0] == '\0' || sup->reason == NULL ||
 	    sup->requested_at == PW_NOTIME) {
@@ -192,7 +214,8 @@ pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 				   "and time are required");
 		return -1;
 	}
-	return s->ops->suppression_add(s, sup);
+	t0 = pw_metric_now();
+	return timed("suppression_add", &t0, s->ops->suppression_add(s, sup));
 }
 
 int
@@ -206,12 +229,15 @@ pw_store_suppression_list(struct pw_store *s, const char *org,
 int
 pw_store_audit_append(struct pw_store *s, struct pw_audit_row *row)
 {
+	struct timespec t0;
+
 	if (row->queue_id == NULL || row->action == NULL) {
 		pw_store_set_error(
 		    "audit row: queue id and action are required");
 		return -1;
 	}
-	return s->ops->audit_append(s, row);
+	t0 = pw_metric_now();
+	return timed("audit_append", &t0, s->ops->audit_append(s, row));
 }
 
 int
@@ -225,7 +251,12 @@ int
 pw_store_dmarc_add(struct pw_store *s, const struct pw_dmarc_row *rows,
     size_t n)
 {
-	return n == 0 ? 0 : s->ops->dmarc_add(s, rows, n);
+	struct timespec t0;
+
+	if (n == 0)
+		return 0;
+	t0 = pw_metric_now();
+	return timed("dmarc_add", &t0, s->ops->dmarc_add(s, rows, n));
 }
 
 int
