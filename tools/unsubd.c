@@ -844,6 +844,7 @@ main(int argc, char **argv)
 		if (pw_store_startup_check(u.cfg->core.store,
 		    u.cfg->core.store_password_file, &err) < 0)
 			pw_fatal(EX_CONFIG, "store: %s", err);
+	}
 	if (u.s->metrics_listen != NULL) {
 		char *err = NULL;
 
