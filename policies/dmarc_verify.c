@@ -802,18 +802,21 @@ rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 }
 
 static void
-store_row(struct pw_msg *m, const struct dmv_conf *c)
+store_row(struct pw_msg *m, const struct dmv_conf *c, const char *rec)
 {
 	struct pw_dmarc_rows *rows;
 	const struct pw_dmarc_res *r = &m->auth.dmarc;
-	struct pw_buf dr = {0}, dd = {0};
+	struct pw_buf dr = {0}, dd = {0}, ds = {0};
 	struct pw_dmarc_row row;
+	const char *mf = m->auth.spf.mailfrom;
 
 	for (size_t i = 0; i < m->auth.ndkim; i++) {
 		pw_buf_printf(&dr, "%s%s", i ? "," : "",
 		    pw_auth_result_name(m->auth.dkim[i].result));
 		pw_buf_printf(&dd, "%s%s", i ? "," : "",
 		    m->auth.dkim[i].domain ? m->auth.dkim[i].domain : "");
+		pw_buf_printf(&ds, "%s%s", i ? "," : "",
+		    m->auth.dkim[i].selector ? m->auth.dkim[i].selector : "");
 	}
 	memset(&row, 0, sizeof(row));
 	row.time = time(NULL);
@@ -825,6 +828,25 @@ store_row(struct pw_msg *m, const struct dmv_conf *c)
 	row.spf_domain = m->auth.spf.domain ? m->auth.spf.domain : "";
 	row.dkim_result = dr.data ? dr.data : "none";
 	row.dkim_domain = dd.data ? dd.data : "";
+	/* what an RFC 9990 aggregate report needs (schema version 2) */
+	row.env_from = mf != NULL && pw_addr_domain(mf) != NULL ?
+	    pw_addr_domain(mf) : "";
+	row.spf_scope = m->auth.spf.done ? (mf != NULL ? "mfrom" : "helo") :
+	    "";
+	row.dkim_selector = ds.data ? ds.data : "";
+	row.dmarc_result = pw_auth_result_name(r->result);
+	row.spf_aligned = r->spf_aligned ? "pass" : "fail";
+	row.dkim_aligned = r->dkim_aligned ? "pass" : "fail";
+	/* RFC 9990 PolicyOverrideType: t=y is "policy_test_mode"; a
+	   disposition below the policy by local settings "local_policy" */
+	row.override = r->result != PW_AUTH_FAIL ? "" : r->testing ?
+	    "policy_test_mode" : c->s.mode != PW_MODE_ENFORCE ||
+	    (r->policy == PW_DMARC_P_REJECT && c->s.on_reject != DMV_REJECT) ||
+	    (r->policy == PW_DMARC_P_QUARANTINE && c->s.on_quarantine != 0) ?
+	    "local_policy" : "";
+	row.pub_domain = r->policy_domain ? r->policy_domain : "";
+	row.pub_record = rec != NULL ? rec : "";
+	row.discovery = c->s.org == DMV_ORG_PSL ? "psl" : "treewalk";
 	pw_info(m, "dmarc: from=%s ip=%s policy=%s disposition=%s spf=%s/%s "
 	    "dkim=%s/%s", row.from_domain, row.source_ip, row.policy,
 	    row.disposition, row.spf_result, row.spf_domain, row.dkim_result,
@@ -833,6 +855,7 @@ store_row(struct pw_msg *m, const struct dmv_conf *c)
 		pw_dmarc_rows_add(rows, &row);	/* written within 0.5 s */
 	pw_buf_free(&dr);
 	pw_buf_free(&dd);
+	pw_buf_free(&ds);
 }
 
 /* act - the verdict for the result, by mode and the on_* settings */
@@ -937,7 +960,7 @@ dmv_eom(struct pw_call *call)
 		if (r->org_domain == NULL && c->s.org == DMV_ORG_TREE_WALK &&
 		    e.fw.next == NULL)
 			r->org_domain = walk_org(&e.fw);
-		store_row(m, c);
+		store_row(m, c, e.rec);
 	}
 	pw_msg_summary(m, "dmarc=%s", pw_auth_result_name(r->result));
 	return act(m, c);

@@ -16,7 +16,9 @@
  * open descriptor would otherwise keep working after an operator made the
  * file unreadable, and the issue wants that to tempfail.
  *
- * Schema version 1 is in PRAGMA user_version; a newer file is refused.
+ * Schema version 2 is in PRAGMA user_version; a newer file is refused, an
+ * older one is migrated when opened for writing (v2: the report columns
+ * of dmarc_eval, nullable, issue 11).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -36,7 +38,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -82,6 +84,23 @@ static const char schema_v1[] =
     "from_domain);" APPEND_ONLY("consent_event") APPEND_ONLY("suppression")
 	APPEND_ONLY("audit")
 	    APPEND_ONLY("dmarc_eval") "PRAGMA user_version = 1;";
+
+/* Version 1 to 2: what an RFC 9990 aggregate report needs. */
+#define DMARC_V2_COLS "env_from, spf_scope, dkim_selector, dmarc_result, "  \
+	"spf_aligned, dkim_aligned, override, pub_domain, pub_record, "     \
+	"discovery"
+static const char schema_v2[] =
+    "ALTER TABLE dmarc_eval ADD COLUMN env_from TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN spf_scope TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dkim_selector TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dmarc_result TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN spf_aligned TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dkim_aligned TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN override TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN pub_domain TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN pub_record TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
+    "PRAGMA user_version = 2;";
 
 enum sq_stmt {
 	ST_BEGIN,
@@ -149,7 +168,8 @@ static const char *const sq_sql[ST_MAX] = {
 			 "FROM suppression ORDER BY id",
     [ST_DMARC_ALL] = "SELECT time, from_domain, source_ip, policy, "
 		     "disposition, spf_result, spf_domain, dkim_result, "
-		     "dkim_domain FROM dmarc_eval ORDER BY id",
+		     "dkim_domain, " DMARC_V2_COLS " FROM dmarc_eval "
+		     "ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -159,7 +179,8 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_DMARC_INSERT] =
 	"INSERT INTO dmarc_eval (time, from_domain, "
 	"source_ip, policy, disposition, spf_result, spf_domain, "
-	"dkim_result, dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"dkim_result, dkim_domain, " DMARC_V2_COLS ") VALUES (?, ?, ?, "
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     /* reports: a NULL parameter matches every row */
     [ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE "
 		      "(?1 IS NULL OR org = ?1) AND "
@@ -399,10 +420,16 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		return -2;
 	}
 	if (s->opts.readonly) {
-		*error_r = pw_asprintf("%s: no postwarden schema", s->path);
+		*error_r = version == 0 ?
+		    pw_asprintf("%s: no postwarden schema", s->path) :
+		    pw_asprintf("%s: schema version %d is older than this "
+			"postwarden (%d): open it once for writing (postwarden "
+			"or postwarden-ctl store init) to migrate it", s->path,
+			version, SCHEMA_VERSION);
 		return -1;
 	}
-	/* version 0: a new file.  Create under the write lock, re-check. */
+	/* version 0: a new file; 1: migrate.  Under the write lock,
+	   re-checked. */
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;
@@ -415,6 +442,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	st = NULL;
 	if (version == 0 &&
 	    sqlite3_exec(c->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version <= 1 &&
+	    sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -965,6 +995,16 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 		bind_text(st, 7, row->spf_domain);
 		bind_text(st, 8, row->dkim_result);
 		bind_text(st, 9, row->dkim_domain);
+		bind_text(st, 10, row->env_from);
+		bind_text(st, 11, row->spf_scope);
+		bind_text(st, 12, row->dkim_selector);
+		bind_text(st, 13, row->dmarc_result);
+		bind_text(st, 14, row->spf_aligned);
+		bind_text(st, 15, row->dkim_aligned);
+		bind_text(st, 16, row->override);
+		bind_text(st, 17, row->pub_domain);
+		bind_text(st, 18, row->pub_record);
+		bind_text(st, 19, row->discovery);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
@@ -1003,6 +1043,16 @@ sq_dmarc_list(struct pw_store *base,
 		r.spf_domain = col_text(st, 6);
 		r.dkim_result = col_text(st, 7);
 		r.dkim_domain = col_text(st, 8);
+		r.env_from = col_text(st, 9);
+		r.spf_scope = col_text(st, 10);
+		r.dkim_selector = col_text(st, 11);
+		r.dmarc_result = col_text(st, 12);
+		r.spf_aligned = col_text(st, 13);
+		r.dkim_aligned = col_text(st, 14);
+		r.override = col_text(st, 15);
+		r.pub_domain = col_text(st, 16);
+		r.pub_record = col_text(st, 17);
+		r.discovery = col_text(st, 18);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;

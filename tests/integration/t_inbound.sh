@@ -434,6 +434,11 @@ done
 check "DMARC evaluations stored in the store ($rows rows)" test "${rows:-0}" -ge 10
 check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pass for r.test" \
     test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND source_ip = '$IP' AND policy = 'reject' AND disposition = 'reject' AND dkim_domain = 'r.test' AND dkim_result = 'pass'" 2>/dev/null)"
+# issue 11, schema version 2: what an RFC 9990 report needs
+check "a stored row has the report columns: envelope From, SPF scope, DKIM selector, alignment, published record, discovery" \
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND env_from = 'bounce.r.test' AND spf_scope = 'mfrom' AND dkim_selector = 'x1' AND dmarc_result = 'fail' AND spf_aligned = 'fail' AND dkim_aligned = 'fail' AND pub_domain = 'u.test' AND pub_record = 'v=DMARC1; p=reject' AND discovery = 'treewalk'" 2>/dev/null)"
+check "a t=y row: disposition none, override policy_test_mode" \
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'ty.test' AND policy = 'reject' AND disposition = 'none' AND override = 'policy_test_mode' AND pub_record = 'v=DMARC1; p=reject; t=y'" 2>/dev/null)"
 
 # Rows are queued and written in batches (policies/store/dmarc_rows.c): within
 # half a second, and at a stop before the daemon exits.
