@@ -77,6 +77,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"init [SPEC]\n"
 	"\t\tcopy SRC DST",
 	"create or migrate a store's schema; copy a store into an empty one"},
+    {"dmarc", pw_ctl_dmarc,
+	"report --dry-run DIR [--store SPEC] [--from D --to D]\n"
+	"\t\t[--org-name NAME] [--email ADDR] [--max-reports N]",
+	"RFC 9990 aggregate reports from the stored DMARC rows (last UTC "
+	"day)"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -121,7 +121,7 @@ txt _dmarc.ruanop.test "v=DMARC1; rua=mailto:dmarc@ruanop.test"
 # public-suffix operator (bank.psd.test and other.psd.test are two
 # registrations), a temporary failure above the From domain in the walk
 zone ty.test npx.test psd.test twf.test
-txt _dmarc.ty.test "v=DMARC1; p=reject; t=y"
+txt _dmarc.ty.test "v=DMARC1; p=reject; t=y; rua=mailto:agg@ty.test"
 txt _dmarc.npx.test "v=DMARC1; p=quarantine; sp=none; np=reject"
 pw_dns_add "npx.test. 60 IN A 192.0.2.1"
 pw_dns_add "exists.npx.test. 60 IN A 192.0.2.1"
@@ -130,6 +130,14 @@ pw_dns_add "mail.bank.psd.test. 60 IN A 192.0.2.1"
 txt other.psd.test "$allow"
 txt x.bank.psd.test "$allow"
 printf '    local-zone: "_dmarc.twf.test." always_refuse\n' >>"$T/dns/zone.conf"
+# RFC 9990 reports (postwarden-ctl dmarc report): rua1.test reports to
+# itself; ext.test to reports.test, which publishes the authorization
+# record, and to noauth.test, which does not
+zone rua1.test ext.test reports.test noauth.test
+txt rua1.test "$allow"
+txt _dmarc.rua1.test "v=DMARC1; p=none; rua=mailto:agg@rua1.test"
+txt _dmarc.ext.test "v=DMARC1; p=quarantine; rua=mailto:agg@reports.test,mailto:agg@noauth.test"
+txt ext.test._report._dmarc.reports.test "v=DMARC1;"
 # DKIM keys
 kr=$(pw_key rsa k.test rsa1) || pw_bail "RSA key"
 ke=$(pw_key ed25519 k.test ed1) || pw_bail "Ed25519 key"
@@ -438,7 +446,7 @@ check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pa
 check "a stored row has the report columns: envelope From, SPF scope, DKIM selector, alignment, published record, discovery" \
     test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND env_from = 'bounce.r.test' AND spf_scope = 'mfrom' AND dkim_selector = 'x1' AND dmarc_result = 'fail' AND spf_aligned = 'fail' AND dkim_aligned = 'fail' AND pub_domain = 'u.test' AND pub_record = 'v=DMARC1; p=reject' AND discovery = 'treewalk'" 2>/dev/null)"
 check "a t=y row: disposition none, override policy_test_mode" \
-    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'ty.test' AND policy = 'reject' AND disposition = 'none' AND override = 'policy_test_mode' AND pub_record = 'v=DMARC1; p=reject; t=y'" 2>/dev/null)"
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'ty.test' AND policy = 'reject' AND disposition = 'none' AND override = 'policy_test_mode' AND pub_record = 'v=DMARC1; p=reject; t=y; rua=mailto:agg@ty.test'" 2>/dev/null)"
 
 # Rows are queued and written in batches (policies/store/dmarc_rows.c): within
 # half a second, and at a stop before the daemon exits.
@@ -539,6 +547,69 @@ check "dmarc_from_check = warn: logged" \
 pw_stop_milter || nok "milter stopped for the restart"
 sed -i '/^dmarc_on_\|^dmarc_from_check/d' "$T/pw/extra.conf"
 pw_start_milter || pw_bail "milter restarted with the defaults"
+
+# ---- RFC 9990 aggregate reports (postwarden-ctl dmarc report --dry-run) ----------
+f=$(msg "a@rua1.test"); deliver x@rua1.test "$f" >/dev/null
+f=$(msg "a@rua1.test"); deliver x@rua1.test "$f" >/dev/null
+f=$(msg "a@ext.test"); send x@bounce.r.test "$f" >/dev/null
+for i in $(seq 1 30); do	# rows are written within 0.5 s
+	n=$(sqlite3 "$T/pw/postwarden.db" "SELECT count(*) FROM dmarc_eval WHERE from_domain IN ('rua1.test', 'ext.test')" 2>/dev/null)
+	[ "${n:-0}" -ge 3 ] && break
+	sleep 0.1
+done
+rep="$T/reports"
+"$PW_CTL" -c "$T/pw/postwarden.conf" dmarc report --dry-run "$rep" \
+    --from "$(date -u +%Y-%m-%d)" --to "$(( $(date +%s) + 60 ))" \
+    --org-name "Test Receiver" --email dmarc-reports@example.test \
+    >"$T/report.out" 2>"$T/report.err"
+check "dmarc report --dry-run: exit 0" test $? -eq 0
+got=$(ls "$rep" 2>/dev/null | cut -d'!' -f1,3 | sort | tr '\n' ' ')
+check "dmarc report: one report per (domain, rua), the unauthorized external one left out ($got)" \
+    test "$got" = "agg@reports.test!ext.test agg@rua1.test!rua1.test agg@ty.test!ty.test dmarc@ruanop.test!ruanop.test "
+check "dmarc report: the destination without authorization is named on stderr" \
+    grep -q "ext.test: agg@noauth.test skipped: no authorization record" "$T/report.err"
+bad=0
+for x in "$rep"/*.xml.gz; do
+	gzip -dc "$x" | xmllint --noout --schema "$PW_TOP/tests/data/dmarc/aggregate-report.xsd" - \
+	    >>"$T/report.xmllint" 2>&1 || bad=$((bad + 1))
+done
+check "dmarc report: every file is gzip'd XML valid against the aggregate report schema (xmllint)" test "$bad" -eq 0
+# an independent reader (python's XML parser): the counts in each report are
+# the rows the store holds for its domain; what the t=y and pass rows say
+cat >"$T/report_check.py" <<'PY'
+import glob, gzip, sqlite3, sys, xml.etree.ElementTree as ET
+ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
+db = sqlite3.connect(sys.argv[2])
+ok = True
+for path in glob.glob(sys.argv[1] + "/*.xml.gz"):
+    root = ET.fromstring(gzip.open(path).read())
+    dom = root.find("d:policy_published/d:domain", ns).text
+    begin = int(root.find("d:report_metadata/d:date_range/d:begin", ns).text)
+    end = int(root.find("d:report_metadata/d:date_range/d:end", ns).text)
+    total = sum(int(r.find("d:row/d:count", ns).text)
+                for r in root.findall("d:record", ns))
+    want = db.execute("SELECT count(*) FROM dmarc_eval WHERE pub_domain = ?"
+                      " AND time >= ? AND time <= ?", (dom, begin, end)).fetchone()[0]
+    if total != want or total == 0:
+        print("%s: %d messages reported, %d stored" % (dom, total, want)); ok = False
+    if dom == "ty.test":
+        if root.find("d:policy_published/d:testing", ns).text != "y" or \
+           root.find("d:record/d:row/d:policy_evaluated/d:reason/d:type", ns).text != "policy_test_mode" or \
+           root.find("d:record/d:row/d:policy_evaluated/d:disposition", ns).text != "none":
+            print("ty.test: t=y not reported as policy_test_mode"); ok = False
+    if dom == "rua1.test":
+        recs = root.findall("d:record", ns)
+        if len(recs) != 1 or recs[0].find("d:row/d:count", ns).text != "2" or \
+           recs[0].find("d:row/d:policy_evaluated/d:spf", ns).text != "pass" or \
+           recs[0].find("d:auth_results/d:spf/d:scope", ns).text != "mfrom":
+            print("rua1.test: two identical messages are not one record of 2"); ok = False
+    print(dom, total)
+sys.exit(0 if ok else 1)
+PY
+check "dmarc report: counts read back by python's XML parser match the store" \
+    $PW_PY "$T/report_check.py" "$rep" "$T/pw/postwarden.db"
+"$PW_CTL" -c "$T/pw/postwarden.conf" dmarc report >/dev/null 2>"$T/report2.err"
+check "dmarc report without --dry-run: refused (sending not written yet), 64" test $? -eq 64
 
 # ---- the DNS server stops: tempfail, never fail ---------------------------------
 kill "${PW_PIDS[0]}" 2>/dev/null	# unbound is the first process started
