@@ -17,8 +17,9 @@
  * file unreadable, and the issue wants that to tempfail.
  *
  * Schema version 2 is in PRAGMA user_version; a newer file is refused, an
- * older one is migrated when opened for writing (v2: the report columns
- * of dmarc_eval, nullable, issue 11).
+ * older one is migrated by postwarden-ctl store init only (opts.init), as
+ * for PostgreSQL: the daemons refuse it and name the command (v2: the
+ * report columns of dmarc_eval, nullable, issue 11).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -419,13 +420,14 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 				       s->path, version, SCHEMA_VERSION);
 		return -2;
 	}
+	if (version > 0 && !s->opts.init) {
+		*error_r = pw_asprintf("%s: schema version %d is older than "
+		    "this postwarden (%d): run postwarden-ctl store init",
+		    s->path, version, SCHEMA_VERSION);
+		return -2;
+	}
 	if (s->opts.readonly) {
-		*error_r = version == 0 ?
-		    pw_asprintf("%s: no postwarden schema", s->path) :
-		    pw_asprintf("%s: schema version %d is older than this "
-			"postwarden (%d): open it once for writing (postwarden "
-			"or postwarden-ctl store init) to migrate it", s->path,
-			version, SCHEMA_VERSION);
+		*error_r = pw_asprintf("%s: no postwarden schema", s->path);
 		return -1;
 	}
 	/* version 0: a new file; 1: migrate.  Under the write lock,
