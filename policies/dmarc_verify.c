@@ -339,9 +339,11 @@ psl_org(const char *d)
  *
  * At each name the TXT records not starting with v=DMARC1 are discarded
  * and, when several DMARC records remain, "they are all discarded" and
- * the walk goes on (steps 2 and 7: unlike RFC 7489 6.6.3 step 5, which
- * ended discovery there).  A single record with psd=n stops the walk; a
- * single record above the start name with psd=y stops it too (step 7).
+ * the walk goes on (step 2; RFC 7489 6.6.3 step 5 ended discovery
+ * there).  A single remaining record with psd=n or psd=y stops the walk
+ * (steps 2 and 6); at the start name itself only psd=n does, as the
+ * draft text we could read has it (a psd=y there cannot make a name
+ * below the start the organizational domain, 4.10.2 rule 2).
  *
  * A temporary failure (or the per-message query cap) at any name ends
  * the walk as failed: what lies above is unknown, so neither the
@@ -423,7 +425,7 @@ walk_step(struct pw_msg *m, const struct dmv_conf *c, struct walk *w)
 		w->next = NULL;
 		return false;
 	}
-	/* steps 4 and 8: the next target */
+	/* steps 4 and 7: the next target */
 	next = parent(asked);
 	if (first && (x = labels(asked)) >= DMV_WALK_SHORTCUT)
 		for (next = asked; x-- > DMV_WALK_KEEP; )
@@ -434,7 +436,7 @@ walk_step(struct pw_msg *m, const struct dmv_conf *c, struct walk *w)
 		w->recs[w->nrec].txt = txt;
 		w->recs[w->nrec].psd = rec.psd;
 		w->nrec++;
-		/* steps 2 and 7: psd=n stops anywhere, psd=y above the
+		/* steps 2 and 6: psd=n stops anywhere, psd=y above the
 		   start name */
 		if (rec.psd == 'n' || (rec.psd == 'y' && !first))
 			w->next = NULL;
@@ -519,7 +521,8 @@ is_below(const char *d, const char *p)
 }
 
 /*
- * aligned - identifier alignment (RFC 9989 section 4.4, RFC 7489 3.1):
+ * aligned - identifier alignment (RFC 9989 "Identifier Alignment
+ * Explained", RFC 7489 3.1):
  * strict = the same name, relaxed = the same organizational domain.  1:
  * aligned, 0: not, -1: unknown (a walk met a temporary failure).  An
  * organizational domain is always the name itself or a parent of it, so
