@@ -67,6 +67,8 @@ struct collect {
 	time_t		 from, to;
 	struct rdomain	*d;
 	size_t		 nd, ad;
+	size_t		*hash;		/* open addressing: index + 1, 0 free */
+	size_t		 nhash;		/* a power of two, > 2 * nd */
 	size_t		 rows, skipped;
 };
 
@@ -76,18 +78,48 @@ S(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* dhash - FNV-1a of the name, ASCII case folded */
+static size_t
+dhash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* rdomain_get - the domain's entry, made on first sight (a hash table:
+   100,000 domains are looked up once per row) */
 static struct rdomain *
 rdomain_get(struct collect *c, const char *domain)
 {
-	for (size_t i = 0; i < c->nd; i++)
-		if (strcasecmp(c->d[i].domain, domain) == 0)
-			return &c->d[i];
+	size_t i;
+
+	if (2 * (c->nd + 1) >= c->nhash) {
+		free(c->hash);
+		c->nhash = c->nhash ? 2 * c->nhash : 1024;
+		c->hash = pw_calloc(c->nhash, sizeof(*c->hash));
+		for (size_t k = 0; k < c->nd; k++) {
+			for (i = dhash(c->d[k].domain) & (c->nhash - 1);
+			    c->hash[i] != 0; i = (i + 1) & (c->nhash - 1))
+				;
+			c->hash[i] = k + 1;
+		}
+	}
+	for (i = dhash(domain) & (c->nhash - 1); c->hash[i] != 0;
+	    i = (i + 1) & (c->nhash - 1))
+		if (strcasecmp(c->d[c->hash[i] - 1].domain, domain) == 0)
+			return &c->d[c->hash[i] - 1];
 	if (c->nd == c->ad) {
 		c->ad = c->ad ? 2 * c->ad : 16;
 		c->d = pw_realloc(c->d, c->ad * sizeof(*c->d));
 	}
 	memset(&c->d[c->nd], 0, sizeof(c->d[c->nd]));
 	c->d[c->nd].domain = pw_strdup(domain);
+	c->hash[i] = c->nd + 1;
 	return &c->d[c->nd++];
 }
 
@@ -571,6 +603,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		free(c.d[i].discovery);
 	}
 	free(c.d);
+	free(c.hash);
 	pw_dns_free(&dns);
 	return rc;
 }
