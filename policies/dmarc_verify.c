@@ -1,35 +1,44 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * dmarc_verify - DMARC (RFC 7489) for inbound mail, at end of message.
+ * dmarc_verify - DMARC for inbound mail by RFC 9989 (which obsoletes RFC
+ * 7489 and RFC 9091), at end of message.
  *
  * Reads the SPF and DKIM outcomes from msg->auth (spf_verify and
  * dkim_verify run first), checks the RFC 5322.From header (exactly one
  * From with exactly one address that parses: the CVE-2019-16378 class of
- * bypass), looks the DMARC record up itself through the shared resolver
- * (_dmarc.<From domain>, then the organizational domain, RFC 7489 section
- * 6.6.3) and parses it with our own parser (dmarc_record.c).
+ * bypass), finds the DMARC record itself through the shared resolver and
+ * parses it with our own parser (dmarc_record.c).
  *
- * libopendmarc: no part of it is used here any more.  Its organizational
- * domain code (opendmarc_get_tld) ignores the PSL's wildcard and
- * exception rules ("*.ck", "!www.ck", "*.kawasaki.jp", many private
- * entries): shop.co.ck and evil.co.ck both got "co.ck" and aligned with
- * each other.  Its record parser refuses a record whose p is missing or
- * invalid even when the rua is valid, which RFC 7489 6.6.3 makes p=none.
- * Before that, 1.4.2 already reported strict alignment for a parent
- * domain, ignored pct and treated a temporary SPF or DKIM error as a
- * failure, so alignment, p/sp and pct were ours already.  The library is
- * still linked for postwarden-ctl dnscheck (tools/ctl_dnscheck.c).
+ * Policy discovery and organizational domains (dmarc_org_domain):
+ * tree-walk (the default) is RFC 9989 section 4.10: a walk up the DNS
+ * from the From domain, at most eight queries, psd=y/psd=n honoured (see
+ * walk_step(), walk_org(), discover()).  psl is RFC 7489 section 6.6.3
+ * with the Public Suffix List through libpsl, kept as an explicit option
+ * for a transition; the RFC 9989 tags np and t apply in both.
  *
- * Organizational domains come from libpsl (the matcher curl and wget
- * use) over the list file dmarc_psl_file: see org_domain().
+ * Tags (RFC 9989): np (a From domain that does not exist, NXDOMAIN
+ * through the shared resolver: check_exists()), psd (the walk), t=y
+ * (the policy is not applied: disposition()).  pct, rf and ri are not
+ * RFC 9989 tags and change nothing: a record with pct=0 is applied in
+ * full (use_record()).
  *
- * Temporary failures: a DMARC record that cannot be fetched, or a
- * temperror on an identifier that would be aligned when no other aligned
- * identifier passes, makes the result temperror, never fail.  When the
- * published policy is quarantine or reject, or the record itself is
- * missing and no identifier passes for the From domain itself (the
- * disposition depends on the missing answer), the message is deferred
- * (dmarc_on_temperror).
+ * libopendmarc: no part of it is used here.  Its organizational domain
+ * code (opendmarc_get_tld) ignores the PSL's wildcard and exception rules
+ * ("*.ck", "!www.ck"), its record parser (1.4.2) refuses a record whose
+ * p is missing or invalid even when the rua is valid and knows none of
+ * np, psd, t; it reports strict alignment for a parent domain, ignores
+ * pct and treats a temporary SPF or DKIM error as a failure.  The library
+ * is still linked for postwarden-ctl dnscheck (tools/ctl_dnscheck.c).
+ *
+ * Temporary failures: a DMARC record that cannot be fetched, a temporary
+ * failure anywhere in a tree walk whose answer matters (the inherited
+ * record, or an organizational domain needed for relaxed alignment), the
+ * existence check for np when it decides the policy, or a temperror on an
+ * identifier that would be aligned when no other aligned identifier
+ * passes: the result is temperror, never fail.  When the published policy
+ * is quarantine or reject, or the record itself is unknown and no
+ * identifier passes for the From domain itself (the disposition depends
+ * on the missing answer), the message is deferred (dmarc_on_temperror).
  */
 #include "autoconf.h"
 
@@ -61,6 +70,8 @@ static const char *const reject_names[] = {"reject", "quarantine", "accept",
 static const char *const quarantine_names[] = {"quarantine", "accept",
     NULL};
 static const char *const from_check_names[] = {"warn", "enforce", NULL};
+enum dmv_org { DMV_ORG_TREE_WALK, DMV_ORG_PSL };
+static const char *const org_names[] = {"tree-walk", "psl", NULL};
 
 struct dmv_settings {
 	int	 mode;		/* pw_mode */
@@ -68,6 +79,7 @@ struct dmv_settings {
 	int	 on_quarantine;	/* 0 quarantine, 1 accept */
 	int	 on_temperror;	/* pw_on_error */
 	int	 from_check;	/* 0 warn, 1 enforce */
+	int	 org;		/* dmv_org */
 	char	*psl_file;
 	bool	 store_results;
 };
@@ -83,6 +95,8 @@ static const struct pw_setting dmv_settings_tab[] = {
 	struct dmv_settings, on_temperror),
     PW_SET_ENUM("dmarc_from_check", "enforce", from_check_names,
 	struct dmv_settings, from_check),
+    PW_SET_ENUM("dmarc_org_domain", "tree-walk", org_names,
+	struct dmv_settings, org),
     PW_SET_STR("dmarc_psl_file", PW_PSL_FILE, 0, struct dmv_settings,
 	psl_file),
     PW_SET_BOOL("dmarc_store_results", "yes", struct dmv_settings,
@@ -176,7 +190,9 @@ dmv_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 
 	if (s->mode == PW_MODE_OFF)
 		return 0;
-	if (psl_load(cfg, s->psl_file, error_r) < 0)
+	/* The list is read only when it is used: with the tree walk a
+	   missing publicsuffix package is no error. */
+	if (s->org == DMV_ORG_PSL && psl_load(cfg, s->psl_file, error_r) < 0)
 		return -1;
 	c = pw_calloc(1, sizeof(*c));
 	c->s = *s;
@@ -218,36 +234,6 @@ dname(struct pw_msg *m, const char *d)
 	if ((n = strlen(s)) > 1 && s[n - 1] == '.')
 		s[n - 1] = '\0';
 	return s;
-}
-
-/*
- * org_domain - the organizational domain (RFC 7489 section 3.2): the
- * registrable domain by the full PSL algorithm, "*" wildcards and "!"
- * exceptions included (shop.co.ck under "*.ck", www.ck under "!www.ck",
- * x.shop.kawasaki.jp under "*.kawasaki.jp").  A public suffix itself
- * (co.ck) has no registrable domain: it is its own, as RFC 7489 leaves
- * it.  d is a dname().
- */
-static const char *
-org_domain(const char *d)
-{
-	const char *reg = psl_registrable_domain(psl, d);
-
-	return reg != NULL ? reg : d;	/* reg points into d */
-}
-
-/* aligned - RFC 7489 section 3.1: strict = same name, relaxed = same
-   organizational domain */
-static bool
-aligned(struct pw_msg *m, const char *from, const char *from_org,
-    const char *id, bool strict)
-{
-	if (id == NULL)
-		return false;
-	id = dname(m, id);
-	if (strict)
-		return strcmp(from, id) == 0;
-	return strcmp(from_org, org_domain(id)) == 0;
 }
 
 /* from_domain - the single RFC 5322.From domain, or NULL after a reply
@@ -324,72 +310,409 @@ fetch_record(struct pw_msg *m, const struct dmv_conf *c, const char *domain,
 }
 
 /*
- * use_record - the policy (p, or sp for a From below the record's
- * domain), pct, adkim and aspf of a record fetch_record() found; -1: the
- * record asks for no DMARC processing.  RFC 7489 section 6.6.3 step 6:
- * "If a retrieved policy record does not contain a valid "p" tag, or
- * contains an "sp" tag that is not valid, then: 1. if a "rua" tag is
- * present and contains at least one syntactically valid reporting URI,
- * the Mail Receiver SHOULD act as if a record containing a valid "v" tag
- * and "p=none" was retrieved, and continue processing; 2. otherwise, the
- * Mail Receiver applies no DMARC processing to this message."  The
- * second case is reported as permerror, the A-R result RFC 7489 section
- * 11.2 gives to "a syntactically incorrect DMARC record", and no policy
- * applies.  The RFC 9989 tags (np, psd, t) are parsed but do not change
- * the outcome yet.
+ * psl_org - the organizational domain by the Public Suffix List (RFC 7489
+ * section 3.2; dmarc_org_domain = psl only): the registrable domain by
+ * the full PSL algorithm, "*" wildcards and "!" exceptions included
+ * (shop.co.ck under "*.ck", www.ck under "!www.ck", x.shop.kawasaki.jp
+ * under "*.kawasaki.jp").  A public suffix itself (co.ck) has no
+ * registrable domain: it is its own, as RFC 7489 leaves it.  d is a
+ * dname().
+ */
+static const char *
+psl_org(const char *d)
+{
+	const char *reg = psl_registrable_domain(psl, d);
+
+	return reg != NULL ? reg : d;	/* reg points into d */
+}
+
+/*
+ * The DNS Tree Walk, RFC 9989 section 4.10.  From a start name, ask
+ * _dmarc.<name>; then, if the start name has 8 labels or more, jump to its
+ * last 7 labels ("If x >= 8, remove the left-most (highest-numbered)
+ * labels from the subject domain until 7 labels remain"), else drop one
+ * label; then one label at a time up to and including the top-level
+ * label.  So at most eight queries ("Author Domains with more than eight
+ * labels do not result in more than eight DNS queries"), every one
+ * through the shared resolver and its cache, charged to the message's
+ * DNS budget.
+ *
+ * At each name the TXT records not starting with v=DMARC1 are discarded
+ * and, when several DMARC records remain, "they are all discarded" and
+ * the walk goes on (step 2; RFC 7489 6.6.3 step 5 ended discovery
+ * there).  A single remaining record with psd=n or psd=y stops the walk
+ * (steps 2 and 6); at the start name itself only psd=n does, as the
+ * draft text we could read has it (a psd=y there cannot make a name
+ * below the start the organizational domain, 4.10.2 rule 2).
+ *
+ * A temporary failure (or the per-message query cap) at any name ends
+ * the walk as failed: what lies above is unknown, so neither the
+ * organizational domain nor an inherited policy is known, and the caller
+ * makes that temperror, never fail.
+ *
+ * The walk is resumable: policy discovery asks the start name first and
+ * walks on only when it needs to (section 4.10.2's note: no walk is
+ * needed when the From domain has a record and the identifiers are the
+ * From domain itself, or alignment is strict).
+ */
+#define DMV_WALK_MAX		8	/* RFC 9989 4.10: eight queries */
+#define DMV_WALK_SHORTCUT	8	/* step 4: "If x >= 8" */
+#define DMV_WALK_KEEP		7	/* step 4: "until 7 labels remain" */
+
+struct walk_rec {
+	const char	*domain;	/* a suffix of walk.start */
+	const char	*txt;		/* the one DMARC record there */
+	char		 psd;		/* 'y', 'n' or 'u' */
+};
+
+struct walk {
+	const char	*start;		/* a dname() */
+	const char	*next;		/* the next name to ask; NULL: over */
+	int		 nq;		/* queries asked */
+	int		 at_start;	/* DMARC records at start; -1: not asked */
+	bool		 failed;	/* temporary failure: the rest unknown */
+	const char	*why;
+	int		 nrec;
+	struct walk_rec	 recs[DMV_WALK_MAX];	/* longest name first */
+};
+
+static void
+walk_init(struct walk *w, const char *start)
+{
+	memset(w, 0, sizeof(*w));
+	w->start = start;
+	w->next = start;
+	w->at_start = -1;
+}
+
+static int
+labels(const char *d)
+{
+	int n = 1;
+
+	for (; *d != '\0'; d++)
+		if (*d == '.')
+			n++;
+	return n;
+}
+
+/* parent - d without its left-most label; NULL for a single label */
+static const char *
+parent(const char *d)
+{
+	const char *dot = strchr(d, '.');
+
+	return dot != NULL && dot[1] != '\0' ? dot + 1 : NULL;
+}
+
+/* walk_step - ask the next name; false when the walk is over */
+static bool
+walk_step(struct pw_msg *m, const struct dmv_conf *c, struct walk *w)
+{
+	struct pw_dmarc_record rec;
+	const char *asked = w->next, *next, *txt = NULL;
+	bool first = asked == w->start;
+	int n, x;
+
+	if (asked == NULL)
+		return false;
+	w->nq++;
+	n = fetch_record(m, c, asked, &txt, &w->why);
+	if (first)
+		w->at_start = n;
+	if (n < 0) {
+		w->failed = true;
+		w->next = NULL;
+		return false;
+	}
+	/* steps 4 and 7: the next target */
+	next = parent(asked);
+	if (first && (x = labels(asked)) >= DMV_WALK_SHORTCUT)
+		for (next = asked; x-- > DMV_WALK_KEEP; )
+			next = parent(next);
+	w->next = next;
+	if (n == 1 && pw_dmarc_record_parse(txt, strlen(txt), &rec) == 0) {
+		w->recs[w->nrec].domain = asked;
+		w->recs[w->nrec].txt = txt;
+		w->recs[w->nrec].psd = rec.psd;
+		w->nrec++;
+		/* steps 2 and 6: psd=n stops anywhere, psd=y above the
+		   start name */
+		if (rec.psd == 'n' || (rec.psd == 'y' && !first))
+			w->next = NULL;
+	}
+	if (w->nq >= DMV_WALK_MAX)	/* by construction; a guard */
+		w->next = NULL;
+	return w->next != NULL;
+}
+
+static void
+walk_finish(struct pw_msg *m, const struct dmv_conf *c, struct walk *w)
+{
+	while (walk_step(m, c, w))
+		;
+}
+
+/*
+ * walk_org - the organizational domain from a finished walk, RFC 9989
+ * section 4.10.2: over the names with a valid record, longest first,
+ * "1. If a valid DMARC Policy Record contains the 'psd' tag set to 'n'
+ * ('psd=n'), this is the Organizational Domain [...] 2. If a valid DMARC
+ * Policy Record, other than the one for the domain where the Tree Walk
+ * started, contains the 'psd' tag set to 'y' ('psd=y'), the
+ * Organizational Domain is the domain one label below this one [...]
+ * 3. Otherwise, select the DMARC Policy Record found at the name with
+ * the fewest number of labels. [...] If this process does not determine
+ * the Organizational Domain, then the initial target domain is the
+ * Organizational Domain."  NULL: the walk failed, unknown.
+ */
+static const char *
+walk_org(const struct walk *w)
+{
+	const char *d, *below;
+
+	if (w->failed)
+		return NULL;
+	for (int i = 0; i < w->nrec; i++) {
+		d = w->recs[i].domain;
+		if (w->recs[i].psd == 'n')
+			return d;
+		if (w->recs[i].psd == 'y' && d != w->start) {
+			/* the label of start just left of d */
+			for (below = w->start; parent(below) != d; )
+				below = parent(below);
+			return below;
+		}
+	}
+	return w->nrec > 0 ? w->recs[w->nrec - 1].domain : w->start;
+}
+
+
+/* One evaluation: the From domain, its walk, its organizational domain. */
+struct dmv_eval {
+	const struct dmv_conf	*c;
+	const char		*from;		/* a dname() */
+	struct walk		 fw;		/* the From domain's walk */
+	const char		*rec;		/* the record that applies */
+	const char		*rec_domain;	/* where it was found */
+	enum pw_dmarc_policy	 sub;		/* sp, else p (a subdomain) */
+	enum pw_dmarc_policy	 nx;		/* np, else sub (RFC 9989) */
+};
+
+/* from_org - the From domain's organizational domain; NULL: unknown (a
+   temporary failure in the walk) */
+static const char *
+from_org(struct pw_msg *m, struct dmv_eval *e)
+{
+	if (e->c->s.org == DMV_ORG_PSL)
+		return psl_org(e->from);
+	walk_finish(m, e->c, &e->fw);
+	return walk_org(&e->fw);
+}
+
+/* is_below - d is p or a name under it */
+static bool
+is_below(const char *d, const char *p)
+{
+	size_t dl = strlen(d), pl = strlen(p);
+
+	return dl == pl ? strcmp(d, p) == 0 :
+	    dl > pl && d[dl - pl - 1] == '.' && strcmp(d + dl - pl, p) == 0;
+}
+
+/*
+ * aligned - identifier alignment (RFC 9989 "Identifier Alignment
+ * Explained", RFC 7489 3.1):
+ * strict = the same name, relaxed = the same organizational domain.  1:
+ * aligned, 0: not, -1: unknown (a walk met a temporary failure).  An
+ * organizational domain is always the name itself or a parent of it, so
+ * an identifier that is not the From's organizational domain or below it
+ * cannot share it and needs no walk of its own; one that has not even the
+ * top-level label in common with the From domain needs no walk at all.
  */
 static int
-use_record(struct pw_msg *m, const char *txt, bool at_org, bool *adkim_r,
+aligned(struct pw_msg *m, struct dmv_eval *e, const char *id, bool strict)
+{
+	const char *fo, *io;
+	struct walk w;
+
+	if (id == NULL)
+		return 0;
+	id = dname(m, id);
+	if (strcmp(e->from, id) == 0)
+		return 1;
+	if (strict || strcmp(strrchr(id, '.') ? strrchr(id, '.') + 1 : id,
+	    strrchr(e->from, '.') ? strrchr(e->from, '.') + 1 : e->from) != 0)
+		return 0;
+	if ((fo = from_org(m, e)) == NULL)
+		return -1;
+	if (!is_below(id, fo))
+		return 0;
+	if (e->c->s.org == DMV_ORG_PSL)
+		io = psl_org(id);
+	else {
+		walk_init(&w, id);
+		walk_finish(m, e->c, &w);
+		if ((io = walk_org(&w)) == NULL)
+			return -1;
+	}
+	return strcmp(io, fo) == 0;
+}
+
+/*
+ * discover - the record that applies to the From domain; its number (-1:
+ * unknown, a temporary failure: *why_r; 0: none, DMARC does not apply;
+ * 1; more: several at one name, RFC 7489 mode only).
+ *
+ * Tree walk (RFC 9989 section 4.10.1): "Policy discovery first starts
+ * with a query for a valid DMARC Policy Record at the name created by
+ * prepending the label '_dmarc' to the Author Domain [...] If a valid
+ * DMARC Policy Record is found there, then this is the DMARC Policy
+ * Record to be applied".  Otherwise the record "will be the record found
+ * at any of the following locations, listed from highest preference to
+ * lowest: the Author Domain; the Organizational Domain of the Author
+ * Domain; the PSD of the Author Domain", and "PSD policy is not used for
+ * Organizational Domains that have published a DMARC Policy Record".
+ *
+ * PSL (dmarc_org_domain = psl, RFC 7489 section 6.6.3): the From domain,
+ * then the organizational domain by the list, asked only when the From
+ * domain's set is empty; several records end discovery (step 5).
+ */
+static int
+discover(struct pw_msg *m, struct dmv_eval *e, const char **why_r)
+{
+	struct pw_dmarc_res *r = &m->auth.dmarc;
+	struct walk *w = &e->fw;
+	const char *org;
+	int found;
+
+	e->rec_domain = e->from;
+	if (e->c->s.org == DMV_ORG_PSL) {
+		r->org_domain = org = psl_org(e->from);
+		found = fetch_record(m, e->c, e->from, &e->rec, why_r);
+		if (found == 0 && strcmp(org, e->from) != 0) {
+			e->rec_domain = org;
+			found = fetch_record(m, e->c, org, &e->rec, why_r);
+		}
+		return found;
+	}
+	walk_step(m, e->c, w);
+	if (w->at_start < 0) {
+		*why_r = w->why;
+		return -1;
+	}
+	if (w->at_start == 1) {
+		e->rec = w->recs[0].txt;
+		return 1;
+	}
+	if (w->at_start > 1)
+		pw_info(m, "dmarc: %s: %d DMARC records at _dmarc.%s "
+		    "discarded, the tree walk goes on (RFC 9989 4.10 "
+		    "step 2)", e->from, w->at_start, e->from);
+	walk_finish(m, e->c, w);
+	if ((org = walk_org(w)) == NULL) {
+		*why_r = w->why;
+		return -1;
+	}
+	r->org_domain = org;
+	for (int i = 0; i < w->nrec; i++)
+		if (strcmp(w->recs[i].domain, org) == 0) {
+			e->rec = w->recs[i].txt;
+			e->rec_domain = w->recs[i].domain;
+			return 1;
+		}
+	for (int i = 0; i < w->nrec; i++)
+		if (w->recs[i].psd == 'y') {
+			e->rec = w->recs[i].txt;
+			e->rec_domain = w->recs[i].domain;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * use_record - the policy of the record discover() found: p at the From
+ * domain itself; below it sp, or np when the From domain does not exist
+ * (decided later by check_exists(), only when it matters).  RFC 9989
+ * section 4.10.1: "If a retrieved policy record does not contain a valid
+ * 'p' tag, or contains an 'sp' or 'np' tag that is not valid, then: If a
+ * 'rua' tag is present and contains at least one syntactically valid
+ * reporting URI, the Mail Receiver MUST act as if a record containing
+ * 'p=none' was retrieved and continue processing; Otherwise, the Mail
+ * Receiver applies no DMARC processing to this message" (-1 here,
+ * reported as permerror, the A-R result RFC 7489 section 11.2 gives to a
+ * syntactically incorrect record).  RFC 7489 6.6.3 step 6 said the same
+ * with SHOULD and without np.
+ *
+ * pct is not a tag of RFC 9989 and "unknown tags MUST be ignored": a
+ * record with pct=0 is applied in full (RFC 7489 applied the next policy
+ * down).  Its replacement is t=y (testing), see disposition().  rf and
+ * ri never changed the outcome.
+ */
+static int
+use_record(struct pw_msg *m, struct dmv_eval *e, bool *adkim_r,
     bool *aspf_r)
 {
 	struct pw_dmarc_res *r = &m->auth.dmarc;
 	struct pw_dmarc_record rec;
-	enum pw_dmarc_policy p, sp;
+	enum pw_dmarc_policy p, sp, np;
 
-	if (pw_dmarc_record_parse(txt, strlen(txt), &rec) < 0)
+	if (pw_dmarc_record_parse(e->rec, strlen(e->rec), &rec) < 0)
 		return -1;		/* cannot happen: fetch_record() */
 	p = rec.p;
 	sp = rec.sp;
-	if (p == PW_DMARC_P_UNSET || (rec.bad & PW_DMARC_BAD_SP) != 0) {
+	np = rec.np;
+	if (p == PW_DMARC_P_UNSET ||
+	    (rec.bad & (PW_DMARC_BAD_SP | PW_DMARC_BAD_NP)) != 0) {
 		if (rec.rua_valid == 0)
 			return -1;
 		pw_info(m, "dmarc: %s: record without a valid p%s but with "
-		    "a valid rua: p=none (RFC 7489 6.6.3)", r->from_domain,
-		    (rec.bad & PW_DMARC_BAD_SP) != 0 ? " or sp" : "");
-		p = sp = PW_DMARC_P_NONE;
+		    "a valid rua: p=none (RFC 9989 4.10.1)", r->from_domain,
+		    (rec.bad & (PW_DMARC_BAD_SP | PW_DMARC_BAD_NP)) != 0 ?
+		    ", sp or np" : "");
+		p = sp = np = PW_DMARC_P_NONE;
 	}
 	*adkim_r = rec.adkim_strict;
 	*aspf_r = rec.aspf_strict;
-	/* sp applies to a From below the domain of the record. */
-	r->policy = at_org && sp != PW_DMARC_P_UNSET ? sp : p;
-	r->pct = rec.pct;
+	e->sub = sp != PW_DMARC_P_UNSET ? sp : p;
+	e->nx = np != PW_DMARC_P_UNSET ? np : e->sub;
+	r->policy = strcmp(e->rec_domain, e->from) != 0 ? e->sub : p;
+	r->policy_domain = e->rec_domain;
+	r->testing = rec.testing;
+	r->pct = 100;
 	return 0;
 }
 
-/* evaluate - result and alignment from msg->auth; see the file comment */
+/* evaluate - result and alignment from msg->auth; see the file comment.
+   Only identifiers that passed or had a temporary error are compared
+   (RFC 9989 4.10.2: walks start at passing identifiers only). */
 static void
-evaluate(struct pw_msg *m, const char *from, bool strict_spf,
+evaluate(struct pw_msg *m, struct dmv_eval *e, bool strict_spf,
     bool strict_dkim)
 {
 	struct pw_dmarc_res *r = &m->auth.dmarc;
 	const struct pw_spf_res *spf = &m->auth.spf;
 	bool maybe = false;
+	int a;
 
-	if (spf->done && aligned(m, from, r->org_domain, spf->domain,
-	    strict_spf)) {
-		if (spf->result == PW_AUTH_PASS)
+	if (spf->done && (spf->result == PW_AUTH_PASS ||
+	    spf->result == PW_AUTH_TEMPERROR) &&
+	    (a = aligned(m, e, spf->domain, strict_spf)) != 0) {
+		if (spf->result == PW_AUTH_PASS && a > 0)
 			r->spf_aligned = true;
-		else if (spf->result == PW_AUTH_TEMPERROR)
+		else
 			maybe = true;
 	}
 	for (size_t i = 0; i < m->auth.ndkim; i++) {
 		const struct pw_dkim_res *d = &m->auth.dkim[i];
 
-		if (!aligned(m, from, r->org_domain, d->domain, strict_dkim))
+		if ((d->result != PW_AUTH_PASS &&
+		    d->result != PW_AUTH_TEMPERROR) ||
+		    (a = aligned(m, e, d->domain, strict_dkim)) == 0)
 			continue;
-		if (d->result == PW_AUTH_PASS)
+		if (d->result == PW_AUTH_PASS && a > 0)
 			r->dkim_aligned = true;
-		else if (d->result == PW_AUTH_TEMPERROR)
+		else
 			maybe = true;
 	}
 	if (r->spf_aligned || r->dkim_aligned)
@@ -401,19 +724,54 @@ evaluate(struct pw_msg *m, const char *from, bool strict_spf,
 		r->result = PW_AUTH_FAIL;
 }
 
-/* disposition - what the policy asks for, after pct (RFC 7489 6.6.4:
-   a message not sampled gets the next policy down) */
+/*
+ * check_exists - np (RFC 9989 4.10.1): the policy "is taken from the
+ * sp= tag (if any) if the RFC5322.From domain exists and the np= tag (if
+ * any) if the RFC5322.From domain does not exist"; a name does not exist
+ * when the answer is NXDOMAIN (RFC 8020).  Asked through the shared
+ * resolver only for a From domain below the record's domain, and only
+ * when the answer changes the policy of a message that did not pass.  A
+ * temporary failure leaves the policy unknown: temperror, with the
+ * stricter of the two so that act() defers.
+ */
+static void
+check_exists(struct pw_msg *m, struct dmv_eval *e)
+{
+	struct pw_dmarc_res *r = &m->auth.dmarc;
+	struct pw_dns_result res;
+	enum pw_dns_status st;
+
+	if (strcmp(e->rec_domain, e->from) == 0 || e->nx == e->sub ||
+	    (r->result != PW_AUTH_FAIL && r->result != PW_AUTH_TEMPERROR))
+		return;
+	st = pw_dns_query(e->c->dns, pw_dns_msg_budget(m, PW_DNS_STAGE_MS),
+	    e->from, PW_DNS_T_A, &res);
+	if (st == PW_DNS_NXDOMAIN) {
+		r->policy = e->nx;
+		r->nonexistent = true;
+	} else if (st == PW_DNS_TEMPFAIL || st == PW_DNS_LIMIT) {
+		r->policy = e->nx > e->sub ? e->nx : e->sub;
+		r->result = PW_AUTH_TEMPERROR;
+		r->reason = pw_arena_printf(m->arena, "existence of %s (np): "
+		    "%s", e->from, st == PW_DNS_LIMIT ? "too many DNS lookups" :
+		    res.why ? res.why : "temporary failure");
+	}
+	pw_dns_result_free(&res);
+}
+
+/*
+ * disposition - what the policy asks for.  RFC 9989, the t tag: with
+ * t=y the Domain Owner asks "that the actor performing the DMARC
+ * verification check not apply the policy": the result stays fail (and
+ * is reported), the message is handled as under p=none.  RFC 7489's pct
+ * sampling is gone (see use_record()).
+ */
 static enum pw_dmarc_policy
 disposition(const struct pw_dmarc_res *r)
 {
-	enum pw_dmarc_policy p = r->policy;
-
-	if (r->result != PW_AUTH_FAIL)
+	if (r->result != PW_AUTH_FAIL || r->testing)
 		return PW_DMARC_P_NONE;
-	if (r->pct < 100 && (int)arc4random_uniform(100) >= r->pct)
-		p = p == PW_DMARC_P_REJECT ? PW_DMARC_P_QUARANTINE :
-					     PW_DMARC_P_NONE;
-	return p;
+	return r->policy;
 }
 
 /* rows_get - the row writer, started with the store on first use; NULL
@@ -450,18 +808,21 @@ rows_get(struct pw_msg *m, const struct dmv_conf *cc)
 }
 
 static void
-store_row(struct pw_msg *m, const struct dmv_conf *c)
+store_row(struct pw_msg *m, const struct dmv_conf *c, const char *rec)
 {
 	struct pw_dmarc_rows *rows;
 	const struct pw_dmarc_res *r = &m->auth.dmarc;
-	struct pw_buf dr = {0}, dd = {0};
+	struct pw_buf dr = {0}, dd = {0}, ds = {0};
 	struct pw_dmarc_row row;
+	const char *mf = m->auth.spf.mailfrom;
 
 	for (size_t i = 0; i < m->auth.ndkim; i++) {
 		pw_buf_printf(&dr, "%s%s", i ? "," : "",
 		    pw_auth_result_name(m->auth.dkim[i].result));
 		pw_buf_printf(&dd, "%s%s", i ? "," : "",
 		    m->auth.dkim[i].domain ? m->auth.dkim[i].domain : "");
+		pw_buf_printf(&ds, "%s%s", i ? "," : "",
+		    m->auth.dkim[i].selector ? m->auth.dkim[i].selector : "");
 	}
 	memset(&row, 0, sizeof(row));
 	row.time = time(NULL);
@@ -473,6 +834,25 @@ store_row(struct pw_msg *m, const struct dmv_conf *c)
 	row.spf_domain = m->auth.spf.domain ? m->auth.spf.domain : "";
 	row.dkim_result = dr.data ? dr.data : "none";
 	row.dkim_domain = dd.data ? dd.data : "";
+	/* what an RFC 9990 aggregate report needs (schema version 2) */
+	row.env_from = mf != NULL && pw_addr_domain(mf) != NULL ?
+	    pw_addr_domain(mf) : "";
+	row.spf_scope = m->auth.spf.done ? (mf != NULL ? "mfrom" : "helo") :
+	    "";
+	row.dkim_selector = ds.data ? ds.data : "";
+	row.dmarc_result = pw_auth_result_name(r->result);
+	row.spf_aligned = r->spf_aligned ? "pass" : "fail";
+	row.dkim_aligned = r->dkim_aligned ? "pass" : "fail";
+	/* RFC 9990 PolicyOverrideType: t=y is "policy_test_mode"; a
+	   disposition below the policy by local settings "local_policy" */
+	row.override = r->result != PW_AUTH_FAIL ? "" : r->testing ?
+	    "policy_test_mode" : c->s.mode != PW_MODE_ENFORCE ||
+	    (r->policy == PW_DMARC_P_REJECT && c->s.on_reject != DMV_REJECT) ||
+	    (r->policy == PW_DMARC_P_QUARANTINE && c->s.on_quarantine != 0) ?
+	    "local_policy" : "";
+	row.pub_domain = r->policy_domain ? r->policy_domain : "";
+	row.pub_record = rec != NULL ? rec : "";
+	row.discovery = c->s.org == DMV_ORG_PSL ? "psl" : "treewalk";
 	pw_info(m, "dmarc: from=%s ip=%s policy=%s disposition=%s spf=%s/%s "
 	    "dkim=%s/%s", row.from_domain, row.source_ip, row.policy,
 	    row.disposition, row.spf_result, row.spf_domain, row.dkim_result,
@@ -481,6 +861,7 @@ store_row(struct pw_msg *m, const struct dmv_conf *c)
 		pw_dmarc_rows_add(rows, &row);	/* written within 0.5 s */
 	pw_buf_free(&dr);
 	pw_buf_free(&dd);
+	pw_buf_free(&ds);
 }
 
 /* act - the verdict for the result, by mode and the on_* settings */
@@ -535,8 +916,9 @@ dmv_eom(struct pw_call *call)
 	struct pw_msg *m = call->msg;
 	const struct dmv_conf *c = call->conf;
 	struct pw_dmarc_res *r = &m->auth.dmarc;
-	const char *from, *rec = NULL, *why = NULL, *rec_domain;
+	const char *from, *why = NULL;
 	bool adkim_strict = false, aspf_strict = false;
+	struct dmv_eval e;
 	int found;
 	enum pw_verdict v;
 
@@ -545,49 +927,50 @@ dmv_eom(struct pw_call *call)
 	from = dname(m, from);
 	r->done = true;
 	r->from_domain = from;
-	r->org_domain = org_domain(from);
-	rec_domain = from;
-	found = fetch_record(m, c, from, &rec, &why);
-	/* RFC 7489 6.6.3 step 3: the organizational domain is asked only
-	   when the From domain's set of records is empty: two records at
-	   the From domain do not send us on to the parent's. */
-	if (found == 0 && strcmp(r->org_domain, from) != 0) {
-		rec_domain = r->org_domain;
-		found = fetch_record(m, c, rec_domain, &rec, &why);
-	}
+	memset(&e, 0, sizeof(e));
+	e.c = c;
+	e.from = from;
+	walk_init(&e.fw, from);
+	found = discover(m, &e, &why);
 	if (found < 0) {
 		/* No record known.  An identifier that passes for the From
 		   domain itself is aligned under any adkim/aspf: the outcome
 		   is then pass or none whatever the record says, so act()
 		   has nothing to defer for. */
-		evaluate(m, from, true, true);
+		evaluate(m, &e, true, true);
 		r->result = PW_AUTH_TEMPERROR;
 		r->reason = pw_arena_printf(m->arena, "DMARC record lookup: "
 		    "%s", why ? why : "temporary failure");
 	} else if (found == 0) {
 		r->result = PW_AUTH_NONE;
 	} else if (found > 1) {
-		/* RFC 7489 6.6.3 step 5: "If the remaining set contains
-		   multiple records or no records, policy discovery
-		   terminates and DMARC processing is not applied to this
-		   message." */
+		/* RFC 7489 6.6.3 step 5 (dmarc_org_domain = psl): "If the
+		   remaining set contains multiple records or no records,
+		   policy discovery terminates and DMARC processing is not
+		   applied to this message." */
 		r->result = PW_AUTH_NONE;
 		r->reason = pw_arena_printf(m->arena, "%d DMARC records at "
-		    "_dmarc.%s, none applies", found, rec_domain);
+		    "_dmarc.%s, none applies", found, e.rec_domain);
 		pw_info(m, "dmarc: %s: %s (RFC 7489 6.6.3)", from, r->reason);
-	} else if (use_record(m, rec, rec_domain != from, &adkim_strict,
-	    &aspf_strict) < 0) {
+	} else if (use_record(m, &e, &adkim_strict, &aspf_strict) < 0) {
 		r->result = PW_AUTH_PERMERROR;
 		r->reason = "bad DMARC record";
 	} else {
-		evaluate(m, from, aspf_strict, adkim_strict);
+		evaluate(m, &e, aspf_strict, adkim_strict);
+		check_exists(m, &e);
 		r->disposition = disposition(r);
-		store_row(m, c);
+		if (r->result == PW_AUTH_FAIL && r->testing)
+			pw_info(m, "dmarc: %s: fail, policy %s not applied: "
+			    "t=y, the domain is testing (RFC 9989)", from,
+			    pw_dmarc_policy_name(r->policy));
+		if (r->org_domain == NULL && c->s.org == DMV_ORG_TREE_WALK &&
+		    e.fw.next == NULL)
+			r->org_domain = walk_org(&e.fw);
+		store_row(m, c, e.rec);
 	}
 	pw_msg_summary(m, "dmarc=%s", pw_auth_result_name(r->result));
 	return act(m, c);
 }
-
 const struct pw_policy pol_dmarc_verify = {
     .name = "dmarc_verify",
     .phase = PW_PHASE_VERIFY,

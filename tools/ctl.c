@@ -92,6 +92,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\t[--store SPEC]",
 	"per day: sent by class, refused, bounces, complaints, "
 	"unsubscribes, rates"},
+    {"dmarc", pw_ctl_dmarc,
+	"report --dry-run DIR [--store SPEC] [--from D --to D]\n"
+	"\t\t[--org-name NAME] [--email ADDR] [--max-reports N]",
+	"RFC 9990 aggregate reports from the stored DMARC rows (last UTC "
+	"day)"},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

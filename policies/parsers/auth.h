@@ -65,8 +65,11 @@ struct pw_dmarc_res {
 	enum pw_dmarc_policy	 disposition;	/* what we did or would do */
 	bool			 spf_aligned;
 	bool			 dkim_aligned;
-	int			 pct;
+	int			 pct;		/* unused since RFC 9989 */
 	const char		*reason;
+	const char		*policy_domain;	/* where the record was */
+	bool			 testing;	/* t=y: policy not applied */
+	bool			 nonexistent;	/* From NXDOMAIN: np applied */
 };
 
 struct pw_auth {

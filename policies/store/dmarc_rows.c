@@ -203,7 +203,10 @@ dup_row(const struct pw_dmarc_row *in)
 	struct pw_dmarc_row row = *in;
 	const char **field[] = {&row.from_domain, &row.source_ip, &row.policy,
 	    &row.disposition, &row.spf_result, &row.spf_domain,
-	    &row.dkim_result, &row.dkim_domain};
+	    &row.dkim_result, &row.dkim_domain, &row.env_from,
+	    &row.spf_scope, &row.dkim_selector, &row.dmarc_result,
+	    &row.spf_aligned, &row.dkim_aligned, &row.override,
+	    &row.pub_domain, &row.pub_record, &row.discovery};
 	size_t nf = sizeof(field) / sizeof(field[0]), len = 0;
 	struct qrow *q;
 	char *p;

@@ -119,6 +119,18 @@ struct pw_dmarc_row {
 	const char	*spf_domain;
 	const char	*dkim_result;	/* comma-separated when several */
 	const char	*dkim_domain;
+	/* Schema version 2 (issue 11, RFC 9990 aggregate reports); NULL in
+	   rows written before it. */
+	const char	*env_from;	/* RFC 5321.MailFrom domain */
+	const char	*spf_scope;	/* mfrom | helo */
+	const char	*dkim_selector;	/* comma-separated, as dkim_domain */
+	const char	*dmarc_result;	/* pass fail temperror ... */
+	const char	*spf_aligned;	/* pass | fail */
+	const char	*dkim_aligned;	/* pass | fail */
+	const char	*override;	/* RFC 9990 reasons, comma-separated */
+	const char	*pub_domain;	/* where the record was found */
+	const char	*pub_record;	/* the record as discovered */
+	const char	*discovery;	/* treewalk | psl */
 };
 
 /* One bounce or complaint about a recipient of an organisation's mail

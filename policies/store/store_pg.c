@@ -61,8 +61,8 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION	2
-#define SCHEMA_VERSION_STR "2"
+#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION_STR "3"
 #define POOL_MAX	8	/* idle connections kept */
 #define BACKOFF_MIN_MS	200
 #define BACKOFF_MAX_MS	5000
@@ -139,10 +139,24 @@ static const char schema_v2[] =
     "CREATE INDEX IF NOT EXISTS audit_recipient ON audit(org, recipient);"
     APPEND_ONLY("feedback_event");
 
+/* Version 3 (issue 11): what an RFC 9990 aggregate report needs, nullable
+   columns of dmarc_eval (the same as SQLite's version 3). */
+#define DMARC_REPORT_COLS "env_from, spf_scope, dkim_selector, dmarc_result, "  \
+	"spf_aligned, dkim_aligned, override, pub_domain, pub_record, "     \
+	"discovery"
+static const char schema_v3[] =
+    "ALTER TABLE dmarc_eval ADD COLUMN env_from text,"
+    " ADD COLUMN spf_scope text, ADD COLUMN dkim_selector text,"
+    " ADD COLUMN dmarc_result text, ADD COLUMN spf_aligned text,"
+    " ADD COLUMN dkim_aligned text, ADD COLUMN override text,"
+    " ADD COLUMN pub_domain text, ADD COLUMN pub_record text,"
+    " ADD COLUMN discovery text;";
+
 /* migrations[v]: from version v to v + 1 */
 static const char *const migrations[SCHEMA_VERSION] = {
     [0] = schema_v1,
     [1] = schema_v2,
+    [2] = schema_v3,
 };
 
 enum pg_stmt {
@@ -246,13 +260,16 @@ static const struct {
 			 "requested_at, token_id, created_at, recorded_us "
 			 "FROM suppression WHERE ($1::text IS NULL OR "
 			 "org = $1) ORDER BY id"},
-    [ST_DMARC_INSERT] = {9, "INSERT INTO dmarc_eval (time, from_domain, "
+    [ST_DMARC_INSERT] = {19, "INSERT INTO dmarc_eval (time, from_domain, "
 			    "source_ip, policy, disposition, spf_result, "
-			    "spf_domain, dkim_result, dkim_domain) VALUES "
-			    "($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+			    "spf_domain, dkim_result, dkim_domain, "
+			    DMARC_REPORT_COLS ") VALUES "
+			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+			    "$12, $13, $14, $15, $16, $17, $18, $19)"},
     [ST_DMARC_ALL] = {0, "SELECT time, from_domain, source_ip, policy, "
 			 "disposition, spf_result, spf_domain, dkim_result, "
-			 "dkim_domain FROM dmarc_eval ORDER BY id"},
+			 "dkim_domain, " DMARC_REPORT_COLS " FROM dmarc_eval "
+			 "ORDER BY id"},
     [ST_EMPTY] = {0, "SELECT NOT EXISTS (SELECT 1 FROM consent_event) AND "
 		     "NOT EXISTS (SELECT 1 FROM suppression) AND "
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
@@ -1415,13 +1432,23 @@ dmarc_values(const struct pw_dmarc_row *row, const char **v, char *t)
 	v[6] = row->spf_domain;
 	v[7] = row->dkim_result;
 	v[8] = row->dkim_domain;
+	v[9] = row->env_from;
+	v[10] = row->spf_scope;
+	v[11] = row->dkim_selector;
+	v[12] = row->dmarc_result;
+	v[13] = row->spf_aligned;
+	v[14] = row->dkim_aligned;
+	v[15] = row->override;
+	v[16] = row->pub_domain;
+	v[17] = row->pub_record;
+	v[18] = row->discovery;
 }
 
 static int
 pg_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	const char *v[9];
+	const char *v[19];
 	char t[24];
 	struct pg_conn *c;
 	size_t i;
@@ -1466,6 +1493,16 @@ dmarc_row(const PGresult *r, void *arg)
 	d.spf_domain = col(r, 0, 6);
 	d.dkim_result = col(r, 0, 7);
 	d.dkim_domain = col(r, 0, 8);
+	d.env_from = col(r, 0, 9);
+	d.spf_scope = col(r, 0, 10);
+	d.dkim_selector = col(r, 0, 11);
+	d.dmarc_result = col(r, 0, 12);
+	d.spf_aligned = col(r, 0, 13);
+	d.dkim_aligned = col(r, 0, 14);
+	d.override = col(r, 0, 15);
+	d.pub_domain = col(r, 0, 16);
+	d.pub_record = col(r, 0, 17);
+	d.discovery = col(r, 0, 18);
 	return x->cb(&d, x->ctx);
 }
 
@@ -1568,7 +1605,7 @@ static int
 copy_dmarc(const struct pw_dmarc_row *row, void *arg)
 {
 	struct copy_ctx *x = arg;
-	const char *v[9];
+	const char *v[19];
 	char t[24];
 
 	dmarc_values(row, v, t);

@@ -17,7 +17,10 @@
  * file unreadable, and the issue wants that to tempfail.
  *
  * The schema version is in PRAGMA user_version; a newer file is refused,
- * an older one migrated at the first read-write open.
+ * an older one is migrated by postwarden-ctl store init only (opts.init),
+ * as for PostgreSQL: the daemons refuse it and name the command (v2:
+ * feedback_event, issue 17; v3: the report columns of dmarc_eval,
+ * nullable, issue 11).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -37,7 +40,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -96,6 +99,23 @@ static const char schema_v2[] =
     /* a DSN or ARF report is matched to the audit rows of its recipient */
     "CREATE INDEX IF NOT EXISTS audit_recipient ON audit(org, recipient);"
     APPEND_ONLY("feedback_event") "PRAGMA user_version = 2;";
+
+/* Version 3 (issue 11): what an RFC 9990 aggregate report needs. */
+#define DMARC_REPORT_COLS "env_from, spf_scope, dkim_selector, dmarc_result, "  \
+	"spf_aligned, dkim_aligned, override, pub_domain, pub_record, "     \
+	"discovery"
+static const char schema_v3[] =
+    "ALTER TABLE dmarc_eval ADD COLUMN env_from TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN spf_scope TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dkim_selector TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dmarc_result TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN spf_aligned TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN dkim_aligned TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN override TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN pub_domain TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN pub_record TEXT;"
+    "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
+    "PRAGMA user_version = 3;";
 
 enum sq_stmt {
 	ST_BEGIN,
@@ -167,7 +187,8 @@ static const char *const sq_sql[ST_MAX] = {
 			 "FROM suppression ORDER BY id",
     [ST_DMARC_ALL] = "SELECT time, from_domain, source_ip, policy, "
 		     "disposition, spf_result, spf_domain, dkim_result, "
-		     "dkim_domain FROM dmarc_eval ORDER BY id",
+		     "dkim_domain, " DMARC_REPORT_COLS " FROM dmarc_eval "
+		     "ORDER BY id",
     [ST_FB_INSERT] = "INSERT INTO feedback_event (time, org, address, kind, "
 		     "status, message_id, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_FB_COUNT] = "SELECT count(*) FROM feedback_event WHERE org = ? AND "
@@ -186,7 +207,8 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_DMARC_INSERT] =
 	"INSERT INTO dmarc_eval (time, from_domain, "
 	"source_ip, policy, disposition, spf_result, spf_domain, "
-	"dkim_result, dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"dkim_result, dkim_domain, " DMARC_REPORT_COLS ") VALUES (?, ?, ?, "
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     /* reports: a NULL parameter matches every row */
     [ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE "
 		      "(?1 IS NULL OR org = ?1) AND "
@@ -425,6 +447,12 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 				       s->path, version, SCHEMA_VERSION);
 		return -2;
 	}
+	if (version > 0 && !s->opts.init) {
+		*error_r = pw_asprintf("%s: schema version %d is older than "
+		    "this postwarden (%d): run postwarden-ctl store init",
+		    s->path, version, SCHEMA_VERSION);
+		return -2;
+	}
 	if (s->opts.readonly) {
 		*error_r = version == 0 ?
 		    pw_asprintf("%s: no postwarden schema", s->path) :
@@ -451,6 +479,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version <= 1 &&
 	    sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version <= 2 &&
+	    sqlite3_exec(c->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -1122,6 +1153,16 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 		bind_text(st, 7, row->spf_domain);
 		bind_text(st, 8, row->dkim_result);
 		bind_text(st, 9, row->dkim_domain);
+		bind_text(st, 10, row->env_from);
+		bind_text(st, 11, row->spf_scope);
+		bind_text(st, 12, row->dkim_selector);
+		bind_text(st, 13, row->dmarc_result);
+		bind_text(st, 14, row->spf_aligned);
+		bind_text(st, 15, row->dkim_aligned);
+		bind_text(st, 16, row->override);
+		bind_text(st, 17, row->pub_domain);
+		bind_text(st, 18, row->pub_record);
+		bind_text(st, 19, row->discovery);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
@@ -1160,6 +1201,16 @@ sq_dmarc_list(struct pw_store *base,
 		r.spf_domain = col_text(st, 6);
 		r.dkim_result = col_text(st, 7);
 		r.dkim_domain = col_text(st, 8);
+		r.env_from = col_text(st, 9);
+		r.spf_scope = col_text(st, 10);
+		r.dkim_selector = col_text(st, 11);
+		r.dmarc_result = col_text(st, 12);
+		r.spf_aligned = col_text(st, 13);
+		r.dkim_aligned = col_text(st, 14);
+		r.override = col_text(st, 15);
+		r.pub_domain = col_text(st, 16);
+		r.pub_record = col_text(st, 17);
+		r.discovery = col_text(st, 18);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;

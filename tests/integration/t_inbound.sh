@@ -99,7 +99,10 @@ txt _dmarc.late.test "v=DMARC1; p=reject"
 # resolved only by the test unbound: "*.ck" makes shop.co.ck and evil.co.ck
 # two registrations; "*.alces.network" is a private-section wildcard.
 zone co.ck b.alces.network ws.test wsn.test twop.test ruanop.test
-txt _dmarc.co.ck "v=DMARC1; p=none"	# where libopendmarc looked
+# where libopendmarc looked; psd=y as RFC 9989 asks of a PSO, so the tree
+# walk keeps the registrations apart (t_dmarc_verify t_7489_vs_9989: without
+# it they align)
+txt _dmarc.co.ck "v=DMARC1; p=none; psd=y"
 txt _dmarc.shop.co.ck "v=DMARC1; p=reject"
 txt mail.shop.co.ck "$allow"
 txt _dmarc.shopn.co.ck "v=DMARC1; p=none"
@@ -114,6 +117,27 @@ txt _dmarc.twop.test "v=DMARC1; p=reject"
 txt _dmarc.sub.twop.test "v=DMARC1; p=reject"
 txt _dmarc.sub.twop.test "v=DMARC1; p=quarantine"
 txt _dmarc.ruanop.test "v=DMARC1; rua=mailto:dmarc@ruanop.test"
+# RFC 9989 (issue 11): t=y, np for a name that does not exist, psd=y at a
+# public-suffix operator (bank.psd.test and other.psd.test are two
+# registrations), a temporary failure above the From domain in the walk
+zone ty.test npx.test psd.test twf.test
+txt _dmarc.ty.test "v=DMARC1; p=reject; t=y; rua=mailto:agg@ty.test"
+txt _dmarc.npx.test "v=DMARC1; p=quarantine; sp=none; np=reject"
+pw_dns_add "npx.test. 60 IN A 192.0.2.1"
+pw_dns_add "exists.npx.test. 60 IN A 192.0.2.1"
+txt _dmarc.psd.test "v=DMARC1; p=reject; sp=quarantine; psd=y"
+pw_dns_add "mail.bank.psd.test. 60 IN A 192.0.2.1"
+txt other.psd.test "$allow"
+txt x.bank.psd.test "$allow"
+printf '    local-zone: "_dmarc.twf.test." always_refuse\n' >>"$T/dns/zone.conf"
+# RFC 9990 reports (postwarden-ctl dmarc report): rua1.test reports to
+# itself; ext.test to reports.test, which publishes the authorization
+# record, and to noauth.test, which does not
+zone rua1.test ext.test reports.test noauth.test
+txt rua1.test "$allow"
+txt _dmarc.rua1.test "v=DMARC1; p=none; rua=mailto:agg@rua1.test"
+txt _dmarc.ext.test "v=DMARC1; p=quarantine; rua=mailto:agg@reports.test,mailto:agg@noauth.test"
+txt ext.test._report._dmarc.reports.test "v=DMARC1;"
 # DKIM keys
 kr=$(pw_key rsa k.test rsa1) || pw_bail "RSA key"
 ke=$(pw_key ed25519 k.test ed1) || pw_bail "Ed25519 key"
@@ -279,12 +303,14 @@ check "DMARC sp=none: subdomain failure delivered, reported fail with policy non
 f=$(msg "a@sp.test"); send x@bounce.r.test "$f"
 check "DMARC p=reject at the org domain itself: rejected" reply_has "550 5.7.1 Email from sp.test"
 
-f=$(msg "a@pq.test"); d=$(deliver x@bounce.r.test "$f")
-check "DMARC p=quarantine pct=0: not sampled -> none, delivered" ar_has "$d" "dmarc=fail header.from=pq.test"
-f=$(msg "a@pct.test"); send x@bounce.r.test "$f"
-check "DMARC p=reject pct=0: not sampled -> quarantine (accepted)" test -n "$PW_QID"
+# RFC 9989: pct is no tag any more ("unknown tags MUST be ignored"): pct=0
+# no longer samples the policy out (RFC 7489 applied the next one down)
 held() { local i; for i in $(seq 1 50); do grep -q "$1: .*milter triggers HOLD" "$T/pf/maillog" && return 0; sleep 0.1; done; return 1; }
-check "DMARC p=reject pct=0: held by Postfix" held "$PW_QID"
+f=$(msg "a@pq.test"); send x@bounce.r.test "$f"
+check "DMARC p=quarantine pct=0 (RFC 9989: pct ignored): held by Postfix (RFC 7489: delivered)" held "$PW_QID"
+f=$(msg "a@pct.test"); send x@bounce.r.test "$f"
+check "DMARC p=reject pct=0 (RFC 9989: pct ignored): 550 (RFC 7489: quarantine)" \
+    reply_has "550 5.7.1 Email from pct.test rejected per its DMARC policy"
 f=$(msg "a@q.test"); send x@bounce.r.test "$f"
 check "DMARC p=quarantine: held by Postfix" held "$PW_QID"
 
@@ -295,19 +321,19 @@ check "DMARC org domain via the real PSL: sub.example.co.uk aligned with example
 # ---- issue 11 regressions (defects found against Mail::DMARC) ----------------
 # PSL wildcard rules: evil.co.ck's SPF pass does not align with shop.co.ck
 f=$(msg "a@shop.co.ck"); send x@evil.co.ck "$f"
-check "DMARC PSL *.ck: evil.co.ck does not align with shop.co.ck, p=reject: 550" \
+check "DMARC tree walk, psd=y at co.ck: evil.co.ck does not align with shop.co.ck, p=reject: 550" \
     reply_has "550 5.7.1 Email from shop.co.ck rejected per its DMARC policy"
 f=$(msg "a@shopn.co.ck"); d=$(deliver x@evil.co.ck "$f")
-check "DMARC PSL *.ck: shopn.co.ck vs evil.co.ck delivered as dmarc=fail, policy none" \
+check "DMARC tree walk, psd=y at co.ck: shopn.co.ck vs evil.co.ck delivered as dmarc=fail, policy none" \
     ar_has "$d" "spf=pass smtp.mailfrom=x@evil.co.ck" "dmarc=fail header.from=shopn.co.ck policy.dmarc=none"
 f=$(msg "a@shop.co.ck"); d=$(deliver x@mail.shop.co.ck "$f")
-check "DMARC PSL *.ck: mail.shop.co.ck aligns with shop.co.ck (relaxed): pass" \
+check "DMARC tree walk, psd=y at co.ck: mail.shop.co.ck aligns with shop.co.ck (relaxed): pass" \
     ar_has "$d" "dmarc=pass header.from=shop.co.ck policy.dmarc=reject"
 f=$(msg "a@mail.spx.co.ck"); send x@bounce.r.test "$f"
-check "DMARC PSL *.ck: sp=reject of spx.co.ck applies (not p=none of _dmarc.co.ck): 550" \
+check "DMARC tree walk, psd=y at co.ck: sp=reject of spx.co.ck applies (not p=none of _dmarc.co.ck): 550" \
     reply_has "550 5.7.1 Email from mail.spx.co.ck rejected per its DMARC policy"
 f=$(msg "a@alice.b.alces.network"); send x@bob.b.alces.network "$f"
-check "DMARC PSL private *.alces.network: bob does not align with alice: 550" \
+check "DMARC tree walk: bob.b.alces.network does not align with alice: 550" \
     reply_has "550 5.7.1 Email from alice.b.alces.network rejected"
 # white space around "=": a record, not ignored
 f=$(msg "a@ws.test"); send x@bounce.r.test "$f"
@@ -319,14 +345,37 @@ check "DMARC 'v = DMARC1; p = reject': aligned mail passes, policy reject in A-R
 f=$(msg "a@wsn.test"); d=$(deliver x@bounce.r.test "$f")
 check "DMARC 'v = DMARC1 ; p = none': dmarc=fail (not none), delivered" \
     ar_has "$d" "dmarc=fail header.from=wsn.test policy.dmarc=none"
-# two records at the From domain: no DMARC (RFC 7489 6.6.3 step 5), not the
-# parent's p=reject
-f=$(msg "a@sub.twop.test"); d=$(deliver x@bounce.r.test "$f")
-check "DMARC two records at _dmarc.sub.twop.test: dmarc=none, delivered (not the parent's p=reject)" \
-    ar_has "$d" "dmarc=none header.from=sub.twop.test"
+# two records at the From domain: RFC 9989 4.10 step 2 discards them and the
+# walk goes on to the parent's p=reject (RFC 7489 6.6.3 step 5: no DMARC;
+# dmarc_org_domain = psl, t_dmarc_verify t_two_records_no_fallthrough)
+f=$(msg "a@sub.twop.test"); send x@bounce.r.test "$f"
+check "DMARC two records at _dmarc.sub.twop.test: discarded, the parent's p=reject applies (RFC 9989; RFC 7489: none)" \
+    reply_has "550 5.7.1 Email from sub.twop.test rejected per its DMARC policy"
 ar_raw_has() { pw_header "$1" Authentication-Results | grep -qF -- "$2"; }
-check "DMARC two records: the A-R comment says why" \
-    ar_raw_has "$d" "(2 DMARC records at _dmarc.sub.twop.test, none applies)"
+# RFC 9989 t=y: the policy is not applied
+f=$(msg "a@ty.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC t=y with p=reject: delivered, dmarc=fail, policy reject not applied (dis=none)" \
+    ar_has "$d" "dmarc=fail header.from=ty.test policy.dmarc=reject"
+check "DMARC t=y: the A-R comment says dis=none" ar_raw_has "$d" "(p=reject dis=none)"
+# RFC 9989 np: ghost.npx.test does not exist (NXDOMAIN): np=reject
+f=$(msg "a@ghost.npx.test"); send x@bounce.r.test "$f"
+check "DMARC np=reject, From domain NXDOMAIN: 550" \
+    reply_has "550 5.7.1 Email from ghost.npx.test rejected per its DMARC policy"
+f=$(msg "a@exists.npx.test"); d=$(deliver x@bounce.r.test "$f")
+check "DMARC np=reject, From domain exists: sp=none, delivered" \
+    ar_has "$d" "dmarc=fail header.from=exists.npx.test policy.dmarc=none"
+# RFC 9989 psd=y: another registrant of the PSD does not align; the PSD's sp
+# applies to a registration without a record
+f=$(msg "a@mail.bank.psd.test"); send x@other.psd.test "$f"
+check "DMARC psd=y: other.psd.test does not align with mail.bank.psd.test, PSD sp=quarantine: held" \
+    held "$PW_QID"
+f=$(msg "a@mail.bank.psd.test"); d=$(deliver x@x.bank.psd.test "$f")
+check "DMARC psd=y: x.bank.psd.test aligns with mail.bank.psd.test (org bank.psd.test): pass" \
+    ar_has "$d" "dmarc=pass header.from=mail.bank.psd.test"
+# a temporary failure in the walk above the From domain: 4xx, never a fail
+f=$(msg "a@sub.twf.test"); send x@bounce.r.test "$f"
+check "DMARC tree walk REFUSED at _dmarc.twf.test: 4xx, not a DMARC fail" \
+    reply_has "451 4.7.1 DMARC check for sub.twf.test could not be completed"
 # a valid rua and no p: p=none (RFC 7489 6.6.3), not permerror
 f=$(msg "a@ruanop.test"); d=$(deliver x@bounce.r.test "$f")
 check "DMARC record with rua and no p: dmarc=fail policy none (not permerror)" \
@@ -393,6 +442,11 @@ done
 check "DMARC evaluations stored in the store ($rows rows)" test "${rows:-0}" -ge 10
 check "a stored row: u.test from $IP, policy reject, disposition reject, dkim pass for r.test" \
     test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND source_ip = '$IP' AND policy = 'reject' AND disposition = 'reject' AND dkim_domain = 'r.test' AND dkim_result = 'pass'" 2>/dev/null)"
+# issue 11, schema version 2: what an RFC 9990 report needs
+check "a stored row has the report columns: envelope From, SPF scope, DKIM selector, alignment, published record, discovery" \
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'u.test' AND env_from = 'bounce.r.test' AND spf_scope = 'mfrom' AND dkim_selector = 'x1' AND dmarc_result = 'fail' AND spf_aligned = 'fail' AND dkim_aligned = 'fail' AND pub_domain = 'u.test' AND pub_record = 'v=DMARC1; p=reject' AND discovery = 'treewalk'" 2>/dev/null)"
+check "a t=y row: disposition none, override policy_test_mode" \
+    test -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE from_domain = 'ty.test' AND policy = 'reject' AND disposition = 'none' AND override = 'policy_test_mode' AND pub_record = 'v=DMARC1; p=reject; t=y; rua=mailto:agg@ty.test'" 2>/dev/null)"
 
 # Rows are queued and written in batches (policies/store/dmarc_rows.c): within
 # half a second, and at a stop before the daemon exits.
@@ -493,6 +547,69 @@ check "dmarc_from_check = warn: logged" \
 pw_stop_milter || nok "milter stopped for the restart"
 sed -i '/^dmarc_on_\|^dmarc_from_check/d' "$T/pw/extra.conf"
 pw_start_milter || pw_bail "milter restarted with the defaults"
+
+# ---- RFC 9990 aggregate reports (postwarden-ctl dmarc report --dry-run) ----------
+f=$(msg "a@rua1.test"); deliver x@rua1.test "$f" >/dev/null
+f=$(msg "a@rua1.test"); deliver x@rua1.test "$f" >/dev/null
+f=$(msg "a@ext.test"); send x@bounce.r.test "$f" >/dev/null
+for i in $(seq 1 30); do	# rows are written within 0.5 s
+	n=$(sqlite3 "$T/pw/postwarden.db" "SELECT count(*) FROM dmarc_eval WHERE from_domain IN ('rua1.test', 'ext.test')" 2>/dev/null)
+	[ "${n:-0}" -ge 3 ] && break
+	sleep 0.1
+done
+rep="$T/reports"
+"$PW_CTL" -c "$T/pw/postwarden.conf" dmarc report --dry-run "$rep" \
+    --from "$(date -u +%Y-%m-%d)" --to "$(( $(date +%s) + 60 ))" \
+    --org-name "Test Receiver" --email dmarc-reports@example.test \
+    >"$T/report.out" 2>"$T/report.err"
+check "dmarc report --dry-run: exit 0" test $? -eq 0
+got=$(ls "$rep" 2>/dev/null | cut -d'!' -f1,3 | sort | tr '\n' ' ')
+check "dmarc report: one report per (domain, rua), the unauthorized external one left out ($got)" \
+    test "$got" = "agg@reports.test!ext.test agg@rua1.test!rua1.test agg@ty.test!ty.test dmarc@ruanop.test!ruanop.test "
+check "dmarc report: the destination without authorization is named on stderr" \
+    grep -q "ext.test: agg@noauth.test skipped: no authorization record" "$T/report.err"
+bad=0
+for x in "$rep"/*.xml.gz; do
+	gzip -dc "$x" | xmllint --noout --schema "$PW_TOP/tests/data/dmarc/aggregate-report.xsd" - \
+	    >>"$T/report.xmllint" 2>&1 || bad=$((bad + 1))
+done
+check "dmarc report: every file is gzip'd XML valid against the aggregate report schema (xmllint)" test "$bad" -eq 0
+# an independent reader (python's XML parser): the counts in each report are
+# the rows the store holds for its domain; what the t=y and pass rows say
+cat >"$T/report_check.py" <<'PY'
+import glob, gzip, sqlite3, sys, xml.etree.ElementTree as ET
+ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
+db = sqlite3.connect(sys.argv[2])
+ok = True
+for path in glob.glob(sys.argv[1] + "/*.xml.gz"):
+    root = ET.fromstring(gzip.open(path).read())
+    dom = root.find("d:policy_published/d:domain", ns).text
+    begin = int(root.find("d:report_metadata/d:date_range/d:begin", ns).text)
+    end = int(root.find("d:report_metadata/d:date_range/d:end", ns).text)
+    total = sum(int(r.find("d:row/d:count", ns).text)
+                for r in root.findall("d:record", ns))
+    want = db.execute("SELECT count(*) FROM dmarc_eval WHERE pub_domain = ?"
+                      " AND time >= ? AND time <= ?", (dom, begin, end)).fetchone()[0]
+    if total != want or total == 0:
+        print("%s: %d messages reported, %d stored" % (dom, total, want)); ok = False
+    if dom == "ty.test":
+        if root.find("d:policy_published/d:testing", ns).text != "y" or \
+           root.find("d:record/d:row/d:policy_evaluated/d:reason/d:type", ns).text != "policy_test_mode" or \
+           root.find("d:record/d:row/d:policy_evaluated/d:disposition", ns).text != "none":
+            print("ty.test: t=y not reported as policy_test_mode"); ok = False
+    if dom == "rua1.test":
+        recs = root.findall("d:record", ns)
+        if len(recs) != 1 or recs[0].find("d:row/d:count", ns).text != "2" or \
+           recs[0].find("d:row/d:policy_evaluated/d:spf", ns).text != "pass" or \
+           recs[0].find("d:auth_results/d:spf/d:scope", ns).text != "mfrom":
+            print("rua1.test: two identical messages are not one record of 2"); ok = False
+    print(dom, total)
+sys.exit(0 if ok else 1)
+PY
+check "dmarc report: counts read back by python's XML parser match the store" \
+    $PW_PY "$T/report_check.py" "$rep" "$T/pw/postwarden.db"
+"$PW_CTL" -c "$T/pw/postwarden.conf" dmarc report >/dev/null 2>"$T/report2.err"
+check "dmarc report without --dry-run: refused (sending not written yet), 64" test $? -eq 64
 
 # ---- the DNS server stops: tempfail, never fail ---------------------------------
 kill "${PW_PIDS[0]}" 2>/dev/null	# unbound is the first process started

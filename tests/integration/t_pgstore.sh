@@ -195,6 +195,7 @@ ctl consent add alice@remote.test --org acme --type express --source web_form \
 sed -e "s|^milter_socket = .*|milter_socket = unix:$T/pw/m2.sock|" \
     -e "s|^pid_file = .*|pid_file = $T/pw/m2.pid|" \
     "$T/pw/postwarden.conf" >"$T/pw/m2.conf"
+schema_v=$(q "SELECT version FROM pw_schema")	# restored below
 pg_sql postwarden_owner "UPDATE pw_schema SET version = 0" >/dev/null
 out=$(timeout 20 "$PW_POSTWARDEN" -c "$T/pw/m2.conf" -f 2>&1)
 rc=$?
@@ -208,7 +209,7 @@ rc=$?
 check "newer schema: refused too (exit $rc)" test "$rc" -eq 78
 out=$("$PW_CTL" store init "$PW_PG_OWNER_URI" 2>&1)
 check "store init does not downgrade a newer schema" test $? -ne 0
-pg_sql postwarden_owner "UPDATE pw_schema SET version = 2" >/dev/null
+pg_sql postwarden_owner "UPDATE pw_schema SET version = $schema_v" >/dev/null
 
 # 9. PostgreSQL down when the daemon starts: it starts all the same,
 #    defers commercial mail, signs the rest, and recovers by itself

@@ -1408,6 +1408,170 @@ t_migrate_v1(void **state)
 }
 
 /* Each test, once per backend; a few apply to one backend only. */
+/* ---- issue 11: the report columns of dmarc_eval (schema version 2) ---- */
+
+#define NUL_(s) ((s) != NULL ? (s) : "NULL")
+
+struct rowcap {
+	int	n;
+	char	last[1024];
+};
+
+static int
+dmarc_cap_cb(const struct pw_dmarc_row *r, void *ctx)
+{
+	struct rowcap *c = ctx;
+
+	c->n++;
+	snprintf(c->last, sizeof(c->last), "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|"
+	    "%s|%s", NUL_(r->from_domain), NUL_(r->dkim_domain),
+	    NUL_(r->env_from), NUL_(r->spf_scope), NUL_(r->dkim_selector),
+	    NUL_(r->dmarc_result), NUL_(r->spf_aligned),
+	    NUL_(r->dkim_aligned), NUL_(r->override), NUL_(r->pub_domain),
+	    NUL_(r->pub_record), NUL_(r->discovery), NUL_(r->dkim_result));
+	return 0;
+}
+
+static struct pw_dmarc_row
+report_row(void)
+{
+	struct pw_dmarc_row d = {0};
+
+	d.time = T("2026-06-01");
+	d.from_domain = "mail.example.com";
+	d.source_ip = "2001:db8::25";
+	d.policy = "quarantine";
+	d.disposition = "none";
+	d.spf_result = "pass";
+	d.spf_domain = "bounce.example.net";
+	d.dkim_result = "pass,fail";
+	d.dkim_domain = "example.com,example.org";
+	d.env_from = "bounce.example.net";
+	d.spf_scope = "mfrom";
+	d.dkim_selector = "s1,s2";
+	d.dmarc_result = "pass";
+	d.spf_aligned = "fail";
+	d.dkim_aligned = "pass";
+	d.override = "policy_test_mode";
+	d.pub_domain = "example.com";
+	d.pub_record = "v=DMARC1; p=reject; sp=quarantine; t=y";
+	d.discovery = "treewalk";
+	return d;
+}
+
+#define REPORT_ROW "mail.example.com|example.com,example.org|" \
+	"bounce.example.net|mfrom|s1,s2|pass|fail|pass|policy_test_mode|" \
+	"example.com|v=DMARC1; p=reject; sp=quarantine; t=y|treewalk|" \
+	"pass,fail"
+
+/* every report column is written and read back, through the row queue
+   as the milter writes them too */
+static void
+t_dmarc_report_columns(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_dmarc_row d = report_row();
+	struct pw_dmarc_rows *q;
+	struct rowcap c = {0};
+	char *err = NULL;
+
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	assert_int_equal(pw_store_dmarc_list(f->store, dmarc_cap_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.last, REPORT_ROW);
+	assert_non_null(q = pw_dmarc_rows_new(f->store, &err));
+	d.from_domain = "queued.example.com";
+	pw_dmarc_rows_add(q, &d);
+	pw_dmarc_rows_free(&q);
+	c.n = 0;
+	assert_int_equal(pw_store_dmarc_list(f->store, dmarc_cap_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.last, "queued.example.com|example.com,example."
+	    "org|bounce.example.net|mfrom|s1,s2|pass|fail|pass|"
+	    "policy_test_mode|example.com|v=DMARC1; p=reject; sp=quarantine; "
+	    "t=y|treewalk|pass,fail");
+}
+
+#define V2_DROP "ALTER TABLE dmarc_eval DROP COLUMN env_from%s " \
+	"DROP COLUMN spf_scope%s DROP COLUMN dkim_selector%s " \
+	"DROP COLUMN dmarc_result%s DROP COLUMN spf_aligned%s " \
+	"DROP COLUMN dkim_aligned%s DROP COLUMN override%s " \
+	"DROP COLUMN pub_domain%s DROP COLUMN pub_record%s " \
+	"DROP COLUMN discovery;"
+
+/*
+ * A version 1 store (made here by dropping the version 2 columns from a
+ * new one, with a row in it) is migrated by store init only (opts.init),
+ * on both backends; any other open refuses it and names the command.  The old row reads back with the new columns
+ * NULL; new rows carry them.
+ */
+static void
+t_dmarc_migrate_v1(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_dmarc_row d = report_row();
+	struct rowcap c = {0};
+	char *err = NULL, *drop;
+
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	pw_store_close(&f->store);
+	if (f->be == BE_SQLITE) {
+		sqlite3 *db = raw(f->path);
+
+		/* SQLite: one column per ALTER TABLE */
+		drop = pw_strdup("ALTER TABLE dmarc_eval DROP COLUMN env_from;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN spf_scope;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN dkim_selector;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN dmarc_result;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN spf_aligned;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN dkim_aligned;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN override;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN pub_domain;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN pub_record;"
+		    "ALTER TABLE dmarc_eval DROP COLUMN discovery;"
+		    "PRAGMA user_version = 1;");
+		if (sqlite3_exec(db, drop, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("downgrade: %s", err);
+		sqlite3_close(db);
+		/* the daemons refuse it, read-only or not */
+		o.readonly = true;
+		assert_int_equal(pw_store_open(f->spec, &o, &f->store, &err),
+		    -2);
+		assert_non_null(strstr(err, "schema version 1 is older"));
+		assert_non_null(strstr(err, "store init"));
+		free(err);
+		o.readonly = false;
+		assert_int_equal(pw_store_open(f->spec, &o, &f->store, &err),
+		    -2);
+		free(err);
+		o.init = true;
+	} else {
+		drop = pw_asprintf(V2_DROP, ",", ",", ",", ",", ",", ",", ",",
+		    ",", ",");
+		assert_int_equal(pgx(f->admin, drop), 0);
+		assert_int_equal(pgx(f->admin,
+		    "UPDATE pw_schema SET version = 1"), 0);
+		assert_int_equal(pw_store_open(f->spec, &o, &f->store, &err),
+		    -2);
+		assert_non_null(strstr(err, "store init"));
+		free(err);
+		o.init = true;
+	}
+	free(drop);
+	if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
+		fail_msg("migrate: %s", err);
+	assert_int_equal(pw_store_dmarc_list(f->store, dmarc_cap_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.last, "mail.example.com|example.com,example.org|"
+	    "NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|pass,fail");
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	c.n = 0;
+	assert_int_equal(pw_store_dmarc_list(f->store, dmarc_cap_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.last, REPORT_ROW);
+}
+
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
 	    {#fn "/postgresql", fn, setup_pg, teardown, NULL}
@@ -1438,6 +1602,8 @@ main(void)
 	    BOTH(t_copy),
 	    BOTH(t_feedback),
 	    BOTH(t_migrate_v1),
+	    BOTH(t_dmarc_report_columns),
+	    BOTH(t_dmarc_migrate_v1),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ctl_dmarc - postwarden-ctl dmarc report: RFC 9990 aggregate reports
+ * from the stored DMARC rows (dmarc_eval, schema version 2).
+ *
+ * For a period (default: the last complete UTC day) the rows are grouped
+ * by the domain whose record applied (pub_domain); each such domain gets
+ * one report per mailto: destination of its rua, rows folded into
+ * records of identical (source IP, identifiers, results, disposition)
+ * with a count.  The XML is in the RFC 9990 namespace, written with
+ * libxml2's xmlTextWriter, then gzipped (zlib).
+ *
+ * External destinations (RFC 9990 section 3, "Verifying External
+ * Destinations"): a destination whose domain is not the policy domain,
+ * one of its parents or one of its subdomains is used only when
+ * <policy-domain>._report._dmarc.<destination-domain> has a TXT record
+ * starting with v=DMARC1; otherwise it is skipped and said on stderr.
+ * The comparison is by name, not by organizational domain: a destination
+ * in a sibling of the policy domain is asked for the record too (stricter
+ * than the RFC, never looser).  The lookup goes through the configuration's
+ * resolver (dns_nameservers); a temporary failure skips the destination
+ * for this run.
+ *
+ * Written so far: --dry-run DIR, one file per report named as RFC 9990
+ * asks (receiver!policy-domain!begin!end!id.xml.gz).  Sending through the
+ * local MTA, remembering what was sent and deleting rows past
+ * dmarc_keep_days are not written yet: without --dry-run the command
+ * says so and exits 64.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/xmlwriter.h>
+#include <zlib.h>
+
+#include "base/config.h"
+#include "base/util.h"
+#include "ctl.h"
+#include "dns/dns.h"
+#include "parsers/dmarc_record.h"
+#include "store/store.h"
+
+#define CMD		"dmarc report"
+#define DMARC_NS	"urn:ietf:params:xml:ns:dmarc-2.0"
+#define MAX_REPORTS	1000	/* default per-run cap */
+
+/* One report domain: the record as last seen, the grouped rows. */
+struct rdomain {
+	char		*domain;	/* pub_domain */
+	char		*record;	/* pub_record, the newest seen */
+	char		*discovery;
+	char		**keys;		/* one per row, '\x1f'-separated */
+	size_t		 nkeys, akeys;
+};
+
+struct collect {
+	time_t		 from, to;
+	struct rdomain	*d;
+	size_t		 nd, ad;
+	size_t		*hash;		/* open addressing: index + 1, 0 free */
+	size_t		 nhash;		/* a power of two, > 2 * nd */
+	size_t		 rows, skipped;
+};
+
+static const char *
+S(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* dhash - FNV-1a of the name, ASCII case folded */
+static size_t
+dhash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* rdomain_get - the domain's entry, made on first sight (a hash table:
+   100,000 domains are looked up once per row) */
+static struct rdomain *
+rdomain_get(struct collect *c, const char *domain)
+{
+	size_t i;
+
+	if (2 * (c->nd + 1) >= c->nhash) {
+		free(c->hash);
+		c->nhash = c->nhash ? 2 * c->nhash : 1024;
+		c->hash = pw_calloc(c->nhash, sizeof(*c->hash));
+		for (size_t k = 0; k < c->nd; k++) {
+			for (i = dhash(c->d[k].domain) & (c->nhash - 1);
+			    c->hash[i] != 0; i = (i + 1) & (c->nhash - 1))
+				;
+			c->hash[i] = k + 1;
+		}
+	}
+	for (i = dhash(domain) & (c->nhash - 1); c->hash[i] != 0;
+	    i = (i + 1) & (c->nhash - 1))
+		if (strcasecmp(c->d[c->hash[i] - 1].domain, domain) == 0)
+			return &c->d[c->hash[i] - 1];
+	if (c->nd == c->ad) {
+		c->ad = c->ad ? 2 * c->ad : 16;
+		c->d = pw_realloc(c->d, c->ad * sizeof(*c->d));
+	}
+	memset(&c->d[c->nd], 0, sizeof(c->d[c->nd]));
+	c->d[c->nd].domain = pw_strdup(domain);
+	c->hash[i] = c->nd + 1;
+	return &c->d[c->nd++];
+}
+
+/* The fields of a report record, in this order, joined by \x1f. */
+enum { K_IP, K_DISP, K_DKIM_AL, K_SPF_AL, K_OVERRIDE, K_ENV_FROM,
+    K_HEADER_FROM, K_DKIM_D, K_DKIM_S, K_DKIM_R, K_SPF_D, K_SPF_SCOPE,
+    K_SPF_R, K_N };
+
+static int
+collect_row(const struct pw_dmarc_row *r, void *ctx)
+{
+	struct collect *c = ctx;
+	struct rdomain *d;
+	const char *disp;
+	char *key;
+
+	if (r->time < c->from || r->time >= c->to)
+		return 0;
+	/* rows from before schema version 2 lack what a report needs */
+	if (r->pub_domain == NULL || *r->pub_domain == '\0' ||
+	    r->pub_record == NULL || r->source_ip == NULL) {
+		c->skipped++;
+		return 0;
+	}
+	c->rows++;
+	d = rdomain_get(c, r->pub_domain);
+	free(d->record);
+	d->record = pw_strdup(r->pub_record);
+	free(d->discovery);
+	d->discovery = pw_strdup(S(r->discovery));
+	/* RFC 9990 ActionDispositionType: "pass" for a message that passed
+	   under an enforcing policy */
+	disp = S(r->disposition);
+	if (strcmp(S(r->dmarc_result), "pass") == 0 &&
+	    strcmp(S(r->policy), "none") != 0)
+		disp = "pass";
+	key = pw_asprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f"
+	    "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->source_ip, *disp ? disp : "none",
+	    S(r->dkim_aligned), S(r->spf_aligned), S(r->override),
+	    S(r->env_from), S(r->from_domain), S(r->dkim_domain),
+	    S(r->dkim_selector), S(r->dkim_result), S(r->spf_domain),
+	    S(r->spf_scope), S(r->spf_result));
+	if (d->nkeys == d->akeys) {
+		d->akeys = d->akeys ? 2 * d->akeys : 64;
+		d->keys = pw_realloc(d->keys, d->akeys * sizeof(*d->keys));
+	}
+	d->keys[d->nkeys++] = key;
+	return 0;
+}
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* split - key into its K_N fields (in place) */
+static void
+split(char *key, char **f)
+{
+	for (int i = 0; i < K_N; i++) {
+		f[i] = key;
+		if ((key = strchr(key, '\x1f')) != NULL)
+			*key++ = '\0';
+		else
+			key = (char *)"";
+	}
+}
+
+/* nth - the n-th comma-separated item of list (in a static buffer) */
+static const char *
+nth(const char *list, int n)
+{
+	static char buf[256];
+	const char *e;
+
+	for (; n > 0 && list != NULL; n--)
+		if ((list = strchr(list, ',')) != NULL)
+			list++;
+	if (list == NULL)
+		return "";
+	e = strchr(list, ',');
+	snprintf(buf, sizeof(buf), "%.*s", (int)(e ? e - list : (long)strlen(list)),
+	    list);
+	return buf;
+}
+
+static const char *
+policy_name(enum pw_dmarc_policy p)
+{
+	return p == PW_DMARC_P_REJECT ? "reject" :
+	    p == PW_DMARC_P_QUARANTINE ? "quarantine" : "none";
+}
+
+#define W(e) do { if ((e) < 0) goto fail; } while (0)
+#define EL(w, n, v) W(xmlTextWriterWriteElement((w), BAD_CAST (n),	\
+	BAD_CAST (v)))
+
+/* report_xml - the report; NULL on a libxml2 error */
+static xmlBufferPtr
+report_xml(const struct rdomain *d, const char *org, const char *email,
+    const char *report_id, time_t from, time_t to)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	xmlTextWriterPtr w = NULL;
+	struct pw_dmarc_record rec;
+	char num[32], *f[K_N], *key;
+	enum pw_dmarc_policy p, sp;
+	size_t i, j, n;
+
+	if (buf == NULL || (w = xmlNewTextWriterMemory(buf, 0)) == NULL)
+		goto fail;
+	if (pw_dmarc_record_parse(d->record, strlen(d->record), &rec) < 0)
+		memset(&rec, 0, sizeof(rec));
+	p = rec.p != PW_DMARC_P_UNSET ? rec.p : PW_DMARC_P_NONE;
+	sp = rec.sp != PW_DMARC_P_UNSET ? rec.sp : p;
+	xmlTextWriterSetIndent(w, 1);
+	W(xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL));
+	W(xmlTextWriterStartElementNS(w, NULL, BAD_CAST "feedback",
+	    BAD_CAST DMARC_NS));
+	EL(w, "version", "1.0");
+	W(xmlTextWriterStartElement(w, BAD_CAST "report_metadata"));
+	EL(w, "org_name", org);
+	EL(w, "email", email);
+	EL(w, "report_id", report_id);
+	W(xmlTextWriterStartElement(w, BAD_CAST "date_range"));
+	snprintf(num, sizeof(num), "%lld", (long long)from);
+	EL(w, "begin", num);
+	snprintf(num, sizeof(num), "%lld", (long long)to - 1);
+	EL(w, "end", num);
+	W(xmlTextWriterEndElement(w));
+	EL(w, "generator", "postwarden " PACKAGE_VERSION);
+	W(xmlTextWriterEndElement(w));
+	W(xmlTextWriterStartElement(w, BAD_CAST "policy_published"));
+	EL(w, "domain", d->domain);
+	EL(w, "p", policy_name(p));
+	EL(w, "sp", policy_name(sp));
+	if (rec.np != PW_DMARC_P_UNSET)
+		EL(w, "np", policy_name(rec.np));
+	EL(w, "adkim", rec.adkim_strict ? "s" : "r");
+	EL(w, "aspf", rec.aspf_strict ? "s" : "r");
+	EL(w, "testing", rec.testing ? "y" : "n");
+	if (strcmp(d->discovery, "psl") == 0 ||
+	    strcmp(d->discovery, "treewalk") == 0)
+		EL(w, "discovery_method", d->discovery);
+	W(xmlTextWriterEndElement(w));
+	/* keys are sorted: a run of equal keys is one record */
+	for (i = 0; i < d->nkeys; i = j) {
+		for (j = i + 1; j < d->nkeys &&
+		    strcmp(d->keys[i], d->keys[j]) == 0; j++)
+			;
+		key = pw_strdup(d->keys[i]);
+		split(key, f);
+		W(xmlTextWriterStartElement(w, BAD_CAST "record"));
+		W(xmlTextWriterStartElement(w, BAD_CAST "row"));
+		EL(w, "source_ip", f[K_IP]);
+		snprintf(num, sizeof(num), "%zu", j - i);
+		EL(w, "count", num);
+		W(xmlTextWriterStartElement(w, BAD_CAST "policy_evaluated"));
+		EL(w, "disposition", f[K_DISP]);
+		EL(w, "dkim", *f[K_DKIM_AL] ? f[K_DKIM_AL] : "fail");
+		EL(w, "spf", *f[K_SPF_AL] ? f[K_SPF_AL] : "fail");
+		if (*f[K_OVERRIDE] != '\0') {
+			W(xmlTextWriterStartElement(w, BAD_CAST "reason"));
+			EL(w, "type", f[K_OVERRIDE]);
+			W(xmlTextWriterEndElement(w));
+		}
+		W(xmlTextWriterEndElement(w));	/* policy_evaluated */
+		W(xmlTextWriterEndElement(w));	/* row */
+		W(xmlTextWriterStartElement(w, BAD_CAST "identifiers"));
+		EL(w, "envelope_from", f[K_ENV_FROM]);
+		EL(w, "header_from", f[K_HEADER_FROM]);
+		W(xmlTextWriterEndElement(w));
+		W(xmlTextWriterStartElement(w, BAD_CAST "auth_results"));
+		n = *f[K_DKIM_D] == '\0' ? 0 : 1;
+		for (const char *q = f[K_DKIM_D]; n && *q; q++)
+			n += *q == ',';
+		for (size_t k = 0; k < n; k++) {
+			W(xmlTextWriterStartElement(w, BAD_CAST "dkim"));
+			EL(w, "domain", nth(f[K_DKIM_D], (int)k));
+			EL(w, "selector", nth(f[K_DKIM_S], (int)k));
+			EL(w, "result", *nth(f[K_DKIM_R], (int)k) ?
+			    nth(f[K_DKIM_R], (int)k) : "none");
+			W(xmlTextWriterEndElement(w));
+		}
+		W(xmlTextWriterStartElement(w, BAD_CAST "spf"));
+		EL(w, "domain", f[K_SPF_D]);
+		if (*f[K_SPF_SCOPE] != '\0')
+			EL(w, "scope", f[K_SPF_SCOPE]);
+		EL(w, "result", *f[K_SPF_R] ? f[K_SPF_R] : "none");
+		W(xmlTextWriterEndElement(w));	/* spf */
+		W(xmlTextWriterEndElement(w));	/* auth_results */
+		W(xmlTextWriterEndElement(w));	/* record */
+		free(key);
+	}
+	W(xmlTextWriterEndDocument(w));
+	xmlFreeTextWriter(w);
+	return buf;
+fail:
+	if (w != NULL)
+		xmlFreeTextWriter(w);
+	if (buf != NULL)
+		xmlBufferFree(buf);
+	return NULL;
+}
+
+/* internal - dest is the policy domain, a parent or a subdomain of it */
+static bool
+internal(const char *dest, const char *domain)
+{
+	size_t a = strlen(dest), b = strlen(domain);
+
+	if (a == b)
+		return strcasecmp(dest, domain) == 0;
+	if (a > b)
+		return dest[a - b - 1] == '.' &&
+		    strcasecmp(dest + a - b, domain) == 0;
+	return domain[b - a - 1] == '.' && strcasecmp(domain + b - a, dest) == 0;
+}
+
+/* authorized - RFC 9990 section 3: 1 yes, 0 no, -1 unknown (try later) */
+static int
+authorized(struct pw_dns *dns, const char *domain, const char *dest)
+{
+	char *name = pw_asprintf("%s._report._dmarc.%s", domain, dest), **txt;
+	const char *why = NULL;
+	enum pw_dns_status st;
+	int ok = 0;
+
+	st = pw_dns_txt(dns, NULL, name, &txt, &why);
+	free(name);
+	if (st == PW_DNS_TEMPFAIL || st == PW_DNS_LIMIT)
+		return -1;
+	for (size_t i = 0; txt != NULL && txt[i] != NULL; i++)
+		if (strncmp(txt[i], "v=DMARC1", 8) == 0 &&
+		    (txt[i][8] == '\0' || txt[i][8] == ';' ||
+		    txt[i][8] == ' '))
+			ok = 1;
+	pw_strv_free(&txt);
+	return ok;
+}
+
+/* write_gz - DIR/NAME, gzip of buf; 0 or -1 (said) */
+static int
+write_gz(const char *path, const xmlBufferPtr buf)
+{
+	gzFile gz = gzopen(path, "wb9");
+	int len = xmlBufferLength(buf);
+
+	if (gz == NULL) {
+		pw_ctl_error_errno(CMD, "%s", path);
+		return -1;
+	}
+	if (gzwrite(gz, xmlBufferContent(buf), (unsigned)len) != len ||
+	    gzclose(gz) != Z_OK) {
+		pw_ctl_error(CMD, "%s: cannot write", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* parse_time - "YYYY-MM-DD" (UTC midnight) or seconds since the epoch */
+static int
+parse_time(const char *s, time_t *t_r)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*t_r = timegm(&tm);
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*t_r = (time_t)v;
+	return 0;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: postwarden-ctl dmarc report --dry-run DIR "
+	    "[--store SPEC]\n\t[--from DATE|EPOCH --to DATE|EPOCH] "
+	    "[--org-name NAME] [--email ADDR]\n\t[--max-reports N]\n");
+	return EX_USAGE;
+}
+
+static int
+report(struct pw_ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dry-run", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 's'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"org-name", required_argument, NULL, 'o'},
+	    {"email", required_argument, NULL, 'e'},
+	    {"max-reports", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL, *spec = NULL, *org = NULL, *email = NULL;
+	struct collect c;
+	struct pw_config *cfg;
+	struct pw_store *st;
+	struct pw_dns *dns;
+	char host[256], *err = NULL;
+	long max = MAX_REPORTS;
+	size_t nreports = 0, nskipped = 0;
+	int ch, rc = 0;
+	time_t now = time(NULL);
+	bool from_set = false, to_set = false;
+
+	memset(&c, 0, sizeof(c));
+	/* the last complete UTC day */
+	c.to = now - now % 86400;
+	c.from = c.to - 86400;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 's': spec = optarg; break;
+		case 'o': org = optarg; break;
+		case 'e': email = optarg; break;
+		case 'f':
+		case 't':
+			if (parse_time(optarg, ch == 'f' ? &c.from : &c.to) <
+			    0) {
+				pw_ctl_error(CMD, "bad time \"%s\": "
+				    "YYYY-MM-DD or seconds since 1970", optarg);
+				return EX_USAGE;
+			}
+			*(ch == 'f' ? &from_set : &to_set) = true;
+			break;
+		case 'm':
+			max = strtol(optarg, &err, 10);
+			if (*optarg == '\0' || *err != '\0' || max < 1) {
+				pw_ctl_error(CMD, "bad --max-reports \"%s\"",
+				    optarg);
+				return EX_USAGE;
+			}
+			err = NULL;
+			break;
+		default:
+			pw_ctl_opt_error(CMD, ch, argv);
+			return usage();
+		}
+	}
+	if (optind != argc)
+		return usage();
+	if (from_set != to_set) {
+		pw_ctl_error(CMD, "--from and --to go together");
+		return EX_USAGE;
+	}
+	if (c.from >= c.to) {
+		pw_ctl_error(CMD, "empty period");
+		return EX_USAGE;
+	}
+	if (dir == NULL) {
+		pw_ctl_error(CMD, "sending is not implemented yet: use "
+		    "--dry-run DIR");
+		return EX_USAGE;
+	}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		pw_ctl_error_errno(CMD, "%s", dir);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (org == NULL)
+		org = host;
+	if (email == NULL)
+		email = pw_asprintf("postmaster@%s", host);
+	if ((cfg = pw_ctl_config(ctl)) == NULL)
+		return 1;
+	if ((dns = pw_dns_config(cfg, &err)) == NULL) {
+		pw_ctl_error(CMD, "%s", err);
+		free(err);
+		return 1;
+	}
+	if ((st = pw_ctl_open_store(ctl, spec, CMD, true)) == NULL) {
+		pw_dns_free(&dns);
+		return 1;
+	}
+	if (pw_store_dmarc_list(st, collect_row, &c) < 0) {
+		pw_ctl_error(CMD, "cannot read the DMARC rows");
+		rc = 1;
+	}
+	pw_store_close(&st);
+	for (size_t i = 0; rc == 0 && i < c.nd; i++) {
+		struct rdomain *d = &c.d[i];
+		struct pw_dmarc_record rec;
+		const char *u, *e;
+
+		qsort(d->keys, d->nkeys, sizeof(*d->keys), keycmp);
+		if (pw_dmarc_record_parse(d->record, strlen(d->record),
+		    &rec) < 0 || rec.rua.s == NULL)
+			continue;	/* no rua: no report (RFC 9989) */
+		for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
+			char *uri, *t, *addr, *dest, *path, *id;
+			xmlBufferPtr xml;
+			int a;
+
+			for (e = u; e < rec.rua.s + rec.rua.len && *e != ',';
+			    e++)
+				;
+			uri = pw_strndup(u, (size_t)(e - u));
+			t = pw_trim(uri);
+			/* "!size" is obsolete (RFC 9990): ignored */
+			if ((addr = strchr(t, '!')) != NULL)
+				*addr = '\0';
+			if (strncasecmp(t, "mailto:", 7) != 0 ||
+			    (dest = strrchr(t + 7, '@')) == NULL ||
+			    dest[1] == '\0') {
+				free(uri);
+				continue;	/* not a mailto: we support */
+			}
+			addr = t + 7;
+			dest++;
+			if (!internal(dest, d->domain) &&
+			    (a = authorized(dns, d->domain, dest)) != 1) {
+				fprintf(stderr, "postwarden-ctl: %s: %s: %s "
+				    "skipped: %s\n", CMD, d->domain, addr,
+				    a < 0 ? "authorization lookup failed, "
+				    "try again later" : "no authorization "
+				    "record " "(RFC 9990 section 3)");
+				nskipped++;
+				free(uri);
+				continue;
+			}
+			if ((long)nreports >= max) {
+				fprintf(stderr, "postwarden-ctl: %s: "
+				    "--max-reports %ld reached, the rest "
+				    "next run\n", CMD, max);
+				free(uri);
+				rc = 2;
+				break;
+			}
+			id = pw_asprintf("%s.%lld.%zu", d->domain,
+			    (long long)c.from, nreports + 1);
+			if ((xml = report_xml(d, org, email, id, c.from,
+			    c.to)) == NULL) {
+				pw_ctl_error(CMD, "%s: cannot build the XML",
+				    d->domain);
+				rc = 1;
+			} else {
+				/* RFC 9990: receiver "!" policy-domain "!"
+				   begin "!" end "!" unique-id ".xml.gz";
+				   the destination in front for --dry-run */
+				path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!"
+				    "%zu.xml.gz", dir, addr, host, d->domain,
+				    (long long)c.from, (long long)c.to - 1,
+				    nreports + 1);
+				if (write_gz(path, xml) < 0)
+					rc = 1;
+				else
+					printf("%s\n", path);
+				free(path);
+				xmlBufferFree(xml);
+				nreports++;
+			}
+			free(id);
+			free(uri);
+		}
+	}
+	fprintf(stderr, "postwarden-ctl: %s: %zu rows, %zu domains, %zu "
+	    "reports, %zu destinations skipped, %zu rows without report "
+	    "columns\n", CMD, c.rows, c.nd, nreports, nskipped, c.skipped);
+	for (size_t i = 0; i < c.nd; i++) {
+		for (size_t k = 0; k < c.d[i].nkeys; k++)
+			free(c.d[i].keys[k]);
+		free(c.d[i].keys);
+		free(c.d[i].domain);
+		free(c.d[i].record);
+		free(c.d[i].discovery);
+	}
+	free(c.d);
+	free(c.hash);
+	pw_dns_free(&dns);
+	return rc;
+}
+
+int
+pw_ctl_dmarc(struct pw_ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "report") != 0) {
+		pw_ctl_error("dmarc", "usage: dmarc report ...");
+		return EX_USAGE;
+	}
+	return report(ctl, argc - 1, argv + 1);
+}
