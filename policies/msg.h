@@ -122,6 +122,10 @@ struct pw_comply {
 	bool			 class_final;	/* known at MAIL FROM and
 						   cannot change: RCPT-time
 						   decisions are allowed */
+	const char		*foreign;	/* sender_binding: the first
+						   identity outside org
+						   ("From <a@b>"), arena;
+						   NULL: none or not checked */
 	struct pw_comply_rcpt	*rcpts;		/* comply.h; arena */
 	size_t			 nrcpts;
 	size_t			 rcpts_cap;

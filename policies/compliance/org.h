@@ -55,6 +55,7 @@ enum pw_org_rule {
 	PW_RULE_IDENT,		/* R8: identification in the body */
 	PW_RULE_CONSENT,	/* R5: consent per recipient */
 	PW_RULE_CLASS_HEADER,	/* R2/R3: Postwarden-Class from submitters */
+	PW_RULE_SENDER_BINDING,	/* envelope/From/Sender in its own domains */
 	PW_RULE_N
 };
 
@@ -85,6 +86,14 @@ enum pw_missing_consent {
 	PW_NOCONSENT_REJECT,		/* reject the whole message */
 };
 
+/* Whose Postwarden-Class header the organisation trusts. */
+enum pw_class_header_from {
+	PW_CLASSHDR_SUBMITTERS,	/* its SASL logins and internal hosts */
+	PW_CLASSHDR_SASL,	/* its SASL logins only */
+	PW_CLASSHDR_INTERNAL,	/* internal_hosts / local sendmail only */
+	PW_CLASSHDR_NOBODY,
+};
+
 struct pw_org {
 	char		*name;		/* [A-Za-z0-9._-]{1,64}: token-safe */
 	char		*where;		/* "FILE:LINE" of its [org] line */
@@ -113,6 +122,14 @@ struct pw_org {
 	bool			 mailto_from;	/* unsubscribe_mailto_from:
 						   no valid token = a request
 						   for the From address */
+	/* Tenant binding (pol_classify, pol_dkim_sign). */
+	char			**send_as;	/* more addresses ("@" in
+						   them) and domains its
+						   submitters may use */
+	bool			 bind_internal;	/* sender_binding_internal:
+						   also for internal hosts
+						   without SASL */
+	enum pw_class_header_from class_header_from;
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"
@@ -142,6 +159,18 @@ const struct pw_org *pw_orgs_by_from(const struct pw_orgs *,
 const struct pw_org *pw_orgs_match(const struct pw_orgs *, const char *sasl,
 		    const char *env_from, const char *from_addr,
 		    enum pw_org_how *how_r);
+
+/* May o's submitters use this address (envelope sender, From, Sender)?
+   True when its domain is one of o's domains, envelope_domains or
+   from_domains, or the address or its domain is in send_as (".parent"
+   entries match subdomains).  False for a malformed address. */
+bool		 pw_org_may_send_as(const struct pw_org *o, const char *addr);
+
+/* The organisation that owns a domain (its domains, envelope_domains or
+   from_domains), or NULL: a DKIM key of that domain signs only its mail
+   (pol_dkim_sign). */
+const struct pw_org *pw_orgs_owner(const struct pw_orgs *,
+		    const char *domain);
 
 /* Names for logs and the summary line. */
 const char	*pw_class_name(enum pw_class);
