@@ -50,6 +50,8 @@
 #include "snapshot.h"
 
 #define CLASS_HDR	"Postwarden-Class"
+#define LIST_HDR	"Postwarden-List"
+#define LIST_MAX	64	/* PW_TOKEN_MAX_LIST: the name goes in tokens */
 
 enum unmatched { UNM_PASS, UNM_TEMPFAIL, UNM_REJECT };
 static const char *const unmatched_names[] = {"pass", "tempfail", "reject",
@@ -364,6 +366,73 @@ sender_binding(struct pw_msg *m, const struct pw_org *o)
 	return PW_REJECT;
 }
 
+/* list_name - the list of a List-Id ("Description <label.domain>", RFC
+   2919) or Postwarden-List ("label") value: lower-cased (RFC 2919 section
+   3 compares case-insensitively), 1..LIST_MAX of [a-z0-9._-] so that it
+   fits in a token; NULL when unusable */
+static const char *
+list_name(struct pw_msg *m, const char *value)
+{
+	const char *lt = strrchr(value, '<'), *gt;
+	char *v;
+	size_t n;
+
+	if (lt != NULL) {
+		if ((gt = strchr(lt, '>')) == NULL)
+			return NULL;
+		v = pw_strndup(lt + 1, (size_t)(gt - lt - 1));
+	} else
+		v = pw_strdup(value);
+	n = strlen(pw_trim(v));
+	if (n == 0 || n > LIST_MAX || strspn(pw_trim(v),
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    != n) {
+		free(v);
+		return NULL;
+	}
+	value = pw_arena_strdup(m->arena, pw_lowercase(pw_trim(v)));
+	free(v);
+	return value;
+}
+
+/* message_list - the mailing list the message belongs to: a
+   Postwarden-List from the organisation's own submitters (never from
+   one writing as someone else), else its List-Id; NULL: none.  Consent,
+   withdrawals and unsubscribe tokens are per (organisation, list). */
+static const char *
+message_list(struct pw_msg *m, const struct pw_org *o)
+{
+	const char *hdr = NULL, *l;
+	const struct pw_hdr *h;
+
+	if (pw_msg_hdr_count(m, LIST_HDR) > 0) {
+		if (m->comply.foreign == NULL && (m->comply.org_how ==
+		    PW_ORG_BY_SASL || internal_submitter(m)))
+			hdr = LIST_HDR;
+		else
+			pw_info(m, "classify: %s from an untrusted submitter: "
+			    "ignored and removed", LIST_HDR);
+	}
+	if (hdr == NULL && pw_msg_hdr_count(m, "List-Id") > 0)
+		hdr = "List-Id";
+	if (hdr == NULL)
+		return NULL;
+	/* Two names say nothing: mail on no list, for which only consent
+	   given for every list of the organisation counts. */
+	if (pw_msg_hdr_count(m, hdr) != 1) {
+		pw_warn(m, "classify: %zu %s headers: the message is on no "
+		    "list of %s", pw_msg_hdr_count(m, hdr), hdr, o->name);
+		return NULL;
+	}
+	h = pw_msg_hdr(m, hdr);
+	if ((l = list_name(m, h->value)) == NULL)
+		pw_warn(m, "classify: %s \"%.80s\": not a list name of up to "
+		    "%d characters [A-Za-z0-9._-]: the message is on no list "
+		    "of %s", hdr, pw_trim(pw_arena_strdup(m->arena, h->value)),
+		    LIST_MAX, o->name);
+	return l;
+}
+
 static enum pw_verdict
 cls_eoh(struct pw_call *call)
 {
@@ -409,6 +478,8 @@ cls_eoh(struct pw_call *call)
 	pw_msg_summary(m, "org=%s(%s) class=%s(%s)", k->org->name,
 	    pw_org_how_name(k->org_how), pw_class_name(k->class),
 	    pw_class_how_name(k->class_how));
+	if ((k->list = message_list(m, k->org)) != NULL)
+		pw_msg_summary(m, "list=%s", k->list);
 	return PW_DUNNO;
 }
 
