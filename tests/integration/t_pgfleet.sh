@@ -159,10 +159,10 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
 check "unsubd: one-click POST 200" test "$code" = 200 || diag "$(cat "$T/unsubd.log")"
 acme "$PW_SMTP_PORT" alice@remote.test
 check "after the POST: MTA 1 refuses the next message (550 5.7.1)" \
-    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: no consent' "$PW_SWAKS"
+    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS"
 acme "$P2" alice@remote.test
 check "after the POST: MTA 2 refuses it too (550 5.7.1)" \
-    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: no consent' "$PW_SWAKS"
+    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS"
 
 # 3. both MTAs at once: 8 messages each, concurrently
 burst() {	# burst PORT TAG

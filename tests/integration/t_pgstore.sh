@@ -91,7 +91,7 @@ check "no consent: 550 5.7.1 at RCPT" \
     grep -q '<\*\* *550 5.7.1 <nobody@remote.test>: no consent' "$PW_SWAKS"
 acme dave@remote.test
 check "withdrawn: 550 5.7.1 at RCPT" \
-    grep -q '<\*\* *550 5.7.1 <dave@remote.test>: no consent' "$PW_SWAKS"
+    grep -q '<\*\* *550 5.7.1 <dave@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS"
 sleep 0.5
 row=$(q "SELECT action, consent FROM audit WHERE recipient = 'nobody@remote.test' ORDER BY id DESC LIMIT 1")
 check "no consent: audit row refused_rcpt|none" test "$row" = "refused_rcpt|none"
@@ -185,7 +185,7 @@ row=$(q "SELECT address, reason FROM suppression WHERE address = 'alice@remote.t
 check "unsubd: the withdrawal is in PostgreSQL" test "$row" = "alice@remote.test|one_click_post"
 acme alice@remote.test
 check "unsubd: the next message to alice is refused (550 5.7.1)" \
-    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: no consent' "$PW_SWAKS"
+    grep -q '<\*\* *550 5.7.1 <alice@remote.test>: consent for acme withdrawn on ' "$PW_SWAKS"
 # consent given again, for the steps below
 ctl consent add alice@remote.test --org acme --type express --source web_form \
     --proof form-2 >/dev/null || nok "consent add (alice again)"
