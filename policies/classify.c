@@ -26,6 +26,16 @@
  * The class is final at MAIL FROM when nothing later can change it
  * (commercial by default, no trusted header possible): only then may
  * later policies decide per recipient at RCPT (§5.1).
+ *
+ * Tenant binding (sender_binding, per organisation): the envelope sender
+ * and every From and Sender address of mail from the organisation's SASL
+ * logins (and, with sender_binding_internal = yes, from internal hosts
+ * without SASL) must be its own (pw_org_may_send_as); otherwise 550 5.7.1
+ * naming the identity (enforce) or a warning (warn).  Such mail never
+ * gets its class from the header.  pol_dkim_sign does the other half: a
+ * key of a domain an organisation owns signs only that organisation's
+ * mail.  organisations_unknown_sasl = reject refuses, at MAIL FROM, SASL
+ * logins that no organisation lists.
  */
 #include "autoconf.h"
 
@@ -41,24 +51,32 @@
 #include "snapshot.h"
 
 #define CLASS_HDR	"Postwarden-Class"
+#define LIST_HDR	"Postwarden-List"
+#define LIST_MAX	64	/* PW_TOKEN_MAX_LIST: the name goes in tokens */
 
 enum unmatched { UNM_PASS, UNM_TEMPFAIL, UNM_REJECT };
 static const char *const unmatched_names[] = {"pass", "tempfail", "reject",
     NULL};
+enum unknown_sasl { UNK_PASS, UNK_REJECT };
+static const char *const unknown_sasl_names[] = {"pass", "reject", NULL};
 
 struct cls_settings {
 	int	 unmatched;
+	int	 unknown_sasl;
 };
 
 static const struct pw_setting cls_settings_tab[] = {
     PW_SET_ENUM("organisations_unmatched", "pass", unmatched_names,
 	struct cls_settings, unmatched),
+    PW_SET_ENUM("organisations_unknown_sasl", "pass", unknown_sasl_names,
+	struct cls_settings, unknown_sasl),
     PW_SET_END,
 };
 
 struct cls_conf {
 	const struct pw_orgs *orgs;	/* the snapshot's */
 	enum unmatched	 unmatched;
+	enum unknown_sasl unknown_sasl;
 };
 
 /* Headers whose presence means list or campaign mail (§5.2 item 3).  The
@@ -92,25 +110,40 @@ cls_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		return 0;	/* no organisations: outbound rules idle */
 	c = pw_calloc(1, sizeof(*c));
 	c->unmatched = (enum unmatched)s->unmatched;
+	c->unknown_sasl = (enum unknown_sasl)s->unknown_sasl;
 	c->orgs = svc->orgs;
 	*conf_r = c;
 	return 0;
+}
+
+/* internal_submitter - from internal_hosts or the local sendmail command,
+   without a SASL identity */
+static bool
+internal_submitter(const struct pw_msg *m)
+{
+	if (m->auth_authen != NULL && *m->auth_authen != '\0')
+		return false;
+	return (m->client != NULL && m->client->internal) ||
+	       (m->dir_why != NULL && strcmp(m->dir_why, "local") == 0);
 }
 
 /* header_trusted - may this submitter self-classify for org? */
 static bool
 header_trusted(const struct pw_msg *m, const struct pw_org *o)
 {
-	if (o == NULL || o->mode[PW_RULE_CLASS_HEADER] == PW_MODE_OFF)
+	if (o == NULL || o->mode[PW_RULE_CLASS_HEADER] == PW_MODE_OFF ||
+	    o->class_header_from == PW_CLASSHDR_NOBODY)
+		return false;
+	/* A submitter writing as someone outside its organisation does not
+	   classify that mail, even where sender_binding only warns. */
+	if (m->comply.foreign != NULL)
 		return false;
 	if (m->comply.org_how == PW_ORG_BY_SASL)
-		return true;
+		return o->class_header_from != PW_CLASSHDR_INTERNAL;
 	/* Authenticated as someone the organisation does not list: not its
 	   submitter, wherever the connection comes from. */
-	if (m->auth_authen != NULL && *m->auth_authen != '\0')
-		return false;
-	return (m->client != NULL && m->client->internal) ||
-	       (m->dir_why != NULL && strcmp(m->dir_why, "local") == 0);
+	return o->class_header_from != PW_CLASSHDR_SASL &&
+	       internal_submitter(m);
 }
 
 static enum pw_verdict
@@ -122,6 +155,19 @@ cls_mail(struct pw_call *call)
 
 	o = pw_orgs_match(c->orgs, m->auth_authen, m->env_from, NULL,
 	    &m->comply.org_how);
+	if (c->unknown_sasl == UNK_REJECT && m->auth_authen != NULL &&
+	    *m->auth_authen != '\0' && m->comply.org_how != PW_ORG_BY_SASL) {
+		/* A provider that lists every customer login: an unknown one
+		   is a customer it forgot or an account that should not
+		   send. */
+		pw_info(m, "classify: SASL login %s belongs to no "
+		    "organisation: rejected", m->auth_authen);
+		pw_msg_summary(m, "org=none(sasl %s)", m->auth_authen);
+		pw_msg_reply(m, "550", "5.7.1", "SASL login %s is not "
+		    "allowed to send: it belongs to no sender organisation",
+		    m->auth_authen);
+		return PW_REJECT;
+	}
 	if (o == NULL)
 		return PW_DUNNO;	/* the From domain may match at EOH */
 	m->comply.org = o;
@@ -203,7 +249,12 @@ header_class(struct pw_msg *m, enum pw_class *class_r)
 static void
 untrusted_class_header(struct pw_msg *m, bool trusted)
 {
-	if (pw_msg_hdr_count(m, CLASS_HDR) > 0 && !trusted)
+	if (pw_msg_hdr_count(m, CLASS_HDR) == 0 || trusted)
+		return;
+	if (m->comply.foreign != NULL)
+		pw_info(m, "classify: %s from a submitter writing as %s: "
+		    "ignored and removed", CLASS_HDR, m->comply.foreign);
+	else
 		pw_info(m, "classify: %s from an untrusted submitter: ignored "
 		    "and removed", CLASS_HDR);
 }
@@ -246,6 +297,144 @@ from_org(struct pw_msg *m, const struct cls_conf *c)
 	return o;
 }
 
+/* binding_applies - is this message held to org's sender_binding? */
+static bool
+binding_applies(const struct pw_msg *m, const struct pw_org *o)
+{
+	if (o == NULL || o->mode[PW_RULE_SENDER_BINDING] == PW_MODE_OFF)
+		return false;
+	if (m->comply.org_how == PW_ORG_BY_SASL)
+		return true;
+	return o->bind_internal && internal_submitter(m);
+}
+
+/* foreign_identity - the first of envelope sender, From and Sender
+   addresses that o's submitters may not use, as "what <addr>"; NULL */
+static const char *
+foreign_identity(struct pw_msg *m, const struct pw_org *o)
+{
+	static const char *const hdrs[] = {"From", "Sender"};
+	const char **addrs, *why;
+	int n;
+
+	/* The null sender (bounces, RFC 5321 4.5.5) names nobody. */
+	if (m->env_from != NULL && *m->env_from != '\0' &&
+	    !pw_org_may_send_as(o, m->env_from))
+		return pw_arena_printf(m->arena, "envelope sender <%s>",
+		    m->env_from);
+	for (size_t i = 0; i < m->hdrs.n; i++) {
+		const struct pw_hdr *h = &m->hdrs.v[i];
+		size_t k;
+
+		for (k = 0; k < 2 && !pw_strcaseeq(h->name, hdrs[k]); k++)
+			;
+		if (k == 2)
+			continue;
+		/* What cannot be read cannot be shown to be its own. */
+		if ((n = pw_addr_parse_list(m->arena, h->value, &addrs,
+		    &why)) <= 0)
+			return pw_arena_printf(m->arena, "%s header without "
+			    "a readable address", hdrs[k]);
+		for (int j = 0; j < n; j++)
+			if (!pw_org_may_send_as(o, addrs[j]))
+				return pw_arena_printf(m->arena, "%s <%s>",
+				    hdrs[k], addrs[j]);
+	}
+	return NULL;
+}
+
+/* sender_binding - refuse or log mail that o's submitters send as
+   someone else; sets comply.foreign */
+static enum pw_verdict
+sender_binding(struct pw_msg *m, const struct pw_org *o)
+{
+	const char *who;
+
+	if (!binding_applies(m, o) || (who = foreign_identity(m, o)) == NULL)
+		return PW_DUNNO;
+	m->comply.foreign = who;
+	if (o->mode[PW_RULE_SENDER_BINDING] == PW_MODE_WARN) {
+		pw_warn(m, "classify: sender_binding: %s is not an address of "
+		    "organisation %s (warn only)", who, o->name);
+		pw_msg_summary(m, "binding=warn");
+		return PW_DUNNO;
+	}
+	pw_info(m, "classify: sender_binding: %s is not an address of "
+	    "organisation %s: rejected", who, o->name);
+	pw_msg_summary(m, "org=%s(%s) binding=reject", o->name,
+	    pw_org_how_name(m->comply.org_how));
+	pw_msg_reply(m, "550", "5.7.1", "%s is not allowed: not an address "
+	    "of sender organisation %s", who, o->name);
+	return PW_REJECT;
+}
+
+/* list_name - the list of a List-Id ("Description <label.domain>", RFC
+   2919) or Postwarden-List ("label") value: lower-cased (RFC 2919 section
+   3 compares case-insensitively), 1..LIST_MAX of [a-z0-9._-] so that it
+   fits in a token; NULL when unusable */
+static const char *
+list_name(struct pw_msg *m, const char *value)
+{
+	const char *lt = strrchr(value, '<'), *gt;
+	char *v;
+	size_t n;
+
+	if (lt != NULL) {
+		if ((gt = strchr(lt, '>')) == NULL)
+			return NULL;
+		v = pw_strndup(lt + 1, (size_t)(gt - lt - 1));
+	} else
+		v = pw_strdup(value);
+	n = strlen(pw_trim(v));
+	if (n == 0 || n > LIST_MAX || strspn(pw_trim(v),
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    != n) {
+		free(v);
+		return NULL;
+	}
+	value = pw_arena_strdup(m->arena, pw_lowercase(pw_trim(v)));
+	free(v);
+	return value;
+}
+
+/* message_list - the mailing list the message belongs to: a
+   Postwarden-List from the organisation's own submitters (never from
+   one writing as someone else), else its List-Id; NULL: none.  Consent,
+   withdrawals and unsubscribe tokens are per (organisation, list). */
+static const char *
+message_list(struct pw_msg *m, const struct pw_org *o)
+{
+	const char *hdr = NULL, *l;
+	const struct pw_hdr *h;
+
+	if (pw_msg_hdr_count(m, LIST_HDR) > 0) {
+		if (m->comply.foreign == NULL && (m->comply.org_how ==
+		    PW_ORG_BY_SASL || internal_submitter(m)))
+			hdr = LIST_HDR;
+		else
+			pw_info(m, "classify: %s from an untrusted submitter: "
+			    "ignored and removed", LIST_HDR);
+	}
+	if (hdr == NULL && pw_msg_hdr_count(m, "List-Id") > 0)
+		hdr = "List-Id";
+	if (hdr == NULL)
+		return NULL;
+	/* Two names say nothing: mail on no list, for which only consent
+	   given for every list of the organisation counts. */
+	if (pw_msg_hdr_count(m, hdr) != 1) {
+		pw_warn(m, "classify: %zu %s headers: the message is on no "
+		    "list of %s", pw_msg_hdr_count(m, hdr), hdr, o->name);
+		return NULL;
+	}
+	h = pw_msg_hdr(m, hdr);
+	if ((l = list_name(m, h->value)) == NULL)
+		pw_warn(m, "classify: %s \"%.80s\": not a list name of up to "
+		    "%d characters [A-Za-z0-9._-]: the message is on no list "
+		    "of %s", hdr, pw_trim(pw_arena_strdup(m->arena, h->value)),
+		    LIST_MAX, o->name);
+	return l;
+}
+
 static enum pw_verdict
 cls_eoh(struct pw_call *call)
 {
@@ -260,6 +449,8 @@ cls_eoh(struct pw_call *call)
 		k->class = k->org->default_class;
 		k->class_how = PW_CLASS_BY_ORG;
 	}
+	if (sender_binding(m, k->org) == PW_REJECT)
+		return PW_REJECT;
 	trusted = header_trusted(m, k->org);
 	untrusted_class_header(m, trusted);
 	if (m->hdrs_truncated)
@@ -289,15 +480,19 @@ cls_eoh(struct pw_call *call)
 	pw_msg_summary(m, "org=%s(%s) class=%s(%s)", k->org->name,
 	    pw_org_how_name(k->org_how), pw_class_name(k->class),
 	    pw_class_how_name(k->class_how));
+	if ((k->list = message_list(m, k->org)) != NULL)
+		pw_msg_summary(m, "list=%s", k->list);
 	return PW_DUNNO;
 }
 
-/* cls_decides - cls_mail only records the organisation */
+/* cls_decides - cls_mail only records the organisation, unless unknown
+   SASL logins are refused there */
 static bool
 cls_decides(const void *conf)
 {
-	(void)conf;
-	return false;
+	const struct cls_conf *c = conf;
+
+	return c != NULL && c->unknown_sasl == UNK_REJECT;
 }
 
 const struct pw_policy pol_classify = {

@@ -5,15 +5,22 @@
  *
  * For each recipient of a message pol_classify found commercial, the
  * store (store.h) gives the current state of (organisation, normalised
- * address) for mail on no particular list: express, or implied and not
- * expired, passes; nothing on record, expired, or withdrawn/suppressed
- * (which always wins until a later express consent, consent.h) does not.
+ * address, list) for the message's list (msg->comply.list: List-Id or a
+ * trusted Postwarden-List; none: mail on no particular list): express,
+ * or implied and not expired, passes; nothing on record, expired, or
+ * withdrawn/suppressed (which always wins until a later express consent,
+ * consent.h) does not.  Consent or a withdrawal recorded without a list
+ * covers every list of the organisation; one recorded for a list covers
+ * that list only (and not mail on no list).
  * Transactional and other mail needs no consent (it is still audited).
  *
  * When the organisation's consent_mode is enforce:
  *   - class known at MAIL FROM (msg->comply.class_final) and
  *     missing_consent = refuse_at_rcpt: 550 5.7.1 at RCPT for that
- *     recipient only; the text says which: "<addr>: no consent on record
+ *     recipient only, when no consent holds for any list (the message's
+ *     list is only known at end of headers; a recipient with consent
+ *     for some list, or withdrawn from one list, is decided at end of
+ *     message); the text says which: "<addr>: no consent on record
  *     for ORG", "<addr>: consent for ORG expired on YYYY-MM-DD" or
  *     "<addr>: consent for ORG withdrawn on YYYY-MM-DD";
  *   - otherwise at end of message: drop_at_eom (and refuse_at_rcpt when
@@ -96,6 +103,16 @@ applies(const struct pw_msg *m)
 	       o->mode[PW_RULE_CONSENT] != PW_MODE_OFF;
 }
 
+/* whose - "ORG", or "ORG list L" for mail on a list */
+static const char *
+whose(struct pw_msg *m)
+{
+	if (m->comply.list == NULL)
+		return m->comply.org->name;
+	return pw_arena_printf(m->arena, "%s list %s", m->comply.org->name,
+	    m->comply.list);
+}
+
 /* record - copy a consent result into the recipient's record */
 static void
 record(struct pw_msg *m, struct pw_comply_rcpt *r,
@@ -120,7 +137,7 @@ record(struct pw_msg *m, struct pw_comply_rcpt *r,
 		    pw_date_format(r->basis_expires, date));
 		/* Expiry is exclusive at 00:00Z of that day (consent.h). */
 		r->refusal = pw_arena_printf(m->arena, "consent for %s "
-		    "expired on %.10s", m->comply.org->name, date);
+		    "expired on %.10s", whose(m), date);
 		break;
 	case PW_CSTATE_WITHDRAWN:
 		/* A negative id is a suppression (store.h). */
@@ -128,7 +145,7 @@ record(struct pw_msg *m, struct pw_comply_rcpt *r,
 		    b && b->id < 0 ? "suppressed" : "consent withdrawn",
 		    b ? pw_date_format(b->obtained_at, date) : "");
 		r->refusal = pw_arena_printf(m->arena, "consent for %s "
-		    "withdrawn%s%.10s", m->comply.org->name, b ? " on " : "",
+		    "withdrawn%s%.10s", whose(m), b ? " on " : "",
 		    b ? date : "");
 		break;
 	default:
@@ -144,8 +161,26 @@ refusal(struct pw_msg *m, const struct pw_comply_rcpt *r)
 	/* Nothing on record, or an address nothing can be on record for. */
 	if (r->refusal == NULL)
 		return pw_arena_printf(m->arena, "no consent on record for %s",
-		    m->comply.org->name);
+		    whose(m));
 	return r->refusal;
+}
+
+/* some_list - does consent hold for some list of the organisation?  At
+   RCPT the message's list is not known yet (headers come later). */
+static bool
+some_list(const struct pw_consent_events *ev, time_t now)
+{
+	struct pw_consent_result res;
+
+	for (size_t i = 0; i < ev->n; i++) {
+		if (ev->v[i].list == NULL || ev->v[i].list[0] == '\0')
+			continue;
+		pw_consent_evaluate(ev->v, ev->n, ev->v[i].list, now, &res);
+		if (res.state == PW_CSTATE_EXPRESS ||
+		    res.state == PW_CSTATE_IMPLIED)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -183,7 +218,8 @@ why_suppressed(struct pw_msg *m, struct pw_store *st, struct pw_comply_rcpt *r,
  * in r), -1 the store cannot answer now.
  */
 static int
-check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r)
+check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r,
+    bool *some_list_r)
 {
 	struct pw_consent_events ev = {0};
 	struct pw_consent_result res;
@@ -206,12 +242,21 @@ check(struct pw_msg *m, struct cns_conf *c, struct pw_comply_rcpt *r)
 	}
 	if ((st = pw_store_handle_get(c->store, m)) == NULL)
 		return -1;
-	rc = pw_store_consent_check(st, m->comply.org->name, r->addr, NULL,
-	    time(NULL), &res, &ev);
+	/* A second look (end of message, on a list) starts afresh. */
+	r->consent = NULL;
+	r->reason = r->refusal = NULL;
+	r->basis_id = 0;
+	r->basis_type = NULL;
+	r->basis_expires = 0;
+	rc = pw_store_consent_check(st, m->comply.org->name, r->addr,
+	    m->comply.list, time(NULL), &res, &ev);
 	if (rc >= 0)
 		record(m, r, &res, rc);
-	if (rc == 0)
+	if (rc == 0) {
 		why_suppressed(m, st, r, &res);
+		if (some_list_r != NULL)
+			*some_list_r = some_list(&ev, time(NULL));
+	}
 	if (rc < 0)
 		pw_warn(m, "consent: store: %s", pw_store_strerror());
 	pw_consent_events_free(&ev);
@@ -244,6 +289,7 @@ cns_rcpt(struct pw_call *call, const char *rcpt)
 	struct pw_msg *m = call->msg;
 	const struct pw_org *o = m->comply.org;
 	struct pw_comply_rcpt *r;
+	bool some = false;
 	int rc;
 
 	/* Only a class that cannot change any more allows a decision per
@@ -257,12 +303,15 @@ cns_rcpt(struct pw_call *call, const char *rcpt)
 	r->reason = NULL;
 	r->refusal = NULL;
 	r->action = NULL;
-	if ((rc = check(m, call->conf, r)) < 0) {
+	if ((rc = check(m, call->conf, r, &some)) < 0) {
 		r->action = "tempfail_rcpt";
 		store_down(m);
 		return PW_TEMPFAIL;
 	}
-	if (rc == 1)
+	/* Consent for one list only depends on the message's list (List-Id,
+	   known at end of headers): decided at end of message, which looks
+	   again at every recipient of mail on a list. */
+	if (rc == 1 || some)
 		return PW_DUNNO;
 	if (o->mode[PW_RULE_CONSENT] == PW_MODE_WARN) {
 		pw_info(m, "consent: <%s>: %s for %s (warn: not refused)",
@@ -332,8 +381,11 @@ cns_eom(struct pw_call *call)
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		struct pw_comply_rcpt *r = pw_comply_rcpt(m, m->rcpts[i], true);
 
-		/* Decided at RCPT (warn, or left for EOM): the same answer. */
-		if (r->consent == NULL && check(m, call->conf, r) < 0) {
+		/* Decided at RCPT (warn, or left for EOM): the same answer,
+		   unless the message is on a list, which RCPT did not know
+		   (a withdrawal from that list, or consent for it only). */
+		if ((r->consent == NULL || (m->comply.list != NULL &&
+		    r->action == NULL)) && check(m, call->conf, r, NULL) < 0) {
 			store_down(m);
 			return PW_TEMPFAIL;
 		}

@@ -10,6 +10,12 @@
  * The body is kept by the glue (PW_NEED_BODY_BUFFER) because headers can
  * change until end of message and libopendkim wants headers first.
  *
+ * Tenant binding: a key whose domain an organisation owns (org.h
+ * pw_orgs_owner) signs only mail of that organisation (msg->comply.org,
+ * set by pol_classify), whatever the SigningTable matched; so a customer
+ * of a hosting provider cannot get mail signed as another customer.  Keys
+ * of domains no organisation owns sign as the SigningTable says.
+ *
  * The DKIM_LIB handle and the key set are per config snapshot, read-only,
  * and shared by all threads; DKIM handles never leave their message.
  */
@@ -419,6 +425,48 @@ start_one(struct pw_msg *m, const struct dks_conf *c,
 	return d;
 }
 
+/* key_domain - the d= a key signs with */
+static const char *
+key_domain(const struct pw_dkim_key *k, const char *author)
+{
+	return strcmp(k->domain, "%") == 0 ? pw_addr_domain(author) :
+					     k->domain;
+}
+
+/* tenant_keys - drop the keys whose domain belongs to an organisation
+   other than the message's; returns how many are left */
+static size_t
+tenant_keys(struct pw_msg *m, const char *author,
+    const struct pw_dkim_key **keys, size_t n)
+{
+	const struct pw_orgs *orgs = pw_services(m->cfg)->orgs;
+	const struct pw_org *tenant = m->comply.org;
+	size_t j = 0;
+
+	if (orgs == NULL)
+		return n;
+	/* A SASL login that no organisation lists (organisations_unknown_sasl
+	   = pass) is nobody's submitter, even when its envelope or From
+	   names an organisation's domain. */
+	if (m->auth_authen != NULL && *m->auth_authen != '\0' &&
+	    m->comply.org_how != PW_ORG_BY_SASL)
+		tenant = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = key_domain(keys[i], author);
+		const struct pw_org *owner = pw_orgs_owner(orgs, d);
+
+		if (owner != NULL && owner != tenant) {
+			pw_warn(m, "dkim_sign: key %s (d=%s) not used: %s "
+			    "belongs to organisation %s, the mail to %s",
+			    keys[i]->name, d, d, owner->name,
+			    tenant ? tenant->name : "none");
+			continue;
+		}
+		keys[j++] = keys[i];
+	}
+	return j;
+}
+
 static enum pw_verdict
 dks_eom(struct pw_call *call)
 {
@@ -452,6 +500,10 @@ dks_eom(struct pw_call *call)
 	if (nkeys == 0) {
 		pw_msg_summary(m, "signed=none (no SigningTable match for %s)",
 		    author);
+		return PW_DUNNO;
+	}
+	if ((nkeys = tenant_keys(m, author, keys, nkeys)) == 0) {
+		pw_msg_summary(m, "signed=none (keys of another organisation)");
 		return PW_DUNNO;
 	}
 	hn = pw_msg_final_hdrs(m, &hv);

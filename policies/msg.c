@@ -333,7 +333,8 @@ pw_edit_delete_all(struct pw_msg *m, const char *name)
 		pw_edit_delete(m, name, (int)n);
 }
 
-const char *const pw_private_hdrs[PW_NPRIVATE_HDRS] = {"Postwarden-Class"};
+const char *const pw_private_hdrs[PW_NPRIVATE_HDRS] = {"Postwarden-Class",
+    "Postwarden-List"};
 
 void
 pw_msg_seen_hdr(struct pw_msg *m, const char *name)

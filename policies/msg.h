@@ -28,11 +28,11 @@ struct pw_policy;
 
 #define PW_MAX_POLICIES	32
 
-/* Headers that are instructions to postwarden (Postwarden-Class, read by
-   pol_classify): never passed on, whoever set them and in either
-   direction, since a list manager or a next hop that trusts this host
-   could honour them.  msg.c lists them. */
-#define PW_NPRIVATE_HDRS 1
+/* Headers that are instructions to postwarden (Postwarden-Class and
+   Postwarden-List, read by pol_classify): never passed on, whoever set
+   them and in either direction, since a list manager or a next hop that
+   trusts this host could honour them.  msg.c lists them. */
+#define PW_NPRIVATE_HDRS 2
 extern const char *const pw_private_hdrs[PW_NPRIVATE_HDRS];
 
 enum pw_verdict {		/* ordered by strength; see pw_msg_decide() */
@@ -122,6 +122,13 @@ struct pw_comply {
 	bool			 class_final;	/* known at MAIL FROM and
 						   cannot change: RCPT-time
 						   decisions are allowed */
+	const char		*list;		/* mailing list (List-Id or a
+						   trusted Postwarden-List),
+						   lower-case; NULL: none */
+	const char		*foreign;	/* sender_binding: the first
+						   identity outside org
+						   ("From <a@b>"), arena;
+						   NULL: none or not checked */
 	struct pw_comply_rcpt	*rcpts;		/* comply.h; arena */
 	size_t			 nrcpts;
 	size_t			 rcpts_cap;

@@ -244,7 +244,10 @@ generate(struct pw_msg *m, const struct uns_conf *c)
 		r->addr = pw_arena_strdup(m->arena, addr);
 		free(addr);
 	}
-	if (pw_token_mint(c->ring, (unsigned int)kid, o->name, "", r->addr,
+	/* The token names the message's list: its one-click POST withdraws
+	   that list only (unsubd offers "all lists" on its page). */
+	if (pw_token_mint(c->ring, (unsigned int)kid, o->name,
+	    m->comply.list ? m->comply.list : "", r->addr,
 	    time(NULL), &token, id, &why) < 0)
 		return internal(m, why);
 	https = pw_unsub_https_uri(m->arena, o->unsubscribe_url, token, &why);

@@ -407,9 +407,14 @@ page_get(struct ud *u, struct MHD_Connection *conn, const struct pw_token *t)
 	}
 	pw_buf_puts(&b, " from ");
 	pw_unsubd_html_sentence_end(&b, name);
+	/* A token of list mail: the first button withdraws that list (as
+	   the one-click POST does), the second every list. */
 	pw_buf_puts(&b, "</p>\n<form method=\"post\"><input type=\"hidden\" "
 			"name=\"List-Unsubscribe\" value=\"One-Click\"><button "
-			"type=\"submit\">Unsubscribe</button></form>\n");
+			"type=\"submit\">");
+	pw_buf_puts(&b, t->list[0] != '\0' ? "Unsubscribe from this list" :
+					     "Unsubscribe");
+	pw_buf_puts(&b, "</button></form>\n");
 	if (t->list[0] != '\0') {
 		pw_buf_puts(
 		    &b,

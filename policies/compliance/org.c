@@ -43,6 +43,8 @@ static const char *const noconsent_names[] = {"refuse_at_rcpt",
 static const char *const unsubinv_names[] = {"replace", "reject", NULL};
 static const char *const mailtoact_names[] = {"discard", "deliver", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
+static const char *const classhdr_names[] = {"submitters", "sasl",
+    "internal", "nobody", NULL};
 static const char *const setclass_names[] = {"commercial", "transactional",
     "other", NULL};
 
@@ -61,6 +63,8 @@ enum key_type {
 	K_HTTPS,	/* https:// URL */
 	K_URL,		/* http:// or https:// URL */
 	K_EMAIL,	/* local@domain, "mailto:" accepted and dropped */
+	K_SENDAS,	/* list of addresses and domains */
+	K_CLASSHDR,	/* submitters | sasl | internal | nobody */
 };
 
 struct okey {
@@ -96,6 +100,10 @@ static const struct okey okeys[] = {
     {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action)},
     {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from)},
     {"complaints_address", K_EMAIL, OFF(complaints_address)},
+    {"sender_binding", K_MODE, PW_RULE_SENDER_BINDING},
+    {"sender_binding_internal", K_BOOL, OFF(bind_internal)},
+    {"send_as", K_SENDAS, OFF(send_as)},
+    {"class_header_from", K_CLASSHDR, OFF(class_header_from)},
     {NULL, K_STR, 0},
 };
 
@@ -208,6 +216,29 @@ domain_norm(const char *in, const char **error_r)
 	return r;
 }
 
+/* addr_norm - "Local@Domain" as local@normalised-domain; NULL on error.
+   The local part is lower-cased too: send_as is a permission, and a
+   mailbox that differs only in case is the same mailbox in practice. */
+static char *
+addr_norm(const char *in, const char **error_r)
+{
+	const char *at = strrchr(in, '@');
+	char *d, *r, *l;
+
+	if (at == NULL || at == in || at[1] == '\0' ||
+	    strpbrk(in, " \t<>,;\"") != NULL) {
+		*error_r = "expected local@domain or a domain";
+		return NULL;
+	}
+	if (pw_domain_normalise(at + 1, strlen(at + 1), &d, error_r) < 0)
+		return NULL;
+	l = pw_lowercase(pw_strndup(in, (size_t)(at - in)));
+	r = pw_asprintf("%s@%s", l, d);
+	free(l);
+	free(d);
+	return r;
+}
+
 /* set_list - a domain or login list value */
 static void
 set_list(struct parse *p, int line, const struct okey *k, const char *val)
@@ -222,6 +253,17 @@ set_list(struct parse *p, int line, const struct okey *k, const char *val)
 
 		if (k->type == K_LOGINS) {
 			v[j++] = pw_lowercase(v[i]);
+			continue;
+		}
+		if (k->type == K_SENDAS && strchr(v[i], '@') != NULL) {
+			if ((n = addr_norm(v[i], &why)) == NULL) {
+				perr(p, line, "%s: \"%s\": %s", k->name, v[i],
+				    why);
+				free(v[i]);
+				continue;
+			}
+			free(v[i]);
+			v[j++] = n;
 			continue;
 		}
 		if ((n = domain_norm(v[i], &why)) == NULL) {
@@ -258,7 +300,13 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 	switch (k->type) {
 	case K_DOMAINS:
 	case K_LOGINS:
+	case K_SENDAS:
 		set_list(p, line, k, val);
+		return;
+	case K_CLASSHDR:
+		if ((i = enum_parse(classhdr_names, val)) < 0)
+			goto bad_enum;
+		*(enum pw_class_header_from *)at = (enum pw_class_header_from)i;
 		return;
 	case K_CLASS:
 		if ((i = enum_parse(setclass_names, val)) < 0)
@@ -346,6 +394,7 @@ bad_enum: {
 			    k->type == K_UNSUBINV  ? unsubinv_names :
 			    k->type == K_MAILTOACT ? mailtoact_names :
 			    k->type == K_BOOL	   ? bool_names :
+			    k->type == K_CLASSHDR  ? classhdr_names :
 						     noconsent_names);
 
 	perr(p, line, "%s = %s: expected %s", k->name, val, l);
@@ -374,6 +423,7 @@ org_free(struct pw_org *o)
 	free(o->unsubscribe_url);
 	free(o->unsubscribe_mailto);
 	free(o->complaints_address);
+	pw_strv_free(&o->send_as);
 	free(o);
 }
 
@@ -483,6 +533,11 @@ section_start(struct parse *p, int line, char *s)
 	o->mode[PW_RULE_IDENT] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_CONSENT] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_CLASS_HEADER] = PW_MODE_WARN;
+	/* A hosting provider's customer must not send as another one: the
+	   safe default; an organisation that sends for others lists them
+	   in send_as. */
+	o->mode[PW_RULE_SENDER_BINDING] = PW_MODE_ENFORCE;
+	o->class_header_from = PW_CLASSHDR_SUBMITTERS;
 	o->multi_recipient = PW_MULTI_RCPT_LIMIT;
 	o->missing_consent = PW_NOCONSENT_REFUSE_AT_RCPT;
 	p->orgs->v = pw_realloc(p->orgs->v, (p->orgs->n + 1) * sizeof(o));
@@ -753,7 +808,8 @@ pw_orgs_warnings(const struct pw_orgs *orgs, struct pw_buf *out)
 		if (o->default_class != PW_CLASS_COMMERCIAL)
 			why = "(its default_class is not commercial: the class "
 			      "is only known at end of headers)";
-		else if (o->mode[PW_RULE_CLASS_HEADER] != PW_MODE_OFF)
+		else if (o->mode[PW_RULE_CLASS_HEADER] != PW_MODE_OFF &&
+			 o->class_header_from != PW_CLASSHDR_NOBODY)
 			why = "for mail of its own submitters (SASL logins, "
 			      "internal_hosts): class_header_mode is not off, "
 			      "so their Postwarden-Class header can change the "
@@ -909,6 +965,70 @@ pw_orgs_match(const struct pw_orgs *o, const char *sasl, const char *env_from,
 		return r;
 	}
 	return NULL;
+}
+
+/* list_has_domain - d (normalised) is an entry of v, or under a
+   ".parent" entry of v; entries with "@" (addresses) are skipped */
+static bool
+list_has_domain(char *const *v, const char *d)
+{
+	size_t dl = strlen(d);
+
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+		size_t el = strlen(v[i]);
+
+		if (strchr(v[i], '@') != NULL)
+			continue;
+		if (strcmp(v[i], d) == 0)
+			return true;
+		if (v[i][0] == '.' && dl > el && strcmp(d + dl - el, v[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+pw_org_may_send_as(const struct pw_org *o, const char *addr)
+{
+	const char *why;
+	char *a, *d;
+	bool r = false;
+
+	if (o == NULL || addr == NULL || (a = addr_norm(addr, &why)) == NULL)
+		return false;
+	d = strrchr(a, '@') + 1;
+	if (list_has_domain(o->domains, d) ||
+	    list_has_domain(o->envelope_domains, d) ||
+	    list_has_domain(o->from_domains, d) ||
+	    list_has_domain(o->send_as, d))
+		r = true;
+	for (size_t i = 0; !r && o->send_as != NULL && o->send_as[i]; i++)
+		r = strcmp(o->send_as[i], a) == 0;
+	free(a);
+	return r;
+}
+
+const struct pw_org *
+pw_orgs_owner(const struct pw_orgs *o, const char *domain)
+{
+	const struct pw_org *r;
+
+	if (o == NULL)
+		return NULL;
+	if ((r = domain_find(&o->by_from, domain)) == NULL)
+		r = domain_find(&o->by_env, domain);
+	/* "domains" set beside explicit envelope_domains and from_domains
+	   is in neither index: rare, so a scan. */
+	if (r == NULL && domain != NULL && *domain != '\0' && *domain != '.') {
+		const char *why;
+		char *d = domain_norm(domain, &why);
+
+		for (size_t i = 0; d != NULL && r == NULL && i < o->n; i++)
+			if (list_has_domain(o->v[i]->domains, d))
+				r = o->v[i];
+		free(d);
+	}
+	return r;
 }
 
 const char *

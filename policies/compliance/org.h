@@ -55,6 +55,7 @@ enum pw_org_rule {
 	PW_RULE_IDENT,		/* R8: identification in the body */
 	PW_RULE_CONSENT,	/* R5: consent per recipient */
 	PW_RULE_CLASS_HEADER,	/* R2/R3: Postwarden-Class from submitters */
+	PW_RULE_SENDER_BINDING,	/* envelope/From/Sender in its own domains */
 	PW_RULE_N
 };
 
@@ -83,6 +84,14 @@ enum pw_missing_consent {
 					   else as drop_at_eom */
 	PW_NOCONSENT_DROP_AT_EOM,	/* delete the recipient at EOM */
 	PW_NOCONSENT_REJECT,		/* reject the whole message */
+};
+
+/* Whose Postwarden-Class header the organisation trusts. */
+enum pw_class_header_from {
+	PW_CLASSHDR_SUBMITTERS,	/* its SASL logins and internal hosts */
+	PW_CLASSHDR_SASL,	/* its SASL logins only */
+	PW_CLASSHDR_INTERNAL,	/* internal_hosts / local sendmail only */
+	PW_CLASSHDR_NOBODY,
 };
 
 struct pw_org {
@@ -116,6 +125,14 @@ struct pw_org {
 	/* Inbound ARF complaints (RFC 5965) to this address become
 	   suppressions (pol_feedback, issue 17).  NULL: none. */
 	char			*complaints_address;
+	/* Tenant binding (pol_classify, pol_dkim_sign). */
+	char			**send_as;	/* more addresses ("@" in
+						   them) and domains its
+						   submitters may use */
+	bool			 bind_internal;	/* sender_binding_internal:
+						   also for internal hosts
+						   without SASL */
+	enum pw_class_header_from class_header_from;
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"
@@ -145,6 +162,18 @@ const struct pw_org *pw_orgs_by_from(const struct pw_orgs *,
 const struct pw_org *pw_orgs_match(const struct pw_orgs *, const char *sasl,
 		    const char *env_from, const char *from_addr,
 		    enum pw_org_how *how_r);
+
+/* May o's submitters use this address (envelope sender, From, Sender)?
+   True when its domain is one of o's domains, envelope_domains or
+   from_domains, or the address or its domain is in send_as (".parent"
+   entries match subdomains).  False for a malformed address. */
+bool		 pw_org_may_send_as(const struct pw_org *o, const char *addr);
+
+/* The organisation that owns a domain (its domains, envelope_domains or
+   from_domains), or NULL: a DKIM key of that domain signs only its mail
+   (pol_dkim_sign). */
+const struct pw_org *pw_orgs_owner(const struct pw_orgs *,
+		    const char *domain);
 
 /* Names for logs and the summary line. */
 const char	*pw_class_name(enum pw_class);

@@ -348,6 +348,22 @@ consent_express(struct pw_store *s, const char *org, const char *addr)
 	assert_int_equal(pw_store_consent_add(s, &r, 1), 0);
 }
 
+/* consent_list - express consent for one list */
+static void
+consent_list(struct pw_store *s, const char *org, const char *addr,
+    const char *list)
+{
+	struct pw_consent_record r = {0};
+
+	r.org = org;
+	r.address = addr;
+	r.list = list;
+	r.type = PW_CONSENT_EXPRESS;
+	r.obtained_at = time(NULL) - 86400;
+	r.source = "test";
+	assert_int_equal(pw_store_consent_add(s, &r, 1), 0);
+}
+
 /* consent_inquiry - implied consent from an inquiry on DATE (6 months) */
 static void
 consent_inquiry(struct pw_store *s, const char *org, const char *addr,
@@ -388,6 +404,17 @@ setup_store(void **state)
 	consent_express(s, "late", "alice@x.example");
 	consent_express(s, "late", "bob@x.example");
 	consent_inquiry(s, "acme", "old@x.example", "2020-01-10");
+	/* per list (t_list_stage): lina for one list only; lars for every
+	   list but withdrawn from that one */
+	consent_list(s, "acme", "lina@x.example", "news.acme.example");
+	consent_express(s, "acme", "lars@x.example");
+	sup.org = "acme";
+	sup.address = "lars@x.example";
+	sup.list = "news.acme.example";
+	sup.reason = "one_click_post";
+	sup.requested_at = time(NULL);
+	assert_int_equal(pw_store_suppression_add(s, &sup), 0);
+	memset(&sup, 0, sizeof(sup));
 	sup.org = "acme";
 	sup.address = "dave@x.example";
 	sup.reason = "one_click_post";
@@ -727,6 +754,77 @@ t_ring_owner(void **state)
 	free(path);
 }
 
+/* Consent per mailing list: the list comes from List-Id at end of
+   headers, so RCPT refuses only a recipient with consent for no list. */
+static void
+t_list_stage(void **state)
+{
+	char *spec = pw_asprintf("sqlite:%s", dbpath);
+	struct pw_config *cfg = load(spec);
+	struct pw_msg *m;
+	static const char news[] = "From: n@acme.example|Message-ID: <l@a>|"
+	    "List-Id: Acme News <News.Acme.Example>";
+	static const char deals[] = "From: n@acme.example|Message-ID: <l@a>|"
+	    "List-Id: <deals.acme.example>";
+
+	(void)state;
+	/* consent for news only: news delivered, with a token for news */
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "lina@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, news, true), PW_DUNNO);
+	assert_string_equal(m->comply.list, "news.acme.example");
+	{
+		const char *lu = edit_value(m, "List-Unsubscribe");
+		struct pw_buf err = {0};
+		struct pw_keyring *ring = pw_keyring_load(ringpath, &err);
+		struct pw_token tok;
+		const char *p = strstr(lu, "/u/") + 3, *e = strchr(p, '>');
+		char *t = pw_strndup(p, (size_t)(e - p));
+
+		assert_int_equal(pw_token_verify(ring, t, strlen(t), time(NULL),
+		    0, "acme", &tok), PW_TOKEN_OK);
+		assert_string_equal(tok.list, "news.acme.example");
+		pw_token_clear(&tok);
+		free(t);
+		pw_keyring_free(&ring);
+	}
+	finish(&m);
+	/* ... deals and mail on no list refused at end of message */
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "lina@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, deals, true), PW_REJECT);
+	assert_string_equal(m->reply.text, "<lina@x.example>: no consent on "
+	    "record for acme list deals.acme.example");
+	finish(&m);
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "lina@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, "From: n@acme.example|Message-ID: <l@a>",
+	    true), PW_REJECT);
+	assert_string_equal(m->reply.text, "<lina@x.example>: no consent on "
+	    "record for acme");
+	finish(&m);
+	/* consent for every list, withdrawn from news: passes RCPT, news
+	   refused at end of message, deals delivered */
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "lars@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, news, true), PW_REJECT);
+	assert_non_null(strstr(m->reply.text, "<lars@x.example>: consent for "
+	    "acme list news.acme.example withdrawn on "));
+	finish(&m);
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "lars@x.example"), PW_DUNNO);
+	assert_int_equal(eom(m, deals, true), PW_DUNNO);
+	assert_string_equal(pw_comply_rcpt(m, "lars@x.example", false)->consent,
+	    "express");
+	finish(&m);
+	/* consent for no list at all: still refused at RCPT */
+	m = start(cfg, "acme-news", "n@acme.example");
+	assert_int_equal(rcpt(m, "nobody@x.example"), PW_REJECT);
+	finish(&m);
+	pw_config_release(&cfg);
+	free(spec);
+}
+
 int
 main(void)
 {
@@ -739,6 +837,7 @@ main(void)
 	    cmocka_unit_test(t_store_down),
 	    cmocka_unit_test(t_nonsmtp),
 	    cmocka_unit_test(t_ring_owner),
+	    cmocka_unit_test(t_list_stage),
 	};
 
 	return cmocka_run_group_tests(tests, setup_store, NULL);

@@ -98,6 +98,19 @@ static const struct t_case cases[] = {
 	":8: token_key_id = 300: expected a key id 0..255"},
     {"empty value", GOOD_ACME "contact_phone =\n",
 	":8: \"contact_phone\" has an empty value"},
+    {"tenant keys", GOOD_ACME "sender_binding = warn\n"
+	"sender_binding_internal = yes\nclass_header_from = sasl\n"
+	"send_as = Partner.Example, .lists.example, Ceo@Other.Example\n",
+	NULL},
+    {"bad sender_binding", GOOD_ACME "sender_binding = strict\n",
+	":8: sender_binding = strict: expected off | warn | enforce"},
+    {"bad class_header_from", GOOD_ACME "class_header_from = everyone\n",
+	":8: class_header_from = everyone: expected submitters | sasl | "
+	"internal | nobody"},
+    {"bad send_as address", GOOD_ACME "send_as = @nolocal.example\n",
+	":8: send_as: \"@nolocal.example\": expected local@domain"},
+    {"bad send_as domain", GOOD_ACME "send_as = bad..example\n",
+	":8: send_as: \"bad..example\""},
     {"lonely continuation", "  domains = a\n",
 	":1: continuation line without a key"},
 };
@@ -208,6 +221,67 @@ test_lookup(void **state)
 	free(path);
 }
 
+/* Tenant binding: which addresses an organisation's submitters may use,
+   and which organisation owns a DKIM key's domain. */
+static void
+test_send_as(void **state)
+{
+	char *path = t_tmpfile("org.conf", GOOD_ACME
+	    "send_as = partner.example, .lists.example, Ceo@Other.Example\n"
+	    "[org shop]\ndomains = shop.example\n"
+	    "envelope_domains = bounce.shop.example\n"
+	    "from_domains = news.shop.example\n"
+	    "identification_mode = off\nunsub_mode = off\n", 0644);
+	struct pw_buf err = {0};
+	struct pw_orgs *o = pw_orgs_load(path, &err);
+	const struct pw_org *a, *s;
+
+	(void)state;
+	if (o == NULL)
+		fail_msg("%s", err.data);
+	a = pw_orgs_by_name(o, "acme");
+	s = pw_orgs_by_name(o, "shop");
+	/* defaults: enforce, both kinds of submitter, hosts not bound */
+	assert_int_equal(a->mode[PW_RULE_SENDER_BINDING], PW_MODE_ENFORCE);
+	assert_int_equal(a->class_header_from, PW_CLASSHDR_SUBMITTERS);
+	assert_false(a->bind_internal);
+
+	assert_true(pw_org_may_send_as(a, "news@acme.example"));
+	assert_true(pw_org_may_send_as(a, "News@ACME.Example"));
+	assert_true(pw_org_may_send_as(a, "b@x.bounce.acme.example"));
+	assert_false(pw_org_may_send_as(a, "b@bounce.acme.example"));
+	assert_true(pw_org_may_send_as(a, "x@partner.example"));
+	assert_false(pw_org_may_send_as(a, "x@sub.partner.example"));
+	assert_true(pw_org_may_send_as(a, "x@a.lists.example"));
+	assert_false(pw_org_may_send_as(a, "x@lists.example"));
+	assert_true(pw_org_may_send_as(a, "ceo@other.example"));
+	assert_false(pw_org_may_send_as(a, "cfo@other.example"));
+	assert_false(pw_org_may_send_as(a, "news@shop.example"));
+	assert_false(pw_org_may_send_as(a, "news@evilacme.example"));
+	assert_false(pw_org_may_send_as(a, "no-at-sign"));
+	assert_false(pw_org_may_send_as(a, ""));
+	assert_false(pw_org_may_send_as(NULL, "news@acme.example"));
+	/* domains, envelope_domains and from_domains are all its own */
+	assert_true(pw_org_may_send_as(s, "a@shop.example"));
+	assert_true(pw_org_may_send_as(s, "a@bounce.shop.example"));
+	assert_true(pw_org_may_send_as(s, "a@news.shop.example"));
+	assert_false(pw_org_may_send_as(s, "a@acme.example"));
+
+	assert_ptr_equal(pw_orgs_owner(o, "acme.example"), a);
+	assert_ptr_equal(pw_orgs_owner(o, "ACME.example."), a);
+	assert_ptr_equal(pw_orgs_owner(o, "news.shop.example"), s);
+	assert_ptr_equal(pw_orgs_owner(o, "bounce.shop.example"), s);
+	/* in "domains" only (both other lists set explicitly) */
+	assert_ptr_equal(pw_orgs_owner(o, "shop.example"), s);
+	/* send_as does not make a domain its own */
+	assert_null(pw_orgs_owner(o, "partner.example"));
+	assert_null(pw_orgs_owner(o, "nobody.example"));
+	assert_null(pw_orgs_owner(o, ""));
+	assert_null(pw_orgs_owner(NULL, "acme.example"));
+	pw_orgs_free(&o);
+	free(path);
+}
+
 /* Settings that cannot act together: warnings with FILE:LINE, and only
    for values written in the file. */
 static const struct {
@@ -238,6 +312,9 @@ static const struct {
     {"the rule is off", "consent_mode = off\nunsub_mode = off\n"
 	"multi_recipient = rcpt_limit\nmissing_consent = refuse_at_rcpt\n",
 	0, NULL},
+    {"class_header_from = nobody: both act",
+	"class_header_from = nobody\nmulti_recipient = rcpt_limit\n"
+	"missing_consent = refuse_at_rcpt\n", 0, NULL},
     {"choices that act at end of message",
 	"multi_recipient = reject\nmissing_consent = drop_at_eom\n", 0, NULL},
 };
@@ -315,6 +392,7 @@ main(void)
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_all_errors),
 	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_send_as),
 	    cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_sample),
 	};
