@@ -262,7 +262,7 @@ t_schema(void **state)
 	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
 	assert_int_equal(
@@ -1359,8 +1359,27 @@ t_feedback(void **state)
 	}
 }
 
-/* A version 1 store (before issue 17) is migrated: SQLite at the first
-   read-write open, PostgreSQL by store init; its rows stay. */
+/* The dmarc_eval report columns of schema version 3 (issue 11), dropped
+   to make an older store: PostgreSQL takes one ALTER TABLE with commas,
+   SQLite one column per ALTER TABLE. */
+#define V3_DROP "ALTER TABLE dmarc_eval DROP COLUMN env_from%s " \
+	"DROP COLUMN spf_scope%s DROP COLUMN dkim_selector%s " \
+	"DROP COLUMN dmarc_result%s DROP COLUMN spf_aligned%s " \
+	"DROP COLUMN dkim_aligned%s DROP COLUMN override%s " \
+	"DROP COLUMN pub_domain%s DROP COLUMN pub_record%s " \
+	"DROP COLUMN discovery;"
+#define V3_DROP_PG pw_asprintf(V3_DROP, ",", ",", ",", ",", ",", ",", ",", \
+	",", ",")
+#define SQ_SEP "; ALTER TABLE dmarc_eval"
+#define V3_DROP_SQ pw_asprintf(V3_DROP, SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP, \
+	SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP)
+/* ... and feedback_event of version 2 (issue 17) */
+#define V2_DROP_SQ "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
+#define V2_DROP_PG "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
+
+/* A version 1 store (before issues 17 and 11) is migrated by store init
+   only, on both backends (the daemons refuse it and name the command);
+   its rows stay. */
 static void
 t_migrate_v1(void **state)
 {
@@ -1377,24 +1396,24 @@ t_migrate_v1(void **state)
 	sup.requested_at = T("2025-01-01");
 	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
 	pw_store_close(&f->store);
-	assert_int_equal(sql(f, "DROP TABLE feedback_event; "
-	    "DROP INDEX audit_recipient; PRAGMA user_version = 1",
-	    "DROP TABLE feedback_event; DROP INDEX audit_recipient; "
-	    "UPDATE pw_schema SET version = 1"), 0);
-	if (f->be == BE_PG) {
-		/* the daemon does not migrate: it names the command */
-		assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
-		assert_non_null(strstr(err, "postwarden-ctl store init"));
-		free(err);
-		o.init = true;
-	} else {
-		/* a reader cannot migrate and says so */
-		o.readonly = true;
-		assert_int_equal(pw_store_open(f->spec, &o, &s2, &err), -1);
-		assert_non_null(strstr(err, "older"));
-		free(err);
-		o.readonly = false;
+	{
+		char *v3sq = V3_DROP_SQ, *v3pg = V3_DROP_PG;
+		char *sq = pw_asprintf("%s %s PRAGMA user_version = 1", v3sq,
+		    V2_DROP_SQ);
+		char *pg = pw_asprintf("%s %s UPDATE pw_schema SET version = 1",
+		    v3pg, V2_DROP_PG);
+
+		assert_int_equal(sql(f, sq, pg), 0);
+		free(sq);
+		free(pg);
+		free(v3sq);
+		free(v3pg);
 	}
+	/* the daemon does not migrate: it names the command */
+	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
+	assert_non_null(strstr(err, "postwarden-ctl store init"));
+	free(err);
+	o.init = true;
 	if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
 		fail_msg("open: %s", err);
 	assert_int_equal(count(f, "suppression"), 1);
@@ -1530,6 +1549,7 @@ t_dmarc_migrate_v1(void **state)
 		    "ALTER TABLE dmarc_eval DROP COLUMN pub_domain;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN pub_record;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN discovery;"
+		    V2_DROP_SQ
 		    "PRAGMA user_version = 1;");
 		if (sqlite3_exec(db, drop, NULL, NULL, &err) != SQLITE_OK)
 			fail_msg("downgrade: %s", err);
@@ -1550,6 +1570,7 @@ t_dmarc_migrate_v1(void **state)
 		drop = pw_asprintf(V2_DROP, ",", ",", ",", ",", ",", ",", ",",
 		    ",", ",");
 		assert_int_equal(pgx(f->admin, drop), 0);
+		assert_int_equal(pgx(f->admin, V2_DROP_PG), 0);
 		assert_int_equal(pgx(f->admin,
 		    "UPDATE pw_schema SET version = 1"), 0);
 		assert_int_equal(pw_store_open(f->spec, &o, &f->store, &err),
