@@ -1076,6 +1076,13 @@ main(int argc, char **argv)
 		printf("%s: ok: listen %s port %ld%s, base %s/TOKEN\n",
 		       u.cfg->path, u.s->listen_address, u.s->listen_port,
 		       cert ? " (TLS)" : "", u.base);
+		/* Freed for LeakSanitizer (the sanitizer pass of
+		   scripts/test.sh runs -n). */
+		free(cert);
+		free(key);
+		free(u.base);
+		pw_cidr_free(&u.proxies);
+		pw_config_release(&u.cfg);
 		return 0;
 	}
 	fd = open_listener(u.s);
