@@ -17,7 +17,9 @@
 # (ports), PW_SKIP_DEPS=1 (do not run install-deps.sh), PW_TESTS (the
 # integration scripts to run, default tests/integration/t_*.sh), PW_KEEP=1
 # (keep the integration temp dirs), PW_TMPDIR (where they go),
-# PW_TEST_TIMEOUT (seconds per integration script, default 600).
+# PW_TEST_TIMEOUT (seconds per integration script, default 600),
+# PW_SANITIZERS=0 (skip the sanitizer pass, step 6), PW_SAN_TESTS (its
+# integration scripts).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -67,6 +69,47 @@ mkdir -p "$build"
 step configure sh -c "cd '$build' && '$top/configure' --enable-test-hooks"
 step make make -C "$build" -j"$jobs"
 
+# sanitizer reports (step 6): the files in $san_dir; "" outside step 6
+san_dir=
+# san_reports WHAT: count a failure for each new report file and show
+# its head; then empty the directory for the next test
+san_reports() {
+	local f
+	[ -n "$san_dir" ] || return 0
+	for f in "$san_dir"/*; do
+		[ -f "$f" ] || continue
+		say "not ok - $1: sanitizer report $(basename "$f")"
+		grep -E 'ERROR|runtime error|SUMMARY|#[0-9] ' "$f" | head -12 |
+		    sed 's/^/#   /'
+		cp "$f" "$logs/" 2>/dev/null
+		rm -f "$f"
+		failed=$((failed + 1))
+	done
+}
+
+# unit_tests DIR LABEL: make check in DIR (cmocka through the TAP driver)
+unit_tests() {
+	local dir=$1 label=$2 check_rc counts u_pass u_fail
+	say "# make check ($label)"
+	make -C "$dir" -j"$jobs" check >"$logs/$label.log" 2>&1 </dev/null
+	check_rc=$?
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$logs/$label.log" | sed 's/^/#   /'
+	counts=$(awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f = $3 } /^# ERROR:/ { e = $3 }
+		/^# XPASS:/ { x = $3 }
+		END { printf "%d %d", p, f + e + x }' "$logs/$label.log")
+	u_pass=${counts% *}
+	u_fail=${counts#* }
+	if [ "$check_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
+		# make check failed before the summary (e.g. a test did not build)
+		grep -E 'error|Error' "$logs/$label.log" | head -20 | sed 's/^/#   /'
+		u_fail=1
+	fi
+	say "# unit tests ($label): $u_pass passed, $u_fail failed"
+	passed=$((passed + u_pass))
+	failed=$((failed + u_fail))
+	san_reports "$label"
+}
+
 # 3. unit tests (cmocka through the TAP driver).  The store tests run on
 #    SQLite and, with a private PostgreSQL 15 cluster (tests/integration/
 #    pg.sh, root only), on PostgreSQL too: PW_TEST_PG_URI and friends.
@@ -89,28 +132,12 @@ if [ "$(id -u)" -eq 0 ] && [ -x /usr/lib/postgresql/15/bin/initdb ]; then
 else
 	say "# no PostgreSQL (not root, or no postgresql-15): store tests on SQLite only"
 fi
-say "# make check"
-make -C "$build" -j"$jobs" check >"$logs/check.log" 2>&1 </dev/null
-check_rc=$?
+unit_tests "$build" check
 if [ -n "$pg_unit" ]; then
 	pg_stop
 	rm -rf "$pg_unit"
 	unset PW_TEST_PG_URI PW_TEST_PG_MILTER_URI PW_TEST_PG_READER_URI
 fi
-grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$logs/check.log" | sed 's/^/#   /'
-counts=$(awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f = $3 } /^# ERROR:/ { e = $3 }
-	/^# XPASS:/ { x = $3 }
-	END { printf "%d %d", p, f + e + x }' "$logs/check.log")
-u_pass=${counts% *}
-u_fail=${counts#* }
-if [ "$check_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
-	# make check failed before the summary (e.g. a test did not build)
-	grep -E 'error|Error' "$logs/check.log" | head -20 | sed 's/^/#   /'
-	u_fail=1
-fi
-say "# unit tests: $u_pass passed, $u_fail failed"
-passed=$((passed + u_pass))
-failed=$((failed + u_fail))
 
 # 4. fuzz smoke: every libFuzzer harness, a short fixed-seed run each
 #    (PW_FUZZ_SECONDS, default 5; 0 skips).  A crash or sanitizer report
@@ -143,8 +170,12 @@ export PW_BUILD_DIR=$top/$build
 # One port range for the whole run (lib.sh: base+25 Postfix, +26 sink,
 # +27 inet milter, +30 DNS); another run needs another base.
 export PW_PORT_BASE=${PW_PORT_BASE:-25000}
-for t in ${PW_TESTS:-tests/integration/t_*.sh}; do
-	name=$(basename "$t" .sh)
+# integration PREFIX SCRIPT...: run each script, count its result line
+integration() {
+	local prefix=$1 t name t0 rc last p f
+	shift
+	for t in "$@"; do
+	name=$prefix$(basename "$t" .sh)
 	t0=$(date +%s)
 	say "# $name"
 	# The script's own "N passed, N failed" line becomes a comment so
@@ -169,6 +200,43 @@ for t in ${PW_TESTS:-tests/integration/t_*.sh}; do
 		say "not ok - $name exited $rc"
 		failed=$((failed + 1))
 	fi
+	# The daemons' sanitizer reports go to files, but a child's stderr
+	# may carry one too.
+	if [ -n "$san_dir" ] &&
+	    grep -qE 'runtime error|ERROR: (Address|Leak)Sanitizer' "$logs/$name.log"; then
+		say "not ok - $name: sanitizer report in its output"
+		failed=$((failed + 1))
+	fi
+	san_reports "$name"
 	say "# $name took $(($(date +%s) - t0)) s"
-done
+	done
+}
+integration "" ${PW_TESTS:-tests/integration/t_*.sh}
+
+# 6. sanitizer pass (issue 14): the tree again with --enable-sanitizers
+#    (ASan with LeakSanitizer, and UBSan) in $build-san, then the unit
+#    tests and the integration tests of signing, inbound and compliance
+#    against it.  Any report fails the run: they go to files in
+#    $san_dir (log_path: a daemon's stderr is its log), counted after
+#    each test; UBSan stops at the first error (-fno-sanitize-recover in
+#    configure.ac).  libmilter, libopendkim and the other libraries are
+#    not instrumented.  PW_SANITIZERS=0 skips this.
+if [ "${PW_SANITIZERS:-1}" != 0 ]; then
+	sbuild=$build-san
+	mkdir -p "$sbuild"
+	step san-configure sh -c "cd '$sbuild' && '$top/configure' --enable-test-hooks --enable-sanitizers"
+	step san-make make -C "$sbuild" -j"$jobs"
+	san_dir=$logs/sanitizers
+	rm -rf "$san_dir"
+	mkdir -p "$san_dir"
+	chmod 1777 "$san_dir"	# the daemons write as their user
+	export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$san_dir/asan"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san_dir/ubsan"
+	unit_tests "$sbuild" san-check
+	export PW_BUILD_DIR=$top/$sbuild
+	integration san- ${PW_SAN_TESTS:-tests/integration/t_sign.sh \
+	    tests/integration/t_inbound.sh tests/integration/t_consent.sh \
+	    tests/integration/t_unsubd.sh tests/integration/t_unsubd_attack.sh}
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
 finish

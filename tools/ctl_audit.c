@@ -9,8 +9,15 @@
  *       intact (record it: a later --expect-head shows that no row up to
  *       it was deleted, which a shorter valid chain would otherwise hide).
  *   audit report --org ORG [--since T] [--until T] [--format csv|json]
- *       one line per (message, recipient): class, consent basis,
- *       identification profile, token id, signature, action.
+ *       one line per audit row: class, consent basis, identification
+ *       profile, token id, signature, action, and retry_of.  Rows are
+ *       written per attempt, before Postfix has the message: a milter
+ *       that dies between the row and Postfix's answer leaves a row
+ *       whose queue id never left, and the client's retry (same
+ *       Message-ID) writes another.  retry_of names the first row of the
+ *       report for the same Message-ID and recipient (empty on that
+ *       first one): count messages by the rows with retry_of empty.  An
+ *       attempt before --since is not seen.
  *   audit report --org ORG [--since T] [--until T] --format html
  *       the same period as one page for an auditor (ctl_report_html.c):
  *       counts per day, class and action, consent basis mix, refusals,
@@ -332,11 +339,86 @@ audit_verify(struct pw_ctl *ctl, const struct au_opts *o)
 
 /* ---- audit report -------------------------------------------------------- */
 
+/* The first audit id of each (Message-ID, recipient) seen: retry_of. */
+struct seen {
+	char *key;		/* message-id NUL recipient NUL; NULL: free */
+	size_t len;
+	long long id;
+};
+
 struct report {
 	struct out out;
 	const char *profile;
 	bool header_only;	/* CSV of no rows: the header alone */
+	struct seen *seen;
+	size_t nseen, cap;	/* cap: a power of 2 */
 };
+
+static size_t
+seen_hash(const char *k, size_t len)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (len-- > 0)
+		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
+	return h;
+}
+
+/* seen_first - the first id recorded for (mid, rcpt), recording id if
+   none; 0 when this is the first */
+static long long
+seen_first(struct report *rp, const char *mid, const char *rcpt,
+	   long long id)
+{
+	size_t ml = strlen(mid), rl = strlen(rcpt), len = ml + rl + 2, i, j;
+	struct seen *old;
+	char *k;
+
+	if (2 * (rp->nseen + 1) > rp->cap) {
+		old = rp->seen;
+		j = rp->cap;
+		rp->cap = rp->cap ? 2 * rp->cap : 256;
+		rp->seen = pw_calloc(rp->cap, sizeof(*rp->seen));
+		for (i = 0; i < j; i++) {
+			size_t h;
+
+			if (old[i].key == NULL)
+				continue;
+			h = seen_hash(old[i].key, old[i].len) & (rp->cap - 1);
+			while (rp->seen[h].key != NULL)
+				h = (h + 1) & (rp->cap - 1);
+			rp->seen[h] = old[i];
+		}
+		free(old);
+	}
+	k = pw_malloc(len);
+	memcpy(k, mid, ml + 1);
+	memcpy(k + ml + 1, rcpt, rl + 1);
+	for (i = seen_hash(k, len) & (rp->cap - 1); rp->seen[i].key != NULL;
+	     i = (i + 1) & (rp->cap - 1))
+		if (rp->seen[i].len == len &&
+		    memcmp(rp->seen[i].key, k, len) == 0) {
+			free(k);
+			return rp->seen[i].id;
+		}
+	rp->seen[i].key = k;
+	rp->seen[i].len = len;
+	rp->seen[i].id = id;
+	rp->nseen++;
+	return 0;
+}
+
+static void
+seen_free(struct report *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->cap; i++)
+		free(rp->seen[i].key);
+	free(rp->seen);
+	rp->seen = NULL;
+	rp->nseen = rp->cap = 0;
+}
 
 /* sig - "d=DOMAIN; s=SELECTOR" or NULL (buf) */
 static const char *
@@ -354,8 +436,17 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 {
 	struct report *rp = ctx;
 	struct pw_buf b = {0};
-	char t1[21], t2[21];
+	char t1[21], t2[21], retry[24];
+	const char *retry_of = NULL;
+	long long first;
 	int rc;
+
+	if (!rp->header_only && r->message_id != NULL &&
+	    r->message_id[0] != '\0' && r->recipient != NULL &&
+	    (first = seen_first(rp, r->message_id, r->recipient, r->id)) != 0) {
+		snprintf(retry, sizeof(retry), "%lld", first);
+		retry_of = retry;
+	}
 	struct fld f[] = {
 	    FI("audit_id", r->id),
 	    FS("time", tm(r->time, t1)),
@@ -373,6 +464,7 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 	    FS("signature", sig(r, &b)),
 	    FS("action", r->action),
 	    FS("reason", r->reason),
+	    FS("retry_of", retry_of),
 	};
 
 	if (rp->header_only) {
@@ -409,7 +501,7 @@ static int
 audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 {
 	struct pw_audit_filter f = {o->org, NULL, PW_NOTIME, PW_NOTIME};
-	struct report rp = {{FMT_CSV, false}, NULL, false};
+	struct report rp = {{FMT_CSV, false}, NULL, false, NULL, 0, 0};
 	struct pw_audit_row none = {0};
 	struct pw_store *s;
 	char prof[24];
@@ -440,6 +532,7 @@ audit_report(struct pw_ctl *ctl, const struct au_opts *o)
 		return 1;
 	rp.profile = org_profile(ctl, o->org, prof);
 	rc = pw_store_audit_list(s, &f, report_cb, &rp);
+	seen_free(&rp);
 	pw_store_close(&s);
 	if (rc == 0 && rp.out.fmt == FMT_CSV && !rp.out.header_done) {
 		rp.header_only = true;

@@ -24,6 +24,27 @@
  * pool; the store is shared (store.h is thread-safe); recording is
  * serialised by one lock so that two simultaneous POSTs for one token
  * record one row.
+ *
+ * Availability (issue 14): a client that opens many connections and
+ * trickles a header line on each never goes idle long enough for
+ * unsubd_timeout (libmicrohttpd's timeout is an idle timeout).  Two
+ * limits keep the endpoint answering everyone else:
+ *   - unsubd_client_connections: connections at once per client address,
+ *     checked by the accept policy (the count is kept by the connection
+ *     notifications; between the two, each pool thread may accept one
+ *     more, so the limit can be exceeded by at most unsubd_threads - 1).
+ *     A trusted proxy (unsubd_proxy_hosts) is not limited by its own
+ *     address: its requests in progress are counted per forwarded client
+ *     address instead, once the headers are read (the proxy buffers slow
+ *     headers and bodies itself: conf/nginx-unsubd.conf).
+ *   - unsubd_request_deadline: the longest a connection may take from
+ *     its accept, or the end of its previous request, to the end of the
+ *     next one.  The main thread sweeps the open connections every second
+ *     and shuts overdue sockets down (shutdown(2), never close(2): the
+ *     descriptor stays libmicrohttpd's, which then sees the end of the
+ *     stream and closes the connection in its own thread).  This is safe
+ *     because a connection leaves our list in its CLOSED notification,
+ *     under the same lock, before libmicrohttpd closes its descriptor.
  */
 #include "autoconf.h"
 
@@ -66,12 +87,31 @@
 #define DEFAULT_CONFIG PW_SYSCONFDIR "/postwarden.conf"
 #define RATE_SLOTS 4096	  /* clients tracked for the rate limit */
 #define RETRY_AFTER "120" /* seconds, on 503 */
+#define CONN_BUCKETS 1024 /* per-address connection counts */
 
 
 struct rate_slot {
 	unsigned char key[16]; /* IPv6 or IPv4-mapped */
 	double tokens;
 	double last; /* monotonic seconds */
+};
+
+/* Connections at once from one client address (a hash chain node; freed
+   when the count drops to 0, so there are never more than the open
+   connections). */
+struct addr_count {
+	struct addr_count *next;
+	unsigned char key[16];
+	unsigned int n;
+};
+
+/* Per connection (libmicrohttpd's socket context). */
+struct conn {
+	struct conn *prev, *next; /* ud.conns */
+	int fd;
+	double since;	/* monotonic: accept or end of the last request */
+	bool counted;	/* in ud.counts under key */
+	unsigned char key[16];
 };
 
 struct ud {
@@ -86,6 +126,10 @@ struct ud {
 	pthread_mutex_t rate_lock;
 	struct rate_slot *rate;
 	uint32_t rate_seed;
+	pthread_mutex_t conn_lock; /* conns and counts */
+	struct conn *conns;
+	struct addr_count *counts[CONN_BUCKETS];
+	unsigned long deadline_closed; /* for the log */
 };
 
 /* Per request. */
@@ -94,6 +138,8 @@ struct req {
 	bool too_big;
 	time_t started;
 	struct timespec t0;		/* for the latency histogram */
+	bool counted; /* proxied: in ud.counts under key */
+	unsigned char key[16];
 };
 
 static struct pw_metric m_requests = PW_COUNTER(
@@ -240,6 +286,204 @@ rate_ok(struct ud *u, const unsigned char key[16])
 		r->tokens -= 1.0;
 	pthread_mutex_unlock(&u->rate_lock);
 	return ok;
+}
+
+/* ---- connections per client address ------------------------------------ */
+
+/* sa_key - a socket address as 16 bytes (IPv4 mapped); false if neither */
+static bool
+sa_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)
+				 ->sin6_addr,
+		       16);
+		return true;
+	}
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12,
+		       &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		       4);
+		return true;
+	}
+	return false;
+}
+
+static struct addr_count **
+count_slot(struct ud *u, const unsigned char key[16])
+{
+	uint32_t h = u->rate_seed;
+	struct addr_count **pp;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (pp = &u->counts[h % CONN_BUCKETS]; *pp != NULL;
+	     pp = &(*pp)->next)
+		if (memcmp((*pp)->key, key, 16) == 0)
+			break;
+	return pp;
+}
+
+/* count_get - connections now open from key; conn_lock held */
+static unsigned int
+count_get(struct ud *u, const unsigned char key[16])
+{
+	struct addr_count *c = *count_slot(u, key);
+
+	return c != NULL ? c->n : 0;
+}
+
+/* count_add - one more (delta 1) or one less (-1); conn_lock held */
+static void
+count_add(struct ud *u, const unsigned char key[16], int delta)
+{
+	struct addr_count **pp = count_slot(u, key), *c = *pp;
+
+	if (c == NULL) {
+		if (delta < 0)
+			return;
+		c = pw_calloc(1, sizeof(*c));
+		memcpy(c->key, key, 16);
+		*pp = c;
+	}
+	if (delta > 0)
+		c->n++;
+	else if (c->n > 0)
+		c->n--;
+	if (c->n == 0) {
+		*pp = c->next;
+		free(c);
+	}
+}
+
+static bool
+is_proxy(const struct ud *u, const struct sockaddr *sa)
+{
+	return sa != NULL && u->proxies != NULL && pw_cidr_match(u->proxies, sa);
+}
+
+/* ud_accept - the accept policy: refuse a client that already has
+   unsubd_client_connections open (a trusted proxy is counted later, per
+   forwarded address) */
+static enum MHD_Result
+ud_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	struct ud *u = cls;
+	unsigned char key[16];
+	char text[INET6_ADDRSTRLEN];
+	bool ok;
+
+	(void)len;
+	if (u->s->client_connections == 0 || is_proxy(u, sa) ||
+	    !sa_key(sa, key))
+		return MHD_YES;
+	pthread_mutex_lock(&u->conn_lock);
+	ok = count_get(u, key) < (unsigned int)u->s->client_connections;
+	pthread_mutex_unlock(&u->conn_lock);
+	if (!ok && pw_verbose > 0) {
+		if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)
+					sa)
+				       ->sin6_addr,
+				  text, sizeof(text));
+		else
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)(const void *)sa)
+				       ->sin_addr,
+				  text, sizeof(text));
+		pw_debug(NULL, 1,
+			 "client=%s: refused: unsubd_client_connections "
+			 "(%ld) open",
+			 text, u->s->client_connections);
+	}
+	return ok ? MHD_YES : MHD_NO;
+}
+
+/* ud_connection - a connection opened or closed: the per-address count
+   and the list the deadline sweep walks */
+static void
+ud_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	struct ud *u = cls;
+	struct conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa = NULL;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = pw_calloc(1, sizeof(*c));
+		c->since = now_mono();
+		c->fd = -1;
+		if ((ci = MHD_get_connection_info(
+			 mc, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
+			c->fd = ci->connect_fd;
+		if ((ci = MHD_get_connection_info(
+			 mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+			sa = ci->client_addr;
+		pthread_mutex_lock(&u->conn_lock);
+		if (!is_proxy(u, sa) && sa_key(sa, c->key)) {
+			count_add(u, c->key, 1);
+			c->counted = true;
+		}
+		c->next = u->conns;
+		if (u->conns != NULL)
+			u->conns->prev = c;
+		u->conns = c;
+		pthread_mutex_unlock(&u->conn_lock);
+		*socket_context = c;
+		return;
+	}
+	if (c == NULL)
+		return;
+	/* CLOSED: before libmicrohttpd closes the descriptor. */
+	pthread_mutex_lock(&u->conn_lock);
+	if (c->counted)
+		count_add(u, c->key, -1);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		u->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&u->conn_lock);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* deadline_sweep - shut down the connections that have taken longer than
+   unsubd_request_deadline over one request; returns how many */
+static unsigned long
+deadline_sweep(struct ud *u)
+{
+	double limit = now_mono() - (double)u->s->request_deadline;
+	unsigned long n = 0;
+	struct conn *c;
+
+	pthread_mutex_lock(&u->conn_lock);
+	for (c = u->conns; c != NULL; c = c->next) {
+		if (c->fd < 0 || c->since > limit)
+			continue;
+		/* Once: libmicrohttpd closes it when it sees the end. */
+		(void)shutdown(c->fd, SHUT_RDWR);
+		c->since = now_mono() + 1e9;
+		n++;
+	}
+	pthread_mutex_unlock(&u->conn_lock);
+	return n;
+}
+
+/* proxied - is the peer a trusted proxy? */
+static bool
+proxied(struct ud *u, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL && is_proxy(u, ci->client_addr);
 }
 
 /* client_key - the client address as 16 bytes, and as text in buf; from
@@ -635,6 +879,28 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return respond_simple(conn, MHD_HTTP_TOO_MANY_REQUESTS,
 					      "Too many requests",
 					      "Please try again later.");
+		if (u->s->client_connections > 0 && proxied(u, conn)) {
+			/* Behind the proxy: requests in progress per
+			   forwarded address (the accept policy saw only
+			   the proxy). */
+			bool ok;
+
+			pthread_mutex_lock(&u->conn_lock);
+			ok = count_get(u, key) <
+			     (unsigned int)u->s->client_connections;
+			if (ok)
+				count_add(u, key, 1);
+			pthread_mutex_unlock(&u->conn_lock);
+			if (!ok)
+				return respond_simple(
+				    conn, MHD_HTTP_TOO_MANY_REQUESTS,
+				    "Too many requests",
+				    "Please try again later.");
+			rq = pw_calloc(1, sizeof(*rq));
+			rq->counted = true;
+			memcpy(rq->key, key, 16);
+			*con_cls = rq;
+		}
 		if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 			return respond_simple(
@@ -642,7 +908,7 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 			    "Method not allowed",
 			    "Use GET to see the page or POST to unsubscribe.");
 		if (!post)
-			return handle(u, conn, url, false, NULL, client);
+			return handle(u, conn, url, false, rq, client);
 		cl = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && (strtoull(cl, &end, 10) >
@@ -651,10 +917,12 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 			return respond_simple(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 					      "Request too large",
 					      "The request body is too large.");
-		rq = pw_calloc(1, sizeof(*rq));
+		if (rq == NULL) {
+			rq = pw_calloc(1, sizeof(*rq));
+			*con_cls = rq;
+		}
 		rq->started = time(NULL);
 		rq->t0 = req_t0;
-		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -681,11 +949,21 @@ static void
 ud_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct ud *u = cls;
 	struct req *rq = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* The deadline runs from here for the next request (keep-alive). */
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	pthread_mutex_lock(&u->conn_lock);
+	if (ci != NULL && (c = ci->socket_context) != NULL &&
+	    c->since < now_mono())
+		c->since = now_mono();
+	if (rq != NULL && rq->counted)
+		count_add(u, rq->key, -1);
+	pthread_mutex_unlock(&u->conn_lock);
 	if (rq != NULL) {
 		pw_buf_free(&rq->body);
 		free(rq);
@@ -769,13 +1047,14 @@ start_mhd(struct ud *u, int fd, char *cert, char *key)
 	}
 	/* The logger first: MHD logs through the default one until then. */
 	return MHD_start_daemon(
-	    flags, 0, NULL, NULL, ud_access, u, MHD_OPTION_EXTERNAL_LOGGER,
+	    flags, 0, ud_accept, u, ud_access, u, MHD_OPTION_EXTERNAL_LOGGER,
 	    ud_mhd_log, u, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-	    MHD_OPTION_NOTIFY_COMPLETED, ud_completed, u, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_NOTIFY_COMPLETED, ud_completed, u,
+	    MHD_OPTION_NOTIFY_CONNECTION, ud_connection, u, MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 }
 
@@ -786,8 +1065,10 @@ main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	bool foreground = false, check = false;
 	char *cert = NULL, *key = NULL;
+	struct timespec tick = {1, 0};
+	unsigned long swept;
 	sigset_t set;
-	int ch, fd, sig;
+	int ch, fd, i, sig;
 
 	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
 		switch (ch) {
@@ -835,6 +1116,13 @@ main(int argc, char **argv)
 		printf("%s: ok: listen %s port %ld%s, base %s/TOKEN\n",
 		       u.cfg->path, u.s->listen_address, u.s->listen_port,
 		       cert ? " (TLS)" : "", u.base);
+		/* Freed for LeakSanitizer (the sanitizer pass of
+		   scripts/test.sh runs -n). */
+		free(cert);
+		free(key);
+		free(u.base);
+		pw_cidr_free(&u.proxies);
+		pw_config_release(&u.cfg);
 		return 0;
 	}
 	fd = open_listener(u.s);
@@ -861,6 +1149,7 @@ main(int argc, char **argv)
 	}
 	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.rate_lock, NULL);
+	pthread_mutex_init(&u.conn_lock, NULL);
 	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));
 	u.rate_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL) ^ 2166136261u;
 
@@ -877,8 +1166,20 @@ main(int argc, char **argv)
 		  u.s->listen_address, u.s->listen_port, cert ? " (TLS)" : "",
 		  u.base);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		/* Every second: the request deadline (unsubd.c head). */
+		if ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
+			if ((swept = deadline_sweep(&u)) > 0) {
+				u.deadline_closed += swept;
+				pw_syslog(LOG_INFO,
+					  "closed %lu connection%s over "
+					  "unsubd_request_deadline (%lds); "
+					  "%lu so far",
+					  swept, swept == 1 ? "" : "s",
+					  u.s->request_deadline,
+					  u.deadline_closed);
+			}
 			continue;
+		}
 		if (sig == SIGHUP) {
 			pw_syslog(LOG_INFO, "SIGHUP: restart to apply "
 					    "configuration changes");
@@ -889,6 +1190,13 @@ main(int argc, char **argv)
 	pw_syslog(LOG_INFO, "stopping");
 	MHD_stop_daemon(d);
 	close(fd);
+	for (i = 0; i < CONN_BUCKETS; i++)
+		while (u.counts[i] != NULL) {
+			struct addr_count *next = u.counts[i]->next;
+
+			free(u.counts[i]);
+			u.counts[i] = next;
+		}
 	pw_store_close(&u.store);
 	pw_cidr_free(&u.proxies);
 	free(u.rate);

@@ -35,6 +35,12 @@ static const struct pw_setting ud_settings[] = {
     PW_SET_INT("unsubd_max_connections", "256", 1, 65536, S, max_connections),
     PW_SET_INT("unsubd_threads", "4", 1, 256, S, threads),
     PW_SET_TIME("unsubd_timeout", "10s", 1, 600, S, timeout),
+    /* Issue 14: one client must not hold every connection (slow
+       requests that never go idle long enough for unsubd_timeout). */
+    PW_SET_INT("unsubd_client_connections", "16", 0, 65536, S,
+	       client_connections),
+    PW_SET_TIME("unsubd_request_deadline", "20s", 1, 3600, S,
+		request_deadline),
     PW_SET_STR("unsubd_pid_file", NULL, 0, S, pid_file),
     PW_SET_STR("unsubd_metrics_listen", NULL, 0, S, metrics_listen),
     PW_SET_END,

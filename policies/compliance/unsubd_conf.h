@@ -29,6 +29,8 @@ struct pw_unsubd_settings {
 	long	 max_connections;
 	long	 threads;
 	long	 timeout;		/* seconds per connection */
+	long	 client_connections;	/* at once per client address; 0 off */
+	long	 request_deadline;	/* seconds for a whole request */
 	char	*pid_file;
 	char	*metrics_listen;	/* "127.0.0.1:9831"; NULL: off */
 };

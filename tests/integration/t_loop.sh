@@ -243,9 +243,9 @@ check "3: consent proof JSON parses" "$PW_PY" -c 'import json,sys; [json.loads(l
 
 ctl_cfg audit report --org acme --format csv >"$T/areport.csv"
 check "3: audit report: header names the columns" \
-    grep -q '^audit_id,time,queue_id,message_id,recipient,class,class_source,consent,basis_id,basis_type,basis_expires,ident_profile,token_id,signature,action,reason$' "$T/areport.csv"
+    grep -q '^audit_id,time,queue_id,message_id,recipient,class,class_source,consent,basis_id,basis_type,basis_expires,ident_profile,token_id,signature,action,reason,retry_of$' "$T/areport.csv"
 check "3: audit report: delivered row with token, signature, profile" \
-    grep -qE '^[0-9]+,[^,]+,[^,]+,[^,]+,alice@remote\.test,commercial,organisation,express,[0-9]+,express,,sha256:[0-9a-f]{16},[0-9a-f]{16},d=acme\.test; s=sel1,delivered,$' "$T/areport.csv" ||
+    grep -qE '^[0-9]+,[^,]+,[^,]+,[^,]+,alice@remote\.test,commercial,organisation,express,[0-9]+,express,,sha256:[0-9a-f]{16},[0-9a-f]{16},d=acme\.test; s=sel1,delivered,,$' "$T/areport.csv" ||
     diag "$(cat "$T/areport.csv")"
 n=$(db "SELECT count(*) FROM audit WHERE org = 'acme'")
 check "3: audit report: one line per audit row of the organisation" test "$(($(wc -l <"$T/areport.csv") - 1))" = "$n"

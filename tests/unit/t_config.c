@@ -91,7 +91,7 @@ test_values_and_print(void **state)
 	    "milter_socket_mode = 0600\ninternal_hosts = 10.0.0.0/8\n", 0644);
 	struct pw_buf err = {0};
 	struct pw_config *cfg = pw_policies_load(path, &err);
-	char *out = NULL;
+	char *out = NULL, *where;
 	size_t len = 0;
 	FILE *fp;
 
@@ -103,8 +103,9 @@ test_values_and_print(void **state)
 	assert_string_equal(cfg->core.milter_socket, "inet:8891@127.0.0.1");
 	assert_true(pw_cidr_match_str(cfg->internal, "10.2.3.4"));
 	assert_false(pw_cidr_match_str(cfg->internal, "127.0.0.1"));
-	assert_string_equal(pw_config_where(cfg, "max_header_bytes"),
-	    pw_asprintf("%s:2", path));
+	where = pw_asprintf("%s:2", path);
+	assert_string_equal(pw_config_where(cfg, "max_header_bytes"), where);
+	free(where);	/* LeakSanitizer (the sanitizer pass) */
 	fp = open_memstream(&out, &len);
 	pw_config_print(cfg, fp, false);
 	fclose(fp);

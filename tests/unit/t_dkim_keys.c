@@ -88,7 +88,7 @@ static void
 test_errors(void **state)
 {
 	struct pw_buf err = {0};
-	char *kt;
+	char *kt, *notakey;
 
 	(void)state;
 	/* group/world-readable key refused, with KeyTable:line */
@@ -126,12 +126,13 @@ test_errors(void **state)
 	assert_non_null(strstr(err.data, "inline key data is not supported"));
 	pw_buf_free(&err);
 	/* a file that is not a key */
-	kt = pw_asprintf("k example.test:s:%s\n",
-	    t_tmpfile("notakey", "hello\n", 0600));
+	notakey = t_tmpfile("notakey", "hello\n", 0600);
+	kt = pw_asprintf("k example.test:s:%s\n", notakey);
 	assert_null(load(kt, "* k\n", false, &err));
 	assert_non_null(strstr(err.data, "is not a PEM private key"));
 	pw_buf_free(&err);
 	free(kt);
+	free(notakey);	/* LeakSanitizer (the sanitizer pass) */
 }
 
 static void
