@@ -105,9 +105,17 @@ pg_start() {
 	fi
 }
 
+# pid_alive PID: running, and not a zombie (a killed postmaster whose
+# parent -- the container's init, or a subreaper -- has not reaped it yet
+# still answers kill -0)
+pid_alive() {
+	kill -0 "$1" 2>/dev/null &&
+	    [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 pg_running() {
 	[ -n "$PW_PG_DIR" ] && [ -f "$PW_PG_DIR/data/postmaster.pid" ] &&
-	    kill -0 "$(head -1 "$PW_PG_DIR/data/postmaster.pid")" 2>/dev/null
+	    pid_alive "$(head -1 "$PW_PG_DIR/data/postmaster.pid")"
 }
 
 pg_stop() {
@@ -117,8 +125,17 @@ pg_stop() {
 }
 
 pg_kill() {
+	local pid i
 	pg_running || return 0
-	kill -KILL "$(head -1 "$PW_PG_DIR/data/postmaster.pid")"
+	pid=$(head -1 "$PW_PG_DIR/data/postmaster.pid")
+	kill -KILL "$pid"
+	for i in $(seq 50); do
+		pid_alive "$pid" || break
+		sleep 0.1
+	done
+	# An unreaped (zombie) postmaster still holds its pid: PostgreSQL
+	# would take the lock file for a live server and refuse to start.
+	pid_alive "$pid" || rm -f "$PW_PG_DIR/data/postmaster.pid"
 }
 
 # lib.sh's pw_cleanup runs these on exit
