@@ -34,6 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pw_arena *a = pw_arena_new(1024);
 
 	memset(&ip, 0, sizeof(ip));
+	memset(&x, 0, sizeof(x));	/* every field: p (ptr) came later */
 	ip.ss_family = size % 2 ? AF_INET6 : AF_INET;
 	if (ip.ss_family == AF_INET6)
 		inet_pton(AF_INET6, "2001:db8::cb01",
@@ -46,6 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	x.ip = &ip;
 	x.helo = NULL;
 	x.receiver = "mx.example.test";
+	/* %{p}: the validated PTR name, or "unknown" when there is none */
+	x.ptr = size % 3 ? "mail.example.com" : NULL;
 	x.now = 1795000000;
 	for (int expl = 0; expl <= 1; expl++) {
 		const char *r = pw_spf_macro_expand(a, s, &x, expl);
