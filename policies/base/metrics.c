@@ -80,13 +80,11 @@ series_match(const struct pw_series *s, size_t nl, const char *const *vals)
 	return true;
 }
 
+/* series_find - the series for vals in the list from head, or NULL */
 static struct pw_series *
-series_find(struct pw_metric *m, size_t nl, const char *const *vals)
+series_find(struct pw_series *head, size_t nl, const char *const *vals)
 {
-	struct pw_series *s;
-
-	for (s = atomic_load_explicit(&m->series, memory_order_acquire);
-	     s != NULL; s = s->next)
+	for (struct pw_series *s = head; s != NULL; s = s->next)
 		if (series_match(s, nl, vals))
 			return s;
 	return NULL;
@@ -119,18 +117,22 @@ series_get(struct pw_metric *m, const char *const *vals)
 
 	if (!atomic_load_explicit(&m->registered, memory_order_acquire))
 		do_register(m);
-	if ((s = series_find(m, nl, vals)) != NULL)
+	/* The head searched is the one the first compare-and-swap expects:
+	   a series another thread adds after it makes the swap fail and is
+	   then found below, so no value gets two series (and no counts
+	   go to one that render() does not show). */
+	head = atomic_load_explicit(&m->series, memory_order_acquire);
+	if ((s = series_find(head, nl, vals)) != NULL)
 		return s;
 	if (nl > 0 && atomic_load(&m->nseries) >= PW_METRIC_MAXSERIES) {
 		vals = other;
-		if ((s = series_find(m, nl, vals)) != NULL)
+		if ((s = series_find(head, nl, vals)) != NULL)
 			return s;
 	}
 	nb = nbounds(m);
 	s = pw_calloc(1, sizeof(*s) + (nb + 1) * sizeof(s->buckets[0]));
 	for (size_t i = 0; i < nl; i++)
 		s->vals[i] = pw_strdup(vals && vals[i] ? vals[i] : "");
-	head = atomic_load_explicit(&m->series, memory_order_acquire);
 	for (;;) {
 		struct pw_series *seen;
 

@@ -134,8 +134,11 @@ pg_kill() {
 		sleep 0.1
 	done
 	# An unreaped (zombie) postmaster still holds its pid: PostgreSQL
-	# would take the lock file for a live server and refuse to start.
-	pid_alive "$pid" || rm -f "$PW_PG_DIR/data/postmaster.pid"
+	# would take its lock files (data dir and socket) for a live server
+	# and refuse to start.
+	pid_alive "$pid" || rm -f "$PW_PG_DIR/data/postmaster.pid" \
+	    "$PW_PG_DIR/sock/.s.PGSQL.$PW_PG_PORT" \
+	    "$PW_PG_DIR/sock/.s.PGSQL.$PW_PG_PORT.lock"
 }
 
 # lib.sh's pw_cleanup runs these on exit

@@ -157,7 +157,12 @@ test_threads(void **state)
 		snprintf(want, sizeof(want), "t_threads_total{k=\"k%d\"} %d\n",
 		    i, 4 * (i == 0 ? 2858 : 2857));
 		if (strstr(text, want) == NULL)
-			fail_msg("missing %s", want);
+		{
+			const char *at = strstr(text, "t_threads_total");
+
+			fail_msg("missing %s; have: %.400s", want,
+			    at ? at : "(no t_threads_total)");
+		}
 		/* exactly one series per value (no duplicate from a race) */
 		snprintf(want, sizeof(want), "t_threads_total{k=\"k%d\"}", i);
 		assert_null(strstr(strstr(text, want) + 1, want));
