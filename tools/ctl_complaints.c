@@ -282,7 +282,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	rc = pw_store_feedback_list(st, org, PW_NOTIME, PW_NOTIME, crep_fb, &r);
 	if (rc == 0)
 		rc = pw_store_audit_list(st, &f, crep_audit, &r);
-	if (r.ndays > 0)
+	if (r.ndays > 1)
 		qsort(r.days, r.ndays, sizeof(*r.days), cday_cmp);
 	for (size_t i = 0; rc == 0 && i < r.ndays; i++) {
 		time_t t = (time_t)r.days[i].day * 86400;

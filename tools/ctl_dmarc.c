@@ -520,7 +520,8 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		struct pw_dmarc_record rec;
 		const char *u, *e;
 
-		qsort(d->keys, d->nkeys, sizeof(*d->keys), keycmp);
+		if (d->nkeys > 1)
+			qsort(d->keys, d->nkeys, sizeof(*d->keys), keycmp);
 		if (pw_dmarc_record_parse(d->record, strlen(d->record),
 		    &rec) < 0 || rec.rua.s == NULL)
 			continue;	/* no rua: no report (RFC 9989) */

@@ -48,6 +48,16 @@ struct pw_html_agg {
 
 #define NONE_LABEL "(none)"
 
+
+/* sort_n - qsort, which must not be given NULL even for no elements
+   (found by UBSan: an empty period) */
+static void
+sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 static int
 key_eq(const struct cnt *c, const char *const *k, int nk)
 {
@@ -522,7 +532,7 @@ sec_counts(FILE *fp, const char *title, const char *note, struct cnts *cs,
 		fprintf(fp, "<p>%s</p></section>\n", empty);
 		return;
 	}
-	qsort(cs->v, cs->n, sizeof(*cs->v), cnt_cmp_n);
+	sort_n(cs->v, cs->n, sizeof(*cs->v), cnt_cmp_n);
 	chart_hbars(fp, title, cs->v, cs->n, nk, fill);
 	fputs("<table><tr>", fp);
 	for (int k = 0; k < nk; k++)
@@ -573,7 +583,7 @@ sec_unsub(FILE *fp, const struct pw_html_info *in)
 		d[i] = in->unsub[i].delay_s;
 		late += in->unsub[i].nlate;
 	}
-	qsort(d, n, sizeof(*d), long_cmp);
+	sort_n(d, n, sizeof(*d), long_cmp);
 	if (n > 0) {
 		/* the lower middle for an even count: a delay that happened */
 		median = d[(n - 1) / 2];
@@ -637,7 +647,7 @@ sec_ident(FILE *fp, struct pw_html_agg *a)
 	numcell(fp, "ident/rows", n);
 	fputs("</tr></table>\n", fp);
 	if (a->ident.n > 0) {
-		qsort(a->ident.v, a->ident.n, sizeof(*a->ident.v), cnt_cmp);
+		sort_n(a->ident.v, a->ident.n, sizeof(*a->ident.v), cnt_cmp);
 		fputs("<table><tr><th>Day</th><th>Queue id</th><th>Reason</th>"
 		    "<th>Rows</th></tr>\n", fp);
 		for (size_t i = 0; i < a->ident.n; i++) {
@@ -690,15 +700,15 @@ pw_html_write(FILE *fp, const struct pw_html_agg *ca,
 
 	/* distinct messages; a recipient refused before the MTA gave the
 	   message a queue id (Postfix: NOQUEUE) is an attempt of its own */
-	qsort(a->qids, a->nqids, sizeof(*a->qids), str_cmp);
+	sort_n(a->qids, a->nqids, sizeof(*a->qids), str_cmp);
 	for (size_t i = 0; i < a->nqids; i++)
 		if (i == 0 || strcmp(a->qids[i], a->qids[i - 1]) != 0 ||
 		    strcmp(a->qids[i], "NOQUEUE") == 0 ||
 		    strcmp(a->qids[i], NONE_LABEL) == 0)
 			nmsg++;
 	sorted = a->days.v;
-	qsort(sorted, a->days.n, sizeof(*sorted), cnt_cmp);
-	qsort(a->actions.v, a->actions.n, sizeof(*a->actions.v), cnt_cmp_n);
+	sort_n(sorted, a->days.n, sizeof(*sorted), cnt_cmp);
+	sort_n(a->actions.v, a->actions.n, sizeof(*a->actions.v), cnt_cmp_n);
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "\n<meta http-equiv=\"Content-Security-Policy\" content=\""
@@ -730,7 +740,7 @@ pw_html_write(FILE *fp, const struct pw_html_agg *ca,
 	fputs("</tr>\n<tr><td>Messages (distinct queue ids; each refusal before queueing counts as one)</td>", fp);
 	numcell(fp, "total/messages", (long)nmsg);
 	fputs("</tr>\n", fp);
-	qsort(a->classes.v, a->classes.n, sizeof(*a->classes.v), cnt_cmp);
+	sort_n(a->classes.v, a->classes.n, sizeof(*a->classes.v), cnt_cmp);
 	for (size_t i = 0; i < a->classes.n; i++) {
 		char key[128];
 
