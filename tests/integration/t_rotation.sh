@@ -112,8 +112,15 @@ check "wrong record: still pending in the state file" grep -q ' sel2 .* pending 
 $UC local_data_remove sel2._domainkey.example.test. >/dev/null
 pw_dns_add "sel2._domainkey.example.test. 1 IN TXT $(pw_txt_quote "$(awk -F'"' '{for (i = 2; i <= NF; i += 2) printf "%s", $i}' "$T/keys/sel2.txt")")"
 sleep 1.2
-send published
-check "published: signed with sel1 and sel2" test "$SELS" = "sel1 sel2" || diag "s= $SELS"
+# The wrong record may still be cached (TTL 1 s, postwarden's cache and
+# libunbound's): the rotation moves once a lookup sees the new one, so
+# allow a few seconds for that, one message a second.
+for i in 1 2 3 4 5 6; do
+	send published
+	[ "$SELS" = "sel1 sel2" ] && break
+	sleep 1
+done
+check "published: signed with sel1 and sel2 (message $i)" test "$SELS" = "sel1 sel2" || diag "s= $SELS"
 check "published: both signatures verify (dkimpy)" pw_verify_dkimpy "$F"
 check "published: the state file says overlap" grep -q ' sel2 .* overlap ' "$STATE"
 check "published: the log says until when" \
