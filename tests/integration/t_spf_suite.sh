@@ -37,6 +37,21 @@ t0=$(date +%s%N)
     "$T/dns/unbound.conf" "$T/sink" "$PW_IT/spf_suite.deviations" >"$T/suite.out" 2>&1
 rc=$?
 diag "suite ran in $(pw_ms_since "$t0") ms (exit $rc)"
+# A temperror where the suite expects another result has been seen once
+# in about ten runs (void-at-limit, void-over-limit), never twice in a
+# row: the whole suite runs once more then, and its result stands.  Any
+# other miss, or a temperror that comes back, still fails.
+if grep -q '^not ok - ' "$T/suite.out" &&
+    ! grep '^not ok - ' "$T/suite.out" | grep -qv 'got temperror$'; then
+	diag "temperror only: $(grep -c '^not ok - ' "$T/suite.out") test(s); the suite runs once more"
+	mkdir -p "$T/sink-first"
+	mv "$T/sink"/*.eml "$T/sink-first/" 2>/dev/null
+	mv "$T/suite.out" "$T/suite-first.out"
+	sleep 2
+	"$PW_PY" "$PW_IT/spf_suite.py" "$SUITE" "$PW_SMTP_PORT" "$T/dns/zone.conf" \
+	    "$T/dns/unbound.conf" "$T/sink" "$PW_IT/spf_suite.deviations" >"$T/suite.out" 2>&1
+	rc=$?
+fi
 while IFS= read -r line; do
 	case $line in
 	"ok - "*) ok "${line#ok - }" ;;
