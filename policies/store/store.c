@@ -394,6 +394,30 @@ pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
 	return ok ? 0 : -1;
 }
 
+void
+pw_store_events_push(struct pw_consent_events *ev, size_t *cap,
+    struct pw_buf *pool, struct pw_consent_event e, const char *list)
+{
+	if (list == NULL)
+		list = "";
+	if (ev->n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		ev->v = pw_realloc(ev->v, *cap * sizeof(*ev->v));
+	}
+	/* an offset until finish: the pool moves as it grows */
+	e.list = (const char *)(uintptr_t)pool->len;
+	pw_buf_add(pool, list, strlen(list) + 1);
+	ev->v[ev->n++] = e;
+}
+
+void
+pw_store_events_finish(struct pw_consent_events *ev, struct pw_buf *pool)
+{
+	ev->strings = pool->data;
+	for (size_t i = 0; i < ev->n; i++)
+		ev->v[i].list = pool->data + (uintptr_t)ev->v[i].list;
+}
+
 char *
 pw_store_shown_spec(const char *spec)
 {

@@ -32,6 +32,7 @@
 #include "compliance/consent_state.h"
 
 struct pw_store;
+struct pw_buf;
 
 struct pw_store_opts {
 	int	busy_timeout_ms;	/* wait this long on a lock, then -1 */
@@ -325,6 +326,13 @@ int	pw_store_suppression_reason(struct pw_store *, int64_t id,
    and suppressions keep their ids and recording times, audit rows their
    ids and hashes.  0 or -1 (nothing written). */
 int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
+
+/* For backends, building a struct pw_consent_events: push appends one
+   event (its list name copied into pool, e.list set by finish), finish
+   hands pool to ev as ev->strings and points each event at its list. */
+void	pw_store_events_push(struct pw_consent_events *, size_t *cap,
+	    struct pw_buf *pool, struct pw_consent_event e, const char *list);
+void	pw_store_events_finish(struct pw_consent_events *, struct pw_buf *pool);
 
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its

@@ -910,23 +910,6 @@ fail:
 	return -1;
 }
 
-/* events_push - append one event; list names go into a string pool and
-   are turned into pointers at the end (the pool moves as it grows) */
-static void
-events_push(struct pw_consent_events *ev, size_t *cap, struct pw_buf *pool,
-	    struct pw_consent_event e, const char *list)
-{
-	if (list == NULL)
-		list = "";
-	if (ev->n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		ev->v = pw_realloc(ev->v, *cap * sizeof(*ev->v));
-	}
-	e.list = (const char *)(uintptr_t)pool->len;
-	pw_buf_add(pool, list, strlen(list) + 1);
-	ev->v[ev->n++] = e;
-}
-
 static int
 pg_consent_events(struct pw_store *base, const char *org, const char *address,
 		  struct pw_consent_events *ev)
@@ -937,7 +920,7 @@ pg_consent_events(struct pw_store *base, const char *org, const char *address,
 	struct pw_consent_event e = {0};
 	struct pg_conn *c;
 	PGresult *r;
-	size_t cap = 0, i;
+	size_t cap = 0;
 	int row, type;
 
 	memset(ev, 0, sizeof(*ev));
@@ -956,13 +939,11 @@ pg_consent_events(struct pw_store *base, const char *org, const char *address,
 		e.expires_at = (time_t)col_int(r, row, 4);
 		e.relationship_date = (time_t)col_int(r, row, 5);
 		e.seq = col_int(r, row, 6);
-		events_push(ev, &cap, &pool, e, col(r, row, 1));
+		pw_store_events_push(ev, &cap, &pool, e, col(r, row, 1));
 	}
 	PQclear(r);
 	conn_put(s, c);
-	ev->strings = pool.data;
-	for (i = 0; i < ev->n; i++)
-		ev->v[i].list = pool.data + (uintptr_t)ev->v[i].list;
+	pw_store_events_finish(ev, &pool);
 	return ev->n > 0 ? 1 : 0;
 }
 

@@ -603,23 +603,6 @@ sq_consent_add(struct pw_store *base, struct pw_consent_record *rec, size_t n)
 	return 0;
 }
 
-/* events_push - append one event; list names go into a string pool and
-   are turned into pointers at the end (the pool moves as it grows) */
-static void
-events_push(struct pw_consent_events *ev, size_t *cap, struct pw_buf *pool,
-	    struct pw_consent_event e, const char *list)
-{
-	if (list == NULL)
-		list = "";
-	if (ev->n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		ev->v = pw_realloc(ev->v, *cap * sizeof(*ev->v));
-	}
-	e.list = (const char *)(uintptr_t)pool->len;
-	pw_buf_add(pool, list, strlen(list) + 1);
-	ev->v[ev->n++] = e;
-}
-
 static int
 sq_consent_events(struct pw_store *base, const char *org, const char *address,
 		  struct pw_consent_events *ev)
@@ -629,7 +612,7 @@ sq_consent_events(struct pw_store *base, const char *org, const char *address,
 	struct pw_consent_event e = {0};
 	struct sq_conn *c;
 	sqlite3_stmt *st;
-	size_t cap = 0, i;
+	size_t cap = 0;
 	int rc = SQLITE_DONE, type;
 
 	memset(ev, 0, sizeof(*ev));
@@ -649,7 +632,7 @@ sq_consent_events(struct pw_store *base, const char *org, const char *address,
 		e.expires_at = (time_t)sqlite3_column_int64(st, 4);
 		e.relationship_date = (time_t)sqlite3_column_int64(st, 5);
 		e.seq = sqlite3_column_int64(st, 6);
-		events_push(ev, &cap, &pool, e, col_text(st, 1));
+		pw_store_events_push(ev, &cap, &pool, e, col_text(st, 1));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || (st = stmt(c, ST_SUPP_EVENTS)) == NULL)
@@ -663,15 +646,13 @@ sq_consent_events(struct pw_store *base, const char *org, const char *address,
 		e.expires_at = PW_NOTIME;
 		e.relationship_date = PW_NOTIME;
 		e.seq = sqlite3_column_int64(st, 3);
-		events_push(ev, &cap, &pool, e, col_text(st, 1));
+		pw_store_events_push(ev, &cap, &pool, e, col_text(st, 1));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || !exec1(c, ST_COMMIT))
 		goto fail;
 	conn_put(s, c);
-	ev->strings = pool.data;
-	for (i = 0; i < ev->n; i++)
-		ev->v[i].list = pool.data + (uintptr_t)ev->v[i].list;
+	pw_store_events_finish(ev, &pool);
 	return ev->n > 0 ? 1 : 0;
 fail:
 	sq_fail(s, c, "consent: lookup");
