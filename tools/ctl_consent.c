@@ -372,7 +372,8 @@ cc_withdraw(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 	sup.address = addr;
 	sup.list = o->list;
 	sup.reason = o->reason ? o->reason : "manual";
-	sup.requested_at = time(NULL);
+	sup.requested_us = pw_now_us();
+	sup.requested_at = pw_time_us_sec(sup.requested_us);
 	if (pw_store_suppression_add(s, &sup) < 0) {
 		pw_ctl_error(CC, "%s", pw_store_strerror());
 		status = 1;
