@@ -193,8 +193,7 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_SUPP_LIST] =
 	"SELECT id, org, address, list, reason, requested_at, "
 	"token_id, created_at, recorded_us, requested_us FROM suppression "
-	"WHERE org = ? "
-	"ORDER BY id",
+	"WHERE org = ? ORDER BY id",
     /* store copy: every row */
     [ST_CONSENT_EXPORT_ALL] = "SELECT " CONSENT_COLS " FROM consent_event "
 			      "ORDER BY id",
@@ -214,8 +213,8 @@ static const char *const sq_sql[ST_MAX] = {
     /* reports: a NULL bound is open */
     [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
 		   "source, time_us FROM feedback_event WHERE org = ? AND "
-		   "(?2 IS NULL "
-		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
+		   "(?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3) "
+		   "ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "

@@ -285,6 +285,18 @@ test_mixed_chain(void **state)
 		assert_int_equal(pw_audit_hash(r.prev_hash, &r, h), 0);
 		assert_memory_not_equal(h, v[3].hash, 32);
 	}
+	/* a v1 row after v2 rows (a daemon started before the migration
+	   that has not been restarted yet) is a well-formed link */
+	{
+		unsigned char prev[32];
+
+		mixed(v);
+		memcpy(prev, v[3].hash, 32);
+		v[4].time_us = 0;
+		memcpy(v[4].prev_hash, prev, 32);
+		assert_int_equal(pw_audit_hash(prev, &v[4], v[4].hash), 0);
+		assert_int_equal(walk(&c, v, NROWS, &bad), PW_CHAIN_OK);
+	}
 	for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++) {
 		struct pw_audit_row *r;
 
