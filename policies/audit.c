@@ -83,11 +83,12 @@ aud_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 static int
 write_one(struct pw_msg *m, struct pw_store *st,
     const struct pw_comply_rcpt *r, const char *rcpt, const char *action,
-    const char *reason, time_t now)
+    const char *reason, pw_time_us now)
 {
 	struct pw_audit_row row;
 
-	pw_comply_audit_row(m, r, rcpt, now, &row);
+	pw_comply_audit_row(m, r, rcpt, pw_time_us_sec(now), &row);
+	row.time_us = now;
 	if (row.action == NULL)
 		row.action = action;
 	if (row.reason == NULL)
@@ -110,7 +111,7 @@ write_rows(struct pw_msg *m, struct aud_conf *c, const char *action,
     const char *reason)
 {
 	struct pw_store *st = pw_store_handle_get(c->store, m);
-	time_t now = time(NULL);
+	pw_time_us now = pw_now_us();	/* one time for the message's rows */
 	size_t bad = 0;
 
 	for (size_t i = 0; i < m->nrcpts; i++) {

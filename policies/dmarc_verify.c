@@ -825,7 +825,8 @@ store_row(struct pw_msg *m, const struct dmv_conf *c, const char *rec)
 		    m->auth.dkim[i].selector ? m->auth.dkim[i].selector : "");
 	}
 	memset(&row, 0, sizeof(row));
-	row.time = time(NULL);
+	row.time_us = pw_now_us();
+	row.time = pw_time_us_sec(row.time_us);
 	row.from_domain = r->from_domain;
 	row.source_ip = m->client->addr;
 	row.policy = pw_dmarc_policy_name(r->policy);

@@ -367,7 +367,8 @@ suppress(struct pw_msg *m, struct pw_store *st, const char *org,
 	sup.address = addr;
 	sup.list = "";
 	sup.reason = "bounce";
-	sup.requested_at = time(NULL);
+	sup.requested_us = pw_now_us();
+	sup.requested_at = pw_time_us_sec(sup.requested_us);
 	sup.token_id = token_id;
 	if (pw_store_suppression_add(st, &sup) < 0)
 		return -1;
@@ -414,7 +415,8 @@ one(struct pw_msg *m, const struct fb_conf *c, struct pw_store *st,
 		*what_r = "unmatched";
 		return 0;
 	}
-	fr.time = time(NULL);
+	fr.time_us = pw_now_us();
+	fr.time = pw_time_us_sec(fr.time_us);
 	fr.org = org->name;
 	fr.address = addr;
 	fr.kind = kind;

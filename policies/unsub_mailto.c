@@ -83,7 +83,7 @@ struct umt_hit {
 };
 
 struct umt_state {
-	time_t		 requested;	/* at MAIL FROM */
+	pw_time_us	 requested;	/* at MAIL FROM */
 	struct umt_hit	*hits;		/* arena */
 	size_t		 nhits, cap;
 };
@@ -190,7 +190,7 @@ umt_mail(struct pw_call *call)
 {
 	struct umt_state *s = call->priv;
 
-	s->requested = time(NULL);
+	s->requested = pw_now_us();
 	return PW_DUNNO;
 }
 
@@ -274,7 +274,7 @@ static struct pw_metric m_withdrawals = PW_COUNTER(
 static enum umt_outcome
 record(struct pw_msg *m, struct pw_store *st, const char *org,
     const char *addr, const char *list, const char *reason,
-    const char *token_id, time_t requested, int64_t *id_r)
+    const char *token_id, pw_time_us requested, int64_t *id_r)
 {
 	struct pw_consent_events ev = {0};
 	struct pw_consent_result cr;
@@ -292,7 +292,7 @@ record(struct pw_msg *m, struct pw_store *st, const char *org,
 	sup.address = addr;
 	sup.list = list;
 	sup.reason = reason;
-	sup.requested_at = requested;
+	sup.requested_us = requested;
 	sup.token_id = token_id;
 	if (pw_store_suppression_add(st, &sup) < 0)
 		return UMT_FAIL;
@@ -300,7 +300,8 @@ record(struct pw_msg *m, struct pw_store *st, const char *org,
 	pw_metric_inc(&m_withdrawals, PW_LV(org, "mailto"));
 	pw_info(m, "unsub_mailto: org=%s list=%s token=%s suppression=%lld "
 	    "delay=%lds", org, list[0] ? list : "*", token_id ? token_id : "-",
-	    (long long)sup.id, (long)(sup.created_at - requested));
+	    (long long)sup.id,
+	    (long)(sup.created_at - pw_time_us_sec(requested)));
 	return UMT_RECORDED;
 }
 

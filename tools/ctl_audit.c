@@ -32,7 +32,9 @@
  *
  * Each also takes --store SPEC (default: "store" in the configuration).
  * Times T are YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); output times are
- * the latter.  CSV follows RFC 4180; JSON is one object per line (JSON
+ * the latter, with the microseconds (YYYY-MM-DDTHH:MM:SS.ffffffZ) where
+ * the store recorded them (store.h pw_time_us: rows since schema version
+ * 5, and every record's recording time); the columns are the same.  CSV follows RFC 4180; JSON is one object per line (JSON
  * Lines), written with jansson.  The store is opened read-only and read
  * with its prepared statements only (store.h).
  *
@@ -178,6 +180,14 @@ static const char *
 tm(time_t t, char *buf)
 {
 	return t == PW_NOTIME ? NULL : pw_date_format(t, buf);
+}
+
+/* tmu - t, or us with its microseconds when the store has them
+   (buf[28]) */
+static const char *
+tmu(time_t t, pw_time_us us, char *buf)
+{
+	return us != PW_NOTIME_US ? pw_date_format_us(us, buf) : tm(t, buf);
 }
 
 /* ---- options and store ------------------------------------------------- */
@@ -436,7 +446,7 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 {
 	struct report *rp = ctx;
 	struct pw_buf b = {0};
-	char t1[21], t2[21], retry[24];
+	char t1[28], t2[21], retry[24];
 	const char *retry_of = NULL;
 	long long first;
 	int rc;
@@ -449,7 +459,7 @@ report_cb(const struct pw_audit_row *r, void *ctx)
 	}
 	struct fld f[] = {
 	    FI("audit_id", r->id),
-	    FS("time", tm(r->time, t1)),
+	    FS("time", tmu(r->time, r->time_us, t1)),
 	    FS("queue_id", r->queue_id),
 	    FS("message_id", r->message_id),
 	    FS("recipient", r->recipient),
@@ -580,7 +590,7 @@ static int
 proof_consent_cb(const struct pw_consent_record *r, void *ctx)
 {
 	struct proof *p = ctx;
-	char t1[21], t2[21], t3[21], t4[21];
+	char t1[21], t2[21], t3[21], t4[28];
 	struct fld f[] = {
 	    FI("id", r->id),
 	    FS("type", pw_consent_type_name(r->type)),
@@ -590,7 +600,7 @@ proof_consent_cb(const struct pw_consent_record *r, void *ctx)
 	    FS("relationship_date", tm(r->relationship_date, t3)),
 	    FS("source", r->source),
 	    FS("proof", r->proof),
-	    FS("recorded_at", tm(r->created_at, t4)),
+	    FS("recorded_at", tmu(r->created_at, r->recorded_us, t4)),
 	};
 
 	return emit(&p->out, r->type == PW_CONSENT_WITHDRAWN ? "withdrawal" :
@@ -601,14 +611,14 @@ static int
 proof_supp_cb(const struct pw_suppression *sp, void *ctx)
 {
 	struct proof *p = ctx;
-	char t1[21], t2[21];
+	char t1[28], t2[28];
 	struct fld f[] = {
 	    FI("suppression_id", sp->id),
 	    FS("list", sp->list),
 	    FS("source", sp->reason),
 	    FS("token_id", sp->token_id),
-	    FS("requested_at", tm(sp->requested_at, t1)),
-	    FS("effective_at", tm(sp->created_at, t2)),
+	    FS("requested_at", tmu(sp->requested_at, sp->requested_us, t1)),
+	    FS("effective_at", tmu(sp->created_at, sp->recorded_us, t2)),
 	};
 
 	if (strcmp(sp->address, p->addr) != 0)
@@ -621,11 +631,11 @@ proof_msg_cb(const struct pw_audit_row *r, void *ctx)
 {
 	struct proof *p = ctx;
 	struct pw_buf b = {0};
-	char t1[21], t2[21];
+	char t1[28], t2[21];
 	int rc;
 	struct fld f[] = {
 	    FI("audit_id", r->id),
-	    FS("time", tm(r->time, t1)),
+	    FS("time", tmu(r->time, r->time_us, t1)),
 	    FS("queue_id", r->queue_id),
 	    FS("message_id", r->message_id),
 	    FS("class", r->class),
@@ -720,6 +730,7 @@ struct wd {
 	int64_t id;
 	char *address, *list, *reason, *token_id;
 	time_t requested_at, effective_at;
+	pw_time_us requested_us, effective_us;	/* 0: seconds only */
 	int64_t *reconsent;	/* consent event ids obtained after */
 	size_t nreconsent;
 	struct pw_buf late;	/* "QID/audit_id ..." */
@@ -751,6 +762,8 @@ wd_cb(const struct pw_suppression *sp, void *ctx)
 	d->token_id = sp->token_id ? pw_strdup(sp->token_id) : NULL;
 	d->requested_at = sp->requested_at;
 	d->effective_at = sp->created_at;
+	d->requested_us = sp->requested_us;
+	d->effective_us = sp->recorded_us;
 	return 0;
 }
 
@@ -808,15 +821,15 @@ late_cb(const struct pw_audit_row *r, void *ctx)
 static int
 wd_emit(struct out *out, const struct wd *d)
 {
-	char t1[21], t2[21];
+	char t1[28], t2[28];
 	struct fld f[] = {
 	    FI("suppression_id", d->id),
 	    FS("address", d->address),
 	    FS("list", d->list),
 	    FS("source", d->reason),
 	    FS("token_id", d->token_id),
-	    FS("requested_at", tm(d->requested_at, t1)),
-	    FS("effective_at", tm(d->effective_at, t2)),
+	    FS("requested_at", tmu(d->requested_at, d->requested_us, t1)),
+	    FS("effective_at", tmu(d->effective_at, d->effective_us, t2)),
 	    FI("delay_s", pw_evidence_delay(d->requested_at, d->effective_at)),
 	    FI("sent_after", d->nlate),
 	    FS("sent_after_messages", d->nlate ? d->late.data : ""),

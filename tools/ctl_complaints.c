@@ -315,8 +315,13 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 			rc = -1;
 			break;
 		}
-		gmtime_r(&r.rows[i].time, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (r.rows[i].time_us != PW_NOTIME_US) {
+			pw_date_format_us(r.rows[i].time_us, when);
+		} else {
+			gmtime_r(&r.rows[i].time, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			    &tm);
+		}
 		printf("%s <%s> %s (%s): %s\n", when, r.rows[i].address,
 		    r.rows[i].status, r.rows[i].source,
 		    pw_consent_state_name(cr.state));

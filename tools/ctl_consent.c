@@ -76,6 +76,15 @@ date_or_empty(time_t t, char *buf)
 	return t == PW_NOTIME ? "" : pw_date_format(t, buf);
 }
 
+/* date_us - t, or us with its microseconds when the store has them
+   (buf[28]) */
+static const char *
+date_us(time_t t, pw_time_us us, char *buf)
+{
+	return us != PW_NOTIME_US ? pw_date_format_us(us, buf) :
+	    date_or_empty(t, buf);
+}
+
 /* ---- import ------------------------------------------------------------- */
 
 enum col {
@@ -372,7 +381,8 @@ cc_withdraw(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 	sup.address = addr;
 	sup.list = o->list;
 	sup.reason = o->reason ? o->reason : "manual";
-	sup.requested_at = time(NULL);
+	sup.requested_us = pw_now_us();
+	sup.requested_at = pw_time_us_sec(sup.requested_us);
 	if (pw_store_suppression_add(s, &sup) < 0) {
 		pw_ctl_error(CC, "%s", pw_store_strerror());
 		status = 1;
@@ -393,7 +403,7 @@ cc_show(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 	struct pw_store *s;
 	time_t at = time(NULL), exp;
 	const char *why;
-	char *addr = NULL, b1[21], b2[21], b3[21];
+	char *addr = NULL, b1[21], b2[21], b3[21], b4[28];
 	size_t i;
 	int rc;
 
@@ -422,13 +432,16 @@ cc_show(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 		exp = ev.v[i].type == PW_CONSENT_WITHDRAWN
 			  ? PW_NOTIME
 			  : pw_consent_expiry(&ev.v[i]);
-		printf("%s %" PRId64 ": %s list=%s obtained=%s expires=%s\n",
+		printf("%s %" PRId64 ": %s list=%s obtained=%s expires=%s%s%s\n",
 		       ev.v[i].id < 0 ? "suppression" : "event",
 		       ev.v[i].id < 0 ? -ev.v[i].id : ev.v[i].id,
 		       pw_consent_type_name(ev.v[i].type),
 		       ev.v[i].list[0] ? ev.v[i].list : "*",
 		       pw_date_format(ev.v[i].obtained_at, b2),
-		       exp == PW_NOTIME ? "never" : pw_date_format(exp, b3));
+		       exp == PW_NOTIME ? "never" : pw_date_format(exp, b3),
+		       ev.v[i].seq > 0 ? " recorded=" : "",
+		       ev.v[i].seq > 0 ? pw_date_format_us(ev.v[i].seq, b4) :
+		       "");
 	}
 	printf("state: %s", pw_consent_state_name(r.state));
 	if (r.basis != NULL)
@@ -448,7 +461,7 @@ cc_show(struct pw_ctl *ctl, const struct cc_opts *o, const char *address)
 static int
 export_cb(const struct pw_consent_record *r, void *ctx)
 {
-	char b1[21], b2[21], b3[21], b4[21], id[32];
+	char b1[21], b2[21], b3[21], b4[28], id[32];
 
 	(void)ctx;
 	snprintf(id, sizeof(id), "%" PRId64, r->id);
@@ -461,7 +474,7 @@ export_cb(const struct pw_consent_record *r, void *ctx)
 	pw_csv_field(stdout, r->source, false);
 	pw_csv_field(stdout, r->proof, false);
 	pw_csv_field(stdout, r->list, false);
-	pw_csv_field(stdout, date_or_empty(r->created_at, b4), true);
+	pw_csv_field(stdout, date_us(r->created_at, r->recorded_us, b4), true);
 	return ferror(stdout) ? -1 : 0;
 }
 
@@ -641,7 +654,7 @@ pw_ctl_consent(struct pw_ctl *ctl, int argc, char **argv)
 static int
 supp_cb(const struct pw_suppression *sp, void *ctx)
 {
-	char b1[21], b2[21], id[32];
+	char b1[28], b2[28], id[32];
 
 	(void)ctx;
 	snprintf(id, sizeof(id), "%" PRId64, sp->id);
@@ -649,9 +662,11 @@ supp_cb(const struct pw_suppression *sp, void *ctx)
 	pw_csv_field(stdout, sp->address, false);
 	pw_csv_field(stdout, sp->list, false);
 	pw_csv_field(stdout, sp->reason, false);
-	pw_csv_field(stdout, date_or_empty(sp->requested_at, b1), false);
+	pw_csv_field(stdout, date_us(sp->requested_at, sp->requested_us, b1),
+	    false);
 	pw_csv_field(stdout, sp->token_id, false);
-	pw_csv_field(stdout, date_or_empty(sp->created_at, b2), true);
+	pw_csv_field(stdout, date_us(sp->created_at, sp->recorded_us, b2),
+	    true);
 	return ferror(stdout) ? -1 : 0;
 }
 

@@ -137,6 +137,7 @@ struct req {
 	struct pw_buf body;
 	bool too_big;
 	time_t started;
+	pw_time_us started_us;		/* the withdrawal's requested time */
 	struct timespec t0;		/* for the latency histogram */
 	bool counted; /* proxied: in ud.counts under key */
 	unsigned char key[16];
@@ -693,7 +694,7 @@ sanitise(char *out, size_t outsz, const char *in)
    1 recorded, 0 already in force, -1 store failure. */
 static int
 record(struct ud *u, const struct pw_token *t, const char *list,
-       time_t requested, int64_t *id_r)
+       pw_time_us requested, int64_t *id_r)
 {
 	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
 	struct pw_consent_events ev = {0};
@@ -726,7 +727,7 @@ record(struct ud *u, const struct pw_token *t, const char *list,
 	sup.address = t->rcpt;
 	sup.list = list;
 	sup.reason = "one_click_post";
-	sup.requested_at = requested;
+	sup.requested_us = requested;
 	sup.token_id = t->id;
 	rc = pw_store_suppression_add(u->store, &sup) < 0 ? -1 : 1;
 	*id_r = sup.id;
@@ -760,7 +761,7 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 				      "List-Unsubscribe=One-Click (RFC 8058).");
 	if (flags & PW_UNSUBD_SCOPE_ALL)
 		list = "";
-	rc = record(u, t, list, rq->started, &id);
+	rc = record(u, t, list, rq->started_us, &id);
 	sanitise(ua, sizeof(ua),
 		 MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_USER_AGENT));
@@ -921,7 +922,8 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 			rq = pw_calloc(1, sizeof(*rq));
 			*con_cls = rq;
 		}
-		rq->started = time(NULL);
+		rq->started_us = pw_now_us();
+		rq->started = pw_time_us_sec(rq->started_us);
 		rq->t0 = req_t0;
 		return MHD_YES;
 	}

@@ -2,6 +2,38 @@
 /*
  * audit_chain - the per-row chain check behind "postwarden-ctl audit
  * verify" (audit_chain.h).
+ *
+ * Hash formats and the move to microseconds (schema version 5, issue 10).
+ * Rows written before version 5 were hashed with whole-second times, and
+ * an append-only audit trail cannot be rehashed: rewriting old rows would
+ * need UPDATE (the triggers and the roles refuse it) and would throw away
+ * the evidence that they were never changed.  So each row says how it was
+ * hashed, and a chain may hold both formats:
+ *
+ *   - audit.time_us NULL (row->time_us 0): a row from before version 5,
+ *     hashed as "pw-audit-v1": id, time (seconds), then the other fields;
+ *   - audit.time_us set: "pw-audit-v2": id, time (seconds), time_us, then
+ *     the same fields.  The seconds column stays (queries by period use
+ *     it) and is the floor of time_us; both are hashed, so neither can be
+ *     edited alone.
+ *
+ * The migration only adds the nullable column: no row is rewritten, the
+ * old rows keep NULL and their v1 hashes, every row written afterwards is
+ * v2 (pw_store_audit_append gives it microseconds), and one chain links
+ * them (each row's prev_hash is the previous row's hash, whatever its
+ * format).  pw_audit_hash (store.c) picks the format from the row, for
+ * the backends' own verify and for this walk alike.
+ *
+ * The marker cannot be used to forge a row: it is part of what is hashed
+ * ("pw-audit-v1"/"pw-audit-v2" is the first line, and time_us a field), so
+ * setting time_us on an old row, or clearing it on a new one, makes that
+ * row fail its hash like any other edit.  A v1 row after a v2 row is not
+ * refused: a daemon that was already running when store init migrated the
+ * schema keeps inserting rows without time_us until it is restarted, and
+ * those rows are well-formed v1 rows of the same chain.
+ *
+ * store copy copies time_us as stored (NULL stays NULL), with the hashes,
+ * and verifies the chain in the destination afterwards.
  */
 #include "autoconf.h"
 

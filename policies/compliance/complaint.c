@@ -200,7 +200,8 @@ pw_complaint_record(const struct pw_orgs *orgs, const struct pw_keyring *ring,
 			goto out;
 		}
 	}
-	fr.time = time(NULL);
+	fr.time_us = pw_now_us();
+	fr.time = pw_time_us_sec(fr.time_us);
 	fr.org = res->org->name;
 	fr.address = addr;
 	fr.kind = "complaint";
@@ -228,7 +229,8 @@ pw_complaint_record(const struct pw_orgs *orgs, const struct pw_keyring *ring,
 	sup.address = addr;
 	sup.list = "";
 	sup.reason = "complaint";
-	sup.requested_at = time(NULL);
+	sup.requested_us = pw_now_us();
+	sup.requested_at = pw_time_us_sec(sup.requested_us);
 	res->outcome = pw_store_suppression_add(st, &sup) < 0 ?
 	    PW_COMPLAINT_FAIL : PW_COMPLAINT_SUPPRESSED;
 out:

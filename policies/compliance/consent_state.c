@@ -5,6 +5,7 @@
  */
 #include "autoconf.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -137,6 +138,19 @@ pw_date_format(time_t t, char *buf)
 		 y % 10000, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 	memcpy(buf, tmp, 20);
 	buf[20] = '\0';
+	return buf;
+}
+
+char *
+pw_date_format_us(int64_t us, char *buf)
+{
+	int64_t frac = us % 1000000;
+
+	if (frac < 0)
+		frac += 1000000;
+	pw_date_format((time_t)((us - frac) / 1000000), buf);
+	/* "...:SSZ" -> "...:SS.ffffffZ" */
+	snprintf(buf + 19, 9, ".%06" PRId64 "Z", frac);
 	return buf;
 }
 

@@ -117,5 +117,8 @@ time_t	pw_date_add_months(time_t t, int months);
 int	pw_date_parse(const char *, time_t *t_r);
 /* "YYYY-MM-DDTHH:MM:SSZ" into buf[21]; returns buf. */
 char	*pw_date_format(time_t, char *buf);
+/* Microseconds since the epoch (store.h pw_time_us) as ISO 8601 with the
+   fraction, "YYYY-MM-DDTHH:MM:SS.ffffffZ", into buf[28]; returns buf. */
+char	*pw_date_format_us(int64_t us, char *buf);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -26,6 +27,29 @@ static const struct pw_store_ops *const backends[] = {
 };
 
 static _Thread_local char store_error[512];
+
+pw_time_us
+pw_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (pw_time_us)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+time_t
+pw_time_us_sec(pw_time_us us)
+{
+	pw_time_us s = us / 1000000;
+
+	return (time_t)(us % 1000000 < 0 ? s - 1 : s);
+}
+
+pw_time_us
+pw_time_us_pick(time_t s, pw_time_us us)
+{
+	return us != PW_NOTIME_US ? us : (pw_time_us)s * 1000000;
+}
 
 const char *
 pw_store_strerror(void)
@@ -205,17 +229,29 @@ pw_store_consent_export(struct pw_store *s, const char *org,
 int
 pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 {
+	/* the backend gets both times; the caller's stay as given, so that
+	   a struct reused with a new requested_at is not held to the last
+	   call's microseconds */
+	struct pw_suppression v = *sup;
 	struct timespec t0;
+	int rc;
 
-	if (sup->org == NULL || sup->org[0] == '\0' || sup->address == NULL ||
-	    sup->address[0] == '\0' || sup->reason == NULL ||
-	    sup->requested_at == PW_NOTIME) {
+	if (v.requested_us != PW_NOTIME_US)
+		v.requested_at = pw_time_us_sec(v.requested_us);
+	if (v.org == NULL || v.org[0] == '\0' || v.address == NULL ||
+	    v.address[0] == '\0' || v.reason == NULL ||
+	    v.requested_at == PW_NOTIME) {
 		pw_store_set_error("suppression: organisation, address, reason "
 				   "and time are required");
 		return -1;
 	}
+	v.requested_us = pw_time_us_pick(v.requested_at, v.requested_us);
 	t0 = pw_metric_now();
-	return timed("suppression_add", &t0, s->ops->suppression_add(s, sup));
+	rc = timed("suppression_add", &t0, s->ops->suppression_add(s, &v));
+	sup->id = v.id;
+	sup->created_at = v.created_at;
+	sup->recorded_us = v.recorded_us;
+	return rc;
 }
 
 int
@@ -229,15 +265,26 @@ pw_store_suppression_list(struct pw_store *s, const char *org,
 int
 pw_store_audit_append(struct pw_store *s, struct pw_audit_row *row)
 {
+	struct pw_audit_row v = *row;
 	struct timespec t0;
+	int rc;
 
 	if (row->queue_id == NULL || row->action == NULL) {
 		pw_store_set_error(
 		    "audit row: queue id and action are required");
 		return -1;
 	}
+	/* every new row carries microseconds, so it is hashed as v2; the
+	   caller's times stay as given (see suppression_add) */
+	if (v.time_us != PW_NOTIME_US)
+		v.time = pw_time_us_sec(v.time_us);
+	v.time_us = pw_time_us_pick(v.time, v.time_us);
 	t0 = pw_metric_now();
-	return timed("audit_append", &t0, s->ops->audit_append(s, row));
+	rc = timed("audit_append", &t0, s->ops->audit_append(s, &v));
+	row->id = v.id;
+	memcpy(row->prev_hash, v.prev_hash, sizeof(row->prev_hash));
+	memcpy(row->hash, v.hash, sizeof(row->hash));
+	return rc;
 }
 
 int
@@ -286,11 +333,19 @@ pw_store_dmarc_list(struct pw_store *s,
 int
 pw_store_feedback_add(struct pw_store *s, struct pw_feedback_row *row)
 {
+	struct pw_feedback_row v = *row;	/* see suppression_add */
+	int rc;
+
 	if (s->ops->feedback_add == NULL) {
 		pw_store_set_error("%s: no feedback records", s->ops->scheme);
 		return -1;
 	}
-	return s->ops->feedback_add(s, row);
+	if (v.time_us != PW_NOTIME_US)
+		v.time = pw_time_us_sec(v.time_us);
+	v.time_us = pw_time_us_pick(v.time, v.time_us);
+	rc = s->ops->feedback_add(s, &v);
+	row->id = v.id;
+	return rc;
 }
 
 int
@@ -362,9 +417,18 @@ pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *row,
 	unsigned int len = 0;
 	int ok;
 
-	pw_buf_puts(&b, "pw-audit-v1\n");
-	canon_int(&b, "id", row->id);
-	canon_int(&b, "time", (int64_t)row->time);
+	/* the format follows the row (audit_chain.c): v1 for rows written
+	   before schema version 5, which have whole seconds only */
+	if (row->time_us == PW_NOTIME_US) {
+		pw_buf_puts(&b, "pw-audit-v1\n");
+		canon_int(&b, "id", row->id);
+		canon_int(&b, "time", (int64_t)row->time);
+	} else {
+		pw_buf_puts(&b, "pw-audit-v2\n");
+		canon_int(&b, "id", row->id);
+		canon_int(&b, "time", (int64_t)row->time);
+		canon_int(&b, "time_us", row->time_us);
+	}
 	canon_str(&b, "queue_id", row->queue_id);
 	canon_str(&b, "message_id", row->message_id);
 	canon_str(&b, "org", row->org);

@@ -17,7 +17,10 @@
  *
  * Addresses must already be normalised (addrnorm.h).  Lists are names;
  * "" or NULL means every list of the organisation.  Times are Unix
- * seconds, UTC.  Records are append-only: there is no update or delete.
+ * seconds, UTC; since schema version 5 the times that a row records as it
+ * happens (an audit row's, a withdrawal request's, a feedback or DMARC
+ * row's) also have a pw_time_us twin with the microseconds.  Records are
+ * append-only: there is no update or delete.
  *
  * A store is shared by all threads; each call is independent.
  */
@@ -33,6 +36,24 @@
 
 struct pw_store;
 struct pw_buf;
+
+/*
+ * Microseconds since the epoch, UTC (schema version 5).  0 (PW_NOTIME_US):
+ * not recorded - a row written before version 5 has whole seconds only,
+ * and reports then show whole seconds.  On a write the twin wins: a
+ * caller that sets it gets the seconds field set from it (floor); one that
+ * sets the seconds only gets a twin of whole seconds.  Queries by time
+ * (since, until) stay in whole seconds.
+ */
+typedef int64_t pw_time_us;
+#define PW_NOTIME_US	((pw_time_us)0)
+
+/* The clock, in microseconds (CLOCK_REALTIME). */
+pw_time_us pw_now_us(void);
+/* The seconds of us (floor, also before 1970). */
+time_t	pw_time_us_sec(pw_time_us us);
+/* For writers: us if set, else s in whole seconds. */
+pw_time_us pw_time_us_pick(time_t s, pw_time_us us);
 
 struct pw_store_opts {
 	int	busy_timeout_ms;	/* wait this long on a lock, then -1 */
@@ -81,6 +102,7 @@ struct pw_suppression {
 	const char	*list;
 	const char	*reason;	/* one_click_post, mailto, manual... */
 	time_t		 requested_at;
+	pw_time_us	 requested_us;	/* v5; effective: recorded_us */
 	const char	*token_id;	/* may be NULL */
 	time_t		 created_at;	/* set by the store */
 	int64_t		 recorded_us;	/* set by the store */
@@ -90,6 +112,9 @@ struct pw_suppression {
 struct pw_audit_row {
 	int64_t		 id;		/* set by the store */
 	time_t		 time;
+	/* v5: the time in microseconds; 0 in rows written before it, which
+	   are hashed in the old format (audit_chain.c) */
+	pw_time_us	 time_us;
 	const char	*queue_id;
 	const char	*message_id;
 	const char	*org;
@@ -112,6 +137,7 @@ struct pw_audit_row {
 /* One DMARC evaluation (issue 3: aggregate reports). */
 struct pw_dmarc_row {
 	time_t		 time;
+	pw_time_us	 time_us;	/* v5; 0: whole seconds only */
 	const char	*from_domain;
 	const char	*source_ip;
 	const char	*policy;	/* none | quarantine | reject */
@@ -139,6 +165,7 @@ struct pw_dmarc_row {
 struct pw_feedback_row {
 	int64_t		 id;		/* set by the store */
 	time_t		 time;
+	pw_time_us	 time_us;	/* v5; 0: whole seconds only */
 	const char	*org;
 	const char	*address;	/* normalised */
 	const char	*kind;		/* bounce_hard | bounce_soft |
@@ -337,7 +364,9 @@ void	pw_store_events_finish(struct pw_consent_events *, struct pw_buf *pool);
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its
    length, so that no two rows share an encoding.  row->id must be set.
-   0, or -1 if OpenSSL fails. */
+   The format follows the row: "pw-audit-v1" (whole seconds) when
+   row->time_us is 0, "pw-audit-v2" (seconds and microseconds) otherwise;
+   see the top of compliance/audit_chain.c.  0, or -1 if OpenSSL fails. */
 int	pw_audit_hash(const unsigned char *prev, const struct pw_audit_row *,
 	    unsigned char *out);
 

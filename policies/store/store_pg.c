@@ -61,8 +61,8 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION	3
-#define SCHEMA_VERSION_STR "3"
+#define SCHEMA_VERSION	5
+#define SCHEMA_VERSION_STR "5"
 #define POOL_MAX	8	/* idle connections kept */
 #define BACKOFF_MIN_MS	200
 #define BACKOFF_MAX_MS	5000
@@ -152,11 +152,22 @@ static const char schema_v3[] =
     " ADD COLUMN pub_domain text, ADD COLUMN pub_record text,"
     " ADD COLUMN discovery text;";
 
-/* migrations[v]: from version v to v + 1 */
+/* Version 5 (issue 10): times in microseconds, as SQLite's version 5:
+   nullable twin columns, NULL in the rows from before (for an audit row:
+   hashed in the v1 format, compliance/audit_chain.c).  Additive: no row
+   is rewritten, so the append-only triggers stay as they are. */
+static const char schema_v5[] =
+    "ALTER TABLE audit ADD COLUMN time_us bigint;"
+    "ALTER TABLE suppression ADD COLUMN requested_us bigint;"
+    "ALTER TABLE feedback_event ADD COLUMN time_us bigint;"
+    "ALTER TABLE dmarc_eval ADD COLUMN time_us bigint;";
+
+/* migrations[v]: from version v to v + 1 (NULL: no step of this build) */
 static const char *const migrations[SCHEMA_VERSION] = {
     [0] = schema_v1,
     [1] = schema_v2,
     [2] = schema_v3,
+    [4] = schema_v5,
 };
 
 enum pg_stmt {
@@ -193,8 +204,8 @@ enum pg_stmt {
 	"class_source, consent, basis_id, basis_type, basis_expires, reason, " \
 	"token_id, dkim_d, dkim_s, action"
 #define AUDIT_SELECT                                                           \
-	"SELECT " AUDIT_COLS ", encode(prev_hash, 'hex'), encode(hash, 'hex') " \
-	"FROM audit "
+	"SELECT " AUDIT_COLS ", encode(prev_hash, 'hex'), encode(hash, 'hex'), " \
+	"time_us FROM audit "
 /* the server's clock in microseconds: one clock for every host */
 #define NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
@@ -203,14 +214,15 @@ static const struct {
 	const char *sql;
 } pg_sql[ST_MAX] = {
     /* to_regclass: no error (and no aborted transaction) when absent */
-    [ST_FB_INSERT] = {7, "INSERT INTO feedback_event (time, org, address, "
-			 "kind, status, message_id, source) VALUES ($1, $2, "
-			 "$3, $4, $5, $6, $7) RETURNING id"},
+    [ST_FB_INSERT] = {8, "INSERT INTO feedback_event (time, org, address, "
+			 "kind, status, message_id, source, time_us) VALUES "
+			 "($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"},
     [ST_FB_COUNT] = {4, "SELECT count(*) FROM feedback_event WHERE org = $1 "
 			"AND address = $2 AND kind = $3 AND time >= $4"},
     [ST_SUPP_REASON] = {1, "SELECT reason FROM suppression WHERE id = $1"},
     [ST_FB_LIST] = {3, "SELECT id, time, org, address, kind, status, "
-		       "message_id, source FROM feedback_event WHERE org = $1 "
+		       "message_id, source, time_us FROM feedback_event "
+		       "WHERE org = $1 "
 		       "AND ($2::bigint IS NULL OR time >= $2) "
 		       "AND ($3::bigint IS NULL OR time < $3) ORDER BY id"},
     [ST_HAS_SCHEMA] = {0, "SELECT to_regclass('pw_schema') IS NOT NULL"},
@@ -218,10 +230,11 @@ static const struct {
     [ST_LOCK_AUDIT] = {0, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")"},
     [ST_AUDIT_LAST] = {0, "SELECT id, encode(hash, 'hex') FROM audit "
 			  "ORDER BY id DESC LIMIT 1"},
-    [ST_AUDIT_INSERT] = {19, "INSERT INTO audit (" AUDIT_COLS
-			     ", prev_hash, hash) VALUES ($1, $2, $3, $4, $5, "
-			     "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-			     "$16, $17, decode($18, 'hex'), decode($19, 'hex'))"},
+    [ST_AUDIT_INSERT] = {20, "INSERT INTO audit (" AUDIT_COLS
+			     ", prev_hash, hash, time_us) VALUES ($1, $2, $3, "
+			     "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+			     "$15, $16, $17, decode($18, 'hex'), "
+			     "decode($19, 'hex'), $20)"},
     [ST_AUDIT_ALL] = {0, AUDIT_SELECT "ORDER BY id"},
     /* reports: a NULL parameter matches every row */
     [ST_AUDIT_LIST] = {4, AUDIT_SELECT "WHERE ($1::text IS NULL OR org = $1) "
@@ -248,28 +261,29 @@ static const struct {
     [ST_CONSENT_EXPORT] = {2, "SELECT " CONSENT_COLS " FROM consent_event "
 			      "WHERE ($1::text IS NULL OR org = $1) AND "
 			      "($2::text IS NULL OR address = $2) ORDER BY id"},
-    [ST_SUPP_INSERT] = {7, "INSERT INTO suppression (org, address, list, "
+    [ST_SUPP_INSERT] = {8, "INSERT INTO suppression (org, address, list, "
 			   "reason, requested_at, token_id, created_at, "
-			   "recorded_us) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-			   NOW_US ") RETURNING id, recorded_us"},
-    [ST_SUPP_COPY] = {9, "INSERT INTO suppression (id, org, address, list, "
+			   "requested_us, recorded_us) VALUES ($1, $2, $3, $4, "
+			   "$5, $6, $7, $8, " NOW_US ") RETURNING id, "
+			   "recorded_us"},
+    [ST_SUPP_COPY] = {10, "INSERT INTO suppression (id, org, address, list, "
 			 "reason, requested_at, token_id, created_at, "
-			 "recorded_us) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-			 "$8, $9)"},
+			 "recorded_us, requested_us) VALUES ($1, $2, $3, $4, "
+			 "$5, $6, $7, $8, $9, $10)"},
     [ST_SUPP_LIST] = {1, "SELECT id, org, address, list, reason, "
-			 "requested_at, token_id, created_at, recorded_us "
-			 "FROM suppression WHERE ($1::text IS NULL OR "
-			 "org = $1) ORDER BY id"},
-    [ST_DMARC_INSERT] = {19, "INSERT INTO dmarc_eval (time, from_domain, "
+			 "requested_at, token_id, created_at, recorded_us, "
+			 "requested_us FROM suppression WHERE ($1::text IS "
+			 "NULL OR org = $1) ORDER BY id"},
+    [ST_DMARC_INSERT] = {20, "INSERT INTO dmarc_eval (time, from_domain, "
 			    "source_ip, policy, disposition, spf_result, "
 			    "spf_domain, dkim_result, dkim_domain, "
-			    DMARC_REPORT_COLS ") VALUES "
+			    DMARC_REPORT_COLS ", time_us) VALUES "
 			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-			    "$12, $13, $14, $15, $16, $17, $18, $19)"},
+			    "$12, $13, $14, $15, $16, $17, $18, $19, $20)"},
     [ST_DMARC_ALL] = {0, "SELECT time, from_domain, source_ip, policy, "
 			 "disposition, spf_result, spf_domain, dkim_result, "
-			 "dkim_domain, " DMARC_REPORT_COLS " FROM dmarc_eval "
-			 "ORDER BY id"},
+			 "dkim_domain, " DMARC_REPORT_COLS ", time_us FROM "
+			 "dmarc_eval ORDER BY id"},
     [ST_EMPTY] = {0, "SELECT NOT EXISTS (SELECT 1 FROM consent_event) AND "
 		     "NOT EXISTS (SELECT 1 FROM suppression) AND "
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
@@ -355,6 +369,16 @@ static void
 time_str(char *buf, size_t len, time_t t)
 {
 	snprintf(buf, len, "%" PRId64, (int64_t)t);
+}
+
+/* us_str - a microsecond time for a parameter; NULL for 0 (not recorded) */
+static const char *
+us_str(char *buf, size_t len, pw_time_us us)
+{
+	if (us == PW_NOTIME_US)
+		return NULL;
+	snprintf(buf, len, "%" PRId64, us);
+	return buf;
 }
 
 static const char *
@@ -713,6 +737,8 @@ schema_init(struct pg_store *s, struct pg_conn *c, char **error_r)
 		return 0;
 	}
 	for (; v < SCHEMA_VERSION; v++) {
+		if (migrations[v] == NULL)
+			continue;
 		r = PQexec(c->db, migrations[v]);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			pg_fail(s, c, r, "schema");
@@ -1001,12 +1027,13 @@ static int
 pg_feedback_add(struct pw_store *base, struct pw_feedback_row *row)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	const char *v[7];
-	char t[24];
+	const char *v[8];
+	char t[24], tu[24];
 	struct pg_conn *c;
 	PGresult *r;
 
 	time_str(t, sizeof(t), row->time);
+	v[7] = us_str(tu, sizeof(tu), row->time_us);
 	v[0] = t;
 	v[1] = row->org;
 	v[2] = row->address;
@@ -1072,6 +1099,7 @@ fb_row(const PGresult *r, void *arg)
 	f.status = col(r, 0, 5);
 	f.message_id = col(r, 0, 6);
 	f.source = col(r, 0, 7);
+	f.time_us = col_int(r, 0, 8);
 	return x->cb(&f, x->ctx);
 }
 
@@ -1131,14 +1159,15 @@ static int
 pg_suppression_add(struct pw_store *base, struct pw_suppression *sup)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	char t5[24], t7[24];
+	char t5[24], t7[24], t8[24];
 	time_t now = time(NULL);
-	const char *v[7];
+	const char *v[8];
 	struct pg_conn *c;
 	PGresult *r;
 
 	time_str(t5, sizeof(t5), sup->requested_at);
 	time_str(t7, sizeof(t7), now);
+	v[7] = us_str(t8, sizeof(t8), sup->requested_us);
 	v[0] = sup->org;
 	v[1] = sup->address;
 	v[2] = sup->list ? sup->list : "";
@@ -1180,6 +1209,7 @@ supp_row(const PGresult *r, void *arg)
 	sup.token_id = col(r, 0, 6);
 	sup.created_at = (time_t)col_int(r, 0, 7);
 	sup.recorded_us = col_int(r, 0, 8);
+	sup.requested_us = col_int(r, 0, 9);
 	return x->cb(&sup, x->ctx);
 }
 
@@ -1202,11 +1232,11 @@ pg_suppression_list(struct pw_store *base, const char *org,
 
 /* ---- audit -------------------------------------------------------------- */
 
-/* audit_values - the 19 parameters of ST_AUDIT_INSERT; numbers and hex
-   go into buf */
+/* audit_values - the 20 parameters of ST_AUDIT_INSERT; numbers and hex
+   go into buf; time_us 0 (a v1 row, store copy) stays NULL */
 static void
 audit_values(const struct pw_audit_row *row, const char **v,
-	     char buf[4][24], char hex[2][65])
+	     char buf[5][24], char hex[2][65])
 {
 	snprintf(buf[0], 24, "%" PRId64, row->id);
 	time_str(buf[1], 24, row->time);
@@ -1233,14 +1263,15 @@ audit_values(const struct pw_audit_row *row, const char **v,
 	v[16] = row->action;
 	v[17] = hex[0];
 	v[18] = hex[1];
+	v[19] = us_str(buf[4], 24, row->time_us);
 }
 
 static int
 pg_audit_append(struct pw_store *base, struct pw_audit_row *row)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	const char *v[19];
-	char buf[4][24], hex[2][65];
+	const char *v[20];
+	char buf[5][24], hex[2][65];
 	struct pg_conn *c;
 	PGresult *r;
 	int64_t prev_id = 0;
@@ -1303,6 +1334,7 @@ audit_row_read(const PGresult *r, struct pw_audit_row *a)
 	a->dkim_d = col(r, 0, 14);
 	a->dkim_s = col(r, 0, 15);
 	a->action = col(r, 0, 16);
+	a->time_us = col_int(r, 0, 19);	/* NULL: 0, a v1 row */
 	return hex_decode(col(r, 0, 17), a->prev_hash) &&
 	       hex_decode(col(r, 0, 18), a->hash);
 }
@@ -1400,11 +1432,19 @@ pg_audit_verify(struct pw_store *base, int64_t *bad_id_r,
 
 /* ---- DMARC rows --------------------------------------------------------- */
 
+/* dmarc_values - the 20 parameters of ST_DMARC_INSERT (t: char[2][24]);
+   copy keeps a row's time_us as stored (NULL before version 5) */
 static void
-dmarc_values(const struct pw_dmarc_row *row, const char **v, char *t)
+dmarc_values(const struct pw_dmarc_row *row, const char **v, char t[2][24],
+    bool copy)
 {
-	time_str(t, 24, row->time);
-	v[0] = t;
+	pw_time_us us = copy ? row->time_us :
+	    pw_time_us_pick(row->time, row->time_us);
+
+	time_str(t[0], 24, us != PW_NOTIME_US ? pw_time_us_sec(us) :
+	    row->time);
+	v[0] = t[0];
+	v[19] = us_str(t[1], 24, us);
 	v[1] = row->from_domain ? row->from_domain : "";
 	v[2] = row->source_ip;
 	v[3] = row->policy;
@@ -1429,8 +1469,8 @@ static int
 pg_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	const char *v[19];
-	char t[24];
+	const char *v[20];
+	char t[2][24];
 	struct pg_conn *c;
 	size_t i;
 
@@ -1441,7 +1481,7 @@ pg_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 	if (!cmd(s, c, "BEGIN", "dmarc: begin"))
 		goto fail;
 	for (i = 0; i < n; i++) {
-		dmarc_values(&rows[i], v, t);
+		dmarc_values(&rows[i], v, t, false);
 		if (!run_ok(s, c, ST_DMARC_INSERT, v, "dmarc"))
 			goto fail;
 	}
@@ -1484,6 +1524,7 @@ dmarc_row(const PGresult *r, void *arg)
 	d.pub_domain = col(r, 0, 16);
 	d.pub_record = col(r, 0, 17);
 	d.discovery = col(r, 0, 18);
+	d.time_us = col_int(r, 0, 19);
 	return x->cb(&d, x->ctx);
 }
 
@@ -1547,8 +1588,8 @@ static int
 copy_supp(const struct pw_suppression *sup, void *arg)
 {
 	struct copy_ctx *x = arg;
-	char t[4][24];
-	const char *v[9];
+	char t[5][24];
+	const char *v[10];
 
 	snprintf(t[0], 24, "%" PRId64, sup->id);
 	time_str(t[1], 24, sup->requested_at);
@@ -1563,6 +1604,7 @@ copy_supp(const struct pw_suppression *sup, void *arg)
 	v[6] = sup->token_id;
 	v[7] = t[2];
 	v[8] = t[3];
+	v[9] = us_str(t[4], 24, sup->requested_us);
 	if (!run_ok(x->s, x->c, ST_SUPP_COPY, v, "copy: suppression"))
 		x->failed = true;
 	return x->failed;
@@ -1572,8 +1614,8 @@ static int
 copy_audit(const struct pw_audit_row *row, void *arg)
 {
 	struct copy_ctx *x = arg;
-	char buf[4][24], hex[2][65];
-	const char *v[19];
+	char buf[5][24], hex[2][65];
+	const char *v[20];
 
 	/* as stored: the chain is verified after the copy, not recomputed */
 	audit_values(row, v, buf, hex);
@@ -1586,10 +1628,10 @@ static int
 copy_dmarc(const struct pw_dmarc_row *row, void *arg)
 {
 	struct copy_ctx *x = arg;
-	const char *v[19];
-	char t[24];
+	const char *v[20];
+	char t[2][24];
 
-	dmarc_values(row, v, t);
+	dmarc_values(row, v, t, true);
 	if (!run_ok(x->s, x->c, ST_DMARC_INSERT, v, "copy: dmarc"))
 		x->failed = true;
 	return x->failed;

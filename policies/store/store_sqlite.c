@@ -20,7 +20,8 @@
  * an older one is migrated by postwarden-ctl store init only (opts.init),
  * as for PostgreSQL: the daemons refuse it and name the command (v2:
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
- * nullable, issue 11).
+ * nullable, issue 11; v5: microsecond twins of the recorded times,
+ * issue 10).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -40,7 +41,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 5
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -117,6 +118,19 @@ static const char schema_v3[] =
     "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
     "PRAGMA user_version = 3;";
 
+/* Version 5 (issue 10): times in microseconds.  Additive: a nullable twin
+   column per time recorded as it happens; rows from before keep NULL
+   there, which for an audit row also means "hashed in the v1 format with
+   whole seconds" (compliance/audit_chain.c), so no row is rewritten and
+   the chain spans the migration.  Consent events have had recorded_us
+   since version 1; a suppression's effective time is its recorded_us. */
+static const char schema_v5[] =
+    "ALTER TABLE audit ADD COLUMN time_us INTEGER;"
+    "ALTER TABLE suppression ADD COLUMN requested_us INTEGER;"
+    "ALTER TABLE feedback_event ADD COLUMN time_us INTEGER;"
+    "ALTER TABLE dmarc_eval ADD COLUMN time_us INTEGER;"
+    "PRAGMA user_version = 5;";
+
 enum sq_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
@@ -152,7 +166,7 @@ enum sq_stmt {
 #define AUDIT_COLS                                                             \
 	"id, time, queue_id, message_id, org, recipient, class, "              \
 	"class_source, consent, basis_id, basis_type, basis_expires, reason, " \
-	"token_id, dkim_d, dkim_s, action, prev_hash, hash"
+	"token_id, dkim_d, dkim_s, action, prev_hash, hash, time_us"
 
 static const char *const sq_sql[ST_MAX] = {
     [ST_BEGIN] = "BEGIN",
@@ -174,41 +188,45 @@ static const char *const sq_sql[ST_MAX] = {
 			       "WHERE org = ? AND address = ? ORDER BY id",
     [ST_SUPP_INSERT] = "INSERT INTO suppression (org, address, list, "
 		       "reason, requested_at, token_id, created_at, "
-		       "recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		       "recorded_us, requested_us) VALUES (?, ?, ?, ?, ?, ?, "
+		       "?, ?, ?)",
     [ST_SUPP_LIST] =
 	"SELECT id, org, address, list, reason, requested_at, "
-	"token_id, created_at, recorded_us FROM suppression WHERE org = ? "
-	"ORDER BY id",
+	"token_id, created_at, recorded_us, requested_us FROM suppression "
+	"WHERE org = ? ORDER BY id",
     /* store copy: every row */
     [ST_CONSENT_EXPORT_ALL] = "SELECT " CONSENT_COLS " FROM consent_event "
 			      "ORDER BY id",
     [ST_SUPP_LIST_ALL] = "SELECT id, org, address, list, reason, "
-			 "requested_at, token_id, created_at, recorded_us "
-			 "FROM suppression ORDER BY id",
+			 "requested_at, token_id, created_at, recorded_us, "
+			 "requested_us FROM suppression ORDER BY id",
     [ST_DMARC_ALL] = "SELECT time, from_domain, source_ip, policy, "
 		     "disposition, spf_result, spf_domain, dkim_result, "
-		     "dkim_domain, " DMARC_REPORT_COLS " FROM dmarc_eval "
-		     "ORDER BY id",
+		     "dkim_domain, " DMARC_REPORT_COLS ", time_us FROM "
+		     "dmarc_eval ORDER BY id",
     [ST_FB_INSERT] = "INSERT INTO feedback_event (time, org, address, kind, "
-		     "status, message_id, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		     "status, message_id, source, time_us) VALUES (?, ?, ?, ?, "
+		     "?, ?, ?, ?)",
     [ST_FB_COUNT] = "SELECT count(*) FROM feedback_event WHERE org = ? AND "
 		    "address = ? AND kind = ? AND time >= ?",
     [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
     /* reports: a NULL bound is open */
     [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
-		   "source FROM feedback_event WHERE org = ? AND (?2 IS NULL "
-		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
+		   "source, time_us FROM feedback_event WHERE org = ? AND "
+		   "(?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3) "
+		   "ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
-			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			"?)",
     [ST_AUDIT_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id",
     [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
     [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_DMARC_INSERT] =
 	"INSERT INTO dmarc_eval (time, from_domain, "
 	"source_ip, policy, disposition, spf_result, spf_domain, "
-	"dkim_result, dkim_domain, " DMARC_REPORT_COLS ") VALUES (?, ?, ?, "
-	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	"dkim_result, dkim_domain, " DMARC_REPORT_COLS ", time_us) VALUES "
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     /* reports: a NULL parameter matches every row */
     [ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE "
 		      "(?1 IS NULL OR org = ?1) AND "
@@ -385,6 +403,16 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* bind_us - a microsecond time; 0 (not recorded) is NULL */
+static void
+bind_us(sqlite3_stmt *st, int i, pw_time_us us)
+{
+	if (us == PW_NOTIME_US)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, (sqlite3_int64)us);
+}
+
 static void
 bind_time(sqlite3_stmt *st, int i, time_t t)
 {
@@ -482,6 +510,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version <= 2 &&
 	    sqlite3_exec(c->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version < 5 &&
+	    sqlite3_exec(c->db, schema_v5, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -730,6 +761,7 @@ sq_feedback_add(struct pw_store *base, struct pw_feedback_row *row)
 	bind_text(st, 5, row->status);
 	bind_text(st, 6, row->message_id);
 	bind_text(st, 7, row->source);
+	bind_us(st, 8, row->time_us);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return sq_fail_put(s, c, "feedback");
@@ -795,6 +827,7 @@ sq_feedback_list(struct pw_store *base, const char *org, time_t since,
 		r.status = col_text(st, 5);
 		r.message_id = col_text(st, 6);
 		r.source = col_text(st, 7);
+		r.time_us = sqlite3_column_int64(st, 8);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -855,6 +888,7 @@ sq_suppression_add(struct pw_store *base, struct pw_suppression *sup)
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
 	sup->recorded_us = recorded_us();
 	sqlite3_bind_int64(st, 8, sup->recorded_us);
+	bind_us(st, 9, sup->requested_us);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return sq_fail_put(s, c, "suppression");
@@ -892,6 +926,7 @@ sq_suppression_list(struct pw_store *base, const char *org,
 		r.token_id = col_text(st, 6);
 		r.created_at = (time_t)sqlite3_column_int64(st, 7);
 		r.recorded_us = sqlite3_column_int64(st, 8);
+		r.requested_us = sqlite3_column_int64(st, 9);
 		if (cb(&r, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -961,6 +996,7 @@ sq_audit_append(struct pw_store *base, struct pw_audit_row *row)
 	bind_text(st, 17, row->action);
 	sqlite3_bind_blob(st, 18, row->prev_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 19, row->hash, 32, SQLITE_STATIC);
+	bind_us(st, 20, row->time_us);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE || !exec1(c, ST_COMMIT))
@@ -996,6 +1032,7 @@ audit_row_read(sqlite3_stmt *st, struct pw_audit_row *r)
 	r->dkim_d = col_text(st, 14);
 	r->dkim_s = col_text(st, 15);
 	r->action = col_text(st, 16);
+	r->time_us = sqlite3_column_int64(st, 19);	/* NULL: 0, v1 row */
 }
 
 static int
@@ -1125,7 +1162,8 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 
 		if ((st = stmt(c, ST_DMARC_INSERT)) == NULL)
 			break;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)row->time);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)pw_time_us_sec(
+		    pw_time_us_pick(row->time, row->time_us)));
 		bind_text(st, 2, row->from_domain ? row->from_domain : "");
 		bind_text(st, 3, row->source_ip);
 		bind_text(st, 4, row->policy);
@@ -1144,6 +1182,8 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 		bind_text(st, 17, row->pub_domain);
 		bind_text(st, 18, row->pub_record);
 		bind_text(st, 19, row->discovery);
+		sqlite3_bind_int64(st, 20,
+		    pw_time_us_pick(row->time, row->time_us));
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
@@ -1174,6 +1214,7 @@ sq_dmarc_list(struct pw_store *base,
 		return sq_fail_put(s, c, "dmarc: list");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.time = (time_t)sqlite3_column_int64(st, 0);
+		r.time_us = sqlite3_column_int64(st, 19);
 		r.from_domain = col_text(st, 1);
 		r.source_ip = col_text(st, 2);
 		r.policy = col_text(st, 3);

@@ -97,6 +97,25 @@ pw_conf "organisations = file:$T/pw/organisations.conf"
 pw_conf "unsubscribe_keys = $RING"
 pw_write_conf
 
+# 0. Times in microseconds (schema version 5): the store starts as one of
+#    version 3 with an audit chain hashed with whole seconds (org legacy,
+#    made by v3store.py, which hashes independently of the C code); the
+#    reports refuse it until store init migrates it; every row written
+#    afterwards carries microseconds, and one chain spans both (checked
+#    at the end).
+asuser() {
+	if [ -n "$PW_USER" ]; then runuser -u "$PW_USER" -- "$@"; else "$@"; fi
+}
+asuser "$PW_CTL" store init "sqlite:$DB" >/dev/null || pw_bail "store init"
+old_head=$(asuser /usr/bin/python3 "$PW_IT/v3store.py" "$DB" legacy 3) ||
+	pw_bail "version 3 store"
+out=$(ctl audit verify 2>&1)
+check "version 3 store: audit verify names store init" \
+    grep -q 'schema version 3 is older.*postwarden-ctl store init' <<<"$out"
+check "store init migrates it" asuser "$PW_CTL" store init "sqlite:$DB"
+check "migrated: the old chain verifies against its head" \
+    grep -q '^audit chain intact: 3 rows' <<<"$(ctl audit verify --expect-head "$old_head")"
+
 ctl consent add alice@remote.test --org acme --type express --source web_form \
     --proof form-1 >/dev/null || pw_bail "consent add (alice)"
 ctl consent add carol@remote.test --org acme --type express --source web_form \
@@ -323,6 +342,38 @@ check "store readable again: delivered" test -n "$f"
 # The chain: each row's prev_hash is the previous row's hash.
 broken=$(audit "SELECT count(*) FROM audit a JOIN audit b ON b.id = a.id - 1 WHERE a.prev_hash != b.hash")
 check "audit rows are hash-chained" test "$broken" = 0
+# Microseconds (step 0): one chain over the rows from before the migration
+# (whole seconds, time_us NULL) and after it; reports show each as stored;
+# a change to an old or a new row is still caught at that row.
+out=$(ctl audit verify --expect-head "$old_head")
+check "chain over the migration: intact, the old head found" \
+    grep -qE '^audit chain intact: [0-9]+ rows' <<<"$out"
+check "rows from before the migration keep whole seconds (time_us NULL)" \
+    test "$(audit "SELECT group_concat(id) FROM audit WHERE time_us IS NULL")" = "1,2,3"
+check "rows after it have microseconds, seconds = floor" \
+    test "$(audit "SELECT count(*) FROM audit WHERE id > 3 AND (time_us IS NULL OR time != time_us / 1000000)")" = 0
+check "audit report: old rows in whole seconds" \
+    grep -q '^1,2025-06-01T12:00:01Z,4QV301,' <<<"$(ctl audit report --org legacy)"
+check "audit report: new rows with microseconds (ISO 8601, UTC)" \
+    grep -qE '^[0-9]+,[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z,' <<<"$(ctl audit report --org acme)"
+check "unsubscribe report: requested_at with microseconds" \
+    grep -qE ',dave@remote\.test,.*,[0-9T:-]+\.[0-9]{6}Z,[0-9T:-]+\.[0-9]{6}Z,' <<<"$(ctl unsubscribe report --org acme)"
+# tampering, on a copy (the triggers dropped, as an attacker would)
+tamper() {	# tamper SQL: audit verify of a copy changed by SQL
+	rm -f "$T/tamper.db"
+	sqlite3 -readonly "$DB" ".backup '$T/tamper.db'" &&
+	    sqlite3 "$T/tamper.db" "DROP TRIGGER audit_no_update; $1" &&
+	    "$PW_CTL" audit verify --store "sqlite:$T/tamper.db"
+}
+out=$(tamper "UPDATE audit SET time = time + 1 WHERE id = 2")
+check "old row changed: BROKEN at row 2" grep -q 'BROKEN at row 2:' <<<"$out"
+out=$(tamper "UPDATE audit SET time_us = time * 1000000 WHERE id = 3")
+check "old row given microseconds: BROKEN at row 3" grep -q 'BROKEN at row 3:' <<<"$out"
+out=$(tamper "UPDATE audit SET time_us = time_us + 1 WHERE id = 4")
+check "new row's microseconds changed: BROKEN at row 4" grep -q 'BROKEN at row 4:' <<<"$out"
+out=$(tamper "UPDATE audit SET recipient = 'x@remote.test' WHERE id = 5")
+check "new row changed: BROKEN at row 5" grep -q 'BROKEN at row 5:' <<<"$out"
+
 # SIGHUP re-reads the key ring as the daemon's user
 n=$(wc -l <"$T/pw/log")
 kill -HUP "$PW_MILTER_PID"

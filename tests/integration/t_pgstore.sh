@@ -11,7 +11,11 @@
 #     by itself, same process;
 #   - a schema of another version: the daemon refuses to start and names
 #     the command to run;
-#   - store copy from SQLite into an empty PostgreSQL database.
+#   - store copy from SQLite into an empty PostgreSQL database;
+#   - times in microseconds (schema version 5): the milter's rows have
+#     them; a database of version 3 with a chain hashed with whole seconds
+#     is migrated by store init and verifies against its old head, also
+#     after a store copy of a migrated SQLite store.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 
@@ -247,6 +251,42 @@ out=$("$PW_CTL" consent show zoe@remote.test --org acme --store "$DST" 2>&1)
 check "store copy: the copy answers withdrawn" grep -qi 'withdrawn' <<<"$out" || diag "$out"
 out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
 check "store copy into a non-empty store: refused" grep -q 'not empty' <<<"$out"
+
+# 10b. times in microseconds (schema version 5)
+check "microseconds: every audit row of the milter has them (seconds = floor)" \
+    test "$(q "SELECT count(*) FROM audit WHERE time_us IS NULL OR time <> time_us / 1000000")" = 0
+out=$("$PW_CTL" audit report --org acme --store "$PW_PG_READER_URI" 2>&1)
+check "microseconds: audit report prints them (ISO 8601, UTC)" \
+    grep -qE '^[0-9]+,[0-9-]{10}T[0-9:]{8}\.[0-9]{6}Z,' <<<"$out" || diag "$out"
+pg_sql "CREATE DATABASE pwv3 OWNER postwarden_owner" >/dev/null
+V3="postgresql://postwarden_owner@127.0.0.1:$PW_PG_PORT/pwv3?sslmode=disable&passfile=$PW_PG_PASSFILE"
+"$PW_CTL" store init "$V3" >/dev/null || nok "store init (pwv3)"
+# v3store.py hashes the old rows itself (the v1 format, whole seconds)
+old_head=$(/usr/bin/python3 "$PW_IT/v3store.py" --pg "$T/v3.sql" legacy 3) &&
+    PW_PG_DB=pwv3 pg_sql postwarden_owner "$(cat "$T/v3.sql")" >/dev/null ||
+    nok "version 3 database made"
+out=$("$PW_CTL" audit verify --store "$V3" 2>&1)
+check "version 3 database: audit verify names store init" \
+    grep -q 'schema version 3 is older.*store init' <<<"$out" || diag "$out"
+out=$("$PW_CTL" store init "$V3" 2>&1)
+check "version 3 database: store init migrates it" test $? = 0 || diag "$out"
+out=$("$PW_CTL" audit verify --expect-head "$old_head" --store "$V3" 2>&1)
+check "migrated: the old chain verifies against its head" \
+    grep -q '^audit chain intact: 3 rows' <<<"$out" || diag "$out"
+"$PW_CTL" store init "sqlite:$T/v3.db" >/dev/null &&
+    /usr/bin/python3 "$PW_IT/v3store.py" "$T/v3.db" legacy 3 >/dev/null &&
+    "$PW_CTL" store init "sqlite:$T/v3.db" >/dev/null ||
+    nok "migrated SQLite store made"
+pg_sql "CREATE DATABASE pwv3copy OWNER postwarden_owner" >/dev/null
+DST3="postgresql://postwarden_owner@127.0.0.1:$PW_PG_PORT/pwv3copy?sslmode=disable&passfile=$PW_PG_PASSFILE"
+out=$("$PW_CTL" store copy "sqlite:$T/v3.db" "$DST3" 2>&1)
+check "store copy of a migrated SQLite store: chain verified" \
+    grep -q 'audit chain verified' <<<"$out" || diag "$out"
+out=$("$PW_CTL" audit verify --expect-head "$old_head" --store "$DST3" 2>&1)
+check "the copy verifies against the old head" \
+    grep -q '^audit chain intact: 3 rows' <<<"$out" || diag "$out"
+check "the copy keeps whole seconds for the old rows (time_us NULL)" \
+    test "$(PW_PG_DB=pwv3copy pg_sql "SELECT count(*) FROM audit WHERE time_us IS NULL")" = 3
 
 # 11. a slow store: a table lock held for 30 s.  The consent lookup gives
 #     up after lock_timeout (2 s): a 4xx well before Postfix's

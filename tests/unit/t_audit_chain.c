@@ -5,10 +5,13 @@
  * right row with the right status) and on a real SQLite store through
  * pw_store_audit_list (filters; a row changed or deleted with the
  * append-only triggers dropped, as an attacker with file access would);
- * the report helpers of evidence.h.
+ * the report helpers of evidence.h; the two hash formats (v1, whole
+ * seconds, before schema version 5; v2 with microseconds) spelled out, and
+ * a chain that holds both (audit_chain.c).
  */
 #include "unit.h"
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "base/util.h"
@@ -174,6 +177,154 @@ test_hex(void **state)
 	assert_int_equal(pw_unhex32(hex, back), -1);
 	assert_int_equal(pw_unhex32("abcd", back), -1);
 	assert_int_equal(pw_unhex32("", back), -1);
+}
+
+/* ---- hash formats (audit_chain.c) -------------------------------------- */
+
+/* sha - SHA-256(prev || text), computed here, not by the code under test */
+static void
+sha(const unsigned char *prev, const char *text, unsigned char *out)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+
+	assert_non_null(ctx);
+	assert_true(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, prev, 32) &&
+	    EVP_DigestUpdate(ctx, text, strlen(text)) &&
+	    EVP_DigestFinal_ex(ctx, out, &len) && len == 32);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* The canonical text of both formats, written out: v1 is what every
+   postwarden before schema version 5 hashed (its rows must verify
+   unchanged), v2 adds time_us after time. */
+static void
+test_formats(void **state)
+{
+	struct pw_audit_row r = {0};
+	unsigned char prev[32], want[32], got[32];
+	static const char rest[] = "queue_id=5:4QAAA\nmessage_id=-\n"
+	    "org=4:acme\nrecipient=8:a@x.test\nclass=10:commercial\n"
+	    "class_source=-\nconsent=-\nbasis_id=42\nbasis_type=-\n"
+	    "basis_expires=0\nreason=-\ntoken_id=-\ndkim_d=-\ndkim_s=-\n"
+	    "action=9:delivered\n";
+	char *text;
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		prev[i] = (unsigned char)i;
+	r.id = 7;
+	r.time = 1700000000;
+	r.queue_id = "4QAAA";
+	r.org = "acme";
+	r.recipient = "a@x.test";
+	r.class = "commercial";
+	r.basis_id = 42;
+	r.action = "delivered";
+	text = pw_asprintf("pw-audit-v1\nid=7\ntime=1700000000\n%s", rest);
+	sha(prev, text, want);
+	free(text);
+	assert_int_equal(pw_audit_hash(prev, &r, got), 0);
+	assert_memory_equal(got, want, 32);
+	r.time_us = INT64_C(1700000000123456);
+	text = pw_asprintf("pw-audit-v2\nid=7\ntime=1700000000\n"
+	    "time_us=1700000000123456\n%s", rest);
+	sha(prev, text, want);
+	free(text);
+	assert_int_equal(pw_audit_hash(prev, &r, got), 0);
+	assert_memory_equal(got, want, 32);
+}
+
+/* mixed - rows 1-3 as written before version 5 (v1), 4-5 after (v2) */
+static void
+mixed(struct pw_audit_row *v)
+{
+	unsigned char prev[32] = {0};
+
+	chain(v);
+	for (int i = 0; i < NROWS; i++) {
+		if (i >= 3)
+			v[i].time_us = (pw_time_us)v[i].time * 1000000 +
+			    123456 * i;
+		memcpy(v[i].prev_hash, prev, 32);
+		assert_int_equal(pw_audit_hash(prev, &v[i], v[i].hash), 0);
+		memcpy(prev, v[i].hash, 32);
+	}
+}
+
+static void
+test_mixed_chain(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 row;	/* 0-based */
+		int		 how;
+	} tamper[] = {
+	    {"old row's time", 1, 0},
+	    {"old row given microseconds (marker set)", 1, 1},
+	    {"new row's microseconds", 3, 2},
+	    {"new row's microseconds cleared (marker cleared)", 4, 3},
+	    {"new row's seconds alone", 3, 4},
+	};
+	struct pw_audit_row v[NROWS];
+	struct pw_audit_chain c;
+	int64_t bad;
+
+	(void)state;
+	mixed(v);
+	assert_int_equal(walk(&c, v, NROWS, &bad), PW_CHAIN_OK);
+	assert_int_equal(c.rows, NROWS);
+	/* the formats really differ: the same row hashed as v1 is another
+	   hash */
+	{
+		struct pw_audit_row r = v[3];
+		unsigned char h[32];
+
+		r.time_us = 0;
+		assert_int_equal(pw_audit_hash(r.prev_hash, &r, h), 0);
+		assert_memory_not_equal(h, v[3].hash, 32);
+	}
+	/* a v1 row after v2 rows (a daemon started before the migration
+	   that has not been restarted yet) is a well-formed link */
+	{
+		unsigned char prev[32];
+
+		mixed(v);
+		memcpy(prev, v[3].hash, 32);
+		v[4].time_us = 0;
+		memcpy(v[4].prev_hash, prev, 32);
+		assert_int_equal(pw_audit_hash(prev, &v[4], v[4].hash), 0);
+		assert_int_equal(walk(&c, v, NROWS, &bad), PW_CHAIN_OK);
+	}
+	for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++) {
+		struct pw_audit_row *r;
+
+		mixed(v);
+		r = &v[tamper[i].row];
+		switch (tamper[i].how) {
+		case 0:
+			r->time++;
+			break;
+		case 1:
+			r->time_us = (pw_time_us)r->time * 1000000;
+			break;
+		case 2:
+			r->time_us++;
+			break;
+		case 3:
+			r->time_us = 0;
+			break;
+		case 4:
+			r->time++;
+			break;
+		}
+		if (walk(&c, v, NROWS, &bad) != PW_CHAIN_HASH ||
+		    bad != tamper[i].row + 1)
+			fail_msg("%s: not caught at row %d (status %d at "
+			    "%lld)", tamper[i].name, tamper[i].row + 1,
+			    walk(&c, v, NROWS, &bad), (long long)bad);
+	}
 }
 
 /* ---- through the SQLite store --------------------------------------- */
@@ -365,6 +516,8 @@ main(void)
 	    cmocka_unit_test(test_chain_cases),
 	    cmocka_unit_test(test_anchor),
 	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_mixed_chain),
 	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_sent_after),
 	    cmocka_unit_test(test_profile),

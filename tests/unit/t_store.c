@@ -34,6 +34,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "compliance/audit_chain.h"
 #include "compliance/consent_state.h"
 #include "store/dmarc_rows.h"
 #include "store/store.h"
@@ -262,7 +263,7 @@ t_schema(void **state)
 	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 3);
+	assert_int_equal(sqlite3_column_int(st, 0), 5);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
 	assert_int_equal(
@@ -1373,6 +1374,12 @@ t_feedback(void **state)
 #define SQ_SEP "; ALTER TABLE dmarc_eval"
 #define V3_DROP_SQ pw_asprintf(V3_DROP, SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP, \
 	SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP, SQ_SEP)
+/* ... the microsecond columns of version 5 (issue 10), the same SQL on
+   both backends ... */
+#define V5_DROP "ALTER TABLE audit DROP COLUMN time_us; " \
+	"ALTER TABLE suppression DROP COLUMN requested_us; " \
+	"ALTER TABLE feedback_event DROP COLUMN time_us; " \
+	"ALTER TABLE dmarc_eval DROP COLUMN time_us;"
 /* ... and feedback_event of version 2 (issue 17) */
 #define V2_DROP_SQ "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
 #define V2_DROP_PG "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
@@ -1398,10 +1405,10 @@ t_migrate_v1(void **state)
 	pw_store_close(&f->store);
 	{
 		char *v3sq = V3_DROP_SQ, *v3pg = V3_DROP_PG;
-		char *sq = pw_asprintf("%s %s PRAGMA user_version = 1", v3sq,
-		    V2_DROP_SQ);
-		char *pg = pw_asprintf("%s %s UPDATE pw_schema SET version = 1",
-		    v3pg, V2_DROP_PG);
+		char *sq = pw_asprintf(V5_DROP "%s %s PRAGMA user_version = 1",
+		    v3sq, V2_DROP_SQ);
+		char *pg = pw_asprintf(V5_DROP "%s %s UPDATE pw_schema SET "
+		    "version = 1", v3pg, V2_DROP_PG);
 
 		assert_int_equal(sql(f, sq, pg), 0);
 		free(sq);
@@ -1539,7 +1546,8 @@ t_dmarc_migrate_v1(void **state)
 		sqlite3 *db = raw(f->path);
 
 		/* SQLite: one column per ALTER TABLE */
-		drop = pw_strdup("ALTER TABLE dmarc_eval DROP COLUMN env_from;"
+		drop = pw_strdup(V5_DROP
+		    "ALTER TABLE dmarc_eval DROP COLUMN env_from;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN spf_scope;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN dkim_selector;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN dmarc_result;"
@@ -1569,6 +1577,7 @@ t_dmarc_migrate_v1(void **state)
 	} else {
 		drop = pw_asprintf(V2_DROP, ",", ",", ",", ",", ",", ",", ",",
 		    ",", ",");
+		assert_int_equal(pgx(f->admin, V5_DROP), 0);
 		assert_int_equal(pgx(f->admin, drop), 0);
 		assert_int_equal(pgx(f->admin, V2_DROP_PG), 0);
 		assert_int_equal(pgx(f->admin,
@@ -1591,6 +1600,297 @@ t_dmarc_migrate_v1(void **state)
 	assert_int_equal(pw_store_dmarc_list(f->store, dmarc_cap_cb, &c), 0);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.last, REPORT_ROW);
+}
+
+
+/* ---- issue 10: times in microseconds (schema version 5) ---------------- */
+
+#define OLD_ROWS 3
+
+/* v3_store - turn f's new, empty store into what a postwarden of schema
+   version 3 left: the version 5 columns dropped, three audit rows hashed
+   with whole seconds (the v1 format, pinned in t_audit_chain), a
+   suppression, a feedback and a DMARC row, written as its INSERTs did.
+   old_head gets the chain's head: what an operator recorded then. */
+static void
+v3_store(struct fixture *f, unsigned char *old_head)
+{
+	unsigned char prev[32] = {0};
+	char hp[65], hh[65];
+
+	pw_store_close(&f->store);
+	assert_int_equal(sql(f, V5_DROP "PRAGMA user_version = 3;",
+	    V5_DROP "UPDATE pw_schema SET version = 3"), 0);
+	for (int i = 1; i <= OLD_ROWS; i++) {
+		struct pw_audit_row row = {0};
+		char rcpt[32], *q, *pq;
+
+		snprintf(rcpt, sizeof(rcpt), "r%d@example.com", i);
+		row.id = i;
+		row.time = T("2025-06-01") + i;
+		row.queue_id = "4QOLD";
+		row.org = "acme";
+		row.recipient = rcpt;
+		row.class = "commercial";
+		row.action = "delivered";
+		assert_int_equal(pw_audit_hash(prev, &row, row.hash), 0);
+		pw_hex32(prev, hp);
+		pw_hex32(row.hash, hh);
+		q = pw_asprintf("INSERT INTO audit (id, time, queue_id, org, "
+		    "recipient, class, action, prev_hash, hash) VALUES (%d, "
+		    "%lld, '4QOLD', 'acme', '%s', 'commercial', 'delivered', "
+		    "X'%s', X'%s')", i, (long long)row.time, rcpt, hp, hh);
+		pq = pw_asprintf("INSERT INTO audit (id, time, queue_id, org, "
+		    "recipient, class, action, prev_hash, hash) VALUES (%d, "
+		    "%lld, '4QOLD', 'acme', '%s', 'commercial', 'delivered', "
+		    "decode('%s', 'hex'), decode('%s', 'hex'))", i,
+		    (long long)row.time, rcpt, hp, hh);
+		assert_int_equal(sql(f, q, pq), 0);
+		free(q);
+		free(pq);
+		memcpy(prev, row.hash, 32);
+	}
+	memcpy(old_head, prev, 32);
+	assert_int_equal(sql(f, "INSERT INTO suppression (org, address, list, "
+	    "reason, requested_at, created_at, recorded_us) VALUES ('acme', "
+	    "'old@example.com', '', 'manual', 1748736000, 1748736001, "
+	    "1748736001000000);"
+	    "INSERT INTO feedback_event (time, org, address, kind, source) "
+	    "VALUES (1748736000, 'acme', 'old@example.com', 'complaint', "
+	    "'arf');"
+	    "INSERT INTO dmarc_eval (time, from_domain) VALUES (1748736000, "
+	    "'old.example.com');", NULL), 0);
+}
+
+struct us_walk {
+	struct pw_audit_chain	 chain;
+	enum pw_chain_status	 st;
+	int64_t			 bad;
+	pw_time_us		 us[8];		/* time_us by id */
+	time_t			 sec[8];
+};
+
+/* us_cb - the walk of "postwarden-ctl audit verify" (ctl_audit.c) */
+static int
+us_cb(const struct pw_audit_row *r, void *ctx)
+{
+	struct us_walk *w = ctx;
+
+	if (r->id > 0 && r->id < 8) {
+		w->us[r->id] = r->time_us;
+		w->sec[r->id] = r->time;
+	}
+	if ((w->st = pw_audit_chain_step(&w->chain, r)) == PW_CHAIN_OK)
+		return 0;
+	w->bad = r->id;
+	return 1;
+}
+
+/* us_verify - both checks (the backend's own and the report walk) agree:
+   the id of the first bad row, 0 if intact (*w filled) */
+static int64_t
+us_verify(struct pw_store *s, const unsigned char *anchor, struct us_walk *w)
+{
+	const struct pw_audit_filter all = {NULL, NULL, PW_NOTIME, PW_NOTIME};
+	unsigned char head[32];
+	int64_t bad = -1;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	pw_audit_chain_init(&w->chain);
+	if (anchor != NULL)
+		pw_audit_chain_anchor(&w->chain, anchor);
+	assert_int_equal(pw_store_audit_list(s, &all, us_cb, w), 0);
+	rc = pw_store_audit_verify(s, &bad, head);
+	assert_int_equal(rc, w->bad == 0 ? 1 : 0);
+	assert_int_equal(bad, w->bad);
+	if (rc == 1)
+		assert_memory_equal(head, w->chain.head, 32);
+	return w->bad;
+}
+
+static int
+us_supp_cb(const struct pw_suppression *sp, void *ctx)
+{
+	pw_time_us *us = ctx;
+
+	us[sp->id] = sp->requested_us;
+	return 0;
+}
+
+/*
+ * A version 3 store with an audit chain (whole seconds) is migrated by
+ * store init only; then new rows carry microseconds, and the chain that
+ * spans the migration verifies - with the backend's check, with the walk
+ * of audit verify, and against the head recorded before it (audit verify
+ * --expect-head).  A change to an old or a new row, or to the marker of
+ * the format (time_us set on an old row, cleared on a new one), is
+ * caught at that row.  PostgreSQL also: a migrated SQLite store is
+ * copied (store copy) and verifies the same, time_us NULL kept NULL.
+ */
+static void
+t_migrate_us(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	unsigned char old_head[32], head[32], hd[32];
+	struct pw_suppression sup = {0};
+	struct pw_feedback_row fb = {0};
+	struct pw_dmarc_row d = {0};
+	pw_time_us t0 = (pw_time_us)T("2025-07-01") * 1000000;
+	pw_time_us supp_us[4] = {0};
+	struct pw_store *s2 = NULL;
+	struct us_walk w;
+	char *err = NULL;
+	int64_t bad;
+
+	v3_store(f, old_head);
+	/* the daemons refuse it and name the command */
+	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
+	assert_non_null(strstr(err, "postwarden-ctl store init"));
+	free(err);
+	o.init = true;
+	if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
+		fail_msg("migrate: %s", err);
+	assert_int_equal(us_verify(f->store, old_head, &w), 0);
+	assert_int_equal(w.chain.rows, OLD_ROWS);
+	/* new rows: microseconds given, and seconds only (a caller that has
+	   no more), both hashed as v2 */
+	assert_int_equal(append_rows(f->store, 1, "4QNEW"), 0);
+	{
+		struct pw_audit_row row = {0};
+
+		row.time_us = t0 + 123456;
+		row.time = 1;	/* the twin wins */
+		row.queue_id = "4QNEW";
+		row.org = "acme";
+		row.recipient = "new@example.com";
+		row.action = "delivered";
+		assert_int_equal(pw_store_audit_append(f->store, &row), 0);
+		assert_int_equal(row.id, OLD_ROWS + 2);
+		assert_int_equal(row.time, 1);	/* the caller's, as given */
+	}
+	assert_int_equal(us_verify(f->store, old_head, &w), 0);
+	assert_int_equal(w.chain.rows, OLD_ROWS + 2);
+	assert_true(pw_audit_chain_anchor_found(&w.chain));
+	assert_int_equal(w.chain.anchor_id, OLD_ROWS);
+	memcpy(head, w.chain.head, 32);
+	for (int i = 1; i <= OLD_ROWS; i++)
+		assert_int_equal(w.us[i], 0);	/* whole seconds: v1 */
+	assert_int_equal(w.us[OLD_ROWS + 1],
+	    (pw_time_us)T("2025-06-01") * 1000000);
+	assert_int_equal(w.us[OLD_ROWS + 2], t0 + 123456);
+	assert_int_equal(w.sec[OLD_ROWS + 2], T("2025-07-01"));
+
+	/* the other tables: old rows read back without microseconds, new
+	   ones with them */
+	sup.org = "acme";
+	sup.address = "new@example.com";
+	sup.reason = "one_click_post";
+	sup.requested_us = t0 + 7;
+	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+	assert_int_equal(pw_store_suppression_list(f->store, "acme",
+	    us_supp_cb, supp_us), 0);
+	assert_int_equal(supp_us[1], 0);
+	assert_int_equal(supp_us[2], t0 + 7);
+	fb.time_us = t0 + 8;
+	fb.org = "acme";
+	fb.address = "new@example.com";
+	fb.kind = "complaint";
+	fb.source = "arf";
+	assert_int_equal(pw_store_feedback_add(f->store, &fb), 0);
+	d.time_us = t0 + 9;
+	d.from_domain = "new.example.com";
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	assert_int_equal(count(f, "feedback_event WHERE id = 2 AND time = "
+	    "1751328000 AND time_us = 1751328000000008"), 1);
+	assert_int_equal(count(f, "feedback_event WHERE time_us IS NULL"), 1);
+	assert_int_equal(count(f, "dmarc_eval WHERE time_us IS NULL"), 1);
+	assert_int_equal(count(f, "dmarc_eval WHERE time = 1751328000 AND "
+	    "time_us = 1751328000000009"), 1);
+
+	/* tampering, with the triggers out of the way */
+	assert_int_equal(sql(f, "DROP TRIGGER audit_no_update; "
+	    "DROP TRIGGER audit_no_delete",
+	    "ALTER TABLE audit DISABLE TRIGGER USER"), 0);
+	{
+		static const struct {
+			const char *edit, *undo;
+			int64_t bad;
+		} tm[] = {
+		    {"UPDATE audit SET time = time + 1 WHERE id = 2",
+			"UPDATE audit SET time = time - 1 WHERE id = 2", 2},
+		    {"UPDATE audit SET recipient = 'x@example.com' WHERE "
+			"id = 1", "UPDATE audit SET recipient = "
+			"'r1@example.com' WHERE id = 1", 1},
+		    {"UPDATE audit SET time_us = time * 1000000 WHERE id = 3",
+			"UPDATE audit SET time_us = NULL WHERE id = 3", 3},
+		    {"UPDATE audit SET time_us = time_us + 1 WHERE id = 5",
+			"UPDATE audit SET time_us = time_us - 1 WHERE id = 5",
+			5},
+		    {"UPDATE audit SET time = time + 1 WHERE id = 5",
+			"UPDATE audit SET time = time - 1 WHERE id = 5", 5},
+		    {"UPDATE audit SET time_us = NULL WHERE id = 4",
+			"UPDATE audit SET time_us = 1748736000000000 WHERE "
+			"id = 4", 4},
+		};
+
+		for (size_t i = 0; i < sizeof(tm) / sizeof(tm[0]); i++) {
+			assert_int_equal(sql(f, tm[i].edit, NULL), 0);
+			if (us_verify(f->store, NULL, &w) != tm[i].bad)
+				fail_msg("\"%s\" not caught at row %lld "
+				    "(%lld)", tm[i].edit,
+				    (long long)tm[i].bad, (long long)w.bad);
+			assert_int_equal(w.st, PW_CHAIN_HASH);
+			assert_int_equal(sql(f, tm[i].undo, NULL), 0);
+			assert_int_equal(us_verify(f->store, old_head, &w), 0);
+			assert_memory_equal(w.chain.head, head, 32);
+		}
+	}
+
+	/* store copy: a migrated SQLite store into this (PostgreSQL) one */
+	if (f->be == BE_PG) {
+		struct fixture src = {BE_SQLITE, NULL, NULL, NULL, NULL};
+		struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
+
+		src.path = pw_asprintf("%s/us%d.sqlite", tmpdir, ++dbn);
+		src.spec = pw_asprintf("sqlite:%s", src.path);
+		if (pw_store_open(src.spec, &so, &src.store, &err) < 0)
+			fail_msg("%s", err);
+		v3_store(&src, old_head);
+		so.init = true;
+		if (pw_store_open(src.spec, &so, &src.store, &err) < 0)
+			fail_msg("migrate: %s", err);
+		assert_int_equal(append_rows(src.store, 2, "4QNEW"), 0);
+		assert_int_equal(pw_store_audit_verify(src.store, &bad, head),
+		    1);
+		pw_store_close(&f->store);
+		pg_reset(f->admin);
+		if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
+			fail_msg("open: %s", err);
+		assert_int_equal(pw_store_copy(f->store, src.store), 0);
+		assert_int_equal(us_verify(f->store, old_head, &w), 0);
+		assert_int_equal(w.chain.rows, OLD_ROWS + 2);
+		assert_memory_equal(w.chain.head, head, 32);
+		assert_int_equal(pw_store_audit_verify(f->store, &bad, hd), 1);
+		assert_memory_equal(hd, head, 32);
+		assert_int_equal(w.us[1], 0);
+		assert_int_equal(w.us[OLD_ROWS + 1],
+		    (pw_time_us)T("2025-06-01") * 1000000);
+		assert_int_equal(count(f, "suppression WHERE requested_us IS "
+		    "NULL"), 1);
+		assert_int_equal(count(f, "dmarc_eval WHERE time_us IS NULL"),
+		    1);
+		/* and a change after the copy is still caught */
+		assert_int_equal(sql(f, NULL, "ALTER TABLE audit DISABLE "
+		    "TRIGGER USER"), 0);
+		assert_int_equal(sql(f, NULL, "UPDATE audit SET time_us = "
+		    "time * 1000000 WHERE id = 2"), 0);
+		assert_int_equal(us_verify(f->store, NULL, &w), 2);
+		pw_store_close(&src.store);
+		free(src.path);
+		free(src.spec);
+	}
 }
 
 #define BOTH(fn)                                                               \
@@ -1625,6 +1925,7 @@ main(void)
 	    BOTH(t_migrate_v1),
 	    BOTH(t_dmarc_report_columns),
 	    BOTH(t_dmarc_migrate_v1),
+	    BOTH(t_migrate_us),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
