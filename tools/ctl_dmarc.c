@@ -552,6 +552,9 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 	npend = 1;
 	struct { size_t off, n; unsigned char *gz; size_t len; } *done = NULL;
 	size_t ndone = 0;
+	/* sized with an id as long as the longest real one (part 999999) */
+	char *sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
+	    (long long)r->from_t, (long long)r->to_t - 1);
 
 	while (npend > 0) {
 		struct rdomain sub = *d;
@@ -563,8 +566,9 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		n = q->n;
 		sub.keys = d->keys + off;
 		sub.nkeys = n;
-		if ((xml = report_xml(&sub, r->org, r->email, "-", r->from_t,
-		    r->to_t)) == NULL || (gz = gz_mem(xml, &gz_len)) == NULL) {
+		if ((xml = report_xml(&sub, r->org, r->email, sizing_id,
+		    r->from_t, r->to_t)) == NULL || (gz = gz_mem(xml,
+		    &gz_len)) == NULL) {
 			pw_ctl_error(CMD, "%s: cannot build the report",
 			    d->domain);
 			if (xml != NULL)
@@ -573,14 +577,19 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 			break;
 		}
 		xmlBufferFree(xml);
-		mid = n / 2;
-		while (mid > 0 && strcmp(sub.keys[mid - 1], sub.keys[mid]) ==
-		    0)
-			mid--;
-		if (mid == 0)	/* one record: find the next boundary */
-			for (mid = n / 2; mid < n && strcmp(sub.keys[mid - 1],
-			    sub.keys[mid]) == 0; mid++)
-				;
+		/* the record boundary nearest below the middle, else above */
+		mid = 0;
+		if (n >= 2) {
+			mid = n / 2;
+			while (mid > 0 && strcmp(sub.keys[mid - 1],
+			    sub.keys[mid]) == 0)
+				mid--;
+			if (mid == 0)
+				for (mid = n / 2; mid < n &&
+				    strcmp(sub.keys[mid - 1], sub.keys[mid]) ==
+				    0; mid++)
+					;
+		}
 		if ((long)gz_len > r->set->max_bytes && mid > 0 && mid < n) {
 			free(gz);
 			gz = NULL;
@@ -640,6 +649,7 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		free(done[i].gz);
 	free(done);
 	free(parts);
+	free(sizing_id);
 	return rc;
 }
 
