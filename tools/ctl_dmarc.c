@@ -448,6 +448,11 @@ deliver_one(struct run *r, const struct rdomain *part, const char *addr,
 	if (r->dir != NULL) {
 		FILE *f;
 
+		if ((long)r->nreports >= r->max) {
+			fprintf(stderr, "postwarden-ctl: %s: --max-reports %ld "
+			    "reached, the rest next run\n", CMD, r->max);
+			return 2;
+		}
 		/* the destination in front, then RFC 9990's name */
 		path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!%s.xml.gz", r->dir,
 		    addr, r->receiver, part->domain, (long long)r->from_t,
@@ -895,8 +900,9 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	}
 	nreports = run.nreports;
 	/* rows past dmarc_keep_days: only by the sending run, whatever
-	   happened to the reports (they are built from yesterday's rows) */
-	if (dir == NULL && listed && rc != 2 && expire(&run) != 0 && rc == 0)
+	   happened to the reports (they are built from far younger rows),
+	   also when --max-reports stopped it */
+	if (dir == NULL && listed && expire(&run) != 0 && rc == 0)
 		rc = 1;
 	if (dir == NULL)
 		fprintf(stderr, "postwarden-ctl: %s: %zu sent, %zu failed (next "

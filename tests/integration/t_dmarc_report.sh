@@ -20,7 +20,8 @@
 #   - a report over dmarc_report_max_bytes is split into parts that each
 #     fit, with the same total;
 #   - rows older than dmarc_keep_days are deleted by the job, younger kept;
-#   - --dry-run writes files and records nothing;
+#   - --dry-run writes files and records nothing; --max-reports caps a run
+#     and the next run sends the rest;
 #   - the sendmail transport (Postfix's sendmail -C) works too;
 #   - the same job on PostgreSQL (pg.sh) as the postwarden_report role:
 #     sends, records, deletes old rows; the milter's role cannot delete.
@@ -299,22 +300,32 @@ check "dmarc report: refuses a bad configuration (exit 1, file:line)" \
 # ---- PostgreSQL: the report job as postwarden_report ---------------------------------------
 sed -i "s|^dmarc_report_transport = .*|dmarc_report_transport = smtp:127.0.0.1:$PW_SMTP_PORT|" "$T/pw/extra.conf"
 pw_write_conf
+
+# ---- the per-run cap: the rest goes with the next run --------------------------------------
+TO3=$((TO + 120))
+ctl --from "$FROM" --to "$TO3" --max-reports 2 >"$T/cap1.out" 2>"$T/cap1.err"
+check "--max-reports 2: exit 2, two sent" test $? -eq 2 -a "$(grep -c '^sent ' "$T/cap1.out")" -eq 2
+ctl --from "$FROM" --to "$TO3" >"$T/cap2.out" 2>"$T/cap2.err"
+check "--max-reports: the next run sends the other $((nsent - 2)), not the two again" \
+    grep -q "$((nsent - 2)) sent, 0 failed (next run), 2 sent before" "$T/cap2.err"
+
 if pg_start "$T" >"$T/pg.out" 2>&1; then
 	ok "PostgreSQL 15 on 127.0.0.1:$PW_PG_PORT, roles and schema created"
 	now=$(date +%s)
+	TOP=$((now + 60))	# a period of its own: the rows are written now
 	ins="INSERT INTO dmarc_eval (time, from_domain, source_ip, policy, disposition, spf_result, spf_domain, dkim_result, dkim_domain, env_from, spf_scope, dmarc_result, spf_aligned, dkim_aligned, pub_domain, pub_record, discovery) VALUES"
 	rec="'v=DMARC1; p=none; rua=mailto:agg@pgr.test'"
 	pg_sql postwarden_milter "$ins ($now, 'pgr.test', '192.0.2.1', 'none', 'none', 'pass', 'pgr.test', 'none', '', 'pgr.test', 'mfrom', 'pass', 'pass', 'fail', 'pgr.test', $rec, 'treewalk'), ($now, 'pgr.test', '192.0.2.1', 'none', 'none', 'pass', 'pgr.test', 'none', '', 'pgr.test', 'mfrom', 'pass', 'pass', 'fail', 'pgr.test', $rec, 'treewalk'), ($((now - 40 * 86400)), 'pgr.test', '192.0.2.2', 'none', 'none', 'pass', 'pgr.test', 'none', '', 'pgr.test', 'mfrom', 'pass', 'pass', 'fail', 'pgr.test', $rec, 'treewalk')" >/dev/null
 	out=$(pg_sql postwarden_milter "DELETE FROM dmarc_eval WHERE time < $((now - 30 * 86400))" 2>&1)
 	check "PostgreSQL: the milter's role cannot delete DMARC rows" grep -q "permission denied" <<<"$out"
 	before=$(reports)
-	"$PW_CTL" -c "$CONF" dmarc report --store "$PW_PG_REPORT_URI" --from "$FROM" --to "$TO" >"$T/pg1.out" 2>"$T/pg1.err"
+	"$PW_CTL" -c "$CONF" dmarc report --store "$PW_PG_REPORT_URI" --from "$FROM" --to "$TOP" >"$T/pg1.out" 2>"$T/pg1.err"
 	check "PostgreSQL: the job as postwarden_report exits 0" test $? -eq 0 || diag "$(cat "$T/pg1.err")"
-	check "PostgreSQL: pgr.test's report sent" grep -q "^sent pgr.test.$TO_DAY-$((TO - 1)) to agg@pgr.test" "$T/pg1.out"
+	check "PostgreSQL: pgr.test's report sent" grep -q "^sent pgr.test.$TO_DAY-$((TOP - 1)) to agg@pgr.test" "$T/pg1.out"
 	check "PostgreSQL: the attempt recorded" test "$(pg_sql postwarden_reader "SELECT status FROM dmarc_report_sent")" = sent
 	check "PostgreSQL: the old row deleted, the young ones kept" \
 	    test "$(pg_sql postwarden_reader "SELECT count(*) FROM dmarc_eval")" = 2
-	"$PW_CTL" -c "$CONF" dmarc report --store "$PW_PG_REPORT_URI" --from "$FROM" --to "$TO" >"$T/pg2.out" 2>"$T/pg2.err"
+	"$PW_CTL" -c "$CONF" dmarc report --store "$PW_PG_REPORT_URI" --from "$FROM" --to "$TOP" >"$T/pg2.out" 2>"$T/pg2.err"
 	check "PostgreSQL: the same period again sends nothing" grep -q "0 sent, 0 failed (next run), 1 sent before" "$T/pg2.err"
 	for i in $(seq 1 100); do [ "$(reports)" -gt "$before" ] && break; sleep 0.2; done
 	check "PostgreSQL: one report mail more at the sink" test "$(reports)" -eq $((before + 1))
