@@ -15,6 +15,7 @@ fi
 # it would remove postfix.  chromium, poppler-utils (pdftotext),
 # fonts-dejavu-core: t_report_html.sh renders the auditor's page.
 # debhelper, lintian, fakeroot, dpkg-dev: scripts/package-test.sh.
+# dmarc-cat: t_dmarc_report.sh reads the sent aggregate reports with it.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev

@@ -542,23 +542,21 @@ deliver_one(struct run *r, const struct rdomain *part, const char *addr,
 static int
 deliver(struct run *r, const struct rdomain *d, const char *addr)
 {
-	struct { size_t off, n; } *parts = NULL, *q;
-	size_t nparts = 0, aparts = 0, i, npend;
+	struct range { size_t off, n; } *parts, *q, *done = NULL;
+	size_t nparts, aparts = 8, i, npend, ndone = 0;
 	unsigned char *gz = NULL;
 	size_t gz_len = 0;
+	char *sizing_id;
 	int rc = 0, x;
 
 	/* a stack of ranges: a range too large is halved at a record
-	   boundary and both halves pushed back */
-	aparts = 8;
+	   boundary and both halves pushed back; a range that fits is done */
 	parts = pw_calloc(aparts, sizeof(*parts));
 	parts[0].off = 0;
 	parts[0].n = d->nkeys;
 	npend = 1;
-	struct { size_t off, n; unsigned char *gz; size_t len; } *done = NULL;
-	size_t ndone = 0;
 	/* sized with an id as long as the longest real one (part 999999) */
-	char *sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
+	sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
 	    (long long)r->from_t, (long long)r->to_t - 1);
 
 	while (npend > 0) {
@@ -611,12 +609,11 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 			parts[npend++].n = mid;
 			continue;
 		}
+		free(gz);
+		gz = NULL;
 		done = pw_realloc(done, (ndone + 1) * sizeof(*done));
 		done[ndone].off = off;
-		done[ndone].n = n;
-		done[ndone].gz = gz;
-		done[ndone++].len = gz_len;
-		gz = NULL;
+		done[ndone++].n = n;
 	}
 	nparts = ndone;
 	for (i = 0; rc == 0 && i < ndone; i++) {
@@ -650,8 +647,6 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		if (x == 2)
 			break;
 	}
-	for (i = 0; i < ndone; i++)
-		free(done[i].gz);
 	free(done);
 	free(parts);
 	free(sizing_id);
