@@ -824,6 +824,21 @@ store_row(struct pw_msg *m, const struct dmv_conf *c, const char *rec)
 		pw_buf_printf(&ds, "%s%s", i ? "," : "",
 		    m->auth.dkim[i].selector ? m->auth.dkim[i].selector : "");
 	}
+	/* No reports about report mail (issue 11): an aggregate report
+	   (recognised by its Subject, pw_dmarc_report_subject) that passed
+	   DMARC gets no row, so it is in no report and two receivers'
+	   report jobs do not report on each other's reports.  Only a pass:
+	   a forger cannot hide mail in a domain's name from that domain's
+	   reports by writing such a Subject. */
+	if (r->result == PW_AUTH_PASS && pw_msg_hdr(m, "Subject") != NULL &&
+	    pw_dmarc_report_subject(pw_msg_hdr(m, "Subject")->value)) {
+		pw_info(m, "dmarc: from=%s: an aggregate report, not recorded "
+		    "(no reports about reports)", r->from_domain);
+		pw_buf_free(&dr);
+		pw_buf_free(&dd);
+		pw_buf_free(&ds);
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.time_us = pw_now_us();
 	row.time = pw_time_us_sec(row.time_us);

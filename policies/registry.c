@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "compliance/unsubd_conf.h"
+#include "dmarc_report_conf.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -57,7 +58,7 @@ const size_t pw_npolicies = sizeof(pw_policies) / sizeof(pw_policies[0]);
 /* The milter's settings owners: the shared services first (the checks'
    init() takes them from the snapshot), the endpoint's keys (checked by
    postwarden -n; the file is shared), then every check. */
-#define OWNER0	2
+#define OWNER0	3
 static struct pw_config_owner owners[OWNER0 + sizeof(pw_policies) /
     sizeof(pw_policies[0])];
 static pthread_once_t owners_once = PTHREAD_ONCE_INIT;
@@ -67,6 +68,7 @@ owners_build(void)
 {
 	owners[0] = pw_services_owner;
 	owners[1] = pw_unsubd_owner;
+	owners[2] = pw_dmarc_report_owner;
 	for (size_t i = 0; i < pw_npolicies; i++) {
 		const struct pw_policy *p = pw_policies[i];
 

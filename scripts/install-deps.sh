@@ -15,12 +15,13 @@ fi
 # it would remove postfix.  chromium, poppler-utils (pdftotext),
 # fonts-dejavu-core: t_report_html.sh renders the auditor's page.
 # debhelper, lintian, fakeroot, dpkg-dev: scripts/package-test.sh.
+# dmarc-cat: t_dmarc_report.sh reads the sent aggregate reports with it.
 PKGS="
 autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libmilter-dev libopendkim-dev libspf2-dev libopendmarc-dev publicsuffix libpsl-dev
 libunbound-dev libevent-dev libsqlite3-dev libssl-dev libcmocka-dev libidn2-dev
 libgmime-3.0-dev libmicrohttpd-dev libjansson-dev libpq-dev sqlite3
-libxml2-dev zlib1g-dev libxml2-utils
+libxml2-dev zlib1g-dev libxml2-utils dmarc-cat
 postgresql-15 postgresql-client-15
 postfix swaks opendkim opendkim-tools opendmarc miltertest unbound bind9-dnsutils
 python3 python3-dkim python3-dnspython python3-aiosmtpd python3-authres python3-spf python3-yaml

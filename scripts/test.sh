@@ -123,6 +123,7 @@ if [ "$(id -u)" -eq 0 ] && [ -x /usr/lib/postgresql/15/bin/initdb ]; then
 		export PW_TEST_PG_URI=$PW_PG_OWNER_URI
 		export PW_TEST_PG_MILTER_URI=$PW_PG_MILTER_URI
 		export PW_TEST_PG_READER_URI=$PW_PG_READER_URI
+		export PW_TEST_PG_REPORT_URI=$PW_PG_REPORT_URI
 		say "# PostgreSQL for the unit tests on 127.0.0.1:$PW_PG_PORT"
 	else
 		sed 's/^/#   /' "$logs/pg.log"
@@ -136,7 +137,8 @@ unit_tests "$build" check
 if [ -n "$pg_unit" ]; then
 	pg_stop
 	rm -rf "$pg_unit"
-	unset PW_TEST_PG_URI PW_TEST_PG_MILTER_URI PW_TEST_PG_READER_URI
+	unset PW_TEST_PG_URI PW_TEST_PG_MILTER_URI PW_TEST_PG_READER_URI \
+	    PW_TEST_PG_REPORT_URI
 fi
 
 # 4. fuzz smoke: every libFuzzer harness, a short fixed-seed run each

@@ -21,11 +21,27 @@
  * resolver (dns_nameservers); a temporary failure skips the destination
  * for this run.
  *
- * Written so far: --dry-run DIR, one file per report named as RFC 9990
- * asks (receiver!policy-domain!begin!end!id.xml.gz).  Sending through the
- * local MTA, remembering what was sent and deleting rows past
- * dmarc_keep_days are not written yet: without --dry-run the command
- * says so and exits 64.
+ * --dry-run DIR writes one file per report named as RFC 9990 asks
+ * (receiver!policy-domain!begin!end!id.xml.gz, the destination in front)
+ * and records nothing.  Without it (the timer's run), each report is sent
+ * as mail through the local MTA (ctl_dmarc_send.c, dmarc_report_transport)
+ * to its mailto: address, and the attempt is recorded in the store
+ * (dmarc_report_sent, schema version 4): a report already sent to an
+ * address is not sent again, a failed one is tried again at the next run
+ * with the same Report-ID (deterministic: domain, period, part).  Then the
+ * dmarc_eval rows older than dmarc_keep_days are deleted (the store's
+ * triggers refuse anything younger than PW_DMARC_KEEP_MIN_DAYS).
+ *
+ * Size (dmarc_report_max_bytes, default 10 MB gzipped): RFC 7489's answer
+ * to a report over the destination's "!size" was a short report saying
+ * the report is too large; the dmarcbis drafts dropped "!size" and that
+ * short report.  We split instead: a report over the limit is cut, at a
+ * record boundary, into parts that each fit (each its own Report-ID and
+ * mail, the same period and policy), so that nothing is lost; a single
+ * record larger than the limit is sent alone.
+ *
+ * Report mail itself is not reported on: dmarc_verify.c stores no row for
+ * a message whose Subject is an aggregate report's (see there).
  */
 #include "autoconf.h"
 
@@ -46,6 +62,9 @@
 #include "base/config.h"
 #include "base/util.h"
 #include "ctl.h"
+#include "ctl_dmarc_send.h"
+#include "dmarc_report_conf.h"
+#include "snapshot.h"
 #include "dns/dns.h"
 #include "parsers/dmarc_record.h"
 #include "store/store.h"
@@ -362,23 +381,314 @@ authorized(struct pw_dns *dns, const char *domain, const char *dest)
 	return ok;
 }
 
-/* write_gz - DIR/NAME, gzip of buf; 0 or -1 (said) */
-static int
-write_gz(const char *path, const xmlBufferPtr buf)
+/* gz_mem - gzip of buf in memory (malloc'd, *len_r); NULL on error */
+static unsigned char *
+gz_mem(const xmlBufferPtr buf, size_t *len_r)
 {
-	gzFile gz = gzopen(path, "wb9");
-	int len = xmlBufferLength(buf);
+	z_stream z;
+	unsigned char *out;
+	uLong cap;
 
-	if (gz == NULL) {
-		pw_ctl_error_errno(CMD, "%s", path);
-		return -1;
+	memset(&z, 0, sizeof(z));
+	/* 15 + 16: a gzip header and trailer, not zlib's */
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return NULL;
+	cap = deflateBound(&z, (uLong)xmlBufferLength(buf)) + 64;
+	out = pw_malloc(cap);
+	z.next_in = (Bytef *)xmlBufferContent(buf);
+	z.avail_in = (uInt)xmlBufferLength(buf);
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
 	}
-	if (gzwrite(gz, xmlBufferContent(buf), (unsigned)len) != len ||
-	    gzclose(gz) != Z_OK) {
-		pw_ctl_error(CMD, "%s: cannot write", path);
-		return -1;
+	*len_r = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* What one run does with its reports (report() fills it). */
+struct run {
+	struct pw_store	*st;		/* NULL with --dry-run */
+	const char	*dir;		/* --dry-run DIR, or NULL */
+	const struct pw_dmarc_report_settings *set;
+	const char	*org, *email, *from, *receiver;
+	time_t		 from_t, to_t;
+	long		 max;		/* reports per run */
+	size_t		 nreports, nsent, nfailed, nalready;
+};
+
+/* nrecords - the records (runs of equal keys) of keys[0..n) */
+static size_t
+nrecords(char **keys, size_t n)
+{
+	size_t r = n > 0;
+
+	for (size_t i = 1; i < n; i++)
+		r += strcmp(keys[i - 1], keys[i]) != 0;
+	return r;
+}
+
+/* deliver_one - one report (or part) to one address: written (dry run),
+   or sent and recorded; 0, 1 failed (try next run), 2 the per-run cap */
+static int
+deliver_one(struct run *r, const struct rdomain *part, const char *addr,
+    const char *id, unsigned pno, unsigned parts, const unsigned char *gz,
+    size_t gz_len)
+{
+	struct pw_dmarc_mail m;
+	struct pw_dmarc_sent rec;
+	char *path, *msg, *detail = NULL;
+	size_t len;
+	int a;
+
+	if (r->dir != NULL) {
+		FILE *f;
+
+		if ((long)r->nreports >= r->max) {
+			fprintf(stderr, "postwarden-ctl: %s: --max-reports %ld "
+			    "reached, the rest next run\n", CMD, r->max);
+			return 2;
+		}
+		/* the destination in front, then RFC 9990's name */
+		path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!%s.xml.gz", r->dir,
+		    addr, r->receiver, part->domain, (long long)r->from_t,
+		    (long long)r->to_t - 1, id);
+		if ((f = fopen(path, "wb")) == NULL ||
+		    fwrite(gz, 1, gz_len, f) != gz_len || fclose(f) != 0) {
+			pw_ctl_error_errno(CMD, "%s", path);
+			free(path);
+			return 1;
+		}
+		printf("%s\n", path);
+		free(path);
+		r->nreports++;
+		return 0;
 	}
+	if ((a = pw_store_dmarc_sent_check(r->st, id, addr)) != 0) {
+		if (a < 0) {
+			pw_ctl_error(CMD, "%s: %s", id, pw_store_strerror());
+			return 1;
+		}
+		r->nalready++;
+		return 0;
+	}
+	if ((long)r->nreports >= r->max) {
+		fprintf(stderr, "postwarden-ctl: %s: --max-reports %ld "
+		    "reached, the rest next run\n", CMD, r->max);
+		return 2;
+	}
+	r->nreports++;
+	memset(&m, 0, sizeof(m));
+	m.from = r->from;
+	m.org = r->org;
+	m.rcpt = addr;
+	m.domain = part->domain;
+	m.report_id = id;
+	m.filename = pw_asprintf("%s!%s!%lld!%lld!%s.xml.gz", r->receiver,
+	    part->domain, (long long)r->from_t, (long long)r->to_t - 1, id);
+	m.begin = r->from_t;
+	m.end = r->to_t;
+	m.messages = part->nkeys;
+	m.records = nrecords(part->keys, part->nkeys);
+	m.part = pno;
+	m.parts = parts;
+	m.gz = gz;
+	m.gz_len = gz_len;
+	if ((msg = pw_dmarc_mail_build(&m, &len)) == NULL) {
+		detail = pw_strdup("cannot build the message");
+		a = -1;
+	} else
+		a = pw_dmarc_mail_send(r->set->transport, r->from, addr, msg,
+		    len, &detail);
+	free(msg);
+	free((char *)m.filename);
+	memset(&rec, 0, sizeof(rec));
+	rec.time = time(NULL);
+	rec.report_id = id;
+	rec.domain = part->domain;
+	rec.rua = addr;
+	rec.begin = r->from_t;
+	rec.end = r->to_t;
+	rec.status = a == 0 ? "sent" : "failed";
+	rec.detail = detail;
+	rec.bytes = (int64_t)gz_len;
+	if (a == 0) {
+		r->nsent++;
+		printf("sent %s to %s (%zu bytes gzipped): %s\n", id, addr,
+		    gz_len, detail ? detail : "");
+	} else {
+		r->nfailed++;
+		pw_ctl_error(CMD, "%s to %s not sent, next run: %s", id, addr,
+		    detail ? detail : "?");
+	}
+	/* a sent report that cannot be recorded would be sent again: say so
+	   (the receiver drops the duplicate by its Report-ID) */
+	if (pw_store_dmarc_sent_add(r->st, &rec) < 0) {
+		pw_ctl_error(CMD, "%s to %s: cannot record the attempt: %s",
+		    id, addr, pw_store_strerror());
+		a = -1;
+	}
+	free(detail);
+	return a == 0 ? 0 : 1;
+}
+
+/* deliver - the report of d to addr, split into parts of at most
+   dmarc_report_max_bytes gzipped (at record boundaries); 0, 1, 2 as
+   deliver_one, the worst of the parts */
+static int
+deliver(struct run *r, const struct rdomain *d, const char *addr)
+{
+	struct range { size_t off, n; } *parts, *q, *done = NULL;
+	size_t nparts, aparts = 8, i, npend, ndone = 0;
+	unsigned char *gz = NULL;
+	size_t gz_len = 0;
+	char *sizing_id;
+	int rc = 0, x;
+
+	/* a stack of ranges: a range too large is halved at a record
+	   boundary and both halves pushed back; a range that fits is done */
+	parts = pw_calloc(aparts, sizeof(*parts));
+	parts[0].off = 0;
+	parts[0].n = d->nkeys;
+	npend = 1;
+	/* sized with an id as long as the longest real one (part 999999) */
+	sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
+	    (long long)r->from_t, (long long)r->to_t - 1);
+
+	while (npend > 0) {
+		struct rdomain sub = *d;
+		xmlBufferPtr xml;
+		size_t off, n, mid;
+
+		q = &parts[--npend];
+		off = q->off;
+		n = q->n;
+		sub.keys = d->keys + off;
+		sub.nkeys = n;
+		if ((xml = report_xml(&sub, r->org, r->email, sizing_id,
+		    r->from_t, r->to_t)) == NULL || (gz = gz_mem(xml,
+		    &gz_len)) == NULL) {
+			pw_ctl_error(CMD, "%s: cannot build the report",
+			    d->domain);
+			if (xml != NULL)
+				xmlBufferFree(xml);
+			rc = 1;
+			break;
+		}
+		xmlBufferFree(xml);
+		/* the record boundary nearest below the middle, else above */
+		mid = 0;
+		if (n >= 2) {
+			mid = n / 2;
+			while (mid > 0 && strcmp(sub.keys[mid - 1],
+			    sub.keys[mid]) == 0)
+				mid--;
+			if (mid == 0)
+				for (mid = n / 2; mid < n &&
+				    strcmp(sub.keys[mid - 1], sub.keys[mid]) ==
+				    0; mid++)
+					;
+		}
+		if ((long)gz_len > r->set->max_bytes && mid > 0 && mid < n) {
+			free(gz);
+			gz = NULL;
+			if (npend + 2 > aparts) {
+				aparts *= 2;
+				parts = pw_realloc(parts, aparts *
+				    sizeof(*parts));
+			}
+			/* the second half below the first: parts come out
+			   in key order */
+			parts[npend].off = off + mid;
+			parts[npend++].n = n - mid;
+			parts[npend].off = off;
+			parts[npend++].n = mid;
+			continue;
+		}
+		free(gz);
+		gz = NULL;
+		done = pw_realloc(done, (ndone + 1) * sizeof(*done));
+		done[ndone].off = off;
+		done[ndone++].n = n;
+	}
+	nparts = ndone;
+	for (i = 0; rc == 0 && i < ndone; i++) {
+		struct rdomain sub = *d;
+		xmlBufferPtr xml;
+		char *id;
+
+		/* the Report-ID: the same at every run for the same report */
+		id = nparts == 1 ?
+		    pw_asprintf("%s.%lld-%lld", d->domain, (long long)r->from_t,
+		    (long long)r->to_t - 1) :
+		    pw_asprintf("%s.%lld-%lld.%zu", d->domain,
+		    (long long)r->from_t, (long long)r->to_t - 1, i + 1);
+		sub.keys = d->keys + done[i].off;
+		sub.nkeys = done[i].n;
+		/* again with the real id (the size barely changes) */
+		if ((xml = report_xml(&sub, r->org, r->email, id, r->from_t,
+		    r->to_t)) == NULL || (gz = gz_mem(xml, &gz_len)) == NULL) {
+			pw_ctl_error(CMD, "%s: cannot build the report", id);
+			x = 1;
+		} else
+			x = deliver_one(r, &sub, addr, id, (unsigned)i + 1,
+			    (unsigned)nparts, gz, gz_len);
+		if (xml != NULL)
+			xmlBufferFree(xml);
+		free(gz);
+		gz = NULL;
+		free(id);
+		if (x > rc)
+			rc = x;
+		if (x == 2)
+			break;
+	}
+	free(done);
+	free(parts);
+	free(sizing_id);
+	return rc;
+}
+
+/* expire - delete the rows older than dmarc_keep_days; 0 or 1 */
+static int
+expire(struct run *r)
+{
+	time_t before = time(NULL) - (time_t)r->set->keep_days * 86400;
+	int64_t rows = 0, sent = 0;
+
+	if (pw_store_dmarc_expire(r->st, before, &rows, &sent) < 0) {
+		pw_ctl_error(CMD, "cannot delete the rows older than "
+		    "dmarc_keep_days (%ld): %s", r->set->keep_days,
+		    pw_store_strerror());
+		return 1;
+	}
+	fprintf(stderr, "postwarden-ctl: %s: %lld rows and %lld report "
+	    "records older than %ld days deleted\n", CMD, (long long)rows,
+	    (long long)sent, r->set->keep_days);
 	return 0;
+}
+
+/* report_config - the configuration with the dmarc_report keys */
+static struct pw_config *
+report_config(struct pw_ctl *ctl)
+{
+	static struct pw_config_owner owners[2];
+	struct pw_buf errors = {0};
+
+	if (ctl->cfg != NULL)
+		return ctl->cfg;
+	owners[0] = pw_services_owner;
+	owners[1] = pw_dmarc_report_owner;
+	ctl->cfg = pw_config_load(ctl->config_path, owners, 2,
+	    PW_CONFIG_PARTIAL, &errors);
+	if (ctl->cfg == NULL && errors.len > 0)
+		fprintf(stderr, "%.*s", (int)errors.len, errors.data);
+	pw_buf_free(&errors);
+	return ctl->cfg;
 }
 
 /* parse_time - "YYYY-MM-DD" (UTC midnight) or seconds since the epoch */
@@ -406,7 +716,7 @@ parse_time(const char *s, time_t *t_r)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: postwarden-ctl dmarc report --dry-run DIR "
+	fprintf(stderr, "usage: postwarden-ctl dmarc report [--dry-run DIR] "
 	    "[--store SPEC]\n\t[--from DATE|EPOCH --to DATE|EPOCH] "
 	    "[--org-name NAME] [--email ADDR]\n\t[--max-reports N]\n");
 	return EX_USAGE;
@@ -430,12 +740,14 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	struct pw_config *cfg;
 	struct pw_store *st;
 	struct pw_dns *dns;
-	char host[256], *err = NULL;
+	const struct pw_dmarc_report_settings *set;
+	struct run run;
+	char host[256], *err = NULL, *from_def = NULL;
 	long max = MAX_REPORTS;
 	size_t nreports = 0, nskipped = 0;
 	int ch, rc = 0;
 	time_t now = time(NULL);
-	bool from_set = false, to_set = false;
+	bool from_set = false, to_set = false, listed;
 
 	memset(&c, 0, sizeof(c));
 	/* the last complete UTC day */
@@ -483,39 +795,52 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		pw_ctl_error(CMD, "empty period");
 		return EX_USAGE;
 	}
-	if (dir == NULL) {
-		pw_ctl_error(CMD, "sending is not implemented yet: use "
-		    "--dry-run DIR");
-		return EX_USAGE;
-	}
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	if (dir != NULL && mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		pw_ctl_error_errno(CMD, "%s", dir);
 		return 1;
 	}
 	if (gethostname(host, sizeof(host)) < 0)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	if (org == NULL)
-		org = host;
-	if (email == NULL)
-		email = pw_asprintf("postmaster@%s", host);
-	if ((cfg = pw_ctl_config(ctl)) == NULL)
+	if ((cfg = report_config(ctl)) == NULL)
 		return 1;
+	set = pw_config_settings(cfg, pw_dmarc_report_owner.name);
+	if (org == NULL)
+		org = set->org_name != NULL ? set->org_name : host;
+	if (set->from == NULL)
+		from_def = pw_asprintf("postmaster@%s", host);
+	if (email == NULL)
+		email = set->from != NULL ? set->from : from_def;
+	memset(&run, 0, sizeof(run));
+	run.dir = dir;
+	run.set = set;
+	run.org = org;
+	run.email = email;
+	run.from = set->from != NULL ? set->from : from_def;
+	run.receiver = strrchr(run.from, '@') + 1;
+	run.from_t = c.from;
+	run.to_t = c.to;
+	run.max = max;
+	if (spec == NULL)
+		spec = set->store;
 	if ((dns = pw_dns_config(cfg, &err)) == NULL) {
 		pw_ctl_error(CMD, "%s", err);
 		free(err);
 		return 1;
 	}
-	if ((st = pw_ctl_open_store(ctl, spec, CMD, true)) == NULL) {
+	/* read-write unless --dry-run: the sent-record and the deletion */
+	if ((st = pw_ctl_open_store(ctl, spec, CMD, dir != NULL)) == NULL) {
 		pw_dns_free(&dns);
+		free(from_def);
 		return 1;
 	}
 	if (pw_store_dmarc_list(st, collect_row, &c) < 0) {
 		pw_ctl_error(CMD, "cannot read the DMARC rows");
 		rc = 1;
 	}
-	pw_store_close(&st);
-	for (size_t i = 0; rc == 0 && i < c.nd; i++) {
+	run.st = dir == NULL ? st : NULL;
+	listed = rc == 0;
+	for (size_t i = 0; listed && rc != 2 && i < c.nd; i++) {
 		struct rdomain *d = &c.d[i];
 		struct pw_dmarc_record rec;
 		const char *u, *e;
@@ -526,8 +851,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		    &rec) < 0 || rec.rua.s == NULL)
 			continue;	/* no rua: no report (RFC 9989) */
 		for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
-			char *uri, *t, *addr, *dest, *path, *id;
-			xmlBufferPtr xml;
+			char *uri, *t, *addr, *dest;
 			int a;
 
 			for (e = u; e < rec.rua.s + rec.rua.len && *e != ',';
@@ -557,41 +881,29 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 				free(uri);
 				continue;
 			}
-			if ((long)nreports >= max) {
-				fprintf(stderr, "postwarden-ctl: %s: "
-				    "--max-reports %ld reached, the rest "
-				    "next run\n", CMD, max);
-				free(uri);
+			a = deliver(&run, d, addr);
+			free(uri);
+			if (a == 2) {
 				rc = 2;
 				break;
 			}
-			id = pw_asprintf("%s.%lld.%zu", d->domain,
-			    (long long)c.from, nreports + 1);
-			if ((xml = report_xml(d, org, email, id, c.from,
-			    c.to)) == NULL) {
-				pw_ctl_error(CMD, "%s: cannot build the XML",
-				    d->domain);
+			if (a != 0)
 				rc = 1;
-			} else {
-				/* RFC 9990: receiver "!" policy-domain "!"
-				   begin "!" end "!" unique-id ".xml.gz";
-				   the destination in front for --dry-run */
-				path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!"
-				    "%zu.xml.gz", dir, addr, host, d->domain,
-				    (long long)c.from, (long long)c.to - 1,
-				    nreports + 1);
-				if (write_gz(path, xml) < 0)
-					rc = 1;
-				else
-					printf("%s\n", path);
-				free(path);
-				xmlBufferFree(xml);
-				nreports++;
-			}
-			free(id);
-			free(uri);
 		}
+		if (rc == 2)
+			break;
 	}
+	nreports = run.nreports;
+	/* rows past dmarc_keep_days: only by the sending run, whatever
+	   happened to the reports (they are built from far younger rows),
+	   also when --max-reports stopped it */
+	if (dir == NULL && listed && expire(&run) != 0 && rc == 0)
+		rc = 1;
+	if (dir == NULL)
+		fprintf(stderr, "postwarden-ctl: %s: %zu sent, %zu failed (next "
+		    "run), %zu sent before\n", CMD, run.nsent, run.nfailed,
+		    run.nalready);
+	pw_store_close(&st);
 	fprintf(stderr, "postwarden-ctl: %s: %zu rows, %zu domains, %zu "
 	    "reports, %zu destinations skipped, %zu rows without report "
 	    "columns\n", CMD, c.rows, c.nd, nreports, nskipped, c.skipped);
@@ -606,6 +918,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	free(c.d);
 	free(c.hash);
 	pw_dns_free(&dns);
+	free(from_def);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "autoconf.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "parsers/dmarc_record.h"
 
@@ -320,4 +321,26 @@ pw_dmarc_record_parse(const char *txt, size_t len,
 		}
 	}
 	return 0;
+}
+
+bool
+pw_dmarc_report_subject(const char *s)
+{
+	static const char id[] = "report-id:";
+
+	if (s == NULL)
+		return false;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (strncasecmp(s, "Report", 6) != 0 || (s[6] != ' ' &&
+	    s[6] != '\t' && s[6] != '\r' && s[6] != '\n'))
+		return false;
+	for (s += 6; *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'; s++)
+		;
+	if (strncasecmp(s, "Domain:", 7) != 0)
+		return false;
+	for (s += 7; *s != '\0'; s++)
+		if (strncasecmp(s, id, sizeof(id) - 1) == 0)
+			return true;
+	return false;
 }

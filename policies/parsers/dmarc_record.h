@@ -56,4 +56,11 @@ struct pw_dmarc_record {
 int	pw_dmarc_record_parse(const char *txt, size_t len,
 	    struct pw_dmarc_record *rec);
 
+/* pw_dmarc_report_subject - whether a Subject field value (raw, folded)
+   is an aggregate report's: "Report" FWS "Domain:" ... "Report-ID:"
+   (RFC 7489 section 7.2.1.1; the dmarcbis aggregate-reporting drafts keep
+   it).  Case-insensitive: large reporters write "Report domain:" and a
+   Report-ID without angle brackets.  NULL: no. */
+bool	pw_dmarc_report_subject(const char *subject);
+
 #endif

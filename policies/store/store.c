@@ -360,6 +360,39 @@ pw_store_feedback_count(struct pw_store *s, const char *org,
 }
 
 int
+pw_store_dmarc_sent_add(struct pw_store *s, const struct pw_dmarc_sent *r)
+{
+	if (s->ops->dmarc_sent_add == NULL) {
+		pw_store_set_error("%s: no report records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_sent_add(s, r);
+}
+
+int
+pw_store_dmarc_sent_check(struct pw_store *s, const char *report_id,
+    const char *rua)
+{
+	if (s->ops->dmarc_sent_check == NULL) {
+		pw_store_set_error("%s: no report records", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_sent_check(s, report_id, rua);
+}
+
+int
+pw_store_dmarc_expire(struct pw_store *s, time_t before, int64_t *rows_r,
+    int64_t *sent_r)
+{
+	if (s->ops->dmarc_expire == NULL) {
+		pw_store_set_error("%s: cannot delete DMARC rows",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_expire(s, before, rows_r, sent_r);
+}
+
+int
 pw_store_feedback_list(struct pw_store *s, const char *org, time_t since,
     time_t until, int (*cb)(const struct pw_feedback_row *, void *),
     void *ctx)

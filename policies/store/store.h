@@ -20,7 +20,8 @@
  * seconds, UTC; since schema version 5 the times that a row records as it
  * happens (an audit row's, a withdrawal request's, a feedback or DMARC
  * row's) also have a pw_time_us twin with the microseconds.  Records are
- * append-only: there is no update or delete.
+ * append-only: there is no update or delete, except pw_store_dmarc_expire
+ * (old DMARC rows, for the report job).
  *
  * A store is shared by all threads; each call is independent.
  */
@@ -160,6 +161,25 @@ struct pw_dmarc_row {
 	const char	*discovery;	/* treewalk | psl */
 };
 
+/* One attempt to send an aggregate report to one rua destination
+   (schema version 4, postwarden-ctl dmarc report): append-only, so a
+   report is "sent" when one attempt of it is. */
+struct pw_dmarc_sent {
+	time_t		 time;		/* of the attempt */
+	const char	*report_id;	/* the same for every attempt */
+	const char	*domain;	/* the policy domain */
+	const char	*rua;		/* the mailto: address */
+	time_t		 begin, end;	/* the period, end excluded */
+	const char	*status;	/* sent | failed */
+	const char	*detail;	/* the MTA's answer, or NULL */
+	int64_t		 bytes;		/* of the gzipped report */
+};
+
+/* Rows of dmarc_eval and dmarc_report_sent younger than this many days
+   cannot be deleted: the triggers of both backends refuse it, whoever
+   asks (dmarc_keep_days has this as its minimum). */
+#define PW_DMARC_KEEP_MIN_DAYS	7
+
 /* One bounce or complaint about a recipient of an organisation's mail
    (issue 17: pol_feedback, postwarden-ctl complaints), append-only. */
 struct pw_feedback_row {
@@ -229,6 +249,14 @@ struct pw_store_ops {
 	/* Optional: the reason of suppression id (malloc'd). */
 	int	(*suppression_reason)(struct pw_store *, int64_t id,
 		    char **reason_r);
+	/* Optional (issue 11, schema version 4): the sent-record of
+	   aggregate reports, and the deletion of old DMARC rows. */
+	int	(*dmarc_sent_add)(struct pw_store *,
+		    const struct pw_dmarc_sent *);
+	int	(*dmarc_sent_check)(struct pw_store *, const char *report_id,
+		    const char *rua);
+	int	(*dmarc_expire)(struct pw_store *, time_t before,
+		    int64_t *rows_r, int64_t *sent_r);
 };
 
 /* Every store starts with this. */
@@ -348,6 +376,18 @@ int	pw_store_feedback_list(struct pw_store *, const char *org, time_t since,
    refusal's text: 1 with *reason_r (malloc'd), 0 none, -1. */
 int	pw_store_suppression_reason(struct pw_store *, int64_t id,
 	    char **reason_r);
+
+/* Aggregate reports (postwarden-ctl dmarc report): record one attempt;
+   whether report_id was sent to rua (1 yes, 0 no attempt succeeded, -1);
+   delete the dmarc_eval rows with time < before and the sent-records of
+   attempts before it (*rows_r, *sent_r: how many).  The backends refuse
+   to delete anything younger than PW_DMARC_KEEP_MIN_DAYS (a trigger):
+   then -1 and nothing is deleted.  0 or -1. */
+int	pw_store_dmarc_sent_add(struct pw_store *, const struct pw_dmarc_sent *);
+int	pw_store_dmarc_sent_check(struct pw_store *, const char *report_id,
+	    const char *rua);
+int	pw_store_dmarc_expire(struct pw_store *, time_t before, int64_t *rows_r,
+	    int64_t *sent_r);
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their

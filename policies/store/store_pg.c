@@ -45,6 +45,9 @@
  * that names the command to run.  Records are append-only: the roles
  * have no UPDATE or DELETE, and triggers refuse them even to the owner
  * (defence against mistakes; the hash chain detects deliberate edits).
+ * The one exception (version 4): DMARC rows older than
+ * PW_DMARC_KEEP_MIN_DAYS may be deleted, and only by the owner and the
+ * postwarden_report role (schema_v4 below, conf/postwarden-roles.sql).
  */
 #include "autoconf.h"
 
@@ -63,6 +66,8 @@
 
 #define SCHEMA_VERSION	5
 #define SCHEMA_VERSION_STR "5"
+#define PW_STR_(x)	#x
+#define PW_STR(x)	PW_STR_(x)
 #define POOL_MAX	8	/* idle connections kept */
 #define BACKOFF_MIN_MS	200
 #define BACKOFF_MAX_MS	5000
@@ -152,6 +157,56 @@ static const char schema_v3[] =
     " ADD COLUMN pub_domain text, ADD COLUMN pub_record text,"
     " ADD COLUMN discovery text;";
 
+/* Version 4 (issue 11): the sent-record of aggregate reports (one row per
+   attempt, append-only), and old DMARC rows may be deleted.
+
+   The decision: dmarc_eval rows feed reports; they are kept
+   dmarc_keep_days (default 35) and then deleted by the report job.  The
+   trigger still refuses every UPDATE and TRUNCATE, and the DELETE of a row
+   younger than PW_DMARC_KEEP_MIN_DAYS, to everybody, the owner included.
+   Who may DELETE at all: the owner and postwarden_report (the report
+   job's role, made by conf/postwarden-roles.sql), granted here when that
+   role exists; postwarden_milter keeps SELECT and INSERT only, so a
+   compromised MTA still cannot erase what it recorded, and gets nothing on
+   dmarc_report_sent (the report job's business). */
+#define KEEP_ONLY_OLD(t)                                                       \
+	"CREATE TRIGGER " t "_no_update BEFORE UPDATE ON " t                  \
+	" FOR EACH ROW EXECUTE FUNCTION pw_append_only();"                     \
+	"CREATE TRIGGER " t "_keep BEFORE DELETE ON " t                        \
+	" FOR EACH ROW EXECUTE FUNCTION pw_dmarc_keep();"
+static const char schema_v4[] =
+    "CREATE TABLE dmarc_report_sent ("
+    " time bigint NOT NULL, report_id text NOT NULL, domain text NOT NULL,"
+    " rua text NOT NULL, period_begin bigint NOT NULL,"
+    " period_end bigint NOT NULL,"
+    " status text NOT NULL CHECK (status IN ('sent', 'failed')),"
+    " detail text, bytes bigint NOT NULL DEFAULT 0);"
+    "CREATE INDEX dmarc_report_sent_key ON dmarc_report_sent(report_id,"
+    " rua);"
+    "CREATE FUNCTION pw_dmarc_keep() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$BEGIN IF OLD.time > extract(epoch FROM now())::bigint - "
+    PW_STR(PW_DMARC_KEEP_MIN_DAYS) " * 86400 THEN RAISE EXCEPTION"
+    " '%: rows younger than " PW_STR(PW_DMARC_KEEP_MIN_DAYS) " days cannot"
+    " be deleted', TG_TABLE_NAME; END IF; RETURN OLD; END$$;"
+    "DROP TRIGGER dmarc_eval_append_only ON dmarc_eval;"
+    KEEP_ONLY_OLD("dmarc_eval") KEEP_ONLY_OLD("dmarc_report_sent")
+    "CREATE TRIGGER dmarc_report_sent_no_truncate BEFORE TRUNCATE ON"
+    " dmarc_report_sent FOR EACH STATEMENT EXECUTE FUNCTION"
+    " pw_append_only();"
+    "DO $$BEGIN"
+    " IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'postwarden_report')"
+    " THEN"
+    "  GRANT SELECT ON pw_schema TO postwarden_report;"
+    "  GRANT SELECT, DELETE ON dmarc_eval TO postwarden_report;"
+    "  GRANT SELECT, INSERT, DELETE ON dmarc_report_sent TO"
+    "   postwarden_report;"
+    " END IF;"
+    " IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'postwarden_milter')"
+    " THEN"
+    "  REVOKE ALL ON dmarc_report_sent FROM postwarden_milter;"
+    " END IF;"
+    "END$$;";
+
 /* Version 5 (issue 10): times in microseconds, as SQLite's version 5:
    nullable twin columns, NULL in the rows from before (for an audit row:
    hashed in the v1 format, compliance/audit_chain.c).  Additive: no row
@@ -167,6 +222,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
     [0] = schema_v1,
     [1] = schema_v2,
     [2] = schema_v3,
+    [3] = schema_v4,
     [4] = schema_v5,
 };
 
@@ -193,8 +249,13 @@ enum pg_stmt {
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
 	ST_FB_LIST,
+	ST_SENT_INSERT,
+	ST_SENT_CHECK,
+	ST_EXPIRE_EVAL,
+	ST_EXPIRE_SENT,
 	ST_MAX
 };
+_Static_assert(ST_MAX <= 64, "struct pg_conn.prepared has a bit per statement");
 
 #define CONSENT_COLS                                                           \
 	"id, org, address, list, type, obtained_at, expires_at, "              \
@@ -225,6 +286,15 @@ static const struct {
 		       "WHERE org = $1 "
 		       "AND ($2::bigint IS NULL OR time >= $2) "
 		       "AND ($3::bigint IS NULL OR time < $3) ORDER BY id"},
+    [ST_SENT_INSERT] = {9, "INSERT INTO dmarc_report_sent (time, report_id, "
+			   "domain, rua, period_begin, period_end, status, "
+			   "detail, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+			   "$8, $9)"},
+    [ST_SENT_CHECK] = {2, "SELECT EXISTS (SELECT 1 FROM dmarc_report_sent "
+			  "WHERE report_id = $1 AND rua = $2 AND "
+			  "status = 'sent')"},
+    [ST_EXPIRE_EVAL] = {1, "DELETE FROM dmarc_eval WHERE time < $1"},
+    [ST_EXPIRE_SENT] = {1, "DELETE FROM dmarc_report_sent WHERE time < $1"},
     [ST_HAS_SCHEMA] = {0, "SELECT to_regclass('pw_schema') IS NOT NULL"},
     [ST_VERSION] = {0, "SELECT version FROM pw_schema"},
     [ST_LOCK_AUDIT] = {0, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")"},
@@ -299,7 +369,7 @@ static const struct {
 struct pg_conn {
 	PGconn *db;
 	bool dead;	   /* the server said FATAL between two calls */
-	uint32_t prepared; /* bit per enum pg_stmt */
+	uint64_t prepared; /* bit per enum pg_stmt (ST_MAX <= 64) */
 	struct pg_conn *next;
 };
 
@@ -587,14 +657,14 @@ prepare(struct pg_store *s, struct pg_conn *c, enum pg_stmt which)
 	PGresult *r;
 	bool ok;
 
-	if (c->prepared & (1u << which))
+	if (c->prepared & (UINT64_C(1) << which))
 		return true;
 	snprintf(name, sizeof(name), "pw%d", (int)which);
 	r = PQprepare(c->db, name, pg_sql[which].sql, pg_sql[which].nparams,
 		      NULL);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (ok)
-		c->prepared |= 1u << which;
+		c->prepared |= UINT64_C(1) << which;
 	else
 		pg_fail(s, c, r, "prepare");
 	PQclear(r);
@@ -1673,6 +1743,94 @@ fail:
 	return -1;
 }
 
+static int
+pg_dmarc_sent_add(struct pw_store *base, const struct pw_dmarc_sent *row)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	const char *v[9];
+	char t[24], b[24], e[24], n[24];
+	struct pg_conn *c;
+
+	time_str(t, sizeof(t), row->time);
+	time_str(b, sizeof(b), row->begin);
+	time_str(e, sizeof(e), row->end);
+	snprintf(n, sizeof(n), "%" PRId64, row->bytes);
+	v[0] = t;
+	v[1] = row->report_id;
+	v[2] = row->domain;
+	v[3] = row->rua;
+	v[4] = b;
+	v[5] = e;
+	v[6] = row->status;
+	v[7] = row->detail;
+	v[8] = n;
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!run_ok(s, c, ST_SENT_INSERT, v, "dmarc report record")) {
+		conn_put(s, c);
+		return -1;
+	}
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+pg_dmarc_sent_check(struct pw_store *base, const char *report_id,
+    const char *rua)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	const char *v[2] = { report_id, rua };
+	struct pg_conn *c;
+	PGresult *r;
+	int sent;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((r = run(s, c, ST_SENT_CHECK, v, "dmarc report record")) == NULL) {
+		conn_put(s, c);
+		return -1;
+	}
+	sent = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	conn_put(s, c);
+	return sent;
+}
+
+/* pg_dmarc_expire - one transaction: both deletions or neither (a row the
+   trigger protects, or a role without DELETE, aborts it) */
+static int
+pg_dmarc_expire(struct pw_store *base, time_t before, int64_t *rows_r,
+    int64_t *sent_r)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	static const enum pg_stmt del[2] = { ST_EXPIRE_EVAL, ST_EXPIRE_SENT };
+	int64_t *n[2] = { rows_r, sent_r };
+	const char *v[1];
+	char t[24];
+	struct pg_conn *c;
+	PGresult *r;
+
+	time_str(t, sizeof(t), before);
+	v[0] = t;
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!cmd(s, c, "BEGIN", "dmarc: delete: begin"))
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		if ((r = run(s, c, del[i], v, "dmarc: delete")) == NULL)
+			goto fail;
+		*n[i] = strtoll(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	if (!cmd(s, c, "COMMIT", "dmarc: delete: commit"))
+		goto fail;
+	conn_put(s, c);
+	return 0;
+fail:
+	conn_put(s, c);	/* rolls back */
+	return -1;
+}
+
 #define PG_OPS(name, scheme_, open_)                                           \
 	const struct pw_store_ops name = {                                     \
 	    .scheme = scheme_,                                                 \
@@ -1693,6 +1851,9 @@ fail:
 	    .feedback_count = pg_feedback_count,                               \
 	    .suppression_reason = pg_suppression_reason,                       \
 	    .feedback_list = pg_feedback_list,                                 \
+	    .dmarc_sent_add = pg_dmarc_sent_add,                               \
+	    .dmarc_sent_check = pg_dmarc_sent_check,                           \
+	    .dmarc_expire = pg_dmarc_expire,                                   \
 	}
 
 PG_OPS(pw_store_pg_ops, "postgresql", pg_open);

@@ -20,11 +20,15 @@
  * an older one is migrated by postwarden-ctl store init only (opts.init),
  * as for PostgreSQL: the daemons refuse it and name the command (v2:
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
- * nullable, issue 11; v5: microsecond twins of the recorded times,
+ * nullable, issue 11; v4: dmarc_report_sent, and old dmarc_eval rows may
+ * be deleted, issue 11; v5: microsecond twins of the recorded times,
  * issue 10).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
- * hash chain is what detects deliberate edits).
+ * hash chain is what detects deliberate edits).  The one exception, from
+ * version 4: DMARC rows (dmarc_eval, dmarc_report_sent) older than
+ * PW_DMARC_KEEP_MIN_DAYS may be deleted, by the report job's
+ * dmarc_keep_days; the trigger still refuses younger ones and any UPDATE.
  */
 #include "autoconf.h"
 
@@ -42,6 +46,8 @@
 #include "store/store.h"
 
 #define SCHEMA_VERSION 5
+#define PW_STR_(x)	#x
+#define PW_STR(x)	PW_STR_(x)
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -118,6 +124,36 @@ static const char schema_v3[] =
     "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
     "PRAGMA user_version = 3;";
 
+/* Version 4 (issue 11): what postwarden-ctl dmarc report sent, one row per
+   attempt, and dmarc_eval rows may be deleted once they are older than
+   PW_DMARC_KEEP_MIN_DAYS (dmarc_keep_days, by the report job): the
+   reports are evidence for a few days, not forever.  Rows younger than
+   that, and any UPDATE, are still refused by a trigger.  (SQLite has no
+   roles: whoever can write the file can also drop a trigger; PostgreSQL
+   adds the grants, store_pg.c.) */
+#define KEEP_SECONDS_SQL "CAST(strftime('%s', 'now') AS INTEGER) - "           \
+	PW_STR(PW_DMARC_KEEP_MIN_DAYS) " * 86400"
+#define KEEP_ONLY_OLD(t)                                                       \
+	"CREATE TRIGGER " t "_keep BEFORE DELETE ON " t                        \
+	" WHEN old.time > " KEEP_SECONDS_SQL                                   \
+	" BEGIN SELECT RAISE(ABORT, '" t ": rows younger than "                \
+	PW_STR(PW_DMARC_KEEP_MIN_DAYS) " days cannot be deleted'); END;"
+static const char schema_v4[] =
+    "CREATE TABLE dmarc_report_sent ("
+    " id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " report_id TEXT NOT NULL, domain TEXT NOT NULL, rua TEXT NOT NULL,"
+    " period_begin INTEGER NOT NULL, period_end INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('sent', 'failed')),"
+    " detail TEXT, bytes INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX dmarc_report_sent_key ON dmarc_report_sent(report_id,"
+    " rua);"
+    "CREATE TRIGGER dmarc_report_sent_no_update BEFORE UPDATE ON"
+    " dmarc_report_sent BEGIN SELECT RAISE(ABORT,"
+    " 'dmarc_report_sent is append-only'); END;"
+    KEEP_ONLY_OLD("dmarc_report_sent")
+    "DROP TRIGGER dmarc_eval_no_delete;"
+    KEEP_ONLY_OLD("dmarc_eval")
+    "PRAGMA user_version = 4;";
 /* Version 5 (issue 10): times in microseconds.  Additive: a nullable twin
    column per time recorded as it happens; rows from before keep NULL
    there, which for an audit row also means "hashed in the v1 format with
@@ -157,6 +193,10 @@ enum sq_stmt {
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
 	ST_FB_LIST,
+	ST_SENT_INSERT,
+	ST_SENT_CHECK,
+	ST_EXPIRE_EVAL,
+	ST_EXPIRE_SENT,
 	ST_MAX
 };
 
@@ -215,6 +255,13 @@ static const char *const sq_sql[ST_MAX] = {
 		   "source, time_us FROM feedback_event WHERE org = ? AND "
 		   "(?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3) "
 		   "ORDER BY id",
+    [ST_SENT_INSERT] = "INSERT INTO dmarc_report_sent (time, report_id, "
+		       "domain, rua, period_begin, period_end, status, detail, "
+		       "bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_SENT_CHECK] = "SELECT EXISTS (SELECT 1 FROM dmarc_report_sent WHERE "
+		      "report_id = ? AND rua = ? AND status = 'sent')",
+    [ST_EXPIRE_EVAL] = "DELETE FROM dmarc_eval WHERE time < ?",
+    [ST_EXPIRE_SENT] = "DELETE FROM dmarc_report_sent WHERE time < ?",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -511,7 +558,10 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 	if (version <= 2 &&
 	    sqlite3_exec(c->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (version < 5 &&
+	if (version <= 3 &&
+	    sqlite3_exec(c->db, schema_v4, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version <= 4 &&
 	    sqlite3_exec(c->db, schema_v5, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -1245,6 +1295,97 @@ sq_dmarc_list(struct pw_store *base,
 	return 0;
 }
 
+static int
+sq_dmarc_sent_add(struct pw_store *base, const struct pw_dmarc_sent *r)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_SENT_INSERT)) == NULL)
+		return sq_fail_put(s, c, "dmarc report record");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->time);
+	bind_text(st, 2, r->report_id);
+	bind_text(st, 3, r->domain);
+	bind_text(st, 4, r->rua);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->begin);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->end);
+	bind_text(st, 7, r->status);
+	bind_text(st, 8, r->detail);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->bytes);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return sq_fail_put(s, c, "dmarc report record");
+	}
+	sqlite3_reset(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_dmarc_sent_check(struct pw_store *base, const char *report_id,
+    const char *rua)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int sent;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_SENT_CHECK)) == NULL)
+		return sq_fail_put(s, c, "dmarc report record");
+	bind_text(st, 1, report_id);
+	bind_text(st, 2, rua);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return sq_fail_put(s, c, "dmarc report record");
+	}
+	sent = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	conn_put(s, c);
+	return sent;
+}
+
+/* sq_dmarc_expire - one transaction: both deletions or neither (a row
+   the trigger protects aborts it) */
+static int
+sq_dmarc_expire(struct pw_store *base, time_t before, int64_t *rows_r,
+    int64_t *sent_r)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	static const enum sq_stmt del[2] = { ST_EXPIRE_EVAL, ST_EXPIRE_SENT };
+	int64_t *n[2] = { rows_r, sent_r };
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!exec1(c, ST_BEGIN_IMMEDIATE))
+		return sq_fail_put(s, c, "dmarc: delete: begin");
+	for (int i = 0; i < 2; i++) {
+		if ((st = stmt(c, del[i])) == NULL)
+			goto fail;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			goto fail;
+		}
+		*n[i] = sqlite3_changes(c->db);
+		sqlite3_reset(st);
+	}
+	if (!exec1(c, ST_COMMIT))
+		goto fail;
+	conn_put(s, c);
+	return 0;
+fail:
+	sq_fail(s, c, "dmarc: delete");	/* rolls back */
+	conn_put(s, c);
+	return -1;
+}
+
 const struct pw_store_ops pw_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -1263,4 +1404,7 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_add = sq_dmarc_add,
     .audit_list = sq_audit_list,
     .dmarc_list = sq_dmarc_list,
+    .dmarc_sent_add = sq_dmarc_sent_add,
+    .dmarc_sent_check = sq_dmarc_sent_check,
+    .dmarc_expire = sq_dmarc_expire,
 };

@@ -16,6 +16,7 @@
 #   PW_PG_OWNER_URI     postgresql://postwarden_owner@127.0.0.1:PORT/postwarden?...
 #   PW_PG_MILTER_URI    ... as postwarden_milter
 #   PW_PG_READER_URI    ... as postwarden_reader
+#   PW_PG_REPORT_URI    ... as postwarden_report (postwarden-ctl dmarc report)
 #   PW_PG_PASSFILE      DIR/pg/pgpass, named by passfile= in each URI
 # pg_stop stops it (fast shutdown); pg_start again on the same DIR starts
 # the same cluster again (or only sets the variables if it runs).  pg_kill: SIGKILL of the postmaster.
@@ -45,7 +46,7 @@ pg_uri() {
 }
 
 pg_start() {
-	local dir=$1 fresh=0 pw_o pw_m pw_r ctl
+	local dir=$1 fresh=0 pw_o pw_m pw_r pw_p ctl
 	PW_PG_DIR=$dir/pg
 	PW_PG_PASSFILE=$PW_PG_DIR/pgpass
 	if ! id postgres >/dev/null 2>&1 || [ ! -x "$PW_PG_BIN/initdb" ]; then
@@ -76,20 +77,23 @@ pg_start() {
 	PW_PG_OWNER_URI=$(pg_uri postwarden_owner)
 	PW_PG_MILTER_URI=$(pg_uri postwarden_milter)
 	PW_PG_READER_URI=$(pg_uri postwarden_reader)
+	PW_PG_REPORT_URI=$(pg_uri postwarden_report)
 	export PW_PG_PORT PW_PG_PASSFILE PW_PG_OWNER_URI PW_PG_MILTER_URI \
-	    PW_PG_READER_URI
+	    PW_PG_READER_URI PW_PG_REPORT_URI
 	[ "$fresh" = 1 ] || return 0
 	pw_o=$(openssl rand -hex 16)
 	pw_m=$(openssl rand -hex 16)
 	pw_r=$(openssl rand -hex 16)
+	pw_p=$(openssl rand -hex 16)
 	(umask 077; printf '127.0.0.1:%s:*:%s:%s\n' \
 	    "$PW_PG_PORT" postwarden_owner "$pw_o" \
 	    "$PW_PG_PORT" postwarden_milter "$pw_m" \
-	    "$PW_PG_PORT" postwarden_reader "$pw_r" >"$PW_PG_PASSFILE")
+	    "$PW_PG_PORT" postwarden_reader "$pw_r" \
+	    "$PW_PG_PORT" postwarden_report "$pw_p" >"$PW_PG_PASSFILE")
 	PW_PG_DB=postgres pg_as "$PW_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
 	    -h "$PW_PG_DIR/sock" -p "$PW_PG_PORT" -U postgres -d postgres \
 	    -v owner_password="'$pw_o'" -v milter_password="'$pw_m'" \
-	    -v reader_password="'$pw_r'" \
+	    -v reader_password="'$pw_r'" -v report_password="'$pw_p'" \
 	    -f - <"$PW_PG_TOP/conf/postwarden-roles.sql" >"$PW_PG_DIR/roles.log" 2>&1 || {
 		echo "pg_start: conf/postwarden-roles.sql failed:" >&2
 		tail -5 "$PW_PG_DIR/roles.log" >&2

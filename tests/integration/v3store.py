@@ -39,6 +39,20 @@ DOWNGRADE = ("ALTER TABLE audit DROP COLUMN time_us",
              "ALTER TABLE suppression DROP COLUMN requested_us",
              "ALTER TABLE feedback_event DROP COLUMN time_us",
              "ALTER TABLE dmarc_eval DROP COLUMN time_us")
+# ... and version 4 (issue 11: dmarc_report_sent; old dmarc_eval rows
+# deletable), back to the version 3 triggers, one list per backend
+DOWNGRADE_V4_SQ = ("DROP TABLE dmarc_report_sent",
+                   "DROP TRIGGER dmarc_eval_keep",
+                   "CREATE TRIGGER dmarc_eval_no_delete BEFORE DELETE ON "
+                   "dmarc_eval BEGIN SELECT RAISE(ABORT, "
+                   "'dmarc_eval is append-only'); END")
+DOWNGRADE_V4_PG = ("DROP TABLE dmarc_report_sent",
+                   "DROP TRIGGER dmarc_eval_keep ON dmarc_eval",
+                   "DROP TRIGGER dmarc_eval_no_update ON dmarc_eval",
+                   "DROP FUNCTION pw_dmarc_keep()",
+                   "CREATE TRIGGER dmarc_eval_append_only BEFORE UPDATE OR "
+                   "DELETE ON dmarc_eval FOR EACH ROW EXECUTE FUNCTION "
+                   "pw_append_only()")
 
 
 def v1_rows(org, n):
@@ -66,7 +80,8 @@ def pg_main(path, org, n):
         return "'" + v.replace("'", "''") + "'"
 
     # one psql -c: one transaction
-    out = list(DOWNGRADE) + ["UPDATE pw_schema SET version = 3"]
+    out = list(DOWNGRADE + DOWNGRADE_V4_PG)
+    out.append("UPDATE pw_schema SET version = 3")
     head = bytes(32)
     for row, prev, h in v1_rows(org, n):
         out.append("INSERT INTO audit (id, time, queue_id, message_id, org, "
@@ -100,7 +115,7 @@ def main():
     (rows,) = con.execute("SELECT count(*) FROM audit").fetchone()
     if rows != 0:
         sys.exit("%s: audit rows present" % db)
-    for sql in DOWNGRADE + ("PRAGMA user_version = 3",):
+    for sql in DOWNGRADE + DOWNGRADE_V4_SQ + ("PRAGMA user_version = 3",):
         con.execute(sql)
     head = bytes(32)
     for row, prev, h in v1_rows(org, n):

@@ -167,6 +167,29 @@ t_length(void **state)
 	assert_int_equal(pw_dmarc_record_parse(NULL, 0, &r), -1);
 }
 
+/* issue 11: the Subject of an aggregate report (no reports about report
+   mail); RFC 7489 7.2.1.1's form, and what large reporters really write */
+static void
+t_report_subject(void **state)
+{
+	(void)state;
+	assert_true(pw_dmarc_report_subject(" Report Domain: example.com "
+	    "Submitter: mail.example.org Report-ID: <a.1@x>"));
+	assert_true(pw_dmarc_report_subject(" Report domain: example.com "
+	    "Submitter: google.com Report-ID: 123456789"));
+	assert_true(pw_dmarc_report_subject(" Report\r\n\tDomain: a.test"
+	    "\r\n Submitter: b.test\r\n Report-ID: <x>"));
+	assert_false(pw_dmarc_report_subject(" Report Domain: a.test "
+	    "Submitter: b.test"));	/* no Report-ID */
+	assert_false(pw_dmarc_report_subject(" Re: Report Domain: a.test "
+	    "Report-ID: <x>"));
+	assert_false(pw_dmarc_report_subject(" ReportDomain: a.test "
+	    "Report-ID: <x>"));
+	assert_false(pw_dmarc_report_subject(" weekly report"));
+	assert_false(pw_dmarc_report_subject(""));
+	assert_false(pw_dmarc_report_subject(NULL));
+}
+
 int
 main(void)
 {
@@ -174,6 +197,7 @@ main(void)
 		cmocka_unit_test(t_cases),
 		cmocka_unit_test(t_details),
 		cmocka_unit_test(t_length),
+		cmocka_unit_test(t_report_subject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,7 +41,7 @@
 
 static char tmpdir[] = "/tmp/t_store.XXXXXX";
 static int dbn;
-static const char *pg_uri, *pg_milter_uri, *pg_reader_uri;
+static const char *pg_uri, *pg_milter_uri, *pg_reader_uri, *pg_report_uri;
 
 enum backend { BE_SQLITE, BE_PG };
 
@@ -86,8 +86,9 @@ pg_reset(PGconn *db)
 {
 	PGresult *r = PQexec(db,
 	    "DROP TABLE IF EXISTS pw_schema, consent_event, suppression, "
-	    "audit, dmarc_eval, feedback_event CASCADE; "
-	    "DROP FUNCTION IF EXISTS pw_append_only() CASCADE");
+	    "audit, dmarc_eval, feedback_event, dmarc_report_sent CASCADE; "
+	    "DROP FUNCTION IF EXISTS pw_append_only() CASCADE; "
+	    "DROP FUNCTION IF EXISTS pw_dmarc_keep() CASCADE");
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		fail_msg("reset: %s", PQerrorMessage(db));
@@ -1380,6 +1381,17 @@ t_feedback(void **state)
 	"ALTER TABLE suppression DROP COLUMN requested_us; " \
 	"ALTER TABLE feedback_event DROP COLUMN time_us; " \
 	"ALTER TABLE dmarc_eval DROP COLUMN time_us;"
+/* ... and what version 4 adds (issue 11: dmarc_report_sent, old
+   dmarc_eval rows deletable): back to the version 1 triggers */
+#define V4_DROP_SQ "DROP TABLE dmarc_report_sent; DROP TRIGGER dmarc_eval_keep;" \
+	"CREATE TRIGGER dmarc_eval_no_delete BEFORE DELETE ON dmarc_eval " \
+	"BEGIN SELECT RAISE(ABORT, 'dmarc_eval is append-only'); END;"
+#define V4_DROP_PG "DROP TABLE dmarc_report_sent; " \
+	"DROP TRIGGER dmarc_eval_keep ON dmarc_eval; " \
+	"DROP TRIGGER dmarc_eval_no_update ON dmarc_eval; " \
+	"DROP FUNCTION pw_dmarc_keep(); CREATE TRIGGER dmarc_eval_append_only " \
+	"BEFORE UPDATE OR DELETE ON dmarc_eval FOR EACH ROW EXECUTE FUNCTION " \
+	"pw_append_only();"
 /* ... and feedback_event of version 2 (issue 17) */
 #define V2_DROP_SQ "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
 #define V2_DROP_PG "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
@@ -1405,10 +1417,10 @@ t_migrate_v1(void **state)
 	pw_store_close(&f->store);
 	{
 		char *v3sq = V3_DROP_SQ, *v3pg = V3_DROP_PG;
-		char *sq = pw_asprintf(V5_DROP "%s %s PRAGMA user_version = 1",
-		    v3sq, V2_DROP_SQ);
-		char *pg = pw_asprintf(V5_DROP "%s %s UPDATE pw_schema SET "
-		    "version = 1", v3pg, V2_DROP_PG);
+		char *sq = pw_asprintf(V5_DROP "%s %s %s PRAGMA user_version = 1",
+		    V4_DROP_SQ, v3sq, V2_DROP_SQ);
+		char *pg = pw_asprintf(V5_DROP "%s %s %s UPDATE pw_schema SET "
+		    "version = 1", V4_DROP_PG, v3pg, V2_DROP_PG);
 
 		assert_int_equal(sql(f, sq, pg), 0);
 		free(sq);
@@ -1546,7 +1558,7 @@ t_dmarc_migrate_v1(void **state)
 		sqlite3 *db = raw(f->path);
 
 		/* SQLite: one column per ALTER TABLE */
-		drop = pw_strdup(V5_DROP
+		drop = pw_strdup(V5_DROP V4_DROP_SQ
 		    "ALTER TABLE dmarc_eval DROP COLUMN env_from;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN spf_scope;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN dkim_selector;"
@@ -1578,6 +1590,7 @@ t_dmarc_migrate_v1(void **state)
 		drop = pw_asprintf(V2_DROP, ",", ",", ",", ",", ",", ",", ",",
 		    ",", ",");
 		assert_int_equal(pgx(f->admin, V5_DROP), 0);
+		assert_int_equal(pgx(f->admin, V4_DROP_PG), 0);
 		assert_int_equal(pgx(f->admin, drop), 0);
 		assert_int_equal(pgx(f->admin, V2_DROP_PG), 0);
 		assert_int_equal(pgx(f->admin,
@@ -1619,8 +1632,8 @@ v3_store(struct fixture *f, unsigned char *old_head)
 	char hp[65], hh[65];
 
 	pw_store_close(&f->store);
-	assert_int_equal(sql(f, V5_DROP "PRAGMA user_version = 3;",
-	    V5_DROP "UPDATE pw_schema SET version = 3"), 0);
+	assert_int_equal(sql(f, V5_DROP V4_DROP_SQ "PRAGMA user_version = 3;",
+	    V5_DROP V4_DROP_PG "UPDATE pw_schema SET version = 3"), 0);
 	for (int i = 1; i <= OLD_ROWS; i++) {
 		struct pw_audit_row row = {0};
 		char rcpt[32], *q, *pq;
@@ -1893,6 +1906,155 @@ t_migrate_us(void **state)
 	}
 }
 
+/* Issue 11, schema version 4: the sent-record of aggregate reports
+   (append-only, "sent" once one attempt is), and the deletion of old
+   DMARC rows: allowed past PW_DMARC_KEEP_MIN_DAYS, refused by the trigger
+   for anything younger (all or nothing), UPDATE still refused. */
+static void
+t_dmarc_sent_expire(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_dmarc_row d = report_row();
+	struct pw_dmarc_sent a = {0};
+	time_t now = time(NULL);
+	int64_t rows = -1, sent = -1;
+
+	d.time = now - 40 * 86400;
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	d.time = now - 10 * 86400;
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	d.time = now - 86400;
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+
+	a.time = now - 40 * 86400;
+	a.report_id = "example.com.1-2";
+	a.domain = "example.com";
+	a.rua = "agg@example.com";
+	a.begin = 1;
+	a.end = 3;
+	a.status = "failed";
+	a.detail = "127.0.0.1:25: connect: Connection refused";
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, a.report_id,
+	    a.rua), 0);
+	assert_int_equal(pw_store_dmarc_sent_add(f->store, &a), 0);
+	/* a failed attempt is not "sent": the next run tries again */
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, a.report_id,
+	    a.rua), 0);
+	a.time = now;
+	a.status = "sent";
+	a.detail = "250 2.0.0 Ok: queued";
+	a.bytes = 1234;
+	assert_int_equal(pw_store_dmarc_sent_add(f->store, &a), 0);
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, a.report_id,
+	    a.rua), 1);
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, a.report_id,
+	    "other@example.com"), 0);
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, "x", a.rua), 0);
+	a.status = "maybe";
+	assert_int_equal(pw_store_dmarc_sent_add(f->store, &a), -1);
+	assert_int_equal(count(f, "dmarc_report_sent"), 2);
+
+	/* younger than PW_DMARC_KEEP_MIN_DAYS: refused, nothing deleted */
+	assert_int_equal(pw_store_dmarc_expire(f->store, now, &rows, &sent),
+	    -1);
+	assert_int_equal(count(f, "dmarc_eval"), 3);
+	assert_int_equal(count(f, "dmarc_report_sent"), 2);
+	/* dmarc_keep_days = 35: the 40-day-old row and attempt go */
+	assert_int_equal(pw_store_dmarc_expire(f->store, now - 35 * 86400,
+	    &rows, &sent), 0);
+	assert_int_equal(rows, 1);
+	assert_int_equal(sent, 1);
+	assert_int_equal(count(f, "dmarc_eval"), 2);
+	assert_int_equal(pw_store_dmarc_sent_check(f->store, a.report_id,
+	    a.rua), 1);
+	/* by hand too: a young row cannot be deleted, none updated */
+	assert_int_equal(sql(f, "DELETE FROM dmarc_eval", NULL), -1);
+	assert_int_equal(sql(f, "UPDATE dmarc_eval SET policy = 'none'",
+	    NULL), -1);
+	assert_int_equal(sql(f, "UPDATE dmarc_report_sent SET status = 'sent'",
+	    NULL), -1);
+	assert_int_equal(count(f, "dmarc_eval"), 2);
+	{
+		char *del = pw_asprintf("DELETE FROM dmarc_eval WHERE time < "
+		    "%lld", (long long)(now - 8 * 86400));
+
+		assert_int_equal(sql(f, del, NULL), 0);
+		free(del);
+	}
+	assert_int_equal(count(f, "dmarc_eval"), 1);
+}
+
+/* Issue 11 (schema version 4), conf/postwarden-roles.sql: the milter's
+   role cannot delete DMARC rows nor touch the sent-record; the report
+   job's role (postwarden_report) deletes the old rows only (the trigger
+   refuses the young ones), records what it sent, and may do nothing else. */
+static void
+t_roles_dmarc_pg(void **state)
+{
+	struct fixture *f = fix(state, BE_PG);
+	struct pw_dmarc_row d = report_row();
+	struct pw_dmarc_sent a = {0};
+	struct pw_store *rp = NULL;
+	struct rowcap c = {0};
+	time_t now = time(NULL);
+	int64_t rows = -1, sent = -1;
+	PGconn *db;
+	char *err = NULL;
+
+	if (pg_milter_uri == NULL || pg_report_uri == NULL)
+		skip();
+	d.time = now - 40 * 86400;
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+	d.time = now - 86400;
+	assert_int_equal(pw_store_dmarc_add(f->store, &d, 1), 0);
+
+	db = PQconnectdb(pg_milter_uri);
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	assert_int_equal(pgx(db, "DELETE FROM dmarc_eval WHERE time < 0"), -1);
+	assert_non_null(strstr(PQerrorMessage(db), "permission denied"));
+	assert_int_equal(pgx(db, "DELETE FROM dmarc_eval"), -1);
+	assert_int_equal(pgx(db, "SELECT count(*) FROM dmarc_report_sent"),
+	    -1);
+	assert_int_equal(pgx(db, "INSERT INTO dmarc_report_sent (time, "
+	    "report_id, domain, rua, period_begin, period_end, status) VALUES "
+	    "(0, 'x', 'x', 'x', 0, 0, 'sent')"), -1);
+	PQfinish(db);
+	assert_int_equal(count(f, "dmarc_eval"), 2);
+
+	if (pw_store_open(pg_report_uri, NULL, &rp, &err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(pw_store_dmarc_list(rp, dmarc_cap_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	/* young rows: refused by the trigger, nothing deleted */
+	assert_int_equal(pw_store_dmarc_expire(rp, now, &rows, &sent), -1);
+	assert_non_null(strstr(pw_store_strerror(), "younger than"));
+	assert_int_equal(count(f, "dmarc_eval"), 2);
+	assert_int_equal(pw_store_dmarc_expire(rp, now - 35 * 86400, &rows,
+	    &sent), 0);
+	assert_int_equal(rows, 1);
+	assert_int_equal(count(f, "dmarc_eval"), 1);
+	a.time = now;
+	a.report_id = "example.com.1-2";
+	a.domain = "example.com";
+	a.rua = "agg@example.com";
+	a.status = "sent";
+	assert_int_equal(pw_store_dmarc_sent_add(rp, &a), 0);
+	assert_int_equal(pw_store_dmarc_sent_check(rp, a.report_id, a.rua), 1);
+	/* and nothing else */
+	assert_int_equal(pw_store_dmarc_add(rp, &d, 1), -1);
+	pw_store_close(&rp);
+	db = PQconnectdb(pg_report_uri);
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	assert_int_equal(pgx(db, "UPDATE dmarc_eval SET policy = 'none'"), -1);
+	assert_int_equal(pgx(db, "DELETE FROM dmarc_eval"), -1);
+	assert_non_null(strstr(PQerrorMessage(db), "younger than"));
+	assert_int_equal(pgx(db, "DELETE FROM audit"), -1);
+	assert_int_equal(pgx(db, "SELECT count(*) FROM consent_event"), -1);
+	assert_int_equal(pgx(db, "TRUNCATE dmarc_eval"), -1);
+	PQfinish(db);
+	assert_int_equal(count(f, "dmarc_eval"), 1);
+}
+
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
 	    {#fn "/postgresql", fn, setup_pg, teardown, NULL}
@@ -1926,6 +2088,8 @@ main(void)
 	    BOTH(t_dmarc_report_columns),
 	    BOTH(t_dmarc_migrate_v1),
 	    BOTH(t_migrate_us),
+	    BOTH(t_dmarc_sent_expire),
+	    PG(t_roles_dmarc_pg),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
@@ -1937,6 +2101,7 @@ main(void)
 	pg_uri = getenv("PW_TEST_PG_URI");
 	pg_milter_uri = getenv("PW_TEST_PG_MILTER_URI");
 	pg_reader_uri = getenv("PW_TEST_PG_READER_URI");
+	pg_report_uri = getenv("PW_TEST_PG_REPORT_URI");
 	if (pg_uri != NULL && *pg_uri == '\0')
 		pg_uri = NULL;
 	/* Without a PostgreSQL database (make check by hand) its cases are
