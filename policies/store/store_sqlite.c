@@ -20,7 +20,7 @@
  * an older one is migrated by postwarden-ctl store init only (opts.init),
  * as for PostgreSQL: the daemons refuse it and name the command (v2:
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
- * nullable, issue 11).
+ * nullable, issue 11; v6: quota_delta, issue 17).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -40,7 +40,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 6
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -117,6 +117,19 @@ static const char schema_v3[] =
     "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
     "PRAGMA user_version = 3;";
 
+/* Version 6 (issue 17): sending quota deltas, one row per (host, org,
+   hour bucket) flush.  Summed by hour bucket for a window (all orgs at
+   once: quota_delta_hour), or for one org (postwarden-ctl quota show). */
+static const char schema_v6[] =
+    "CREATE TABLE quota_delta ("
+    " id INTEGER PRIMARY KEY, org TEXT NOT NULL,"
+    " hour_start INTEGER NOT NULL, messages INTEGER NOT NULL,"
+    " recipients INTEGER NOT NULL, host TEXT NOT NULL,"
+    " recorded_at INTEGER NOT NULL);"
+    "CREATE INDEX quota_delta_hour ON quota_delta(hour_start, org);"
+    "CREATE INDEX quota_delta_org ON quota_delta(org, hour_start);"
+    APPEND_ONLY("quota_delta") "PRAGMA user_version = 6;";
+
 enum sq_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
@@ -143,6 +156,9 @@ enum sq_stmt {
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
 	ST_FB_LIST,
+	ST_QUOTA_INSERT,
+	ST_QUOTA_SUM_ORG,
+	ST_QUOTA_SUM_ALL,
 	ST_MAX
 };
 
@@ -198,6 +214,16 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
 		   "source FROM feedback_event WHERE org = ? AND (?2 IS NULL "
 		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
+    /* sending quotas (issue 17): an open bound is bound as the extreme */
+    [ST_QUOTA_INSERT] = "INSERT INTO quota_delta (org, hour_start, messages, "
+			"recipients, host, recorded_at) VALUES (?, ?, ?, ?, ?, "
+			"?)",
+    [ST_QUOTA_SUM_ORG] = "SELECT org, sum(messages), sum(recipients) FROM "
+			 "quota_delta WHERE org = ?1 AND hour_start >= ?2 AND "
+			 "hour_start < ?3 GROUP BY org",
+    [ST_QUOTA_SUM_ALL] = "SELECT org, sum(messages), sum(recipients) FROM "
+			 "quota_delta WHERE hour_start >= ?2 AND "
+			 "hour_start < ?3 GROUP BY org",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -482,6 +508,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version <= 2 &&
 	    sqlite3_exec(c->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version < 6 &&
+	    sqlite3_exec(c->db, schema_v6, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -1158,6 +1187,86 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 	return 0;
 }
 
+/* ---- sending quotas (issue 17) ----------------------------------------- */
+
+static int
+sq_quota_add(struct pw_store *base, const struct pw_quota_row *rows, size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	/* Counts, not evidence: a power cut may take back the last flush
+	   (a few seconds of counting), as it may for DMARC rows. */
+	sync_mode(c, ST_SYNC_NORMAL);
+	if (!exec1(c, ST_BEGIN_IMMEDIATE)) {
+		sync_mode(c, ST_SYNC_FULL);
+		return sq_fail_put(s, c, "quota: begin");
+	}
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if ((st = stmt(c, ST_QUOTA_INSERT)) == NULL)
+			break;
+		bind_text(st, 1, rows[i].org);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)rows[i].hour_start);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)rows[i].messages);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)rows[i].recipients);
+		bind_text(st, 5, rows[i].host);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)rows[i].recorded_at);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (i < n || rc != SQLITE_DONE || !exec1(c, ST_COMMIT)) {
+		sq_fail(s, c, "quota");	/* rolls back */
+		sync_mode(c, ST_SYNC_FULL);
+		conn_put(s, c);
+		return -1;
+	}
+	sync_mode(c, ST_SYNC_FULL);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_quota_sum(struct pw_store *base, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_quota_sum *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_quota_sum q;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, org ? ST_QUOTA_SUM_ORG : ST_QUOTA_SUM_ALL)) == NULL)
+		return sq_fail_put(s, c, "quota: sum");
+	if (org != NULL)
+		bind_text(st, 1, org);
+	sqlite3_bind_int64(st, 2, since != PW_NOTIME ? (sqlite3_int64)since :
+	    INT64_MIN);
+	sqlite3_bind_int64(st, 3, until != PW_NOTIME ? (sqlite3_int64)until :
+	    INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		q.org = col_text(st, 0);
+		q.messages = sqlite3_column_int64(st, 1);
+		q.recipients = sqlite3_column_int64(st, 2);
+		if (cb(&q, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "quota: sum");
+	conn_put(s, c);
+	return 0;
+}
+
 static int
 sq_dmarc_list(struct pw_store *base,
 	      int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
@@ -1222,4 +1331,6 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_add = sq_dmarc_add,
     .audit_list = sq_audit_list,
     .dmarc_list = sq_dmarc_list,
+    .quota_add = sq_quota_add,
+    .quota_sum = sq_quota_sum,
 };
