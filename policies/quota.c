@@ -48,7 +48,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/org.h"
-#include "compliance/quota.h"
+#include "compliance/quota_window.h"
 #include "comply.h"
 #include "policy.h"
 #include "snapshot.h"

@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
-#include "compliance/quota.h"
+#include "compliance/quota_window.h"
 
 struct pw_buf;
 struct pw_orgs;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * quota - the windows of an organisation's sending quotas (issue 17):
+ * quota_window - the windows of an organisation's sending quotas (issue 17):
  * the clock hour, the day and the calendar month, all in UTC.
  *
  * Counts are kept per hour bucket (the start of the clock hour a message
@@ -9,8 +9,8 @@
  * arithmetic is done on day numbers (proleptic Gregorian calendar), not
  * with timegm(), so that it is the same on every host and testable.
  */
-#ifndef PW_QUOTA_H
-#define PW_QUOTA_H
+#ifndef PW_QUOTA_WINDOW_H
+#define PW_QUOTA_WINDOW_H
 
 #include <stdint.h>
 #include <time.h>

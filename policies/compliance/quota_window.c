@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * quota - window arithmetic and the clock of the sending quotas (quota.h).
+ * quota_window - window arithmetic and the clock of the sending quotas
+ * (quota_window.h).
  */
 #include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "compliance/quota.h"
+#include "compliance/quota_window.h"
 
 /*
  * The day number of a civil date and back: Howard Hinnant's algorithms
