@@ -125,6 +125,11 @@ struct q_msg {
 	int64_t		 n[2];		/* counted: messages, recipients */
 	bool		 rcpt_seen;	/* decided at RCPT */
 	bool		 eom;
+	/* warn mode, over a limit at RCPT: logged at end of message, where
+	   the queue ID is known (it may not be at the first RCPT) */
+	bool		 warned;
+	enum pw_quota_window warn_w;
+	int64_t		 warn_used, warn_add;
 };
 
 /* ---- counts ------------------------------------------------------------- */
@@ -555,11 +560,32 @@ decide(struct q_conf *c, struct q_msg *qm, struct qorg *qo,
 	return res;
 }
 
+/* over_log - the log line and summary of a limit passed */
+static void
+over_log(struct pw_msg *m, const struct pw_org *o, const char *rcpt,
+    enum pw_quota_window w, int64_t used, int64_t add)
+{
+	bool warn = o->mode[PW_RULE_QUOTA] == PW_MODE_WARN;
+	bool reject = w == PW_QUOTA_MONTH &&
+	    o->quota_month_action == PW_QUOTA_MONTH_REJECT;
+
+	pw_info(m, "quota: %s%s%s%s over its %s quota: %lld used + %lld > "
+	    "%lld %s per %s%s", rcpt ? "<" : "", rcpt ? rcpt : "",
+	    rcpt ? ">: " : "", o->name, pw_quota_window_adj(w),
+	    (long long)used, (long long)add, o->quota[w],
+	    pw_quota_unit_name(o->quota_unit), w == PW_QUOTA_MONTH ?
+	    "calendar month" : pw_quota_window_name(w),
+	    warn ? " (warn: not refused)" : reject ? ": refused" :
+	    ": deferred");
+	pw_msg_summary(m, "quota=over_%s%s", pw_quota_window_name(w),
+	    warn ? "(warn)" : "");
+}
+
 /* over_reply - the reply, log line, summary and audit reason of a
    refusal (rcpt NULL: the whole message, at end of message) */
 static enum pw_verdict
-over_reply(struct pw_msg *m, struct qorg *qo, const char *rcpt,
-    enum pw_quota_window w, int64_t used, int64_t add)
+over_reply(struct pw_msg *m, struct q_msg *qm, struct qorg *qo,
+    const char *rcpt, enum pw_quota_window w, int64_t used, int64_t add)
 {
 	const struct pw_org *o = qo->org;
 	const char *unit = pw_quota_unit_name(o->quota_unit);
@@ -572,14 +598,16 @@ over_reply(struct pw_msg *m, struct qorg *qo, const char *rcpt,
 	struct pw_comply_rcpt *r;
 	const char *text;
 
-	pw_info(m, "quota: %s%s%s%s over its %s quota: %lld used + %lld > "
-	    "%lld %s per %s%s", rcpt ? "<" : "", rcpt ? rcpt : "",
-	    rcpt ? ">: " : "", o->name, pw_quota_window_adj(w),
-	    (long long)used, (long long)add, o->quota[w], unit, per,
-	    warn ? " (warn: not refused)" : reject ? ": refused" :
-	    ": deferred");
-	pw_msg_summary(m, "quota=over_%s%s", pw_quota_window_name(w),
-	    warn ? "(warn)" : "");
+	if (warn && rcpt != NULL) {
+		if (!qm->warned) {
+			qm->warned = true;
+			qm->warn_w = w;
+			qm->warn_used = used;
+			qm->warn_add = add;
+		}
+		return PW_DUNNO;
+	}
+	over_log(m, o, rcpt, w, used, add);
 	if (warn)
 		return PW_DUNNO;
 	snprintf(reason, sizeof(reason), "quota_%s", pw_quota_window_name(w));
@@ -659,7 +687,7 @@ q_rcpt(struct pw_call *call, const char *rcpt)
 	case Q_UNKNOWN:
 		return unknown_reply(m, qo, rcpt);
 	default:
-		return over_reply(m, qo, rcpt, w, used,
+		return over_reply(m, qm, qo, rcpt, w, used,
 		    add[qo->org->quota_unit == PW_QUOTA_RECIPIENTS]);
 	}
 }
@@ -674,6 +702,9 @@ q_eom(struct pw_call *call)
 	int64_t used, add[2];
 
 	qm->eom = true;
+	if (qm->warned)
+		over_log(m, qm->qo->org, NULL, qm->warn_w, qm->warn_used,
+		    qm->warn_add);
 	if (qm->rcpt_seen || (qo = qorg_of(call)) == NULL)
 		return PW_DUNNO;
 	/* the organisation came from the From header, or the sendmail
@@ -687,7 +718,7 @@ q_eom(struct pw_call *call)
 	case Q_UNKNOWN:
 		return unknown_reply(m, qo, NULL);
 	default:
-		return over_reply(m, qo, NULL, w, used,
+		return over_reply(m, qm, qo, NULL, w, used,
 		    add[qo->org->quota_unit == PW_QUOTA_RECIPIENTS]);
 	}
 }
