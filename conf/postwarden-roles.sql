@@ -21,6 +21,9 @@
 --                      triggers refuse UPDATE and DELETE even to the owner).
 --   postwarden_reader  `postwarden-ctl audit verify` / `audit report` and
 --                      auditors: SELECT only.
+-- The sending quota counts (table quota_delta, issue 17) follow the same
+-- rule: each MTA appends what it counted, and the fleet's use is the sum,
+-- so the milter needs no UPDATE there either.
 -- The audit chain's writers serialise on an advisory lock
 -- (pg_advisory_xact_lock), which needs no privilege on any table.
 
