@@ -181,7 +181,7 @@ usage(const struct qorg *qo, enum pw_quota_window w, time_t now, int u)
 
 	/* Sums read in another window (it has rolled over since) are not
 	   this window's: only what this MTA counted in it is known. */
-	s = 0;
+	s = qo->fleet_start[w] == from ? qo->fleet[w][u] : 0;
 	s += blist_sum(&qo->pending, from, to, u);
 	s += blist_sum(&qo->inflight, from, to, u);
 	s += blist_sum(&qo->flushed, from, to, u);
