@@ -108,7 +108,8 @@ struct q_conf {
 	pthread_mutex_t		 lock;		/* the counts */
 	pthread_cond_t		 cond;		/* stop */
 	pthread_mutex_t		 start_lock;
-	bool			 started;	/* thread running */
+	bool			 started;	/* thread running (atomic) */
+	bool			 start_failed;
 	bool			 stop;
 	pthread_t		 thread;
 	struct timespec		 fresh;		/* last good read (MONOTONIC),
@@ -406,16 +407,21 @@ started(struct q_conf *c)
 	bool ok;
 	int e;
 
+	if (__atomic_load_n(&c->started, __ATOMIC_ACQUIRE))
+		return true;
 	pthread_mutex_lock(&c->start_lock);
-	if (!c->started) {
+	if (!c->started && !c->start_failed) {
 		/* One read on this message's path, once per snapshot: the
 		   first decision needs the fleet's sums. */
 		cycle(c);
-		if ((e = pthread_create(&c->thread, NULL, worker, c)) != 0)
+		if ((e = pthread_create(&c->thread, NULL, worker, c)) != 0) {
+			/* decided on what this MTA counts, or tempfailed
+			   (quota_store_error), until a reload */
 			pw_syslog(LOG_ERR, "quota: cannot start the counting "
 			    "thread: %s", strerror(e));
-		else
-			c->started = true;
+			c->start_failed = true;
+		} else
+			__atomic_store_n(&c->started, true, __ATOMIC_RELEASE);
 	}
 	ok = c->started;
 	pthread_mutex_unlock(&c->start_lock);
