@@ -39,7 +39,8 @@
 # checked and flushed but none refused) and the feedback loop
 # (bounce_processing = yes, the default; a complaints_address) against
 # quota-off = no quota keys and bounce_processing = no.  The summary then
-# gives quota-on / quota-off.
+# gives quota-on / quota-off.  quota-only: the quotas of quota-on with
+# bounce_processing = no (MODES="quota-only quota-off": the quotas alone).
 #
 # Records (the pattern micro-consent uses): user<i>@example<i%1000>.com,
 # org acme, i = 0..RECORDS-1; list "news" when i%3 == 0; type by i%4
@@ -172,6 +173,10 @@ for mode in $(printf '%s\n' enforce off $MODES | sort -u); do
 		cmode=enforce
 		extra=$'quota_hour = 1000000\nquota_day = 10000000\nquota_month = 100000000\ncomplaints_address = fbl@acme.test'
 		pwextra="bounce_processing = yes" ;;
+	quota-only)
+		cmode=enforce
+		extra=$'quota_hour = 1000000\nquota_day = 10000000\nquota_month = 100000000'
+		pwextra="bounce_processing = no" ;;
 	quota-off)
 		cmode=enforce
 		pwextra="bounce_processing = no" ;;

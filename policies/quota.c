@@ -534,11 +534,14 @@ decide(struct q_conf *c, struct q_msg *qm, struct qorg *qo,
 	pthread_mutex_lock(&c->lock);
 	now = pw_quota_now();
 	if (check && mono_since(&c->fresh) > (double)c->s.grace) {
-		if (c->s.store_error == QE_TEMPFAIL) {
+		/* warn mode refuses nothing: it goes on counting, and logs
+		   what the last sums read say */
+		if (c->s.store_error == QE_TEMPFAIL &&
+		    o->mode[PW_RULE_QUOTA] != PW_MODE_WARN) {
 			pthread_mutex_unlock(&c->lock);
 			return Q_UNKNOWN;
 		}
-		check = c->s.store_error == QE_LAST_KNOWN;
+		check = c->s.store_error != QE_ACCEPT;
 	}
 	/* The monthly limit first: its action is the strongest. */
 	for (int w = PW_QUOTA_MONTH; check && w >= PW_QUOTA_HOUR; w--) {
