@@ -55,6 +55,7 @@ org() {	# org NAME [KEY = VALUE...]: an organisation sending transactional
 	org qm "quota_month = 2"
 	org qmt "quota_month = 1" "quota_month_action = tempfail"
 	org qr "quota_day = 2" "quota_unit = recipients"
+	org qa "quota_hour = 1"
 	org free
 } >"$T/pw/organisations.conf"
 pw_conf "organisations = file:$T/pw/organisations.conf"
@@ -183,14 +184,22 @@ check "recipients: the 3rd recipient gets 452 4.7.1 (daily)" \
     diag "$(cat "$PW_SWAKS")"
 f=$(pw_wait_sent "$PW_QID")
 check "recipients: the message reaches the first two" test -n "$f"
-# a message the client abandons is not counted (taken back in cleanup)
-send qr d@remote.test --quit-after RCPT
 sleep 2.5
 out=$(qshow --org qr)
 check "recipients: quota show day 1 message, 2 recipients, 0 left" \
     grep -qE '^day +.* +1 +2 +2 +0$' <<<"$out" || diag "$out"
-check "recipients: the message abandoned after RCPT was refused anyway" \
-    grep -q '452 4.7.1 <d@remote.test>' "$PW_SWAKS"
+
+# a message the client abandons after its RCPT was accepted is taken back
+# in cleanup: qa (1 per hour) can still send one
+send qa x1@remote.test --quit-after RCPT
+check "abandoned: its RCPT was accepted" grep -q '<- *250 2.1.5' "$PW_SWAKS"
+check "abandoned: not queued" test -z "$PW_QID"
+send qa x2@remote.test
+f=$(pw_wait_sent "$PW_QID")
+check "abandoned: not counted, the next message flows" test -n "$f"
+send qa x3@remote.test
+check "abandoned: the one after that gets 452 4.7.1" \
+    grep -q '<\*\* *452 4.7.1 <x3@remote.test>: qa is over its hourly' "$PW_SWAKS"
 
 # 6. an organisation without limits is not counted nor delayed
 send free x@remote.test
