@@ -10,6 +10,8 @@
 #   qmt  quota_month = 1, quota_month_action = tempfail: 452 4.7.1
 #   qr   quota_day = 2, quota_unit = recipients: a message to 3 recipients
 #        reaches 2, the 3rd gets 452 4.7.1 (daily)
+#   qa   quota_hour = 1: a message abandoned after its RCPT was accepted
+#        is taken back (the next one flows)
 # and the store made unreadable: 451 4.3.0 once the counts are older than
 # quota_store_grace (quota_store_error = tempfail, the default).  Time is
 # moved with the test hook PW_TEST_CLOCK_FILE (--enable-test-hooks), not
