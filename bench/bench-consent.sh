@@ -33,6 +33,15 @@
 # only in consent_mode; everything else (signing, tokens, audit) is the
 # same, so the difference is the cost of the consent check.
 #
+# MODES="quota-on quota-off" (issue 17) compares instead, both with
+# consent_mode = enforce: quota-on = sending quotas (quota_hour, _day and
+# _month set far above what the run sends, so every message is counted,
+# checked and flushed but none refused) and the feedback loop
+# (bounce_processing = yes, the default; a complaints_address) against
+# quota-off = no quota keys and bounce_processing = no.  The summary then
+# gives quota-on / quota-off.  quota-only: the quotas of quota-on with
+# bounce_processing = no (MODES="quota-only quota-off": the quotas alone).
+#
 # Records (the pattern micro-consent uses): user<i>@example<i%1000>.com,
 # org acme, i = 0..RECORDS-1; list "news" when i%3 == 0; type by i%4
 # (express, implied-purchase, implied-inquiry, implied-contract).
@@ -55,6 +64,7 @@ RECORDS=${RECORDS:-1000000}
 LOOKUPS=${LOOKUPS:-200000}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-5}
+MODES=${MODES:-enforce off}
 N=${N:-3000}
 CONC=${CONC:-10}
 if [ "${QUICK:-0}" = 1 ]; then
@@ -62,8 +72,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 	N=${QUICK_N:-300}
 	LOOKUPS=${QUICK_LOOKUPS:-50000}
 fi
-SMTPD_PORT=35025
-SINK_PORT=35026
+SMTPD_PORT=${SMTPD_PORT:-35025}
+SINK_PORT=${SINK_PORT:-35026}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tests/integration/postfix.sh"
@@ -156,7 +166,21 @@ chmod 600 "$T/keys/rsa.key"
 echo "rsa acme.test:sel1:$T/keys/rsa.key" >"$T/keys/KeyTable"
 echo "*@acme.test rsa" >"$T/keys/SigningTable"
 "$CTL" token newkey --ring "$T/pw/unsub.keys" >/dev/null
-for mode in enforce off; do
+for mode in $(printf '%s\n' enforce off $MODES | sort -u); do
+	cmode=$mode extra= pwextra=
+	case $mode in
+	quota-on)
+		cmode=enforce
+		extra=$'quota_hour = 1000000\nquota_day = 10000000\nquota_month = 100000000\ncomplaints_address = fbl@acme.test'
+		pwextra="bounce_processing = yes" ;;
+	quota-only)
+		cmode=enforce
+		extra=$'quota_hour = 1000000\nquota_day = 10000000\nquota_month = 100000000'
+		pwextra="bounce_processing = no" ;;
+	quota-off)
+		cmode=enforce
+		pwextra="bounce_processing = no" ;;
+	esac
 	cat >"$T/pw/orgs-$mode.conf" <<EOF
 [org acme]
 domains = acme.test
@@ -169,7 +193,8 @@ unsubscribe_mailto = unsubscribe@acme.test
 class_header_mode = off
 multi_recipient = rcpt_limit
 missing_consent = refuse_at_rcpt
-consent_mode = $mode
+consent_mode = $cmode
+$extra
 EOF
 	cat >"$T/pw/pw-$mode.conf" <<EOF
 milter_socket = unix:$T/pw/pw.sock
@@ -182,6 +207,7 @@ dkim_signing_table = refile:$T/keys/SigningTable
 dns_nameservers = 127.0.0.1@9
 organisations = file:$T/pw/orgs-$mode.conf
 unsubscribe_keys = $T/pw/unsub.keys
+$pwextra
 EOF
 	"$POSTWARDEN" -n -c "$T/pw/pw-$mode.conf" >/dev/null ||
 	    { echo "postwarden -n failed for $mode" >&2; exit 1; }
@@ -341,7 +367,7 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	[ "$cnt" -ge "$n" ] || problems="$problems only $cnt/$n sent;"
 	# every message went through the checks of its mode
 	local ok pat='org=acme(envelope) class=commercial'
-	[ "$mode" = enforce ] && pat='consent=ok:1'
+	[ "$mode" != off ] && pat='consent=ok:1'
 	ok=$(grep -cF "$pat" "$T/pw/log" || true)
 	[ "$ok" -ge "$n" ] || problems="$problems $ok/$n summaries with $pat;"
 	local rl
@@ -393,11 +419,12 @@ RES=$T/results.tsv
 log "rounds=$ROUNDS N=$N CONC=$CONC"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < ROUNDS; r++)); do
-	if ((r % 2 == 0)); then order="enforce off"; else order="off enforce"; fi
+	read -r m1 m2 <<<"$MODES"
+	if ((r % 2 == 0)); then order="$m1 $m2"; else order="$m2 $m1"; fi
 	for mode in $order; do
 		res=$(one_run "$mode" "$N")
 		printf '%d\t%s\t%s\n' "$r" "$mode" "$res" >>"$RES"
-		log "round $((r + 1))/$ROUNDS consent_mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
+		log "round $((r + 1))/$ROUNDS mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
 		sleep 1
 	done
 done
@@ -406,9 +433,10 @@ echo "load average before the rounds: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loa
     "(anything else running skews the figures)"
 audit=$(sqlite3 "$DB" "SELECT count(*) FROM audit")
 echo "audit rows written: $audit (store on $(df --output=fstype "$T" | tail -1))"
-/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" <<'EOF'
+/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES <<'EOF'
 import sys, statistics as st
 res, n, conc, rounds, records = sys.argv[1:6]
+m1, m2 = sys.argv[6:8]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by, per = {}, {}
 rl = {}
@@ -416,22 +444,28 @@ for r, mode, rate, mms, r50, r99, prob in rows:
     by.setdefault(mode, []).append((float(rate), prob, float(mms)))
     rl.setdefault(mode, []).append((float(r50), float(r99)))
     per.setdefault(int(r), {})[mode] = float(rate)
-ratios = [v["enforce"] / v["off"] for v in per.values() if len(v) == 2]
+ratios = [v[m1] / v[m2] for v in per.values() if len(v) == 2]
+cpu = {}
+for r, mode, rate, mms, r50, r99, prob in rows:
+    cpu.setdefault(int(r), {})[mode] = float(mms)
+cratios = [v[m1] / v[m2] for v in cpu.values() if len(v) == 2]
 print()
 print("commercial mail through Postfix + postwarden (DKIM, unsubscribe token,"
       " audit row), %s msgs/run, %s sessions, %s round(s), %s consent records:"
       % (n, conc, rounds, records))
-for mode in ("enforce", "off"):
+for mode in (m1, m2):
     v = by.get(mode, [])
     probs = "; ".join(sorted(set(p for _, p, _ in v if p != "-"))) or "-"
-    print("  consent_mode = %-7s %7.1f msg/s, milter CPU %.2f ms/msg (medians; runs: %s)  problems: %s"
+    print("  %-9s %7.1f msg/s, milter CPU %.3f ms/msg (medians; runs: %s; CPU: %s)  problems: %s"
           % (mode, st.median([x for x, _, _ in v]), st.median([c for _, _, c in v]),
-             " ".join("%.1f" % x for x, _, _ in v), probs))
-for mode in ("enforce", "off"):
+             " ".join("%.1f" % x for x, _, _ in v),
+             " ".join("%.3f" % c for _, _, c in v), probs))
+for mode in (m1, m2):
     v = rl.get(mode, [])
     if v:
-        print("  RCPT reply time seen by the client, consent_mode = %-7s p50 %.2f ms  p99 %.2f ms (medians over runs)"
+        print("  RCPT reply time seen by the client, %-9s p50 %.2f ms  p99 %.2f ms (medians over runs)"
               % (mode, st.median([a for a, _ in v]), st.median([b for _, b in v])))
 if ratios:
-    print("  with consent checks / without: %.2f (median of per-round ratios)" % st.median(ratios))
+    print("  %s / %s: throughput %.2f, milter CPU per message %.3f (medians of per-round ratios)"
+          % (m1, m2, st.median(ratios), st.median(cratios)))
 EOF

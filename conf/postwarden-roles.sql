@@ -37,6 +37,9 @@
 --                      younger than 7 days (PW_DMARC_KEEP_MIN_DAYS).  The
 --                      milter's role still cannot delete anything, and has
 --                      no right on dmarc_report_sent.
+-- The sending quota counts (table quota_delta, issue 17) follow the same
+-- rule: each MTA appends what it counted, and the fleet's use is the sum,
+-- so the milter needs no UPDATE there either.
 -- The audit chain's writers serialise on an advisory lock
 -- (pg_advisory_xact_lock), which needs no privilege on any table.
 

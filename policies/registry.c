@@ -19,6 +19,7 @@ extern const struct pw_policy pol_classify, pol_identify;
 extern const struct pw_policy pol_consent, pol_unsub;
 extern const struct pw_policy pol_unsub_mailto;
 extern const struct pw_policy pol_feedback;
+extern const struct pw_policy pol_quota;
 extern const struct pw_policy pol_dkim_sign, pol_audit;
 #ifdef PW_TEST_HOOKS
 extern const struct pw_policy pol_test_hooks;
@@ -41,6 +42,9 @@ const struct pw_policy *const pw_policies[] = {
        that is left after consent removed the others at EOM */
     &pol_consent,
     &pol_unsub,
+    /* sending quotas (issue 17): after consent and unsub, so that only
+       recipients they let through are counted */
+    &pol_quota,
     /* inbound: mail to an organisation's unsubscribe_mailto address
        records the withdrawal (the mailto half of pol_unsub's header) */
     &pol_unsub_mailto,

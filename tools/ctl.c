@@ -92,6 +92,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	"\t\t[--store SPEC]",
 	"per day: sent by class, refused, bounces, complaints, "
 	"unsubscribes, rates"},
+    {"quota", pw_ctl_quota,
+	"show --org ORG [--format text|json] [--store SPEC]",
+	"an organisation's use of its sending quotas (hour, day, month), "
+	"fleet-wide"},
     {"dmarc", pw_ctl_dmarc,
 	"report --dry-run DIR [--store SPEC] [--from D --to D]\n"
 	"\t\t[--org-name NAME] [--email ADDR] [--max-reports N]",

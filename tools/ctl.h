@@ -43,6 +43,7 @@ int	pw_ctl_store(struct pw_ctl *, int, char **);
 int	pw_ctl_complaints(struct pw_ctl *, int, char **);
 int	pw_ctl_delivery(struct pw_ctl *, int, char **);
 int	pw_ctl_dmarc(struct pw_ctl *, int, char **);
+int	pw_ctl_quota(struct pw_ctl *, int, char **);
 /* "consent proof ADDRESS ..." (ctl_audit.c): pw_ctl_consent hands over
    its argv as is (argv[1] is "proof"). */
 int	pw_ctl_consent_proof(struct pw_ctl *, int, char **);

@@ -47,6 +47,8 @@ static const char *const classhdr_names[] = {"submitters", "sasl",
     "internal", "nobody", NULL};
 static const char *const setclass_names[] = {"commercial", "transactional",
     "other", NULL};
+static const char *const qunit_names[] = {"messages", "recipients", NULL};
+static const char *const qmonth_names[] = {"reject", "tempfail", NULL};
 
 enum key_type {
 	K_STR,		/* free text (names, addresses, phone) */
@@ -65,6 +67,9 @@ enum key_type {
 	K_EMAIL,	/* local@domain, "mailto:" accepted and dropped */
 	K_SENDAS,	/* list of addresses and domains */
 	K_CLASSHDR,	/* submitters | sasl | internal | nobody */
+	K_QLIMIT,	/* a quota: 1..10^12 (long long) */
+	K_QUNIT,	/* messages | recipients */
+	K_QMONTH,	/* reject | tempfail */
 };
 
 struct okey {
@@ -104,6 +109,12 @@ static const struct okey okeys[] = {
     {"sender_binding_internal", K_BOOL, OFF(bind_internal)},
     {"send_as", K_SENDAS, OFF(send_as)},
     {"class_header_from", K_CLASSHDR, OFF(class_header_from)},
+    {"quota_hour", K_QLIMIT, OFF(quota[PW_QUOTA_HOUR])},
+    {"quota_day", K_QLIMIT, OFF(quota[PW_QUOTA_DAY])},
+    {"quota_month", K_QLIMIT, OFF(quota[PW_QUOTA_MONTH])},
+    {"quota_unit", K_QUNIT, OFF(quota_unit)},
+    {"quota_mode", K_MODE, PW_RULE_QUOTA},
+    {"quota_month_action", K_QMONTH, OFF(quota_month_action)},
     {NULL, K_STR, 0},
 };
 
@@ -343,6 +354,32 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 			goto bad_enum;
 		*(bool *)at = i == 1;
 		return;
+	case K_QUNIT:
+		if ((i = enum_parse(qunit_names, val)) < 0)
+			goto bad_enum;
+		*(enum pw_quota_unit *)at = (enum pw_quota_unit)i;
+		return;
+	case K_QMONTH:
+		if ((i = enum_parse(qmonth_names, val)) < 0)
+			goto bad_enum;
+		*(enum pw_quota_month_action *)at =
+		    (enum pw_quota_month_action)i;
+		return;
+	case K_QLIMIT: {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(val, &end, 10);
+		if (end == val || *end != '\0' || errno || v < 1 ||
+		    v > 1000000000000LL) {
+			perr(p, line, "%s = %s: expected a number of %s, 1 to "
+			    "10^12", k->name, val, "messages or recipients");
+			return;
+		}
+		*(long long *)at = v;
+		return;
+	}
 	case K_KID: {
 		char *end;
 		long v;
@@ -395,6 +432,8 @@ bad_enum: {
 			    k->type == K_MAILTOACT ? mailtoact_names :
 			    k->type == K_BOOL	   ? bool_names :
 			    k->type == K_CLASSHDR  ? classhdr_names :
+			    k->type == K_QUNIT	   ? qunit_names :
+			    k->type == K_QMONTH	   ? qmonth_names :
 						     noconsent_names);
 
 	perr(p, line, "%s = %s: expected %s", k->name, val, l);
@@ -537,6 +576,9 @@ section_start(struct parse *p, int line, char *s)
 	   safe default; an organisation that sends for others lists them
 	   in send_as. */
 	o->mode[PW_RULE_SENDER_BINDING] = PW_MODE_ENFORCE;
+	/* Quotas apply only where a limit is set (quota_hour, _day,
+	   _month); then they are enforced unless quota_mode says warn. */
+	o->mode[PW_RULE_QUOTA] = PW_MODE_ENFORCE;
 	o->class_header_from = PW_CLASSHDR_SUBMITTERS;
 	o->multi_recipient = PW_MULTI_RCPT_LIMIT;
 	o->missing_consent = PW_NOCONSENT_REFUSE_AT_RCPT;

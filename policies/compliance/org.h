@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "compliance/quota_window.h"
 
 struct pw_buf;
 struct pw_orgs;
@@ -56,6 +57,7 @@ enum pw_org_rule {
 	PW_RULE_CONSENT,	/* R5: consent per recipient */
 	PW_RULE_CLASS_HEADER,	/* R2/R3: Postwarden-Class from submitters */
 	PW_RULE_SENDER_BINDING,	/* envelope/From/Sender in its own domains */
+	PW_RULE_QUOTA,		/* sending quotas (pol_quota, issue 17) */
 	PW_RULE_N
 };
 
@@ -133,6 +135,11 @@ struct pw_org {
 						   also for internal hosts
 						   without SASL */
 	enum pw_class_header_from class_header_from;
+	/* Sending quotas (pol_quota, issue 17): the limit per clock hour,
+	   day and calendar month (UTC); 0: no limit for that window. */
+	long long		 quota[PW_QUOTA_NWIN];
+	enum pw_quota_unit	 quota_unit;
+	enum pw_quota_month_action quota_month_action;
 };
 
 /* Load FILE.  On error returns NULL and appends one "FILE:LINE: message"

@@ -393,6 +393,56 @@ pw_store_dmarc_expire(struct pw_store *s, time_t before, int64_t *rows_r,
 }
 
 int
+pw_store_quota_add(struct pw_store *s, const struct pw_quota_row *rows,
+    size_t n)
+{
+	if (s->ops->quota_add == NULL) {
+		pw_store_set_error("%s: no quota records", s->ops->scheme);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	return s->ops->quota_add(s, rows, n);
+}
+
+/* one_org - the single callback promised for one organisation */
+struct one_org {
+	const char	*org;
+	bool		 seen;
+	int		 (*cb)(const struct pw_quota_sum *, void *);
+	void		*ctx;
+};
+
+static int
+one_org_cb(const struct pw_quota_sum *q, void *arg)
+{
+	struct one_org *x = arg;
+
+	x->seen = true;
+	return x->cb(q, x->ctx);
+}
+
+int
+pw_store_quota_sum(struct pw_store *s, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_quota_sum *, void *), void *ctx)
+{
+	struct one_org x = {org, false, cb, ctx};
+	struct pw_quota_sum zero = {org, 0, 0};
+
+	if (s->ops->quota_sum == NULL) {
+		pw_store_set_error("%s: no quota records", s->ops->scheme);
+		return -1;
+	}
+	if (org == NULL)
+		return s->ops->quota_sum(s, NULL, since, until, cb, ctx);
+	if (s->ops->quota_sum(s, org, since, until, one_org_cb, &x) < 0)
+		return -1;
+	if (!x.seen)
+		(void)cb(&zero, ctx);
+	return 0;
+}
+
+int
 pw_store_feedback_list(struct pw_store *s, const char *org, time_t since,
     time_t until, int (*cb)(const struct pw_feedback_row *, void *),
     void *ctx)

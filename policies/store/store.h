@@ -195,6 +195,28 @@ struct pw_feedback_row {
 	const char	*source;	/* dsn, arf, import */
 };
 
+/* Sending quotas (issue 17, pol_quota): what one MTA counted for one
+   organisation in one hour bucket since its last flush, append-only.  The
+   fleet's use of a window is the sum of every host's rows in it.  A
+   negative count takes back what was counted for a message that was not
+   sent after all. */
+struct pw_quota_row {
+	const char	*org;
+	time_t		 hour_start;	/* the bucket: a multiple of 3600 */
+	int64_t		 messages;
+	int64_t		 recipients;
+	const char	*host;		/* the MTA that counted */
+	time_t		 recorded_at;	/* when it was flushed */
+};
+
+/* The sum of the rows of one organisation (or, per organisation, of all)
+   in a range of buckets. */
+struct pw_quota_sum {
+	const char	*org;
+	int64_t		 messages;
+	int64_t		 recipients;
+};
+
 /* Which audit rows to list; NULL strings and PW_NOTIME times match all. */
 struct pw_audit_filter {
 	const char	*org;
@@ -257,6 +279,12 @@ struct pw_store_ops {
 		    const char *rua);
 	int	(*dmarc_expire)(struct pw_store *, time_t before,
 		    int64_t *rows_r, int64_t *sent_r);
+	/* Optional (issue 17): sending quota deltas and their sums. */
+	int	(*quota_add)(struct pw_store *, const struct pw_quota_row *,
+		    size_t n);
+	int	(*quota_sum)(struct pw_store *, const char *org, time_t since,
+		    time_t until,
+		    int (*cb)(const struct pw_quota_sum *, void *), void *ctx);
 };
 
 /* Every store starts with this. */
@@ -388,6 +416,17 @@ int	pw_store_dmarc_sent_check(struct pw_store *, const char *report_id,
 	    const char *rua);
 int	pw_store_dmarc_expire(struct pw_store *, time_t before, int64_t *rows_r,
 	    int64_t *sent_r);
+/* Sending quotas: append n delta rows in one transaction (all or none);
+   0 or -1. */
+int	pw_store_quota_add(struct pw_store *, const struct pw_quota_row *,
+	    size_t n);
+/* The sums of the delta rows with since <= hour_start < until (PW_NOTIME:
+   no bound), one callback per organisation that has rows (org NULL), or
+   exactly one for org (zero sums when it has none); strings valid during
+   the callback.  0 or -1. */
+int	pw_store_quota_sum(struct pw_store *, const char *org, time_t since,
+	    time_t until, int (*cb)(const struct pw_quota_sum *, void *),
+	    void *ctx);
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their

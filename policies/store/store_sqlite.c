@@ -22,7 +22,7 @@
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
  * nullable, issue 11; v4: dmarc_report_sent, and old dmarc_eval rows may
  * be deleted, issue 11; v5: microsecond twins of the recorded times,
- * issue 10).
+ * issue 10; v6: quota_delta, issue 17).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).  The one exception, from
@@ -45,7 +45,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define PW_STR_(x)	#x
 #define PW_STR(x)	PW_STR_(x)
 
@@ -166,6 +166,18 @@ static const char schema_v5[] =
     "ALTER TABLE feedback_event ADD COLUMN time_us INTEGER;"
     "ALTER TABLE dmarc_eval ADD COLUMN time_us INTEGER;"
     "PRAGMA user_version = 5;";
+/* Version 6 (issue 17): sending quota deltas, one row per (host, org,
+   hour bucket) flush.  Summed by hour bucket for a window (all orgs at
+   once: quota_delta_hour), or for one org (postwarden-ctl quota show). */
+static const char schema_v6[] =
+    "CREATE TABLE quota_delta ("
+    " id INTEGER PRIMARY KEY, org TEXT NOT NULL,"
+    " hour_start INTEGER NOT NULL, messages INTEGER NOT NULL,"
+    " recipients INTEGER NOT NULL, host TEXT NOT NULL,"
+    " recorded_at INTEGER NOT NULL);"
+    "CREATE INDEX quota_delta_hour ON quota_delta(hour_start, org);"
+    "CREATE INDEX quota_delta_org ON quota_delta(org, hour_start);"
+    APPEND_ONLY("quota_delta") "PRAGMA user_version = 6;";
 
 enum sq_stmt {
 	ST_BEGIN,
@@ -197,6 +209,9 @@ enum sq_stmt {
 	ST_SENT_CHECK,
 	ST_EXPIRE_EVAL,
 	ST_EXPIRE_SENT,
+	ST_QUOTA_INSERT,
+	ST_QUOTA_SUM_ORG,
+	ST_QUOTA_SUM_ALL,
 	ST_MAX
 };
 
@@ -262,6 +277,16 @@ static const char *const sq_sql[ST_MAX] = {
 		      "report_id = ? AND rua = ? AND status = 'sent')",
     [ST_EXPIRE_EVAL] = "DELETE FROM dmarc_eval WHERE time < ?",
     [ST_EXPIRE_SENT] = "DELETE FROM dmarc_report_sent WHERE time < ?",
+    /* sending quotas (issue 17): an open bound is bound as the extreme */
+    [ST_QUOTA_INSERT] = "INSERT INTO quota_delta (org, hour_start, messages, "
+			"recipients, host, recorded_at) VALUES (?, ?, ?, ?, ?, "
+			"?)",
+    [ST_QUOTA_SUM_ORG] = "SELECT org, sum(messages), sum(recipients) FROM "
+			 "quota_delta WHERE org = ?1 AND hour_start >= ?2 AND "
+			 "hour_start < ?3 GROUP BY org",
+    [ST_QUOTA_SUM_ALL] = "SELECT org, sum(messages), sum(recipients) FROM "
+			 "quota_delta WHERE hour_start >= ?2 AND "
+			 "hour_start < ?3 GROUP BY org",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -563,6 +588,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version <= 4 &&
 	    sqlite3_exec(c->db, schema_v5, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version < 6 &&
+	    sqlite3_exec(c->db, schema_v6, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -1248,6 +1276,86 @@ sq_dmarc_add(struct pw_store *base, const struct pw_dmarc_row *rows, size_t n)
 	return 0;
 }
 
+/* ---- sending quotas (issue 17) ----------------------------------------- */
+
+static int
+sq_quota_add(struct pw_store *base, const struct pw_quota_row *rows, size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = SQLITE_DONE;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	/* Counts, not evidence: a power cut may take back the last flush
+	   (a few seconds of counting), as it may for DMARC rows. */
+	sync_mode(c, ST_SYNC_NORMAL);
+	if (!exec1(c, ST_BEGIN_IMMEDIATE)) {
+		sync_mode(c, ST_SYNC_FULL);
+		return sq_fail_put(s, c, "quota: begin");
+	}
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if ((st = stmt(c, ST_QUOTA_INSERT)) == NULL)
+			break;
+		bind_text(st, 1, rows[i].org);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)rows[i].hour_start);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)rows[i].messages);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)rows[i].recipients);
+		bind_text(st, 5, rows[i].host);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)rows[i].recorded_at);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (i < n || rc != SQLITE_DONE || !exec1(c, ST_COMMIT)) {
+		sq_fail(s, c, "quota");	/* rolls back */
+		sync_mode(c, ST_SYNC_FULL);
+		conn_put(s, c);
+		return -1;
+	}
+	sync_mode(c, ST_SYNC_FULL);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_quota_sum(struct pw_store *base, const char *org, time_t since,
+    time_t until, int (*cb)(const struct pw_quota_sum *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_quota_sum q;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, org ? ST_QUOTA_SUM_ORG : ST_QUOTA_SUM_ALL)) == NULL)
+		return sq_fail_put(s, c, "quota: sum");
+	if (org != NULL)
+		bind_text(st, 1, org);
+	sqlite3_bind_int64(st, 2, since != PW_NOTIME ? (sqlite3_int64)since :
+	    INT64_MIN);
+	sqlite3_bind_int64(st, 3, until != PW_NOTIME ? (sqlite3_int64)until :
+	    INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		q.org = col_text(st, 0);
+		q.messages = sqlite3_column_int64(st, 1);
+		q.recipients = sqlite3_column_int64(st, 2);
+		if (cb(&q, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "quota: sum");
+	conn_put(s, c);
+	return 0;
+}
+
 static int
 sq_dmarc_list(struct pw_store *base,
 	      int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
@@ -1407,4 +1515,6 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_sent_add = sq_dmarc_sent_add,
     .dmarc_sent_check = sq_dmarc_sent_check,
     .dmarc_expire = sq_dmarc_expire,
+    .quota_add = sq_quota_add,
+    .quota_sum = sq_quota_sum,
 };

@@ -86,7 +86,7 @@ pg_reset(PGconn *db)
 {
 	PGresult *r = PQexec(db,
 	    "DROP TABLE IF EXISTS pw_schema, consent_event, suppression, "
-	    "audit, dmarc_eval, feedback_event, dmarc_report_sent CASCADE; "
+	    "audit, dmarc_eval, feedback_event, dmarc_report_sent, quota_delta CASCADE; "
 	    "DROP FUNCTION IF EXISTS pw_append_only() CASCADE; "
 	    "DROP FUNCTION IF EXISTS pw_dmarc_keep() CASCADE");
 
@@ -264,7 +264,7 @@ t_schema(void **state)
 	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 5);
+	assert_int_equal(sqlite3_column_int(st, 0), 6);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
 	assert_int_equal(
@@ -1028,6 +1028,15 @@ t_roles_pg(void **state)
 	assert_int_equal(pgx(mdb, "ALTER TABLE audit DISABLE TRIGGER USER"),
 			 -1);
 	assert_int_equal(pgx(mdb, "UPDATE pw_schema SET version = 2"), -1);
+	/* sending quotas: the milter appends and sums, nothing else */
+	assert_int_equal(pgx(mdb, "INSERT INTO quota_delta (org, hour_start, "
+	    "messages, recipients, host, recorded_at) VALUES ('acme', 0, 1, "
+	    "1, 'mx1', 0)"), 0);
+	assert_int_equal(pgx(mdb, "SELECT sum(messages) FROM quota_delta"), 0);
+	assert_int_equal(pgx(mdb, "UPDATE quota_delta SET messages = 0"), -1);
+	assert_non_null(strstr(PQerrorMessage(mdb), "permission denied"));
+	assert_int_equal(pgx(mdb, "DELETE FROM quota_delta"), -1);
+	assert_int_equal(pgx(mdb, "TRUNCATE quota_delta"), -1);
 	PQfinish(mdb);
 
 	o = (struct pw_store_opts)PW_STORE_OPTS_DEFAULT;
@@ -1037,8 +1046,14 @@ t_roles_pg(void **state)
 	assert_int_equal(pw_store_audit_verify(rd, &bad, NULL), 1);
 	assert_int_equal(pw_store_audit_append(rd, &row), -1);
 	assert_int_equal(pw_store_consent_add(rd, &r, 1), -1);
+	{
+		struct pw_quota_row q = {"acme", 0, 1, 1, "mx1", 0};
+
+		assert_int_equal(pw_store_quota_add(rd, &q, 1), -1);
+	}
 	pw_store_close(&rd);
 	assert_int_equal(count(f, "audit"), 2);
+	assert_int_equal(count(f, "quota_delta"), 1);
 }
 
 /* A SQLite store copied into PostgreSQL: same records, same ids, same
@@ -1393,8 +1408,12 @@ t_feedback(void **state)
 	"BEFORE UPDATE OR DELETE ON dmarc_eval FOR EACH ROW EXECUTE FUNCTION " \
 	"pw_append_only();"
 /* ... and feedback_event of version 2 (issue 17) */
-#define V2_DROP_SQ "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
-#define V2_DROP_PG "DROP TABLE feedback_event; DROP INDEX audit_recipient;"
+#define V2_DROP_SQ "DROP TABLE feedback_event; DROP INDEX audit_recipient;" \
+	V6_DROP
+#define V2_DROP_PG "DROP TABLE feedback_event; DROP INDEX audit_recipient;" \
+	V6_DROP
+/* ... and quota_delta of version 6 (issue 17, sending quotas) */
+#define V6_DROP "DROP TABLE quota_delta;"
 
 /* A version 1 store (before issues 17 and 11) is migrated by store init
    only, on both backends (the daemons refuse it and name the command);
@@ -1443,6 +1462,129 @@ t_migrate_v1(void **state)
 	r.source = "arf";
 	assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
 	assert_int_equal(count(f, "feedback_event"), 1);
+}
+
+/* ---- issue 17: sending quota deltas (schema version 6) ---------------- */
+
+struct qsums {
+	int	n;
+	char	text[512];
+};
+
+static int
+qsum_cb(const struct pw_quota_sum *q, void *arg)
+{
+	struct qsums *x = arg;
+	size_t l = strlen(x->text);
+
+	x->n++;
+	snprintf(x->text + l, sizeof(x->text) - l, "%s%s=%lld/%lld",
+	    l ? " " : "", q->org, (long long)q->messages,
+	    (long long)q->recipients);
+	return 0;
+}
+
+static const char *
+qsum(struct pw_store *st, const char *org, time_t since, time_t until,
+    struct qsums *x)
+{
+	memset(x, 0, sizeof(*x));
+	assert_int_equal(pw_store_quota_sum(st, org, since, until, qsum_cb, x),
+	    0);
+	return x->text;
+}
+
+/* Rows of several hosts and hour buckets are summed per organisation in
+   a range of buckets; a negative row takes back; a batch is all or
+   nothing; the table is append-only. */
+static void
+t_quota(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	time_t h = T("2026-12-05T06:00:00Z");
+	struct pw_quota_row rows[] = {
+	    {"acme", h, 3, 7, "mx1", h + 5},
+	    {"acme", h, 2, 2, "mx2", h + 6},
+	    {"acme", h - 3600, 10, 10, "mx1", h - 1},
+	    {"beta", h, 1, 4, "mx2", h + 6},
+	    {"acme", h, -1, -3, "mx1", h + 10},	/* a message not sent */
+	};
+	struct pw_quota_row bad[] = {
+	    {"acme", h, 100, 100, "mx1", h},
+	    {"acme", h, 100, 100, NULL, h},	/* NOT NULL host */
+	};
+	struct qsums x;
+
+	assert_int_equal(pw_store_quota_add(f->store, rows, 5), 0);
+	assert_int_equal(pw_store_quota_add(f->store, rows, 0), 0);
+	assert_int_equal(count(f, "quota_delta"), 5);
+	/* one org, the current hour: both hosts, the take-back */
+	assert_string_equal(qsum(f->store, "acme", h, PW_NOTIME, &x),
+	    "acme=4/6");
+	/* the day: the earlier hour too */
+	assert_string_equal(qsum(f->store, "acme", T("2026-12-05"), PW_NOTIME,
+	    &x), "acme=14/16");
+	/* until is exclusive */
+	assert_string_equal(qsum(f->store, "acme", T("2026-12-05"), h, &x),
+	    "acme=10/10");
+	/* an org without rows: one callback, zero */
+	assert_string_equal(qsum(f->store, "gamma", PW_NOTIME, PW_NOTIME, &x),
+	    "gamma=0/0");
+	assert_int_equal(x.n, 1);
+	/* every org at once (the milter's read), ordered by name */
+	qsum(f->store, NULL, h, PW_NOTIME, &x);
+	assert_int_equal(x.n, 2);
+	assert_true(strstr(x.text, "acme=4/6") != NULL);
+	assert_true(strstr(x.text, "beta=1/4") != NULL);
+	qsum(f->store, NULL, h + 3600, PW_NOTIME, &x);
+	assert_int_equal(x.n, 0);
+	/* all or nothing */
+	assert_int_equal(pw_store_quota_add(f->store, bad, 2), -1);
+	assert_int_equal(count(f, "quota_delta"), 5);
+	/* append-only, for the operator too */
+	assert_int_equal(sql(f, "UPDATE quota_delta SET messages = 0",
+	    NULL), -1);
+	assert_int_equal(sql(f, "DELETE FROM quota_delta", NULL), -1);
+	assert_string_equal(qsum(f->store, "acme", h, PW_NOTIME, &x),
+	    "acme=4/6");
+}
+
+/* A version 3 store (before sending quotas) is migrated by store init
+   only; the daemons refuse it and name the command. */
+static void
+t_quota_migrate(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_quota_row q = {"acme", 3600, 1, 2, "mx1", 3601};
+	struct pw_suppression sup = {0};
+	struct pw_store *s2 = NULL;
+	struct qsums x;
+	char *err = NULL;
+
+	sup.org = "acme";
+	sup.address = "a@example.com";
+	sup.reason = "manual";
+	sup.requested_at = T("2025-01-01");
+	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
+	pw_store_close(&f->store);
+	assert_int_equal(sql(f, V6_DROP " PRAGMA user_version = 5",
+	    V6_DROP " UPDATE pw_schema SET version = 5"), 0);
+	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
+	assert_non_null(strstr(err, "schema version 5 is older"));
+	assert_non_null(strstr(err, "postwarden-ctl store init"));
+	free(err);
+	o.init = true;
+	if (pw_store_open(f->spec, &o, &f->store, &err) < 0)
+		fail_msg("migrate: %s", err);
+	assert_int_equal(count(f, "suppression"), 1);
+	assert_int_equal(pw_store_quota_add(f->store, &q, 1), 0);
+	assert_string_equal(qsum(f->store, "acme", PW_NOTIME, PW_NOTIME, &x),
+	    "acme=1/2");
+	/* and it is version 6 now: a plain open takes it */
+	pw_store_close(&f->store);
+	if (pw_store_open(f->spec, NULL, &f->store, &err) < 0)
+		fail_msg("reopen: %s", err);
 }
 
 /* Each test, once per backend; a few apply to one backend only. */
@@ -1632,8 +1774,9 @@ v3_store(struct fixture *f, unsigned char *old_head)
 	char hp[65], hh[65];
 
 	pw_store_close(&f->store);
-	assert_int_equal(sql(f, V5_DROP V4_DROP_SQ "PRAGMA user_version = 3;",
-	    V5_DROP V4_DROP_PG "UPDATE pw_schema SET version = 3"), 0);
+	assert_int_equal(sql(f, V6_DROP V5_DROP V4_DROP_SQ
+	    "PRAGMA user_version = 3;", V6_DROP V5_DROP V4_DROP_PG
+	    "UPDATE pw_schema SET version = 3"), 0);
 	for (int i = 1; i <= OLD_ROWS; i++) {
 		struct pw_audit_row row = {0};
 		char rcpt[32], *q, *pq;
@@ -2090,6 +2233,8 @@ main(void)
 	    BOTH(t_migrate_us),
 	    BOTH(t_dmarc_sent_expire),
 	    PG(t_roles_dmarc_pg),
+	    BOTH(t_quota),
+	    BOTH(t_quota_migrate),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
