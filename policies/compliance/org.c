@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "compliance/complaint_rate.h"
 #include "compliance/org.h"
 #include "parsers/addrnorm.h"
 
@@ -65,12 +66,15 @@ enum key_type {
 	K_EMAIL,	/* local@domain, "mailto:" accepted and dropped */
 	K_SENDAS,	/* list of addresses and domains */
 	K_CLASSHDR,	/* submitters | sasl | internal | nobody */
+	K_COUNT,	/* a whole number, okey.min..okey.max */
+	K_RATE,		/* a percentage "0.3%" or off (complaint_rate.h) */
 };
 
 struct okey {
 	const char	*name;
 	enum key_type	 type;
 	size_t		 off;	/* into struct pw_org; mode: rule index */
+	long		 min, max;	/* K_COUNT */
 };
 
 #define OFF(m) offsetof(struct pw_org, m)
@@ -100,6 +104,14 @@ static const struct okey okeys[] = {
     {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action)},
     {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from)},
     {"complaints_address", K_EMAIL, OFF(complaints_address)},
+    /* this organisation's own feedback-loop limits (postwarden.conf has
+       the defaults) */
+    {"bounce_soft_limit", K_COUNT, OFF(bounce_soft_limit), 1, 1000},
+    {"bounce_soft_days", K_COUNT, OFF(bounce_soft_days), 1, 365},
+    {"complaint_rate_warn", K_RATE, OFF(complaint_warn_ppm), 0, 0},
+    {"complaint_rate_hold", K_RATE, OFF(complaint_hold_ppm), 0, 0},
+    {"complaint_rate_min_messages", K_COUNT, OFF(complaint_min_delivered),
+	1, 100000000},
     {"sender_binding", K_MODE, PW_RULE_SENDER_BINDING},
     {"sender_binding_internal", K_BOOL, OFF(bind_internal)},
     {"send_as", K_SENDAS, OFF(send_as)},
@@ -381,6 +393,28 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 			return;
 		}
 		break;
+	case K_COUNT: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (end == val || *end != '\0' || errno || v < k->min ||
+		    v > k->max) {
+			perr(p, line, "%s = %s: expected a number %ld..%ld",
+			    k->name, val, k->min, k->max);
+			return;
+		}
+		*(long *)at = v;
+		return;
+	}
+	case K_RATE: {
+		const char *why;
+
+		if (pw_rate_parse(val, (long *)at, &why) < 0)
+			perr(p, line, "%s = %s: %s", k->name, val, why);
+		return;
+	}
 	case K_STR:
 		break;
 	}
@@ -529,6 +563,8 @@ section_start(struct parse *p, int line, char *s)
 	o->where = pw_asprintf("%s:%d", p->path, line);
 	o->default_class = PW_CLASS_COMMERCIAL;	/* fail safe, §5.2 item 4 */
 	o->token_key_id = -1;
+	o->complaint_warn_ppm = PW_RATE_UNSET;
+	o->complaint_hold_ppm = PW_RATE_UNSET;
 	o->mode[PW_RULE_UNSUB] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_IDENT] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_CONSENT] = PW_MODE_ENFORCE;

@@ -20,7 +20,8 @@
  * an older one is migrated by postwarden-ctl store init only (opts.init),
  * as for PostgreSQL: the daemons refuse it and name the command (v2:
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
- * nullable, issue 11).
+ * nullable, issue 11; v7: complaint_hold and an index on audit(time),
+ * issue 17).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).
@@ -40,7 +41,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 7
 
 /* Records are evidence: refuse UPDATE and DELETE. */
 #define APPEND_ONLY(t)                                                         \
@@ -117,6 +118,20 @@ static const char schema_v3[] =
     "ALTER TABLE dmarc_eval ADD COLUMN discovery TEXT;"
     "PRAGMA user_version = 3;";
 
+/* Version 7 (issue 17): complaint-rate holds and their releases, and the
+   audit index the per-minute complaint-rate count walks (every
+   organisation's rows of the last day). */
+static const char schema_v7[] =
+    "CREATE TABLE complaint_hold ("
+    " id INTEGER PRIMARY KEY, time INTEGER NOT NULL, org TEXT NOT NULL,"
+    " action TEXT NOT NULL CHECK (action IN ('hold','release')),"
+    " complaints INTEGER NOT NULL DEFAULT 0,"
+    " delivered INTEGER NOT NULL DEFAULT 0, since INTEGER,"
+    " actor TEXT NOT NULL, note TEXT);"
+    "CREATE INDEX complaint_hold_org ON complaint_hold(org, id);"
+    "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);"
+    APPEND_ONLY("complaint_hold") "PRAGMA user_version = 7;";
+
 enum sq_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
@@ -143,6 +158,9 @@ enum sq_stmt {
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
 	ST_FB_LIST,
+	ST_CHOLD_INSERT,
+	ST_CHOLD_LIST,
+	ST_CRATE_COUNTS,
 	ST_MAX
 };
 
@@ -196,8 +214,24 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
     /* reports: a NULL bound is open */
     [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
-		   "source FROM feedback_event WHERE org = ? AND (?2 IS NULL "
+		   "source FROM feedback_event WHERE (?1 IS NULL OR org = ?1) "
+		   "AND (?2 IS NULL "
 		   "OR time >= ?2) AND (?3 IS NULL OR time < ?3) ORDER BY id",
+    [ST_CHOLD_INSERT] = "INSERT INTO complaint_hold (id, time, org, action, "
+			"complaints, delivered, since, actor, note) VALUES "
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_CHOLD_LIST] = "SELECT id, time, org, action, complaints, delivered, "
+		      "since, actor, note FROM complaint_hold WHERE "
+		      "(?1 IS NULL OR org = ?1) ORDER BY id",
+    /* complaint_watch: one pass over the last day of both tables */
+    [ST_CRATE_COUNTS] = "SELECT org, sum(c), sum(d) FROM ("
+			"SELECT org, count(*) AS c, 0 AS d FROM feedback_event "
+			"WHERE kind = 'complaint' AND time >= ?1 AND "
+			"(?2 IS NULL OR org = ?2) GROUP BY org UNION ALL "
+			"SELECT org, 0, count(*) FROM audit WHERE time >= ?1 "
+			"AND action = 'delivered' AND class = 'commercial' AND "
+			"org IS NOT NULL AND (?2 IS NULL OR org = ?2) GROUP BY "
+			"org) GROUP BY org ORDER BY org",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -482,6 +516,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version <= 2 &&
 	    sqlite3_exec(c->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version < 7 &&
+	    sqlite3_exec(c->db, schema_v7, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -804,6 +841,112 @@ sq_feedback_list(struct pw_store *base, const char *org, time_t since,
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail_put(s, c, "feedback: list");
+	conn_put(s, c);
+	return 0;
+}
+
+/* ---- complaint-rate holds (issue 17) ------------------------------------ */
+
+static int
+sq_chold_add(struct pw_store *base, struct pw_chold_row *row)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CHOLD_INSERT)) == NULL)
+		return sq_fail_put(s, c, "complaint hold");
+	/* an id is given by store copy only */
+	if (row->id > 0)
+		sqlite3_bind_int64(st, 1, row->id);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)row->time);
+	bind_text(st, 3, row->org);
+	bind_text(st, 4, row->action);
+	sqlite3_bind_int64(st, 5, row->complaints);
+	sqlite3_bind_int64(st, 6, row->delivered);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)row->since);
+	bind_text(st, 8, row->actor);
+	bind_text(st, 9, row->note);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return sq_fail_put(s, c, "complaint hold");
+	}
+	row->id = (int64_t)sqlite3_last_insert_rowid(c->db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_chold_list(struct pw_store *base, const char *org,
+    int (*cb)(const struct pw_chold_row *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_chold_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CHOLD_LIST)) == NULL)
+		return sq_fail_put(s, c, "complaint hold: list");
+	bind_text(st, 1, org);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.time = (time_t)sqlite3_column_int64(st, 1);
+		r.org = col_text(st, 2);
+		r.action = col_text(st, 3);
+		r.complaints = sqlite3_column_int64(st, 4);
+		r.delivered = sqlite3_column_int64(st, 5);
+		r.since = (time_t)sqlite3_column_int64(st, 6);
+		r.actor = col_text(st, 7);
+		r.note = col_text(st, 8);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "complaint hold: list");
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_complaint_counts(struct pw_store *base, const char *org, time_t since,
+    int (*cb)(const char *, int64_t, int64_t, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CRATE_COUNTS)) == NULL)
+		return sq_fail_put(s, c, "complaint counts");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	bind_text(st, 2, org);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cb(col_text(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "complaint counts");
 	conn_put(s, c);
 	return 0;
 }
@@ -1222,4 +1365,7 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_add = sq_dmarc_add,
     .audit_list = sq_audit_list,
     .dmarc_list = sq_dmarc_list,
+    .chold_add = sq_chold_add,
+    .chold_list = sq_chold_list,
+    .complaint_counts = sq_complaint_counts,
 };
