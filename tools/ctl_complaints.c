@@ -362,7 +362,9 @@ static int
 report_state(const struct pw_config *cfg, struct pw_store *st,
     const char *name)
 {
-	const struct pw_services *svc = pw_services(cfg);
+	static const struct pw_services none = {
+	    .complaints = {{1000, 3000, 1000}, 60}};	/* snapshot.c's */
+	const struct pw_services *svc = cfg ? pw_services(cfg) : &none;
 	const struct pw_org *o = svc->orgs ? pw_orgs_by_name(svc->orgs, name) :
 	    NULL;
 	struct pw_org bare = {0};
@@ -515,7 +517,11 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		pw_ctl_error("complaints", "report: --org ORG is required");
 		return EX_USAGE;
 	}
-	if ((cfg = pw_ctl_config(ctl)) == NULL)
+	/* the thresholds are the configuration's; a report with --store
+	   alone and no configuration file shows them at their defaults */
+	cfg = NULL;
+	if ((ctl->config_given || access(ctl->config_path, R_OK) == 0) &&
+	    (cfg = pw_ctl_config(ctl)) == NULL)
 		return EX_CONFIG;
 	if ((st = pw_ctl_open_store(ctl, spec, "complaints", true)) == NULL)
 		return 1;
