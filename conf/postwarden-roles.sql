@@ -21,6 +21,10 @@
 --                      triggers refuse UPDATE and DELETE even to the owner).
 --   postwarden_reader  `postwarden-ctl audit verify` / `audit report` and
 --                      auditors: SELECT only.
+-- complaint_hold (complaint-rate holds and releases) has row-level
+-- security, created by `store init`: postwarden_milter may add "hold" rows
+-- only, so a release (`postwarden-ctl complaints release`) is made with
+-- the owner's URI, never by an MTA; postwarden_reader reads it.
 -- The audit chain's writers serialise on an advisory lock
 -- (pg_advisory_xact_lock), which needs no privilege on any table.
 
