@@ -2,8 +2,10 @@
 /*
  * t_complaint_rate - the complaint-rate arithmetic (issue 17): parsing
  * "0.3%", the level of complaints out of delivered at the thresholds'
- * edges, the minimum volume, formatting, and an organisation's own
- * limits (and soft-bounce limits) from the organisations file.
+ * edges, the minimum volume, formatting, an organisation's own limits
+ * (and soft-bounce limits) from the organisations file, and the watcher
+ * thread on a real SQLite store: it holds at the hold rate (a row in the
+ * store), sees a release, and counts again from it.
  */
 #include "autoconf.h"
 
@@ -15,6 +17,7 @@
 #include "compliance/complaint_rate.h"
 #include "compliance/complaint_watch.h"
 #include "compliance/org.h"
+#include "store/store.h"
 
 static const struct {
 	const char	*text;
@@ -194,6 +197,134 @@ t_org_errors(void **state)
 	free(path);
 }
 
+static void
+audit_rows(struct pw_store *st, int n, time_t t)
+{
+	for (int i = 0; i < n; i++) {
+		struct pw_audit_row row = {0};
+
+		row.time = t;
+		row.queue_id = "4QW";
+		row.org = "acme";
+		row.recipient = "r@example.com";
+		row.class = "commercial";
+		row.action = "delivered";
+		assert_int_equal(pw_store_audit_append(st, &row), 0);
+	}
+}
+
+static void
+complaint_rows(struct pw_store *st, int n, time_t t)
+{
+	for (int i = 0; i < n; i++) {
+		struct pw_feedback_row r = {0};
+
+		r.time = t;
+		r.org = "acme";
+		r.address = "r@example.com";
+		r.kind = "complaint";
+		r.source = "arf";
+		assert_int_equal(pw_store_feedback_add(st, &r), 0);
+	}
+}
+
+static int
+hold_seen(const struct pw_chold_row *h, void *ctx)
+{
+	if (strcmp(h->action, "hold") == 0 &&
+	    strncmp(h->actor, "postwarden@", 11) == 0)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+/* wait_state - poke and wait (3 s at most) until held is as wanted */
+static bool
+wait_state(struct pw_cwatch *w, bool held, struct pw_crate_eval *e)
+{
+	for (int i = 0; i < 60; i++) {
+		pw_cwatch_poke(w);
+		usleep(50000);
+		if (pw_cwatch_get(w, "acme", e) == 1 && e->held == held)
+			return true;
+	}
+	return false;
+}
+
+static void
+t_watch(void **state)
+{
+	char *orgs_path = t_tmpfile("watch.conf", ORG("acme", "acme.example")
+	    "complaint_rate_min_messages = 4\n" ORG("beta", "beta.example"),
+	    0644);
+	char *db = t_tmpfile("watch.db", "", 0600), *spec;
+	struct pw_cwatch_conf conf = {{1000, 3000, 1000}, 1};
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_chold_row rel = {0};
+	struct pw_buf err = {0};
+	struct pw_store_handle *h;
+	struct pw_store *st = NULL;
+	struct pw_crate_eval e;
+	struct pw_orgs *orgs;
+	struct pw_cwatch *w;
+	time_t now = time(NULL);
+	char *e2 = NULL;
+	int holds = 0;
+
+	(void)state;
+	unlink(db);
+	spec = pw_asprintf("sqlite:%s", db);
+	assert_non_null(orgs = pw_orgs_load(orgs_path, &err));
+	assert_int_equal(pw_store_open(spec, &o, &st, &e2), 0);
+	h = pw_store_handle_new(spec, NULL);
+	assert_non_null(w = pw_cwatch_new(orgs, h, &conf));
+	/* 1 of 3 (33%): under acme's minimum of 4 */
+	audit_rows(st, 3, now - 10);
+	complaint_rows(st, 1, now - 10);
+	assert_int_equal(pw_cwatch_get(w, "acme", &e), 1);
+	assert_int_equal(e.level, PW_CRATE_LOW_VOLUME);
+	assert_false(e.held);
+	assert_int_equal(pw_cwatch_get(w, "nobody", &e), 0);
+	/* an old day does not count: 1 of 4 in the last 24 hours */
+	complaint_rows(st, 5, now - PW_RATE_WINDOW - 60);
+	audit_rows(st, 1, now - 5);
+	assert_true(wait_state(w, true, &e));
+	assert_int_equal(e.complaints, 1);
+	assert_int_equal(e.delivered, 4);
+	assert_int_equal(e.level, PW_CRATE_HOLD);
+	assert_int_equal(pw_store_chold_list(st, "acme", hold_seen, &holds), 0);
+	assert_int_equal(holds, 1);
+	/* computed again: still one hold row */
+	pw_cwatch_poke(w);
+	usleep(300000);
+	holds = 0;
+	assert_int_equal(pw_store_chold_list(st, "acme", hold_seen, &holds), 0);
+	assert_int_equal(holds, 1);
+	/* beta, nothing sent: untouched */
+	assert_int_equal(pw_cwatch_get(w, "beta", &e), 1);
+	assert_false(e.held);
+	/* released: counted from the release, so not held again */
+	rel.time = now;
+	rel.org = "acme";
+	rel.action = "release";
+	rel.actor = "alice";
+	assert_int_equal(pw_store_chold_add(st, &rel), 0);
+	assert_true(wait_state(w, false, &e));
+	assert_int_equal(e.since, now);
+	assert_int_equal(e.complaints, 0);
+	assert_int_equal(e.delivered, 0);
+	usleep(300000);
+	assert_int_equal(pw_cwatch_get(w, "acme", &e), 1);
+	assert_false(e.held);
+	pw_cwatch_free(&w);
+	assert_null(w);
+	pw_store_handle_free(&h);
+	pw_store_close(&st);
+	pw_orgs_free(&orgs);
+	free(spec);
+	free(db);
+	free(orgs_path);
+}
+
 int
 main(void)
 {
@@ -203,6 +334,7 @@ main(void)
 		cmocka_unit_test(t_format),
 		cmocka_unit_test(t_org_limits),
 		cmocka_unit_test(t_org_errors),
+		cmocka_unit_test(t_watch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
