@@ -24,7 +24,11 @@
  * level once).  Before the store was ever read the state is unknown and
  * commercial mail gets 451 4.3.0, as when the consent store is down.
  *
- * The decision is at end of message only: the class is final there.
+ * With tempfail, commercial mail whose class is known at MAIL FROM
+ * (msg->comply.class_final) gets its 451 at RCPT already, each recipient
+ * audited "tempfail_rcpt": a sender retrying a held organisation's mail
+ * does not send the body each time.  Otherwise the decision is at end of
+ * message, where the class is final.
  */
 #include "autoconf.h"
 
@@ -34,6 +38,7 @@
 #include "base/log.h"
 #include "compliance/complaint_watch.h"
 #include "compliance/org.h"
+#include "comply.h"
 #include "policy.h"
 #include "snapshot.h"
 
@@ -73,6 +78,34 @@ ch_decides(const void *conf)
 	return false;
 }
 
+#define CH_TEXT "commercial mail of %s is held: too many complaints (an " \
+	"administrator must release it)"
+
+/* ch_rcpt - a held organisation's commercial mail, tempfail, class known
+   now: 451 for this recipient (the MTA then never sends the body) */
+static enum pw_verdict
+ch_rcpt(struct pw_call *call, const char *rcpt)
+{
+	const struct ch_conf *c = call->conf;
+	struct pw_msg *m = call->msg;
+	const struct pw_org *o = m->comply.org;
+	struct pw_comply_rcpt *r;
+	struct pw_crate_eval e;
+
+	if (o == NULL || m->comply.class != PW_CLASS_COMMERCIAL ||
+	    !m->comply.class_final || m->nonsmtp ||
+	    c->action != PW_CHOLD_TEMPFAIL ||
+	    pw_cwatch_get(c->watch, o->name, &e) == 0 || !e.held)
+		return PW_DUNNO;	/* unknown: decided at end of message */
+	r = pw_comply_rcpt(m, rcpt, true);
+	r->action = "tempfail_rcpt";
+	r->reason = pw_arena_printf(m->arena, CH_TEXT, o->name);
+	pw_info(m, "complaint_hold: %s is held for its complaint rate: <%s> "
+	    "tempfailed", o->name, r->rcpt);
+	pw_msg_reply(m, "451", "4.7.1", CH_TEXT, o->name);
+	return PW_TEMPFAIL;
+}
+
 static enum pw_verdict
 ch_eom(struct pw_call *call)
 {
@@ -109,18 +142,18 @@ ch_eom(struct pw_call *call)
 	}
 	pw_info(m, "complaint_hold: %s is held for its complaint rate: "
 	    "commercial mail tempfailed", o->name);
-	pw_msg_reply(m, "451", "4.7.1", "commercial mail of %s is held: too "
-	    "many complaints (an administrator must release it)", o->name);
+	pw_msg_reply(m, "451", "4.7.1", CH_TEXT, o->name);
 	return PW_TEMPFAIL;
 }
 
 const struct pw_policy pol_complaint_hold = {
     .name = "complaint_hold",
     .phase = PW_PHASE_COMPLY,
-    .needs = PW_NEED_HEADERS,
+    .needs = PW_NEED_RCPTS | PW_NEED_HEADERS,
     .dirs = PW_DIR_OUT,
     .init = ch_init,
     .deinit = ch_deinit,
     .mail_decides = ch_decides,
+    .rcpt = ch_rcpt,
     .eom = ch_eom,
 };

@@ -342,6 +342,9 @@ static const struct {
 		      "COALESCE(max(id), 0) + 1 FROM complaint_hold), false)"},
 };
 
+/* one bit of pg_conn.prepared per statement */
+_Static_assert(ST_MAX <= 32, "pg_conn.prepared has 32 bits: widen it");
+
 struct pg_conn {
 	PGconn *db;
 	bool dead;	   /* the server said FATAL between two calls */

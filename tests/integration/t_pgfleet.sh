@@ -226,6 +226,10 @@ sleep 1.5	# both watchers have read it
 acme "$PW_SMTP_PORT" r6@remote.test
 check "hold: MTA 1 tempfails acme's commercial mail" \
     grep -q '<\*\* *451 4.7.1 commercial mail of acme is held' "$PW_SWAKS"
+check "hold: at RCPT (class known at MAIL FROM): the body is not sent" \
+    bash -c "grep -q '^ -> RCPT TO' '$PW_SWAKS' && ! grep -q '^ -> DATA' '$PW_SWAKS'"
+check "hold: audited tempfail_rcpt with the reason" \
+    test "$(q "SELECT action || '|' || reason FROM audit WHERE recipient = 'r6@remote.test' ORDER BY id DESC LIMIT 1")" = "tempfail_rcpt|commercial mail of acme is held: too many complaints (an administrator must release it)"
 acme "$P2" r6@remote.test
 check "hold: MTA 2 too" grep -q '<\*\* *451 4.7.1 commercial mail of acme is held' "$PW_SWAKS"
 out=$("$PW_CTL" -c "$T/pw/postwarden.conf" complaints release --org acme --store "$PW_PG_MILTER_URI" 2>&1)
