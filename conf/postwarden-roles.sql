@@ -40,6 +40,10 @@
 -- The sending quota counts (table quota_delta, issue 17) follow the same
 -- rule: each MTA appends what it counted, and the fleet's use is the sum,
 -- so the milter needs no UPDATE there either.
+-- complaint_hold (complaint-rate holds and releases) has row-level
+-- security, created by `store init`: postwarden_milter may add "hold" rows
+-- only, so a release (`postwarden-ctl complaints release`) is made with
+-- the owner's URI, never by an MTA; postwarden_reader reads it.
 -- The audit chain's writers serialise on an advisory lock
 -- (pg_advisory_xact_lock), which needs no privilege on any table.
 

@@ -34,7 +34,8 @@
  *
  * Hard failures (5.1.x, 5.2.1: dsn.h) suppress the address at once with
  * reason "bounce"; soft failures (4.x.x, 5.2.2...) are recorded and
- * suppress once bounce_soft_limit of them fell within bounce_soft_days.
+ * suppress once bounce_soft_limit of them fell within bounce_soft_days
+ * (an organisation's own values in the organisations file win).
  * Every failure is a feedback_event row (postwarden-ctl delivery
  * report).  pol_consent then refuses the address like a withdrawn one.
  *
@@ -47,7 +48,10 @@
  * as postwarden-ctl complaints import does (compliance/complaint.h: a
  * suppression with reason "complaint").  The body is kept only for such
  * messages (m->keep_body, set at RCPT).  The report is delivered as is;
- * one that is not ARF or names nothing of ours is logged.
+ * one that is not ARF or names nothing of ours is logged.  A recorded
+ * complaint has the complaint rates computed again at once
+ * (compliance/complaint_watch.h: the hold does not wait for the next
+ * minute).
  */
 #include "autoconf.h"
 
@@ -58,6 +62,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "compliance/complaint.h"
+#include "compliance/complaint_watch.h"
 #include "compliance/consent_state.h"
 #include "compliance/org.h"
 #include "compliance/token.h"
@@ -102,6 +107,7 @@ struct fb_conf {
 	const struct pw_orgs	*orgs;
 	const struct pw_keyring	*ring;
 	struct pw_store_handle	*store;
+	struct pw_cwatch	*cwatch;	/* NULL: rates not watched */
 	long			 soft_limit;
 	long			 soft_days;
 	long			 match_days;
@@ -183,6 +189,7 @@ fb_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 	}
 	c->ring = svc->ring;
 	c->store = svc->store;
+	c->cwatch = svc->cwatch;
 	c->soft_limit = s->soft_limit;
 	c->soft_days = s->soft_days;
 	c->match_days = s->match_days;
@@ -393,6 +400,10 @@ one(struct pw_msg *m, const struct fb_conf *c, struct pw_store *st,
 	struct pw_feedback_row fr = {0};
 	char *addr = NULL;
 	int64_t n = 0;
+	long limit = org->bounce_soft_limit > 0 ? org->bounce_soft_limit :
+	    c->soft_limit;
+	long days = org->bounce_soft_days > 0 ? org->bounce_soft_days :
+	    c->soft_days;
 	int rc;
 
 	/* the token names the recipient of a one-recipient message */
@@ -429,16 +440,16 @@ one(struct pw_msg *m, const struct fb_conf *c, struct pw_store *st,
 	}
 	if (r->kind == PW_DSN_SOFT) {
 		rc = pw_store_feedback_count(st, org->name, addr, kind,
-		    fr.time - c->soft_days * 86400, &n);
+		    fr.time - days * 86400, &n);
 		if (rc < 0) {
 			free(addr);
 			return -1;
 		}
 		pw_info(m, "feedback: org=%s <%s> status=%s: soft bounce "
 		    "%lld of %ld in %ld days", org->name, addr, r->status,
-		    (long long)n, c->soft_limit, c->soft_days);
+		    (long long)n, limit, days);
 		*what_r = "soft";
-		if (n < c->soft_limit) {
+		if (n < limit) {
 			free(addr);
 			return 0;
 		}
@@ -498,6 +509,9 @@ complaint(struct pw_call *call)
 		    "recorded, try again later");
 		return PW_TEMPFAIL;
 	}
+	if (res.outcome == PW_COMPLAINT_SUPPRESSED ||
+	    res.outcome == PW_COMPLAINT_ALREADY)
+		pw_cwatch_poke(c->cwatch);
 	pw_info(m, "feedback: complaint (%s) org=%s <%s> from %s: %s",
 	    a.feedback_type, res.org ? res.org->name : "-",
 	    res.addr[0] ? res.addr : "-", res.how ? res.how : "-",

@@ -20,6 +20,7 @@ extern const struct pw_policy pol_consent, pol_unsub;
 extern const struct pw_policy pol_unsub_mailto;
 extern const struct pw_policy pol_feedback;
 extern const struct pw_policy pol_quota;
+extern const struct pw_policy pol_complaint_hold;
 extern const struct pw_policy pol_dkim_sign, pol_audit;
 #ifdef PW_TEST_HOOKS
 extern const struct pw_policy pol_test_hooks;
@@ -37,6 +38,9 @@ const struct pw_policy *const pw_policies[] = {
     /* COMPLY: outbound; classify first, results in msg->comply */
     &pol_classify,
     &pol_identify,
+    /* an organisation held for its complaint rate (issue 17): before
+       consent, which would look every recipient up for nothing */
+    &pol_complaint_hold,
     /* consent first: its refusals at RCPT do not count against unsub's
        one-recipient limit, and unsub mints the token for the recipient
        that is left after consent removed the others at EOM */

@@ -13,6 +13,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "compliance/complaint_watch.h"
 #include "compliance/org.h"
 #include "compliance/token.h"
 #include "dns/dns.h"
@@ -22,12 +23,30 @@
 struct svc_settings {
 	char	*organisations;
 	char	*unsubscribe_keys;
+	/* complaint rates (issue 17): complaint_watch.h */
+	char	*complaint_warn;
+	char	*complaint_hold;
+	long	 complaint_min;
+	long	 complaint_interval;
+	int	 complaint_action;
 };
+
+const char *const pw_chold_action_names[] = {"tempfail", "hold", NULL};
 
 static const struct pw_setting svc_settings_tab[] = {
     PW_SET_STR("organisations", NULL, 0, struct svc_settings, organisations),
     PW_SET_STR("unsubscribe_keys", NULL, 0, struct svc_settings,
 	unsubscribe_keys),
+    PW_SET_STR("complaint_rate_warn", "0.1%", 0, struct svc_settings,
+	complaint_warn),
+    PW_SET_STR("complaint_rate_hold", "0.3%", 0, struct svc_settings,
+	complaint_hold),
+    PW_SET_INT("complaint_rate_min_messages", "1000", 1, 100000000,
+	struct svc_settings, complaint_min),
+    PW_SET_TIME("complaint_rate_interval", "60s", 1, 3600,
+	struct svc_settings, complaint_interval),
+    PW_SET_ENUM("complaint_hold_action", "tempfail", pw_chold_action_names,
+	struct svc_settings, complaint_action),
     PW_SET_END,
 };
 
@@ -38,6 +57,7 @@ svc_deinit(void *vsvc)
 
 	if (svc == NULL)
 		return;
+	pw_cwatch_free(&svc->cwatch);	/* its thread reads the store */
 	pw_orgs_free(&svc->orgs);
 	pw_keyring_free(&svc->ring);
 	pw_store_handle_free(&svc->store);
@@ -93,6 +113,34 @@ load_orgs(const struct pw_config *cfg, struct pw_services *svc,
 	return 0;
 }
 
+/* complaint_conf - the complaint-rate settings, and the watcher when
+   there are organisations and a store (started at its first use) */
+static int
+complaint_conf(const struct pw_config *cfg, const struct svc_settings *s,
+    struct pw_services *svc, struct pw_buf *bad)
+{
+	struct pw_cwatch_conf *c = &svc->complaints;
+	const char *why, *keys[2] = {"complaint_rate_warn",
+	    "complaint_rate_hold"}, *vals[2] = {s->complaint_warn,
+	    s->complaint_hold};
+	long *ppm[2] = {&c->def.warn_ppm, &c->def.hold_ppm};
+
+	for (int i = 0; i < 2; i++)
+		if (pw_rate_parse(vals[i], ppm[i], &why) < 0) {
+			pw_buf_printf(bad, "%s%s: %s = %s: %s", bad->len ? "\n" :
+			    "", pw_config_where(cfg, keys[i]), keys[i],
+			    vals[i], why);
+			return -1;
+		}
+	c->def.min_delivered = s->complaint_min;
+	c->interval = s->complaint_interval;
+	svc->hold_action = (enum pw_chold_action)s->complaint_action;
+	if (svc->orgs != NULL && cfg->core.store != NULL &&
+	    *cfg->core.store != '\0')
+		svc->cwatch = pw_cwatch_new(svc->orgs, svc->store, c);
+	return 0;
+}
+
 static int
 svc_init(const struct pw_config *cfg, const void *vs, void **conf_r,
     char **error_r)
@@ -128,7 +176,7 @@ svc_init(const struct pw_config *cfg, const void *vs, void **conf_r,
 		    "unsubscribe_keys"), e);
 		free(e);
 	}
-	if (bad.len == 0)
+	if (complaint_conf(cfg, s, svc, &bad) == 0 && bad.len == 0)
 		return 0;
 	*error_r = bad.data;
 	return -1;

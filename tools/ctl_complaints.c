@@ -4,6 +4,7 @@
  *
  *   complaints import [--store SPEC] FILE...
  *   complaints report --org ORG [--store SPEC]
+ *   complaints release --org ORG [--store SPEC] [--by WHO] [--note TEXT]
  *
  * Each FILE is one ARF report (RFC 5965) as received, e.g. saved from
  * a mailbox provider's feedback loop.  The organisation and recipient
@@ -14,23 +15,37 @@
  * reason "complaint" (compliance/complaint.h).  One line per file on
  * standard output: FILE: ORG <ADDRESS>: OUTCOME.
  *
+ * After the files, the complaint rate of each organisation that got a
+ * complaint is computed (compliance/complaint_watch.h), and one at or
+ * over its complaint_rate_hold is held at once, as the milters would
+ * within a minute.
+ *
  * Exit: 0 when every file was read and recorded or knowingly ignored
  * (not-spam, already suppressed); 1 when a file could not be read, is
  * not an ARF report, or names nothing of ours; 75 (EX_TEMPFAIL) when the
  * store failed.
+ *
+ * release appends a "release" row (who, when, a note) to the store's
+ * complaint_hold table: every MTA lets the organisation's commercial mail
+ * go again within complaint_rate_interval, and its rate is counted again
+ * from the release.  With PostgreSQL only the owner role may release
+ * (row-level security; the milter's role may only hold).
  */
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/util.h"
 #include "compliance/complaint.h"
+#include "compliance/complaint_watch.h"
 #include "compliance/consent_state.h"
 #include "compliance/org.h"
 #include "ctl.h"
@@ -72,6 +87,62 @@ slurp(const char *path, size_t *len_r)
 	return b.data;
 }
 
+/* whoami - "USER@HOST" of the one running the command (sudo's user) */
+static void
+whoami(char *buf, size_t len)
+{
+	const char *u = getenv("SUDO_USER");
+	struct passwd *pw;
+	char host[256];
+
+	if (u == NULL || *u == '\0')
+		u = (pw = getpwuid(getuid())) != NULL ? pw->pw_name : "uid?";
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s@%s", u, host);
+}
+
+/* date_of - "YYYY-MM-DDTHH:MM:SSZ" */
+static const char *
+date_of(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* hold_if_over - hold o now if its rate reached complaint_rate_hold (the
+   milters would within complaint_rate_interval); 0 or -1 */
+static int
+hold_if_over(const struct pw_services *svc, struct pw_store *st,
+    const struct pw_org *o)
+{
+	struct pw_crate_eval e;
+	char rate[32], who[320];
+	time_t now = time(NULL);
+
+	if (pw_crate_eval_org(st, o, &svc->complaints.def, now, &e) < 0)
+		return -1;
+	pw_crate_format(rate, sizeof(rate), e.complaints, e.delivered);
+	if (e.level != PW_CRATE_HOLD || e.held) {
+		printf("%s: complaint rate %s (%lld / %lld): %s\n", o->name,
+		    rate, (long long)e.complaints, (long long)e.delivered,
+		    e.held ? "held" : pw_crate_level_name(e.level));
+		return 0;
+	}
+	whoami(who, sizeof(who));
+	if (pw_crate_hold_add(st, o->name, &e, who, now) < 0)
+		return -1;
+	printf("%s: complaint rate %s (%lld / %lld): held: commercial mail "
+	    "stops until postwarden-ctl complaints release --org %s\n",
+	    o->name, rate, (long long)e.complaints, (long long)e.delivered,
+	    o->name);
+	return 0;
+}
+
 static int
 import(struct pw_ctl *ctl, int argc, char **argv)
 {
@@ -80,6 +151,8 @@ import(struct pw_ctl *ctl, int argc, char **argv)
 	struct pw_store *st;
 	const char *spec = NULL;
 	char **files = pw_calloc((size_t)argc + 1, sizeof(*files));
+	const struct pw_org **touched;
+	size_t nheld = 0;
 	int nfiles = 0, rc = 0;
 
 	/* --store anywhere (as the other commands take it), files the rest;
@@ -127,6 +200,7 @@ import(struct pw_ctl *ctl, int argc, char **argv)
 		return 1;
 	}
 	argv = files;
+	touched = pw_calloc((size_t)nfiles + 1, sizeof(*touched));
 	for (int i = 0; i < nfiles; i++) {
 		struct pw_complaint_result res;
 		struct pw_arf a;
@@ -157,12 +231,16 @@ import(struct pw_ctl *ctl, int argc, char **argv)
 		    a.feedback_type, res.how ? res.how : "-",
 		    pw_complaint_outcome_name(res.outcome));
 		pw_arf_free(&a);
+		if (res.outcome == PW_COMPLAINT_SUPPRESSED && res.org != NULL &&
+		    nheld < (size_t)nfiles)
+			touched[nheld++] = res.org;
 		switch (res.outcome) {
 		case PW_COMPLAINT_FAIL:
 			pw_ctl_error("complaints", "%s: %s", argv[i],
 			    pw_store_strerror());
 			pw_store_close(&st);
 			free(files);
+			free(touched);
 			return EX_TEMPFAIL;
 		case PW_COMPLAINT_UNKNOWN:
 		case PW_COMPLAINT_UNMATCHED:
@@ -172,8 +250,20 @@ import(struct pw_ctl *ctl, int argc, char **argv)
 			break;
 		}
 	}
+	for (size_t i = 0; i < nheld; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = touched[j] == touched[i];
+		if (!dup && hold_if_over(svc, st, touched[i]) < 0) {
+			pw_ctl_error("complaints", "%s: complaint rate: %s",
+			    touched[i]->name, pw_store_strerror());
+			rc = EX_TEMPFAIL;
+		}
+	}
 	pw_store_close(&st);
 	free(files);
+	free(touched);
 	return rc;
 }
 
@@ -247,6 +337,156 @@ cday_cmp(const void *a, const void *b)
 	return x->day < y->day ? -1 : x->day > y->day;
 }
 
+static int
+state_hold_row(const struct pw_chold_row *h, void *arg)
+{
+	char d[32], rate[32];
+
+	(void)arg;
+	if (strcmp(h->action, "hold") == 0)
+		printf("hold: %s hold by %s (%lld / %lld = %s)\n",
+		    date_of(d, sizeof(d), h->time), h->actor,
+		    (long long)h->complaints, (long long)h->delivered,
+		    pw_crate_format(rate, sizeof(rate), h->complaints,
+		    h->delivered));
+	else
+		printf("hold: %s release by %s%s%s\n",
+		    date_of(d, sizeof(d), h->time), h->actor,
+		    h->note ? ": " : "", h->note ? h->note : "");
+	return 0;
+}
+
+/* report_state - the organisation's rate now against its thresholds,
+   whether it is held, and every hold and release; 0 or -1 */
+static int
+report_state(const struct pw_config *cfg, struct pw_store *st,
+    const char *name)
+{
+	static const struct pw_services none = {
+	    .complaints = {{1000, 3000, 1000}, 60}};	/* snapshot.c's */
+	const struct pw_services *svc = cfg ? pw_services(cfg) : &none;
+	const struct pw_org *o = svc->orgs ? pw_orgs_by_name(svc->orgs, name) :
+	    NULL;
+	struct pw_org bare = {0};
+	struct pw_crate_limits lim;
+	struct pw_crate_eval e;
+	char d[32], rate[32], w[16], h[16];
+
+	if (o == NULL) {	/* not (or no longer) in the file: defaults */
+		bare.name = (char *)name;
+		bare.complaint_warn_ppm = bare.complaint_hold_ppm =
+		    PW_RATE_UNSET;
+		o = &bare;
+	}
+	pw_crate_limits_of(o, &svc->complaints.def, &lim);
+	if (pw_crate_eval_org(st, o, &svc->complaints.def, time(NULL),
+	    &e) < 0)
+		return -1;
+	pw_crate_format(rate, sizeof(rate), e.complaints, e.delivered);
+	if (e.held)
+		printf("state: held since %s (commercial mail %s until "
+		    "postwarden-ctl complaints release --org %s)\n",
+		    date_of(d, sizeof(d), e.held_at),
+		    svc->hold_action == PW_CHOLD_QUARANTINE ?
+			"goes to the hold queue" : "is tempfailed", name);
+	else
+		printf("state: %s\n", pw_crate_level_name(e.level));
+	printf("rate: %s (%lld complaints / %lld commercial recipients "
+	    "delivered since %s); warn %s, hold %s, minimum %ld\n", rate,
+	    (long long)e.complaints, (long long)e.delivered,
+	    date_of(d, sizeof(d), e.since),
+	    pw_rate_format(w, sizeof(w), lim.warn_ppm),
+	    pw_rate_format(h, sizeof(h), lim.hold_ppm), lim.min_delivered);
+	return pw_store_chold_list(st, name, state_hold_row, NULL);
+}
+
+/* ---- release ------------------------------------------------------------ */
+
+static int
+release(struct pw_ctl *ctl, int argc, char **argv)
+{
+	const char *org = NULL, *spec = NULL, *by = NULL, *note = NULL;
+	const struct pw_services *svc;
+	struct pw_chold_row row = {0};
+	struct pw_crate_eval e;
+	struct pw_config *cfg;
+	struct pw_store *st;
+	struct pw_org bare = {0};
+	const struct pw_org *o;
+	char who[320], d[32], d2[32];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--org") == 0 && i + 1 < argc)
+			org = argv[++i];
+		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+			spec = argv[++i];
+		else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
+			by = argv[++i];
+		else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+			note = argv[++i];
+		else {
+			pw_ctl_error("complaints", "release: bad argument "
+			    "\"%s\"", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (org == NULL || !pw_ctl_name_ok(org, false)) {
+		pw_ctl_error("complaints", "release: --org ORG is required");
+		return EX_USAGE;
+	}
+	if ((cfg = pw_ctl_config(ctl)) == NULL)
+		return EX_CONFIG;
+	svc = pw_services(cfg);
+	if (svc->orgs == NULL || (o = pw_orgs_by_name(svc->orgs, org)) ==
+	    NULL) {
+		/* a hold of an organisation since removed from the file can
+		   still be released */
+		bare.name = (char *)org;
+		bare.complaint_warn_ppm = bare.complaint_hold_ppm =
+		    PW_RATE_UNSET;
+		o = &bare;
+	}
+	if ((st = pw_ctl_open_store(ctl, spec, "complaints", false)) == NULL)
+		return 1;
+	if (pw_crate_eval_org(st, o, &svc->complaints.def, time(NULL),
+	    &e) < 0) {
+		pw_ctl_error("complaints", "%s", pw_store_strerror());
+		pw_store_close(&st);
+		return EX_TEMPFAIL;
+	}
+	if (!e.held) {
+		printf("%s: not held: nothing to release\n", org);
+		pw_store_close(&st);
+		return 0;
+	}
+	if (by == NULL) {
+		whoami(who, sizeof(who));
+		by = who;
+	}
+	row.time = time(NULL);
+	row.org = org;
+	row.action = "release";
+	row.since = e.held_at;
+	row.actor = by;
+	row.note = note;
+	if (pw_store_chold_add(st, &row) < 0) {
+		const char *why = pw_store_strerror();
+
+		pw_ctl_error("complaints", "%s%s", why,
+		    strstr(why, "row-level security") != NULL ?
+			" (a release needs the store's owner role, "
+			"postwarden_owner: give --store with its URI)" : "");
+		pw_store_close(&st);
+		return strstr(why, "row-level security") ? 1 : EX_TEMPFAIL;
+	}
+	printf("%s: released by %s at %s (held since %s); commercial mail "
+	    "flows again within %lds on every host\n", org, by,
+	    date_of(d, sizeof(d), row.time), date_of(d2, sizeof(d2),
+	    e.held_at), svc->complaints.interval);
+	pw_store_close(&st);
+	return 0;
+}
+
 /*
  * report --org ORG: per UTC day the complaints, the commercial recipients
  * delivered and the rate; then each complaint with the recipient's
@@ -258,6 +498,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	const char *org = NULL, *spec = NULL;
 	struct pw_audit_filter f = {NULL, NULL, PW_NOTIME, PW_NOTIME};
 	struct crep r = {0};
+	struct pw_config *cfg;
 	struct pw_store *st;
 	int rc;
 
@@ -276,6 +517,12 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		pw_ctl_error("complaints", "report: --org ORG is required");
 		return EX_USAGE;
 	}
+	/* the thresholds are the configuration's; a report with --store
+	   alone and no configuration file shows them at their defaults */
+	cfg = NULL;
+	if ((ctl->config_given || access(ctl->config_path, R_OK) == 0) &&
+	    (cfg = pw_ctl_config(ctl)) == NULL)
+		return EX_CONFIG;
 	if ((st = pw_ctl_open_store(ctl, spec, "complaints", true)) == NULL)
 		return 1;
 	f.org = org;
@@ -326,6 +573,8 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		    r.rows[i].status, r.rows[i].source,
 		    pw_consent_state_name(cr.state));
 	}
+	if (rc == 0)
+		rc = report_state(cfg, st, org);
 	pw_store_close(&st);
 	for (size_t i = 0; i < r.nrows; i++) {
 		free((char *)r.rows[i].address);
@@ -348,7 +597,9 @@ pw_ctl_complaints(struct pw_ctl *ctl, int argc, char **argv)
 		return import(ctl, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report(ctl, argc - 1, argv + 1);
-	pw_ctl_error("complaints", "expected: import [--store SPEC] FILE... "
-	    "or report --org ORG");
+	if (argc >= 2 && strcmp(argv[1], "release") == 0)
+		return release(ctl, argc - 1, argv + 1);
+	pw_ctl_error("complaints", "expected: import [--store SPEC] FILE..., "
+	    "report --org ORG or release --org ORG");
 	return EX_USAGE;
 }

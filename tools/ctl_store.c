@@ -28,8 +28,24 @@
 #include "store/store.h"
 
 struct counts {
-	int64_t consent, suppression, audit, dmarc;
+	int64_t consent, suppression, audit, dmarc, feedback, cholds;
 };
+
+static int
+count_fb(const struct pw_feedback_row *r, void *ctx)
+{
+	(void)r;
+	((struct counts *)ctx)->feedback++;
+	return 0;
+}
+
+static int
+count_chold(const struct pw_chold_row *r, void *ctx)
+{
+	(void)r;
+	((struct counts *)ctx)->cholds++;
+	return 0;
+}
 
 static int
 count_consent(const struct pw_consent_record *r, void *ctx)
@@ -72,7 +88,10 @@ store_counts(struct pw_store *s, struct counts *c)
 	return pw_store_consent_export(s, NULL, NULL, count_consent, c) < 0 ||
 		       pw_store_suppression_list(s, NULL, count_supp, c) < 0 ||
 		       pw_store_audit_list(s, &all, count_audit, c) < 0 ||
-		       pw_store_dmarc_list(s, count_dmarc, c) < 0
+		       pw_store_dmarc_list(s, count_dmarc, c) < 0 ||
+		       pw_store_feedback_list(s, NULL, PW_NOTIME, PW_NOTIME,
+			   count_fb, c) < 0 ||
+		       pw_store_chold_list(s, NULL, count_chold, c) < 0
 		   ? -1
 		   : 0;
 }
@@ -188,8 +207,10 @@ store_copy(int argc, char **argv)
 		hex(hd, hexs);
 		printf("copied %" PRId64 " consent events, %" PRId64
 		    " suppressions, %" PRId64 " audit rows, %" PRId64
-		    " DMARC rows\naudit chain verified, head %s\n",
-		    cd.consent, cd.suppression, cd.audit, cd.dmarc, hexs);
+		    " DMARC rows, %" PRId64 " feedback rows, %" PRId64
+		    " complaint holds\naudit chain verified, head %s\n",
+		    cd.consent, cd.suppression, cd.audit, cd.dmarc,
+		    cd.feedback, cd.cholds, hexs);
 		rc = 0;
 	}
 	pw_store_close(&dst);

@@ -438,8 +438,13 @@ pw_config_load(const char *path, const struct pw_config_owner *own,
 	for (size_t i = 0; !owner_bad[0] && i < nown; i++) {
 		char *err = NULL;
 
-		if (owner_bad[i + 1])
+		if (owner_bad[i + 1]) {
+			/* a bad key of an owner the later ones depend on
+			   (the services): they would find no conf */
+			if (own[i].needed)
+				break;
 			continue;
+		}
 		if (own[i].init != NULL && own[i].init(cfg, cfg->settings[i],
 		    &cfg->conf[i], &err) < 0) {
 			pw_buf_printf(errors, "%s\n", err ? err :

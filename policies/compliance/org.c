@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "compliance/complaint_rate.h"
 #include "compliance/org.h"
 #include "parsers/addrnorm.h"
 
@@ -70,52 +71,63 @@ enum key_type {
 	K_QLIMIT,	/* a quota: 1..10^12 (long long) */
 	K_QUNIT,	/* messages | recipients */
 	K_QMONTH,	/* reject | tempfail */
+	K_COUNT,	/* a whole number, okey.min..okey.max */
+	K_RATE,		/* a percentage "0.3%" or off (complaint_rate.h) */
 };
 
 struct okey {
 	const char	*name;
 	enum key_type	 type;
 	size_t		 off;	/* into struct pw_org; mode: rule index */
+	long		 min, max;	/* K_COUNT */
 };
 
 #define OFF(m) offsetof(struct pw_org, m)
 
 static const struct okey okeys[] = {
-    {"domains", K_DOMAINS, OFF(domains)},
-    {"sasl_logins", K_LOGINS, OFF(sasl_logins)},
-    {"envelope_domains", K_DOMAINS, OFF(envelope_domains)},
-    {"from_domains", K_DOMAINS, OFF(from_domains)},
-    {"default_class", K_CLASS, OFF(default_class)},
-    {"business_name", K_STR, OFF(business_name)},
-    {"mailing_address", K_STR, OFF(mailing_address)},
-    {"contact_phone", K_STR, OFF(contact_phone)},
-    {"contact_email", K_EMAIL, OFF(contact_email)},
-    {"contact_url", K_URL, OFF(contact_url)},
-    {"identification_url", K_URL, OFF(identification_url)},
-    {"unsubscribe_url", K_HTTPS, OFF(unsubscribe_url)},
-    {"unsubscribe_mailto", K_EMAIL, OFF(unsubscribe_mailto)},
-    {"token_key_id", K_KID, OFF(token_key_id)},
-    {"unsub_mode", K_MODE, PW_RULE_UNSUB},
-    {"identification_mode", K_MODE, PW_RULE_IDENT},
-    {"consent_mode", K_MODE, PW_RULE_CONSENT},
-    {"class_header_mode", K_MODE, PW_RULE_CLASS_HEADER},
-    {"multi_recipient", K_MULTI, OFF(multi_recipient)},
-    {"missing_consent", K_NOCONSENT, OFF(missing_consent)},
-    {"unsub_invalid", K_UNSUBINV, OFF(unsub_invalid)},
-    {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action)},
-    {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from)},
-    {"complaints_address", K_EMAIL, OFF(complaints_address)},
-    {"sender_binding", K_MODE, PW_RULE_SENDER_BINDING},
-    {"sender_binding_internal", K_BOOL, OFF(bind_internal)},
-    {"send_as", K_SENDAS, OFF(send_as)},
-    {"class_header_from", K_CLASSHDR, OFF(class_header_from)},
-    {"quota_hour", K_QLIMIT, OFF(quota[PW_QUOTA_HOUR])},
-    {"quota_day", K_QLIMIT, OFF(quota[PW_QUOTA_DAY])},
-    {"quota_month", K_QLIMIT, OFF(quota[PW_QUOTA_MONTH])},
-    {"quota_unit", K_QUNIT, OFF(quota_unit)},
-    {"quota_mode", K_MODE, PW_RULE_QUOTA},
-    {"quota_month_action", K_QMONTH, OFF(quota_month_action)},
-    {NULL, K_STR, 0},
+    {"domains", K_DOMAINS, OFF(domains), 0, 0},
+    {"sasl_logins", K_LOGINS, OFF(sasl_logins), 0, 0},
+    {"envelope_domains", K_DOMAINS, OFF(envelope_domains), 0, 0},
+    {"from_domains", K_DOMAINS, OFF(from_domains), 0, 0},
+    {"default_class", K_CLASS, OFF(default_class), 0, 0},
+    {"business_name", K_STR, OFF(business_name), 0, 0},
+    {"mailing_address", K_STR, OFF(mailing_address), 0, 0},
+    {"contact_phone", K_STR, OFF(contact_phone), 0, 0},
+    {"contact_email", K_EMAIL, OFF(contact_email), 0, 0},
+    {"contact_url", K_URL, OFF(contact_url), 0, 0},
+    {"identification_url", K_URL, OFF(identification_url), 0, 0},
+    {"unsubscribe_url", K_HTTPS, OFF(unsubscribe_url), 0, 0},
+    {"unsubscribe_mailto", K_EMAIL, OFF(unsubscribe_mailto), 0, 0},
+    {"token_key_id", K_KID, OFF(token_key_id), 0, 0},
+    {"unsub_mode", K_MODE, PW_RULE_UNSUB, 0, 0},
+    {"identification_mode", K_MODE, PW_RULE_IDENT, 0, 0},
+    {"consent_mode", K_MODE, PW_RULE_CONSENT, 0, 0},
+    {"class_header_mode", K_MODE, PW_RULE_CLASS_HEADER, 0, 0},
+    {"multi_recipient", K_MULTI, OFF(multi_recipient), 0, 0},
+    {"missing_consent", K_NOCONSENT, OFF(missing_consent), 0, 0},
+    {"unsub_invalid", K_UNSUBINV, OFF(unsub_invalid), 0, 0},
+    {"unsubscribe_mailto_action", K_MAILTOACT, OFF(mailto_action), 0, 0},
+    {"unsubscribe_mailto_from", K_BOOL, OFF(mailto_from), 0, 0},
+    {"complaints_address", K_EMAIL, OFF(complaints_address), 0, 0},
+    /* this organisation's own feedback-loop limits (postwarden.conf has
+       the defaults) */
+    {"bounce_soft_limit", K_COUNT, OFF(bounce_soft_limit), 1, 1000},
+    {"bounce_soft_days", K_COUNT, OFF(bounce_soft_days), 1, 365},
+    {"complaint_rate_warn", K_RATE, OFF(complaint_warn_ppm), 0, 0},
+    {"complaint_rate_hold", K_RATE, OFF(complaint_hold_ppm), 0, 0},
+    {"complaint_rate_min_messages", K_COUNT, OFF(complaint_min_delivered),
+	1, 100000000},
+    {"sender_binding", K_MODE, PW_RULE_SENDER_BINDING, 0, 0},
+    {"sender_binding_internal", K_BOOL, OFF(bind_internal), 0, 0},
+    {"send_as", K_SENDAS, OFF(send_as), 0, 0},
+    {"class_header_from", K_CLASSHDR, OFF(class_header_from), 0, 0},
+    {"quota_hour", K_QLIMIT, OFF(quota[PW_QUOTA_HOUR]), 0, 0},
+    {"quota_day", K_QLIMIT, OFF(quota[PW_QUOTA_DAY]), 0, 0},
+    {"quota_month", K_QLIMIT, OFF(quota[PW_QUOTA_MONTH]), 0, 0},
+    {"quota_unit", K_QUNIT, OFF(quota_unit), 0, 0},
+    {"quota_mode", K_MODE, PW_RULE_QUOTA, 0, 0},
+    {"quota_month_action", K_QMONTH, OFF(quota_month_action), 0, 0},
+    {NULL, K_STR, 0, 0, 0},
 };
 
 #define NKEYS	(sizeof(okeys) / sizeof(okeys[0]) - 1)
@@ -418,6 +430,28 @@ set_value(struct parse *p, int line, const struct okey *k, const char *val)
 			return;
 		}
 		break;
+	case K_COUNT: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (end == val || *end != '\0' || errno || v < k->min ||
+		    v > k->max) {
+			perr(p, line, "%s = %s: expected a number %ld..%ld",
+			    k->name, val, k->min, k->max);
+			return;
+		}
+		*(long *)at = v;
+		return;
+	}
+	case K_RATE: {
+		const char *why;
+
+		if (pw_rate_parse(val, (long *)at, &why) < 0)
+			perr(p, line, "%s = %s: %s", k->name, val, why);
+		return;
+	}
 	case K_STR:
 		break;
 	}
@@ -568,6 +602,8 @@ section_start(struct parse *p, int line, char *s)
 	o->where = pw_asprintf("%s:%d", p->path, line);
 	o->default_class = PW_CLASS_COMMERCIAL;	/* fail safe, §5.2 item 4 */
 	o->token_key_id = -1;
+	o->complaint_warn_ppm = PW_RATE_UNSET;
+	o->complaint_hold_ppm = PW_RATE_UNSET;
 	o->mode[PW_RULE_UNSUB] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_IDENT] = PW_MODE_ENFORCE;
 	o->mode[PW_RULE_CONSENT] = PW_MODE_ENFORCE;

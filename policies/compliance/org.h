@@ -127,6 +127,13 @@ struct pw_org {
 	/* Inbound ARF complaints (RFC 5965) to this address become
 	   suppressions (pol_feedback, issue 17).  NULL: none. */
 	char			*complaints_address;
+	/* Overrides of postwarden.conf's feedback-loop settings (0, or
+	   PW_RATE_UNSET for the rates: not set here). */
+	long			 bounce_soft_limit;
+	long			 bounce_soft_days;
+	long			 complaint_warn_ppm;	/* complaint_rate.h */
+	long			 complaint_hold_ppm;
+	long			 complaint_min_delivered;
 	/* Tenant binding (pol_classify, pol_dkim_sign). */
 	char			**send_as;	/* more addresses ("@" in
 						   them) and domains its

@@ -464,6 +464,38 @@ pw_store_suppression_reason(struct pw_store *s, int64_t id, char **reason_r)
 }
 
 int
+pw_store_chold_add(struct pw_store *s, struct pw_chold_row *row)
+{
+	if (s->ops->chold_add == NULL) {
+		pw_store_set_error("%s: no complaint holds", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->chold_add(s, row);
+}
+
+int
+pw_store_chold_list(struct pw_store *s, const char *org,
+    int (*cb)(const struct pw_chold_row *, void *), void *ctx)
+{
+	if (s->ops->chold_list == NULL) {
+		pw_store_set_error("%s: no complaint holds", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->chold_list(s, org, cb, ctx);
+}
+
+int
+pw_store_complaint_counts(struct pw_store *s, const char *org, time_t since,
+    int (*cb)(const char *, int64_t, int64_t, void *), void *ctx)
+{
+	if (s->ops->complaint_counts == NULL) {
+		pw_store_set_error("%s: no complaint counts", s->ops->scheme);
+		return -1;
+	}
+	return s->ops->complaint_counts(s, org, since, cb, ctx);
+}
+
+int
 pw_store_copy(struct pw_store *dst, struct pw_store *src)
 {
 	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||

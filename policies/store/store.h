@@ -217,6 +217,21 @@ struct pw_quota_sum {
 	int64_t		 recipients;
 };
 
+/* A complaint-rate hold of an organisation's commercial mail, or its
+   release (issue 17: compliance/complaint_watch.h), append-only: an
+   organisation is held from a "hold" row until a later "release" row. */
+struct pw_chold_row {
+	int64_t		 id;		/* set by the store */
+	time_t		 time;
+	const char	*org;
+	const char	*action;	/* hold | release */
+	int64_t		 complaints;	/* what the hold was decided on */
+	int64_t		 delivered;	/* (0 for a release) */
+	time_t		 since;		/* start of the counted window */
+	const char	*actor;		/* postwarden@HOST, or the admin */
+	const char	*note;		/* may be NULL */
+};
+
 /* Which audit rows to list; NULL strings and PW_NOTIME times match all. */
 struct pw_audit_filter {
 	const char	*org;
@@ -285,6 +300,13 @@ struct pw_store_ops {
 	int	(*quota_sum)(struct pw_store *, const char *org, time_t since,
 		    time_t until,
 		    int (*cb)(const struct pw_quota_sum *, void *), void *ctx);
+	/* Optional (issue 17, complaint-rate holds). */
+	int	(*chold_add)(struct pw_store *, struct pw_chold_row *);
+	int	(*chold_list)(struct pw_store *, const char *org,
+		    int (*cb)(const struct pw_chold_row *, void *), void *ctx);
+	int	(*complaint_counts)(struct pw_store *, const char *org,
+		    time_t since, int (*cb)(const char *org,
+		    int64_t complaints, int64_t delivered, void *), void *ctx);
 };
 
 /* Every store starts with this. */
@@ -427,10 +449,24 @@ int	pw_store_quota_add(struct pw_store *, const struct pw_quota_row *,
 int	pw_store_quota_sum(struct pw_store *, const char *org, time_t since,
 	    time_t until, int (*cb)(const struct pw_quota_sum *, void *),
 	    void *ctx);
+/* Complaint-rate holds (issue 17): append one row (sets id); list the
+   rows of org (NULL: of every org) in id order.  0 or -1.  In a
+   PostgreSQL store only the owner may add a "release" row (row-level
+   security: conf/postwarden-roles.sql). */
+int	pw_store_chold_add(struct pw_store *, struct pw_chold_row *);
+int	pw_store_chold_list(struct pw_store *, const char *org,
+	    int (*cb)(const struct pw_chold_row *, void *), void *ctx);
+/* Per organisation (org, or every one when NULL) with either: the
+   complaints (feedback rows of kind complaint) and the commercial
+   recipients delivered (audit rows class commercial, action delivered)
+   with time >= since, one call each, in org order.  0 or -1. */
+int	pw_store_complaint_counts(struct pw_store *, const char *org,
+	    time_t since, int (*cb)(const char *org, int64_t complaints,
+	    int64_t delivered, void *), void *ctx);
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their
-   ids and hashes.  0 or -1 (nothing written). */
+   ids and hashes; feedback rows and complaint holds their ids.  0 or -1 (nothing written). */
 int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
 
 /* For backends, building a struct pw_consent_events: push appends one

@@ -22,7 +22,8 @@
  * feedback_event, issue 17; v3: the report columns of dmarc_eval,
  * nullable, issue 11; v4: dmarc_report_sent, and old dmarc_eval rows may
  * be deleted, issue 11; v5: microsecond twins of the recorded times,
- * issue 10; v6: quota_delta, issue 17).
+ * issue 10; v6: quota_delta, issue 17; v7: complaint_hold and an index
+ * on audit(time), issue 17).
  * Consent events, suppressions, audit and DMARC rows are append-only:
  * triggers refuse UPDATE and DELETE (defence against mistakes; the audit
  * hash chain is what detects deliberate edits).  The one exception, from
@@ -45,7 +46,7 @@
 #include "base/util.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define PW_STR_(x)	#x
 #define PW_STR(x)	PW_STR_(x)
 
@@ -178,6 +179,19 @@ static const char schema_v6[] =
     "CREATE INDEX quota_delta_hour ON quota_delta(hour_start, org);"
     "CREATE INDEX quota_delta_org ON quota_delta(org, hour_start);"
     APPEND_ONLY("quota_delta") "PRAGMA user_version = 6;";
+/* Version 7 (issue 17): complaint-rate holds and their releases, and the
+   audit index the per-minute complaint-rate count walks (every
+   organisation's rows of the last day). */
+static const char schema_v7[] =
+    "CREATE TABLE complaint_hold ("
+    " id INTEGER PRIMARY KEY, time INTEGER NOT NULL, org TEXT NOT NULL,"
+    " action TEXT NOT NULL CHECK (action IN ('hold','release')),"
+    " complaints INTEGER NOT NULL DEFAULT 0,"
+    " delivered INTEGER NOT NULL DEFAULT 0, since INTEGER,"
+    " actor TEXT NOT NULL, note TEXT);"
+    "CREATE INDEX complaint_hold_org ON complaint_hold(org, id);"
+    "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);"
+    APPEND_ONLY("complaint_hold") "PRAGMA user_version = 7;";
 
 enum sq_stmt {
 	ST_BEGIN,
@@ -212,6 +226,9 @@ enum sq_stmt {
 	ST_QUOTA_INSERT,
 	ST_QUOTA_SUM_ORG,
 	ST_QUOTA_SUM_ALL,
+	ST_CHOLD_INSERT,
+	ST_CHOLD_LIST,
+	ST_CRATE_COUNTS,
 	ST_MAX
 };
 
@@ -267,8 +284,8 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_SUPP_REASON] = "SELECT reason FROM suppression WHERE id = ?",
     /* reports: a NULL bound is open */
     [ST_FB_LIST] = "SELECT id, time, org, address, kind, status, message_id, "
-		   "source, time_us FROM feedback_event WHERE org = ? AND "
-		   "(?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3) "
+		   "source, time_us FROM feedback_event WHERE (?1 IS NULL OR "
+		   "org = ?1) AND (?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3) "
 		   "ORDER BY id",
     [ST_SENT_INSERT] = "INSERT INTO dmarc_report_sent (time, report_id, "
 		       "domain, rua, period_begin, period_end, status, detail, "
@@ -287,6 +304,21 @@ static const char *const sq_sql[ST_MAX] = {
     [ST_QUOTA_SUM_ALL] = "SELECT org, sum(messages), sum(recipients) FROM "
 			 "quota_delta WHERE hour_start >= ?2 AND "
 			 "hour_start < ?3 GROUP BY org",
+    [ST_CHOLD_INSERT] = "INSERT INTO complaint_hold (id, time, org, action, "
+			"complaints, delivered, since, actor, note) VALUES "
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_CHOLD_LIST] = "SELECT id, time, org, action, complaints, delivered, "
+		      "since, actor, note FROM complaint_hold WHERE "
+		      "(?1 IS NULL OR org = ?1) ORDER BY id",
+    /* complaint_watch: one pass over the last day of both tables */
+    [ST_CRATE_COUNTS] = "SELECT org, sum(c), sum(d) FROM ("
+			"SELECT org, count(*) AS c, 0 AS d FROM feedback_event "
+			"WHERE kind = 'complaint' AND time >= ?1 AND "
+			"(?2 IS NULL OR org = ?2) GROUP BY org UNION ALL "
+			"SELECT org, 0, count(*) FROM audit WHERE time >= ?1 "
+			"AND action = 'delivered' AND class = 'commercial' AND "
+			"org IS NOT NULL AND (?2 IS NULL OR org = ?2) GROUP BY "
+			"org) GROUP BY org ORDER BY org",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -591,6 +623,9 @@ schema_init(struct sq_store *s, struct sq_conn *c, char **error_r)
 		goto fail;
 	if (version < 6 &&
 	    sqlite3_exec(c->db, schema_v6, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (version < 7 &&
+	    sqlite3_exec(c->db, schema_v7, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -915,6 +950,112 @@ sq_feedback_list(struct pw_store *base, const char *org, time_t since,
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail_put(s, c, "feedback: list");
+	conn_put(s, c);
+	return 0;
+}
+
+/* ---- complaint-rate holds (issue 17) ------------------------------------ */
+
+static int
+sq_chold_add(struct pw_store *base, struct pw_chold_row *row)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CHOLD_INSERT)) == NULL)
+		return sq_fail_put(s, c, "complaint hold");
+	/* an id is given by store copy only */
+	if (row->id > 0)
+		sqlite3_bind_int64(st, 1, row->id);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)row->time);
+	bind_text(st, 3, row->org);
+	bind_text(st, 4, row->action);
+	sqlite3_bind_int64(st, 5, row->complaints);
+	sqlite3_bind_int64(st, 6, row->delivered);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)row->since);
+	bind_text(st, 8, row->actor);
+	bind_text(st, 9, row->note);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return sq_fail_put(s, c, "complaint hold");
+	}
+	row->id = (int64_t)sqlite3_last_insert_rowid(c->db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_chold_list(struct pw_store *base, const char *org,
+    int (*cb)(const struct pw_chold_row *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_chold_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CHOLD_LIST)) == NULL)
+		return sq_fail_put(s, c, "complaint hold: list");
+	bind_text(st, 1, org);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.time = (time_t)sqlite3_column_int64(st, 1);
+		r.org = col_text(st, 2);
+		r.action = col_text(st, 3);
+		r.complaints = sqlite3_column_int64(st, 4);
+		r.delivered = sqlite3_column_int64(st, 5);
+		r.since = (time_t)sqlite3_column_int64(st, 6);
+		r.actor = col_text(st, 7);
+		r.note = col_text(st, 8);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "complaint hold: list");
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_complaint_counts(struct pw_store *base, const char *org, time_t since,
+    int (*cb)(const char *, int64_t, int64_t, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_CRATE_COUNTS)) == NULL)
+		return sq_fail_put(s, c, "complaint counts");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	bind_text(st, 2, org);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cb(col_text(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "complaint counts");
 	conn_put(s, c);
 	return 0;
 }
@@ -1517,4 +1658,7 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_expire = sq_dmarc_expire,
     .quota_add = sq_quota_add,
     .quota_sum = sq_quota_sum,
+    .chold_add = sq_chold_add,
+    .chold_list = sq_chold_list,
+    .complaint_counts = sq_complaint_counts,
 };

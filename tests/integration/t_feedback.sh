@@ -50,6 +50,9 @@ unsubscribe_mailto = unsubscribe@acme.test
 class_header_mode = off
 missing_consent = refuse_at_rcpt
 complaints_address = fbl@acme.test
+# its own soft-bounce limits win over postwarden.conf's (5 in 7 days)
+bounce_soft_limit = 2
+bounce_soft_days = 3
 EOF
 "$PW_CTL" token newkey --ring "$RING" >/dev/null || pw_bail "key ring created"
 [ -z "$PW_USER" ] || chown "$PW_USER" "$RING"
@@ -58,7 +61,7 @@ pw_keytable sel1._domainkey.acme.test acme.test sel1 "$key"
 pw_signing '*@acme.test' sel1._domainkey.acme.test
 pw_conf "organisations = file:$T/pw/organisations.conf"
 pw_conf "unsubscribe_keys = $RING"
-pw_conf "bounce_soft_limit = 2"
+pw_conf "bounce_soft_limit = 5"
 pw_write_conf
 # Postfix's bounces pass the milters; one delivery try, then a bounce
 pw_pf_conf "internal_mail_filter_classes = bounce"
@@ -96,12 +99,12 @@ check "hard: the next message to the address is refused at RCPT" \
     grep -q '<\*\* *550 5.7.1 <sink-reject-hard@remote.test>: consent for acme withdrawn on [0-9-]*: the address bounced$' "$PW_SWAKS"
 
 # 2. soft bounce (4.2.2 mailbox full, expired after one try): counted,
-#    not suppressed (bounce_soft_limit = 2)
+#    not suppressed (acme's own bounce_soft_limit = 2 in 3 days)
 acme sink-reject-soft@remote.test
 check "soft: accepted by Postfix" test -n "$PW_QID"
 wait_log "feedback: org=acme <sink-reject-soft@remote.test> status=4.2.2: soft bounce 1 of 2" ||
     diag "$(grep feedback "$T/pw/log" | tail -5)" "$(grep sink-reject-soft "$T/pf/maillog" | tail -3)"
-check "soft: counted (1 of 2)" grep -q 'soft bounce 1 of 2 in 7 days' "$T/pw/log"
+check "soft: counted (1 of 2, acme's own limit)" grep -q 'soft bounce 1 of 2 in 3 days' "$T/pw/log"
 check "soft: not suppressed" test "$(q "SELECT count(*) FROM suppression WHERE address = 'sink-reject-soft@remote.test'")" = 0
 acme sink-reject-soft@remote.test
 check "soft: the next message is still accepted" test -n "$PW_QID"
@@ -109,7 +112,7 @@ check "soft: the next message is still accepted" test -n "$PW_QID"
 wait_log "soft bounce 2 of 2" ||
     diag "$(grep feedback "$T/pw/log" | tail -5)"
 wait_log "<sink-reject-soft@remote.test>: suppressed (bounce)" 50
-check "soft: the second soft bounce within 7 days suppresses" \
+check "soft: the second soft bounce within 3 days suppresses" \
     test "$(q "SELECT count(*) FROM suppression WHERE address = 'sink-reject-soft@remote.test' AND reason = 'bounce'")" = 1
 check "soft: two feedback_event rows" \
     test "$(q "SELECT count(*) FROM feedback_event WHERE address = 'sink-reject-soft@remote.test' AND kind = 'bounce_soft'")" = 2

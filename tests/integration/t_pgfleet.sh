@@ -8,7 +8,11 @@
 #     recipient is refused by both MTAs;
 #   - both MTAs writing audit rows at the same time: one chain, ids 1..n
 #     without gaps, `audit verify` intact as postwarden_reader, and
-#     `audit report` lists the rows of both MTAs.
+#     `audit report` lists the rows of both MTAs;
+#   - complaints over complaint_rate_hold: a milter holds acme in the
+#     store and both MTAs tempfail its commercial mail; complaints
+#     release as postwarden_milter is refused (row-level security), as
+#     the owner it works: both MTAs deliver again, no restart.
 # MTA 1 is lib.sh's (PW_PORT_BASE+25, $T/pf, $T/pw); MTA 2 listens on
 # PW_PORT_BASE+35 with $T/pf2 and $T/pw2; both relay to the same sink.
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +55,8 @@ pw_keytable sel1._domainkey.acme.test acme.test sel1 "$key"
 pw_signing '*@acme.test' sel1._domainkey.acme.test
 pw_conf "organisations = file:$T/pw/organisations.conf"
 pw_conf "unsubscribe_keys = $RING"
+pw_conf "complaint_rate_min_messages = 2"
+pw_conf "complaint_rate_interval = 1s"
 
 # consent recorded once, for both MTAs
 ctl consent add alice@remote.test --org acme --type express --source web_form \
@@ -203,5 +209,39 @@ for i in $(seq 1 100); do
 done
 check "burst: every accepted message delivered" \
     test "$(grep -c 'status=sent' "$T/pf/maillog" "$T/pf2/maillog" | awk -F: '{ s += $2 } END { print s }')" -ge 18
+
+# 4. complaint-rate hold, fleet-wide: 5 complaints (as the milter's role
+#    writes them) against ~18 delivered is over 0.3%
+now=$(date +%s)
+for i in 1 2 3 4 5; do
+	pg_sql postwarden_milter "INSERT INTO feedback_event (time, org, address, kind, status, source) VALUES ($now, 'acme', 'r$i@remote.test', 'complaint', 'abuse', 'arf')" >/dev/null
+done
+for i in $(seq 1 50); do
+	[ "$(q "SELECT count(*) FROM complaint_hold WHERE action = 'hold'")" -ge 1 ] && break
+	sleep 0.1
+done
+check "hold: a milter held acme in the store (as postwarden_milter)" \
+    test "$(q "SELECT count(*) FROM complaint_hold WHERE action = 'hold' AND actor LIKE 'postwarden@%'")" -ge 1
+sleep 1.5	# both watchers have read it
+acme "$PW_SMTP_PORT" r6@remote.test
+check "hold: MTA 1 tempfails acme's commercial mail" \
+    grep -q '<\*\* *451 4.7.1 commercial mail of acme is held' "$PW_SWAKS"
+check "hold: at RCPT (class known at MAIL FROM): the body is not sent" \
+    bash -c "grep -q '^ -> RCPT TO' '$PW_SWAKS' && ! grep -q '^ -> DATA' '$PW_SWAKS'"
+check "hold: audited tempfail_rcpt with the reason" \
+    test "$(q "SELECT action || '|' || reason FROM audit WHERE recipient = 'r6@remote.test' ORDER BY id DESC LIMIT 1")" = "tempfail_rcpt|commercial mail of acme is held: too many complaints (an administrator must release it)"
+acme "$P2" r6@remote.test
+check "hold: MTA 2 too" grep -q '<\*\* *451 4.7.1 commercial mail of acme is held' "$PW_SWAKS"
+out=$("$PW_CTL" -c "$T/pw/postwarden.conf" complaints release --org acme --store "$PW_PG_MILTER_URI" 2>&1)
+rc=$?
+check "release as postwarden_milter: refused (exit 1), names the owner role" \
+    test $rc = 1 -a -n "$(grep "needs the store's owner role" <<<"$out")" || diag "$out"
+out=$("$PW_CTL" -c "$T/pw/postwarden.conf" complaints release --org acme --by alice --store "$PW_PG_OWNER_URI" 2>&1)
+check "release as the owner: done" grep -q '^acme: released by alice' <<<"$out" || diag "$out"
+sleep 1.5
+acme "$PW_SMTP_PORT" r6@remote.test
+check "released: MTA 1 delivers acme's commercial mail again" pw_wait_sent "$PW_QID"
+acme "$P2" r7@remote.test
+check "released: MTA 2 too, no restart" sent2 "$PW_QID"
 
 pw_done

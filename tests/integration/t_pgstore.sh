@@ -242,11 +242,19 @@ check "store down at start: delivered once it is back (try $i), same process" \
 "$PW_CTL" consent add zoe@remote.test --org acme --type express \
     --source import --store "sqlite:$T/copy.db" >/dev/null
 "$PW_CTL" consent withdraw zoe@remote.test --org acme --store "sqlite:$T/copy.db" >/dev/null
+# feedback rows and a complaint hold and release go along (issue 17)
+sqlite3 "$T/copy.db" "INSERT INTO feedback_event (time, org, address, kind, status, source) VALUES (1767952800, 'acme', 'zoe@remote.test', 'complaint', 'abuse', 'import'), (1767952801, 'acme', 'zoe@remote.test', 'bounce_soft', '4.2.2', 'dsn'); INSERT INTO complaint_hold (time, org, action, complaints, delivered, since, actor) VALUES (1767952802, 'acme', 'hold', 3, 10, 1767866402, 'postwarden@mx1'), (1767952803, 'acme', 'release', 0, 0, 1767952802, 'alice@mx1')"
 pg_sql "CREATE DATABASE pwcopy OWNER postwarden_owner" >/dev/null
 DST="postgresql://postwarden_owner@127.0.0.1:$PW_PG_PORT/pwcopy?sslmode=disable&passfile=$PW_PG_PASSFILE"
 out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
 check "store copy sqlite -> postgresql" grep -q 'audit chain verified' <<<"$out" || diag "$out"
 check "store copy: counts" grep -q 'copied 1 consent events, 1 suppressions' <<<"$out"
+check "store copy: feedback rows and complaint holds counted" \
+    grep -q ' DMARC rows, 2 feedback rows, 2 complaint holds$' <<<"$out" || diag "$out"
+check "store copy: the holds in PostgreSQL, ids and actors kept" \
+    test "$(PW_PG_DB=pwcopy pg_sql "SELECT string_agg(id || ':' || action || ':' || actor, ',' ORDER BY id) FROM complaint_hold")" = "1:hold:postwarden@mx1,2:release:alice@mx1"
+check "store copy: the feedback rows in PostgreSQL" \
+    test "$(PW_PG_DB=pwcopy pg_sql "SELECT string_agg(id || ':' || kind, ',' ORDER BY id) FROM feedback_event")" = "1:complaint,2:bounce_soft"
 out=$("$PW_CTL" consent show zoe@remote.test --org acme --store "$DST" 2>&1)
 check "store copy: the copy answers withdrawn" grep -qi 'withdrawn' <<<"$out" || diag "$out"
 out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)

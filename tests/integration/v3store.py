@@ -39,7 +39,9 @@ DOWNGRADE = ("ALTER TABLE audit DROP COLUMN time_us",
              "ALTER TABLE suppression DROP COLUMN requested_us",
              "ALTER TABLE feedback_event DROP COLUMN time_us",
              "ALTER TABLE dmarc_eval DROP COLUMN time_us",
-             "DROP TABLE quota_delta")
+             "DROP TABLE quota_delta",
+             "DROP TABLE complaint_hold",
+             "DROP INDEX audit_time")
 # ... and version 4 (issue 11: dmarc_report_sent; old dmarc_eval rows
 # deletable), back to the version 3 triggers, one list per backend
 DOWNGRADE_V4_SQ = ("DROP TABLE dmarc_report_sent",

@@ -30,6 +30,16 @@ static const struct {
 	{"dkim_key_table = file:/nonexistent\n", "dkim_key_table and dkim_signing_table go together"},
 	{"on_internal_error = accept\n", NULL},
 	{"Bad-Name = 1\n", ":1: bad parameter name \"Bad-Name\""},
+	/* the services' own keys (issue 17): a bad one is an error, not a
+	   crash of the checks that take the services */
+	{"complaint_hold_action = park\n", ":1: complaint_hold_action = park: "
+	    "not one of the allowed values (tempfail | hold)"},
+	{"complaint_rate_interval = 0\n", ":1: complaint_rate_interval = 0: "
+	    "value out of range"},
+	{"complaint_rate_hold = 0.3\n", ":1: complaint_rate_hold = 0.3: "
+	    "expected a percentage with its % sign"},
+	{"complaint_rate_warn = off\ncomplaint_rate_hold = 2.5%\n"
+	    "complaint_hold_action = hold\n", NULL},
 };
 
 static void

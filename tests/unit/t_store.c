@@ -86,7 +86,7 @@ pg_reset(PGconn *db)
 {
 	PGresult *r = PQexec(db,
 	    "DROP TABLE IF EXISTS pw_schema, consent_event, suppression, "
-	    "audit, dmarc_eval, feedback_event, dmarc_report_sent, quota_delta CASCADE; "
+	    "audit, dmarc_eval, feedback_event, dmarc_report_sent, quota_delta, complaint_hold CASCADE; "
 	    "DROP FUNCTION IF EXISTS pw_append_only() CASCADE; "
 	    "DROP FUNCTION IF EXISTS pw_dmarc_keep() CASCADE");
 
@@ -264,7 +264,7 @@ t_schema(void **state)
 	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 6);
+	assert_int_equal(sqlite3_column_int(st, 0), 7);
 	sqlite3_finalize(st);
 	/* a file from a newer postwarden is refused */
 	assert_int_equal(
@@ -1414,6 +1414,8 @@ t_feedback(void **state)
 	V6_DROP
 /* ... and quota_delta of version 6 (issue 17, sending quotas) */
 #define V6_DROP "DROP TABLE quota_delta;"
+/* ... and complaint_hold of version 7 (issue 17) */
+#define V7_DROP "DROP TABLE complaint_hold; DROP INDEX audit_time;"
 
 /* A version 1 store (before issues 17 and 11) is migrated by store init
    only, on both backends (the daemons refuse it and name the command);
@@ -1436,10 +1438,10 @@ t_migrate_v1(void **state)
 	pw_store_close(&f->store);
 	{
 		char *v3sq = V3_DROP_SQ, *v3pg = V3_DROP_PG;
-		char *sq = pw_asprintf(V5_DROP "%s %s %s PRAGMA user_version = 1",
-		    V4_DROP_SQ, v3sq, V2_DROP_SQ);
-		char *pg = pw_asprintf(V5_DROP "%s %s %s UPDATE pw_schema SET "
-		    "version = 1", V4_DROP_PG, v3pg, V2_DROP_PG);
+		char *sq = pw_asprintf(V7_DROP V5_DROP "%s %s %s PRAGMA "
+		    "user_version = 1", V4_DROP_SQ, v3sq, V2_DROP_SQ);
+		char *pg = pw_asprintf(V7_DROP V5_DROP "%s %s %s UPDATE "
+		    "pw_schema SET version = 1", V4_DROP_PG, v3pg, V2_DROP_PG);
 
 		assert_int_equal(sql(f, sq, pg), 0);
 		free(sq);
@@ -1462,6 +1464,16 @@ t_migrate_v1(void **state)
 	r.source = "arf";
 	assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
 	assert_int_equal(count(f, "feedback_event"), 1);
+	{
+		struct pw_chold_row h = {0};
+
+		h.time = T("2025-03-02");
+		h.org = "acme";
+		h.action = "hold";
+		h.actor = "t";
+		assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+		assert_int_equal(count(f, "complaint_hold"), 1);
+	}
 }
 
 /* ---- issue 17: sending quota deltas (schema version 6) ---------------- */
@@ -1568,8 +1580,8 @@ t_quota_migrate(void **state)
 	sup.requested_at = T("2025-01-01");
 	assert_int_equal(pw_store_suppression_add(f->store, &sup), 0);
 	pw_store_close(&f->store);
-	assert_int_equal(sql(f, V6_DROP " PRAGMA user_version = 5",
-	    V6_DROP " UPDATE pw_schema SET version = 5"), 0);
+	assert_int_equal(sql(f, V7_DROP V6_DROP " PRAGMA user_version = 5",
+	    V7_DROP V6_DROP " UPDATE pw_schema SET version = 5"), 0);
 	assert_int_equal(pw_store_open(f->spec, NULL, &s2, &err), -2);
 	assert_non_null(strstr(err, "schema version 5 is older"));
 	assert_non_null(strstr(err, "postwarden-ctl store init"));
@@ -1711,7 +1723,7 @@ t_dmarc_migrate_v1(void **state)
 		    "ALTER TABLE dmarc_eval DROP COLUMN pub_domain;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN pub_record;"
 		    "ALTER TABLE dmarc_eval DROP COLUMN discovery;"
-		    V2_DROP_SQ
+		    V2_DROP_SQ V7_DROP
 		    "PRAGMA user_version = 1;");
 		if (sqlite3_exec(db, drop, NULL, NULL, &err) != SQLITE_OK)
 			fail_msg("downgrade: %s", err);
@@ -1735,6 +1747,7 @@ t_dmarc_migrate_v1(void **state)
 		assert_int_equal(pgx(f->admin, V4_DROP_PG), 0);
 		assert_int_equal(pgx(f->admin, drop), 0);
 		assert_int_equal(pgx(f->admin, V2_DROP_PG), 0);
+		assert_int_equal(pgx(f->admin, V7_DROP), 0);
 		assert_int_equal(pgx(f->admin,
 		    "UPDATE pw_schema SET version = 1"), 0);
 		assert_int_equal(pw_store_open(f->spec, &o, &f->store, &err),
@@ -1774,8 +1787,8 @@ v3_store(struct fixture *f, unsigned char *old_head)
 	char hp[65], hh[65];
 
 	pw_store_close(&f->store);
-	assert_int_equal(sql(f, V6_DROP V5_DROP V4_DROP_SQ
-	    "PRAGMA user_version = 3;", V6_DROP V5_DROP V4_DROP_PG
+	assert_int_equal(sql(f, V7_DROP V6_DROP V5_DROP V4_DROP_SQ
+	    "PRAGMA user_version = 3;", V7_DROP V6_DROP V5_DROP V4_DROP_PG
 	    "UPDATE pw_schema SET version = 3"), 0);
 	for (int i = 1; i <= OLD_ROWS; i++) {
 		struct pw_audit_row row = {0};
@@ -2198,6 +2211,272 @@ t_roles_dmarc_pg(void **state)
 	assert_int_equal(count(f, "dmarc_eval"), 1);
 }
 
+/* ---- issue 17: complaint-rate holds and the counts behind them -------- */
+
+struct hold_seen {
+	int	n;
+	char	last[256];
+};
+
+static int
+hold_cb(const struct pw_chold_row *h, void *ctx)
+{
+	struct hold_seen *x = ctx;
+
+	x->n++;
+	snprintf(x->last, sizeof(x->last), "%s|%s|%lld|%lld|%lld|%s|%s",
+	    h->org, h->action, (long long)h->complaints,
+	    (long long)h->delivered, (long long)h->since, h->actor,
+	    h->note ? h->note : "NULL");
+	return 0;
+}
+
+struct count_seen {
+	int	n;
+	char	all[512];
+};
+
+static int
+count_cb(const char *org, int64_t complaints, int64_t delivered, void *ctx)
+{
+	struct count_seen *x = ctx;
+	size_t l = strlen(x->all);
+
+	x->n++;
+	snprintf(x->all + l, sizeof(x->all) - l, "%s%s=%lld/%lld",
+	    l ? " " : "", org, (long long)complaints, (long long)delivered);
+	return 0;
+}
+
+/* audit_one - one audit row of org: class, action, time */
+static void
+audit_one(struct pw_store *st, const char *org, const char *class,
+    const char *action, time_t t)
+{
+	struct pw_audit_row row = {0};
+
+	row.time = t;
+	row.queue_id = "4QRATE";
+	row.org = org;
+	row.recipient = "r@example.com";
+	row.class = class;
+	row.action = action;
+	assert_int_equal(pw_store_audit_append(st, &row), 0);
+}
+
+static void
+complaint_one(struct pw_store *st, const char *org, const char *kind,
+    time_t t)
+{
+	struct pw_feedback_row r = {0};
+
+	r.time = t;
+	r.org = org;
+	r.address = "r@example.com";
+	r.kind = kind;
+	r.source = "arf";
+	assert_int_equal(pw_store_feedback_add(st, &r), 0);
+}
+
+static void
+t_complaint_counts(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct count_seen x = {0};
+	time_t d = T("2026-01-10");
+
+	/* counted: commercial + delivered, complaints; at or after since */
+	for (int i = 0; i < 4; i++)
+		audit_one(f->store, "acme", "commercial", "delivered", d + i);
+	audit_one(f->store, "acme", "commercial", "delivered", d - 1);
+	audit_one(f->store, "acme", "transactional", "delivered", d);
+	audit_one(f->store, "acme", "commercial", "refused_rcpt", d);
+	audit_one(f->store, "acme", "commercial", "tempfailed", d);
+	audit_one(f->store, NULL, "commercial", "delivered", d);
+	audit_one(f->store, "beta", "commercial", "delivered", d + 5);
+	complaint_one(f->store, "acme", "complaint", d + 1);
+	complaint_one(f->store, "acme", "complaint", d - 10);
+	complaint_one(f->store, "acme", "bounce_hard", d + 1);
+	complaint_one(f->store, "gamma", "complaint", d + 2);
+	assert_int_equal(pw_store_complaint_counts(f->store, NULL, d, count_cb,
+	    &x), 0);
+	assert_int_equal(x.n, 3);
+	assert_string_equal(x.all, "acme=1/4 beta=0/1 gamma=1/0");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(pw_store_complaint_counts(f->store, "acme", d - 10,
+	    count_cb, &x), 0);
+	assert_string_equal(x.all, "acme=2/5");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(pw_store_complaint_counts(f->store, "acme", d + 4,
+	    count_cb, &x), 0);
+	assert_int_equal(x.n, 0);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(pw_store_complaint_counts(f->store, "nobody", 0,
+	    count_cb, &x), 0);
+	assert_int_equal(x.n, 0);
+}
+
+static void
+t_complaint_hold(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_chold_row h = {0};
+	struct hold_seen x = {0};
+
+	h.time = T("2026-01-10T10:00:00Z");
+	h.org = "acme";
+	h.action = "hold";
+	h.complaints = 5;
+	h.delivered = 20;
+	h.since = T("2026-01-09T10:00:00Z");
+	h.actor = "postwarden@mx1";
+	h.note = "25.0000%";
+	assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+	assert_true(h.id > 0);
+	h.id = 0;
+	h.org = "beta";
+	assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+	h.id = 0;
+	h.org = "acme";
+	h.action = "release";
+	h.complaints = h.delivered = 0;
+	h.time = T("2026-01-10T11:00:00Z");
+	h.actor = "alice@admin";
+	h.note = NULL;
+	assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+	assert_int_equal(pw_store_chold_list(f->store, "acme", hold_cb, &x), 0);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.last, "acme|release|0|0|1767952800|alice@admin|"
+	    "NULL");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(pw_store_chold_list(f->store, NULL, hold_cb, &x), 0);
+	assert_int_equal(x.n, 3);
+	/* no third kind of row; actor required; append-only */
+	h.id = 0;
+	h.action = "unhold";
+	assert_int_equal(pw_store_chold_add(f->store, &h), -1);
+	h.action = "hold";
+	h.actor = NULL;
+	assert_int_equal(pw_store_chold_add(f->store, &h), -1);
+	assert_int_equal(count(f, "complaint_hold"), 3);
+	assert_int_equal(sql(f, "DELETE FROM complaint_hold",
+	    "DELETE FROM complaint_hold"), -1);
+	assert_int_equal(sql(f, "UPDATE complaint_hold SET action = 'hold'",
+	    "UPDATE complaint_hold SET action = 'hold'"), -1);
+	assert_int_equal(count(f, "complaint_hold"), 3);
+}
+
+/* PostgreSQL roles: the milter may hold, only the owner may release, the
+   reader neither (row-level security, conf/postwarden-roles.sql) */
+static void
+t_complaint_roles_pg(void **state)
+{
+	struct fixture *f = fix(state, BE_PG);
+	struct pw_chold_row h = {0};
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_store *m = NULL, *rd = NULL;
+	struct hold_seen x = {0};
+	char *err = NULL;
+
+	if (pg_milter_uri == NULL || pg_reader_uri == NULL)
+		skip();
+	if (pw_store_open(pg_milter_uri, NULL, &m, &err) < 0)
+		fail_msg("%s", err);
+	h.time = T("2026-01-10");
+	h.org = "acme";
+	h.action = "hold";
+	h.actor = "postwarden@mx1";
+	assert_int_equal(pw_store_chold_add(m, &h), 0);
+	h.id = 0;
+	h.action = "release";
+	assert_int_equal(pw_store_chold_add(m, &h), -1);
+	assert_non_null(strstr(pw_store_strerror(), "row-level security"));
+	assert_int_equal(pw_store_chold_list(m, "acme", hold_cb, &x), 0);
+	assert_int_equal(x.n, 1);
+	pw_store_close(&m);
+	o.readonly = true;
+	if (pw_store_open(pg_reader_uri, &o, &rd, &err) < 0)
+		fail_msg("%s", err);
+	h.id = 0;
+	h.action = "hold";
+	assert_int_equal(pw_store_chold_add(rd, &h), -1);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(pw_store_chold_list(rd, NULL, hold_cb, &x), 0);
+	assert_int_equal(x.n, 1);
+	pw_store_close(&rd);
+	/* the owner (the fixture's store) releases */
+	h.id = 0;
+	h.action = "release";
+	h.actor = "alice@admin";
+	assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+	assert_int_equal(count(f, "complaint_hold"), 2);
+}
+
+/* store copy carries feedback rows and holds, ids kept; new rows
+   continue after them */
+static void
+t_copy_feedback(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	struct pw_chold_row h = {0};
+	struct pw_feedback_row r = {0};
+	struct hold_seen x = {0};
+	struct pw_store *src = NULL;
+	char *path = pw_asprintf("%s/copyfb%d.sqlite", tmpdir, ++dbn);
+	char *spec = pw_asprintf("sqlite:%s", path), *err = NULL;
+	int64_t n = 0;
+
+	if (pw_store_open(spec, &o, &src, &err) < 0)
+		fail_msg("%s", err);
+	complaint_one(src, "acme", "complaint", T("2026-01-10"));
+	complaint_one(src, "acme", "bounce_soft", T("2026-01-11"));
+	complaint_one(src, "beta", "bounce_hard", T("2026-01-12"));
+	h.time = T("2026-01-10");
+	h.org = "acme";
+	h.action = "hold";
+	h.complaints = 1;
+	h.delivered = 3;
+	h.actor = "postwarden@mx1";
+	assert_int_equal(pw_store_chold_add(src, &h), 0);
+	h.id = 0;
+	h.action = "release";
+	h.actor = "alice@admin";
+	h.note = "fixed the list";
+	assert_int_equal(pw_store_chold_add(src, &h), 0);
+	if (f->be == BE_SQLITE) {
+		assert_int_equal(pw_store_copy(f->store, src), -1);
+		goto out;
+	}
+	assert_int_equal(pw_store_copy(f->store, src), 0);
+	assert_int_equal(count(f, "feedback_event"), 3);
+	assert_int_equal(count(f, "complaint_hold"), 2);
+	assert_int_equal(pw_store_feedback_count(f->store, "acme",
+	    "r@example.com", "bounce_soft", 0, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pw_store_chold_list(f->store, "acme", hold_cb, &x), 0);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.last, "acme|release|1|3|0|alice@admin|"
+	    "fixed the list");
+	/* not empty any more: a second copy is refused */
+	assert_int_equal(pw_store_copy(f->store, src), -1);
+	r.time = T("2026-01-13");
+	r.org = "acme";
+	r.address = "z@example.com";
+	r.kind = "complaint";
+	r.source = "arf";
+	assert_int_equal(pw_store_feedback_add(f->store, &r), 0);
+	assert_int_equal(r.id, 4);
+	h.id = 0;
+	h.action = "hold";
+	assert_int_equal(pw_store_chold_add(f->store, &h), 0);
+	assert_int_equal(h.id, 3);
+out:
+	pw_store_close(&src);
+	free(path);
+	free(spec);
+}
+
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
 	    {#fn "/postgresql", fn, setup_pg, teardown, NULL}
@@ -2235,6 +2514,10 @@ main(void)
 	    PG(t_roles_dmarc_pg),
 	    BOTH(t_quota),
 	    BOTH(t_quota_migrate),
+	    BOTH(t_complaint_counts),
+	    BOTH(t_complaint_hold),
+	    PG(t_complaint_roles_pg),
+	    BOTH(t_copy_feedback),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
