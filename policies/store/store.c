@@ -219,6 +219,29 @@ pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 }
 
 int
+pw_store_suppression_add_batch(struct pw_store *s, struct pw_suppression *sup,
+			       size_t n)
+{
+	struct timespec t0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sup[i].org == NULL || sup[i].org[0] == '\0' ||
+		    sup[i].address == NULL || sup[i].address[0] == '\0' ||
+		    sup[i].reason == NULL || sup[i].requested_at == PW_NOTIME) {
+			pw_store_set_error("suppression %zu: organisation, "
+					   "address, reason and time are "
+					   "required", i + 1);
+			return -1;
+		}
+	if (n == 0)
+		return 0;
+	t0 = pw_metric_now();
+	return timed("suppression_add_batch", &t0,
+		     s->ops->suppression_add_batch(s, sup, n));
+}
+
+int
 pw_store_suppression_list(struct pw_store *s, const char *org,
 			  int (*cb)(const struct pw_suppression *, void *),
 			  void *ctx)

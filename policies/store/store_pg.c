@@ -1631,6 +1631,55 @@ fail:
 	return -1;
 }
 
+/* ---- withdrawals in groups (postwarden-unsubd) ------------------------- */
+
+/* pg_suppression_add_batch - n suppressions in one transaction: one
+   commit (one WAL flush on the server) for the group instead of one
+   each.  Each row is bound as pg_suppression_add binds one. */
+static int
+pg_suppression_add_batch(struct pw_store *base, struct pw_suppression *sup,
+			 size_t n)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	char t5[24], t7[24];
+	time_t now = time(NULL);
+	const char *v[7];
+	struct pg_conn *c;
+	PGresult *r;
+	size_t i;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!cmd(s, c, "BEGIN", "suppression: begin"))
+		goto fail;
+	time_str(t7, sizeof(t7), now);
+	for (i = 0; i < n; i++) {
+		time_str(t5, sizeof(t5), sup[i].requested_at);
+		v[0] = sup[i].org;
+		v[1] = sup[i].address;
+		v[2] = sup[i].list ? sup[i].list : "";
+		v[3] = sup[i].reason;
+		v[4] = t5;
+		v[5] = sup[i].token_id;
+		v[6] = t7;
+		if ((r = run(s, c, ST_SUPP_INSERT, v, "suppression")) == NULL)
+			goto fail;
+		sup[i].id = col_int(r, 0, 0);
+		sup[i].recorded_us = col_int(r, 0, 1);
+		sup[i].created_at = now;
+		PQclear(r);
+	}
+	if (!cmd(s, c, "COMMIT", "suppression: commit"))
+		goto fail;
+	conn_put(s, c);
+	return 0;
+fail:
+	conn_put(s, c); /* rolls back */
+	for (i = 0; i < n; i++)
+		sup[i].id = 0;
+	return -1;
+}
+
 #define PG_OPS(name, scheme_, open_)                                           \
 	const struct pw_store_ops name = {                                     \
 	    .scheme = scheme_,                                                 \
@@ -1651,6 +1700,7 @@ fail:
 	    .feedback_count = pg_feedback_count,                               \
 	    .suppression_reason = pg_suppression_reason,                       \
 	    .feedback_list = pg_feedback_list,                                 \
+	    .suppression_add_batch = pg_suppression_add_batch,                 \
 	}
 
 PG_OPS(pw_store_pg_ops, "postgresql", pg_open);
