@@ -26,17 +26,25 @@
  * Recording (group commit): a durable commit costs an fsync, a few
  * milliseconds, so committing each click alone caps the endpoint at a
  * few hundred withdrawals a second.  A POST whose token verifies is
- * queued and its connection suspended (MHD_suspend_connection: the pool
- * thread goes on serving other connections); one writer thread takes
- * every withdrawal queued so far (up to GROUP_MAX), checks each against
- * the store and against the earlier ones of its group, writes the new
- * ones in one transaction, and only after the commit returns resumes the
- * connections, each of which then answers: 200 once its withdrawal is
- * durable (or was already in force), 503 with the store's error if the
- * commit failed.  While a group commits, the next one queues, so the
- * groups grow with the load and a lone click still commits at once.
- * Being the only thread that records, the writer also keeps two
- * simultaneous POSTs for one token from recording two rows.
+ * first checked against the store by its pool thread (a withdrawal
+ * already in force - a provider's retry, a double click - is answered
+ * 200 at once, nothing recorded); a new one is queued and its connection
+ * suspended (MHD_suspend_connection: the pool thread goes on serving
+ * other connections).  One writer thread takes every withdrawal queued
+ * so far (up to GROUP_MAX), writes them in one transaction, and only
+ * after the commit returns resumes the connections, each of which then
+ * answers: 200 once its withdrawal is durable, 503 with the store's
+ * error if the commit failed.  While a group commits, the next one
+ * queues, so the groups grow with the load and a lone click still
+ * commits at once.
+ *
+ * Two simultaneous POSTs for one recipient record one row: the writer
+ * is the only thread that records, drops a withdrawal that an earlier
+ * one of its group covers, and checks again in the store any whose
+ * recipient a group committed after that withdrawal's own check began
+ * (the groups are numbered; the writer remembers the recipients of the
+ * last RECENT withdrawals by hash, and checks again whenever it cannot
+ * tell).
  *
  * Availability (issue 14): a client that opens many connections and
  * trickles a header line on each never goes idle long enough for
@@ -102,6 +110,7 @@
 #define RETRY_AFTER "120" /* seconds, on 503 */
 #define CONN_BUCKETS 1024 /* per-address connection counts */
 #define GROUP_MAX 256	  /* withdrawals committed together, at most */
+#define RECENT 4096	  /* recipients of the last groups, remembered */
 
 
 struct rate_slot {
@@ -135,13 +144,22 @@ struct ud {
 	const struct pw_keyring *ring;	/* the snapshot's */
 	const struct pw_orgs *orgs;	/* the snapshot's; NULL: names only */
 	struct pw_cidr_list *proxies;
-	struct pw_store *store; /* the writer's; opened lazily */
+	struct pw_store *store; /* opened lazily, under store_lock */
+	pthread_mutex_t store_lock;
 	/* POSTs waiting for the writer (group commit), under q_lock */
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;
 	struct req *q_head, **q_tail;
 	bool q_stop;	 /* stopping: no more queued, the writer drains */
+	uint64_t gen;	 /* groups committed so far, under q_lock */
 	pthread_t writer;
+	/* The writer's own: hashes of the recipients recorded by the
+	   latest groups, oldest overwritten first, with their group. */
+	struct recent {
+		uint64_t gen, h;
+	} recent[RECENT];
+	size_t recent_next;
+	uint64_t recent_lost; /* the newest group of an overwritten one */
 	pthread_mutex_t rate_lock;
 	struct rate_slot *rate;
 	uint32_t rate_seed;
@@ -167,6 +185,7 @@ struct req {
 	char *org, *rcpt, *list; /* list "": every list */
 	char token_id[17];
 	char client[INET6_ADDRSTRLEN + 8];
+	uint64_t gen;	/* groups committed before its check began */
 	int rc;		/* 1 recorded, 0 already in force, -1 store failure */
 	int64_t id;	/* the suppression, when recorded */
 	char *err;	/* the store's error, when -1 */
@@ -748,50 +767,133 @@ fail_all(struct req **g, size_t n, const char *why)
 	}
 }
 
-/* record_group - the withdrawals of g, each unless one already in force
-   (or an earlier one of g) covers it, in one transaction; sets each
-   request's rc (and id, err) */
-static void
-record_group(struct ud *u, struct req **g, size_t n)
+/* get_store - the store, opened on first use; NULL (logged, *why_r
+   malloc'd) if it cannot be opened now */
+static struct pw_store *
+get_store(struct ud *u, char **why_r)
 {
 	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
-	struct pw_suppression sup[GROUP_MAX];
-	struct req *w[GROUP_MAX];
-	struct pw_consent_events ev;
-	struct pw_consent_result cr;
+	struct pw_store *st;
 	char *err = NULL;
-	size_t i, k = 0;
-	int rc;
 
-	for (i = 0; i < n; i++)
-		g[i]->rc = 1;
 	so.password_file = u->cfg->core.store_password_file;
+	pthread_mutex_lock(&u->store_lock);
 	if (u->store == NULL &&
 	    pw_store_open(u->cfg->core.store, &so, &u->store, &err) < 0) {
 		pw_syslog(LOG_ERR, "store %s: %s", u->cfg->core.store,
 			  err ? err : "cannot open");
-		fail_all(g, n, err ? err : "cannot open");
-		free(err);
+		*why_r = err ? err : pw_strdup("cannot open");
 		u->store = NULL;
+	}
+	st = u->store;
+	pthread_mutex_unlock(&u->store_lock);
+	return st;
+}
+
+/* in_force - is a withdrawal covering rq's already in force?  1 yes, 0
+   no, -1 store failure (rq->err set) */
+static int
+in_force(struct ud *u, struct req *rq)
+{
+	struct pw_consent_events ev;
+	struct pw_consent_result cr;
+	struct pw_store *st;
+	char *why = NULL;
+	int rc;
+
+	if ((st = get_store(u, &why)) == NULL) {
+		rq->err = why;
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	rc = pw_store_consent_check(st, rq->org, rq->rcpt,
+				    rq->list[0] ? rq->list : NULL, time(NULL),
+				    &cr, &ev);
+	pw_consent_events_free(&ev);
+	if (rc < 0) {
+		rq->err = pw_strdup(pw_store_strerror());
+		return -1;
+	}
+	return rc == 0 && cr.state == PW_CSTATE_WITHDRAWN;
+}
+
+/* rcpt_hash - FNV-1a of (organisation, recipient) */
+static uint64_t
+rcpt_hash(const struct req *rq)
+{
+	uint64_t h = 14695981039346656037u;
+	const char *p;
+
+	for (p = rq->org; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ 0xff) * 1099511628211u;
+	for (p = rq->rcpt; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h;
+}
+
+/* recorded_since - may a group committed after rq's check began have
+   recorded a withdrawal for its recipient?  (Writer only.) */
+static bool
+recorded_since(struct ud *u, const struct req *rq)
+{
+	uint64_t h = rcpt_hash(rq);
+	size_t i, k;
+
+	if (u->recent_lost > rq->gen)
+		return true; /* forgotten: cannot tell */
+	for (k = 1; k <= RECENT; k++) {
+		i = (u->recent_next + RECENT - k) % RECENT;
+		if (u->recent[i].gen <= rq->gen)
+			break; /* older ones: seen by its check */
+		if (u->recent[i].h == h)
+			return true;
+	}
+	return false;
+}
+
+/* remember - rq's recipient, recorded by group gen (writer only) */
+static void
+remember(struct ud *u, const struct req *rq, uint64_t gen)
+{
+	struct recent *r = &u->recent[u->recent_next];
+
+	if (r->gen > u->recent_lost)
+		u->recent_lost = r->gen;
+	r->gen = gen;
+	r->h = rcpt_hash(rq);
+	u->recent_next = (u->recent_next + 1) % RECENT;
+}
+
+/* record_group - the withdrawals of g, checked by their pool threads,
+   in one transaction; each is dropped if an earlier one of g covers it,
+   or, checked again, if one recorded since covers it.  Sets each
+   request's rc (and id, err). */
+static void
+record_group(struct ud *u, struct req **g, size_t n)
+{
+	struct pw_suppression sup[GROUP_MAX];
+	struct req *w[GROUP_MAX];
+	struct pw_store *st;
+	char *why = NULL;
+	uint64_t gen;
+	size_t i, k = 0;
+	int rc;
+
+	if ((st = get_store(u, &why)) == NULL) {
+		fail_all(g, n, why);
+		free(why);
 		return;
 	}
+	for (i = 0; i < n; i++)
+		g[i]->rc = 1;
 	for (i = 0; i < n; i++) {
 		if (covered(g, i)) {
 			g[i]->rc = 0; /* a double click in one group */
 			continue;
 		}
-		memset(&ev, 0, sizeof(ev));
-		rc = pw_store_consent_check(u->store, g[i]->org, g[i]->rcpt,
-					    g[i]->list[0] ? g[i]->list : NULL,
-					    time(NULL), &cr, &ev);
-		pw_consent_events_free(&ev);
-		if (rc < 0) {
-			g[i]->rc = -1;
-			g[i]->err = pw_strdup(pw_store_strerror());
-			continue;
-		}
-		if (rc == 0 && cr.state == PW_CSTATE_WITHDRAWN) {
-			g[i]->rc = 0; /* RFC 8058 retries and double clicks */
+		if (recorded_since(u, g[i]) && (rc = in_force(u, g[i])) != 0) {
+			g[i]->rc = rc > 0 ? 0 : -1;
 			continue;
 		}
 		memset(&sup[k], 0, sizeof(sup[k]));
@@ -805,12 +907,16 @@ record_group(struct ud *u, struct req **g, size_t n)
 	}
 	if (k == 0)
 		return;
-	if (pw_store_suppression_add_batch(u->store, sup, k) < 0) {
+	if (pw_store_suppression_add_batch(st, sup, k) < 0) {
 		fail_all(w, k, pw_store_strerror());
 		return;
 	}
+	pthread_mutex_lock(&u->q_lock);
+	gen = ++u->gen;
+	pthread_mutex_unlock(&u->q_lock);
 	for (i = 0; i < k; i++) {
 		w[i]->id = sup[i].id;
+		remember(u, w[i], gen);
 		pw_metric_inc(&m_withdrawals, PW_LV(w[i]->org, "one_click"));
 	}
 }
@@ -918,7 +1024,7 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 {
 	const char *ct, *list = t->list;
 	bool stopping;
-	int flags;
+	int flags, rc;
 
 	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -937,6 +1043,15 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 	snprintf(rq->token_id, sizeof(rq->token_id), "%s", t->id);
 	snprintf(rq->client, sizeof(rq->client), "%s", client);
 	rq->conn = conn;
+	/* Checked here, in parallel with the other pool threads; the
+	   writer checks again only what may have changed since. */
+	pthread_mutex_lock(&u->q_lock);
+	rq->gen = u->gen;
+	pthread_mutex_unlock(&u->q_lock);
+	if ((rc = in_force(u, rq)) != 0) {
+		rq->rc = rc > 0 ? 0 : -1;
+		return post_answer(u, conn, rq);
+	}
 	pthread_mutex_lock(&u->q_lock);
 	if (!(stopping = u->q_stop)) {
 		/* Suspended before it is queued: the writer may resume it
@@ -1306,6 +1421,7 @@ main(int argc, char **argv)
 		pw_metric_register(&m_requests);
 		pw_metric_register(&m_withdrawals);
 	}
+	pthread_mutex_init(&u.store_lock, NULL);
 	pthread_mutex_init(&u.q_lock, NULL);
 	pthread_cond_init(&u.q_cond, NULL);
 	u.q_tail = &u.q_head;
