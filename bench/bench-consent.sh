@@ -45,7 +45,16 @@
 # sees (where the consent lookup happens), p50/p99 per run.  The load
 # average before and after the rounds is printed because other work on
 # the machine skews throughput far more than the check does.  Ports: 35025 smtpd, 35026 sink (range of
-# helper "review4"); the milter uses a unix socket.
+# helper "review4"; SMTPD_PORT and SINK_PORT set others); the milter uses
+# a unix socket.
+#
+# PG=1 (issue 10): the same records also in a private PostgreSQL 15
+# (tests/integration/pg.sh, on 127.0.0.1:PW_PORT_BASE + 432, default
+# base 27300), loaded with one INSERT ... SELECT over generate_series;
+# the lookup latency on it (micro-consent through postwarden_milter over
+# TCP loopback); and the rounds compare the milter on that PostgreSQL
+# store (mode "pg", consent_mode = enforce) with the milter on the SQLite
+# file (mode "enforce"), one MTA each, instead of enforce against off.
 
 set -euo pipefail
 
@@ -62,8 +71,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 	N=${QUICK_N:-300}
 	LOOKUPS=${QUICK_LOOKUPS:-50000}
 fi
-SMTPD_PORT=35025
-SINK_PORT=35026
+SMTPD_PORT=${SMTPD_PORT:-35025}
+SINK_PORT=${SINK_PORT:-35026}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../tests/integration/postfix.sh"
@@ -96,6 +105,7 @@ cleanup() {
 	set +e
 	[ -n "$MILTER_PID" ] && kill -KILL "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
+	[ "${PG:-0}" = 1 ] && pg_stop
 	[ -f "$PF/spool/pid/master.pid" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "work dir kept: $T" >&2
@@ -149,6 +159,34 @@ echo "lookup latency (pw_store_consent_check on the $RECORDS-record store):"
 MICRO_CONSENT_DB=$DB nice "$T/micro-consent" "$RECORDS" "$LOOKUPS" "$THREADS" |
     grep -v '^token_' | sed 's/^/  /'
 
+MODES="enforce off"
+if [ "${PG:-0}" = 1 ]; then
+	MODES="enforce pg"
+	export PW_PORT_BASE=${PW_PORT_BASE:-27300}
+	. "$REPO/tests/integration/pg.sh"
+	PW_BUILD_DIR=$BUILD pg_start "$T" >"$T/pg-start.log" 2>&1 ||
+	    { cat "$T/pg-start.log" >&2; exit 1; }
+	log "PostgreSQL on 127.0.0.1:$PW_PG_PORT: loading $RECORDS records"
+	t0=$(date +%s.%N)
+	pg_sql "INSERT INTO consent_event (org, address, list, type,
+	    obtained_at, expires_at, relationship_date, source, proof,
+	    created_at, recorded_us)
+	SELECT 'acme', 'user' || i || '@example' || (i % 1000) || '.com',
+	    CASE WHEN i % 3 = 0 THEN 'news' ELSE '' END,
+	    CASE i % 4 WHEN 0 THEN 'express' WHEN 1 THEN 'implied-purchase'
+	        WHEN 2 THEN 'implied-inquiry' ELSE 'implied-contract' END,
+	    $base + (i % 600) * 3600, NULL, NULL, 'bench', 'generated',
+	    $(date +%s), $(date +%s)000000 + i
+	FROM generate_series(0, $RECORDS - 1) AS i"
+	pg_sql "ANALYZE"
+	t1=$(date +%s.%N)
+	awk -v n="$RECORDS" -v a="$t0" -v b="$t1" \
+	    'BEGIN { printf "PostgreSQL load: %d consent records in %.1f s (one transaction, then ANALYZE)\n", n, b - a }'
+	echo "lookup latency (pw_store_consent_check on PostgreSQL, $RECORDS records, role postwarden_milter, TCP loopback):"
+	MICRO_CONSENT_SPEC=$PW_PG_MILTER_URI nice "$T/micro-consent" "$RECORDS" \
+	    "$LOOKUPS" "$THREADS" | grep -v '^token_' | sed 's/^/  /'
+fi
+
 # ------------------------------------------------------------ 3. mail
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$T/keys/rsa.key" 2>/dev/null
@@ -156,7 +194,9 @@ chmod 600 "$T/keys/rsa.key"
 echo "rsa acme.test:sel1:$T/keys/rsa.key" >"$T/keys/KeyTable"
 echo "*@acme.test rsa" >"$T/keys/SigningTable"
 "$CTL" token newkey --ring "$T/pw/unsub.keys" >/dev/null
-for mode in enforce off; do
+for mode in $MODES; do
+	omode=$mode
+	[ "$mode" = pg ] && omode=enforce
 	cat >"$T/pw/orgs-$mode.conf" <<EOF
 [org acme]
 domains = acme.test
@@ -169,14 +209,14 @@ unsubscribe_mailto = unsubscribe@acme.test
 class_header_mode = off
 multi_recipient = rcpt_limit
 missing_consent = refuse_at_rcpt
-consent_mode = $mode
+consent_mode = $omode
 EOF
 	cat >"$T/pw/pw-$mode.conf" <<EOF
 milter_socket = unix:$T/pw/pw.sock
 milter_socket_mode = 0666
 log = stderr
 internal_hosts = 127.0.0.0/8
-store = sqlite:$DB
+store = $([ "$mode" = pg ] && echo "$PW_PG_MILTER_URI" || echo "sqlite:$DB")
 dkim_key_table = file:$T/keys/KeyTable
 dkim_signing_table = refile:$T/keys/SigningTable
 dns_nameservers = 127.0.0.1@9
@@ -341,7 +381,7 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	[ "$cnt" -ge "$n" ] || problems="$problems only $cnt/$n sent;"
 	# every message went through the checks of its mode
 	local ok pat='org=acme(envelope) class=commercial'
-	[ "$mode" = enforce ] && pat='consent=ok:1'
+	[ "$mode" != off ] && pat='consent=ok:1'
 	ok=$(grep -cF "$pat" "$T/pw/log" || true)
 	[ "$ok" -ge "$n" ] || problems="$problems $ok/$n summaries with $pat;"
 	local rl
@@ -380,10 +420,23 @@ stop_milter
     { echo "preflight: delivered message lacks headers" >&2; cat "$f" >&2; exit 1; }
 grep -q 'consent=ok:1' "$T/pw/all.log" ||
     { echo "preflight: no consent=ok in the summary" >&2; exit 1; }
+if [ "${PG:-0}" = 1 ]; then
+	# the milter on PostgreSQL: consented delivered, unknown refused
+	start_milter pg
+	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
+	    user4@example4.com >/dev/null || { echo "preflight: pg: consented recipient refused" >&2; exit 1; }
+	if /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
+	    nobody@example.org >/dev/null 2>&1; then
+		echo "preflight: pg: recipient without consent accepted" >&2; exit 1
+	fi
+	stop_milter
+	log "preflight ok on PostgreSQL too"
+else
 start_milter off
 /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
     nobody@example.org >/dev/null || { echo "preflight: consent_mode = off refused" >&2; exit 1; }
 stop_milter
+fi
 log "preflight ok (enforce: consented delivered signed, unknown refused at RCPT; off: unknown delivered)"
 start_sink
 
@@ -393,7 +446,8 @@ RES=$T/results.tsv
 log "rounds=$ROUNDS N=$N CONC=$CONC"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < ROUNDS; r++)); do
-	if ((r % 2 == 0)); then order="enforce off"; else order="off enforce"; fi
+	set -- $MODES
+	if ((r % 2 == 0)); then order="$1 $2"; else order="$2 $1"; fi
 	for mode in $order; do
 		res=$(one_run "$mode" "$N")
 		printf '%d\t%s\t%s\n' "$r" "$mode" "$res" >>"$RES"
@@ -406,9 +460,9 @@ echo "load average before the rounds: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loa
     "(anything else running skews the figures)"
 audit=$(sqlite3 "$DB" "SELECT count(*) FROM audit")
 echo "audit rows written: $audit (store on $(df --output=fstype "$T" | tail -1))"
-/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" <<'EOF'
+/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES <<'EOF'
 import sys, statistics as st
-res, n, conc, rounds, records = sys.argv[1:6]
+res, n, conc, rounds, records, m1, m2 = sys.argv[1:8]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by, per = {}, {}
 rl = {}
@@ -416,22 +470,27 @@ for r, mode, rate, mms, r50, r99, prob in rows:
     by.setdefault(mode, []).append((float(rate), prob, float(mms)))
     rl.setdefault(mode, []).append((float(r50), float(r99)))
     per.setdefault(int(r), {})[mode] = float(rate)
-ratios = [v["enforce"] / v["off"] for v in per.values() if len(v) == 2]
+# pg: PostgreSQL over SQLite; otherwise with the checks over without
+num, den = (m2, m1) if m2 == "pg" else (m1, m2)
+ratios = [v[num] / v[den] for v in per.values() if len(v) == 2]
 print()
 print("commercial mail through Postfix + postwarden (DKIM, unsubscribe token,"
       " audit row), %s msgs/run, %s sessions, %s round(s), %s consent records:"
       % (n, conc, rounds, records))
-for mode in ("enforce", "off"):
+for mode in (m1, m2):
     v = by.get(mode, [])
     probs = "; ".join(sorted(set(p for _, p, _ in v if p != "-"))) or "-"
-    print("  consent_mode = %-7s %7.1f msg/s, milter CPU %.2f ms/msg (medians; runs: %s)  problems: %s"
+    print("  mode %-7s %7.1f msg/s, milter CPU %.2f ms/msg (medians; runs: %s)  problems: %s"
           % (mode, st.median([x for x, _, _ in v]), st.median([c for _, _, c in v]),
              " ".join("%.1f" % x for x, _, _ in v), probs))
-for mode in ("enforce", "off"):
+for mode in (m1, m2):
     v = rl.get(mode, [])
     if v:
-        print("  RCPT reply time seen by the client, consent_mode = %-7s p50 %.2f ms  p99 %.2f ms (medians over runs)"
+        print("  RCPT reply time seen by the client, mode %-7s p50 %.2f ms  p99 %.2f ms (medians over runs)"
               % (mode, st.median([a for a, _ in v]), st.median([b for _, b in v])))
 if ratios:
-    print("  with consent checks / without: %.2f (median of per-round ratios)" % st.median(ratios))
+    if m2 == "pg":
+        print("  PostgreSQL store / SQLite store (both consent_mode = enforce): %.2f (median of per-round ratios)" % st.median(ratios))
+    else:
+        print("  with consent checks / without: %.2f (median of per-round ratios)" % st.median(ratios))
 EOF
