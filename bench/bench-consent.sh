@@ -54,7 +54,11 @@
 # the lookup latency on it (micro-consent through postwarden_milter over
 # TCP loopback); and the rounds compare the milter on that PostgreSQL
 # store (mode "pg", consent_mode = enforce) with the milter on the SQLite
-# file (mode "enforce"), one MTA each, instead of enforce against off.
+# file (mode "enforce") instead of enforce against off: "pg" is MTAS_PG
+# (default 2) MTAs - a second Postfix on SMTPD2_PORT (SMTPD_PORT + 100)
+# with its own postwarden, both on the one PostgreSQL store, the load
+# split between them - and "enforce" is one MTA on SQLite; the milter
+# CPU per message is that of every postwarden together.
 
 set -euo pipefail
 
@@ -97,13 +101,20 @@ chmod 755 "$T"
 PF=$T/pf
 MAILLOG=$PF/maillog
 DB=$T/pw/store.db
-SINK_PID= MILTER_PID=
+SINK_PID= MILTER_PID= MILTER2_PID=
+PF2=$T/pf2
+MAILLOG2=$PF2/maillog
+SMTPD2_PORT=${SMTPD2_PORT:-$((SMTPD_PORT + 100))}
+MTAS=1
+[ "${PG:-0}" = 1 ] && MTAS=${MTAS_PG:-2}
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
 cleanup() {
 	set +e
 	[ -n "$MILTER_PID" ] && kill -KILL "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
+	[ -n "$MILTER2_PID" ] && kill -KILL "$MILTER2_PID" 2>/dev/null && wait "$MILTER2_PID" 2>/dev/null
+	[ -f "$PF2/spool/pid/master.pid" ] && postfix -c "$PF2/etc" stop >/dev/null 2>&1
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
 	[ "${PG:-0}" = 1 ] && pg_stop
 	[ -f "$PF/spool/pid/master.pid" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
@@ -261,6 +272,19 @@ EOF
 postfix -c "$PF/etc" check >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 postfix -c "$PF/etc" start >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 pw_wait_tcp "$SMTPD_PORT" || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
+if [ "$MTAS" = 2 ]; then
+	# the second MTA: the same Postfix configuration in its own
+	# directories, another smtpd port, its own postwarden
+	mkdir -p "$PF2/etc" "$PF2/spool"
+	sed "s|$PF/|$PF2/|g; s|unix:$T/pw/pw.sock|unix:$T/pw/pw2.sock|" \
+	    "$PF/etc/main.cf" >"$PF2/etc/main.cf"
+	sed "s|^127.0.0.1:$SMTPD_PORT |127.0.0.1:$SMTPD2_PORT |" \
+	    "$PF/etc/master.cf" >"$PF2/etc/master.cf"
+	sed "s|$T/pw/pw.sock|$T/pw/pw2.sock|" "$T/pw/pw-pg.conf" >"$T/pw/pw-pg2.conf"
+	postfix -c "$PF2/etc" check >/dev/null 2>&1 || { tail "$MAILLOG2" >&2; exit 1; }
+	postfix -c "$PF2/etc" start >/dev/null 2>&1 || { tail "$MAILLOG2" >&2; exit 1; }
+	pw_wait_tcp "$SMTPD2_PORT" || { echo "Postfix 2 did not start" >&2; exit 1; }
+fi
 
 start_sink() {	# [dump template]
 	if [ -n "$SINK_PID" ]; then
@@ -302,7 +326,7 @@ stop_milter() {
 # one recipient drawn from the express records without a list
 # (i % 12 in {4, 8}), or RCPT given as the 6th argument.
 cat >"$T/load.py" <<'EOF'
-import random, smtplib, sys, threading, time
+import os, random, smtplib, sys, threading, time
 port, n, conc, records, path = sys.argv[1:6]
 fixed = sys.argv[6] if len(sys.argv) > 6 else None
 port, n, conc, records = int(port), int(n), int(conc), int(records)
@@ -335,7 +359,8 @@ def worker(seed, count):
             errors.append("%s: %s" % (to, e))
 t0 = time.time()
 per = [n // conc + (1 if i < n % conc else 0) for i in range(conc)]
-th = [threading.Thread(target=worker, args=(1000 * (i + 1) + int(t0), c))
+th = [threading.Thread(target=worker,
+                      args=(1000 * (i + 1) + int(t0) + 7919 * os.getpid(), c))
       for i, c in enumerate(per)]
 for t in th: t.start()
 for t in th: t.join()
@@ -348,7 +373,27 @@ if errors:
     sys.exit(1)
 EOF
 
-sent_since() { tail -c "+$(($1 + 1))" "$MAILLOG" | grep -c 'status=sent' || true; }
+sent_since() { tail -c "+$(($1 + 1))" "${2:-$MAILLOG}" | grep -c 'status=sent' || true; }
+
+# the second MTA's postwarden (mode pg, MTAS = 2)
+start_milter2() {
+	rm -f "$T/pw/pw2.sock"
+	"$POSTWARDEN" -f -c "$T/pw/pw-pg2.conf" >"$T/pw/log2" 2>&1 &
+	MILTER2_PID=$!
+	for _ in $(seq 100); do
+		kill -0 "$MILTER2_PID" 2>/dev/null ||
+		    { echo "postwarden 2 exited:" >&2; cat "$T/pw/log2" >&2; exit 1; }
+		[ -S "$T/pw/pw2.sock" ] && return 0
+		sleep 0.1
+	done
+	echo "milter 2 socket did not appear" >&2
+	exit 1
+}
+stop_milter2() {
+	kill "$MILTER2_PID" 2>/dev/null || true
+	wait "$MILTER2_PID" 2>/dev/null || true
+	MILTER2_PID=
+}
 
 # utime+stime (ticks) of one process, all threads
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -356,16 +401,29 @@ HZ=$(getconf CLK_TCK)
 
 one_run() {	# mode n -> "rate milter_ms problems"
 	local mode=$1 n=$2 off t0 t1 cnt last=0 stall=0 problems= m0 m1
+	local two=0 off2=0 n1=$2 c1=$CONC
+	[ "$mode" = pg ] && [ "$MTAS" = 2 ] && two=1 n1=$(($2 / 2)) c1=$((CONC / 2))
 	start_milter "$mode"
+	[ "$two" = 1 ] && start_milter2
 	sleep 0.3
 	off=$(stat -c %s "$MAILLOG")
+	[ "$two" = 1 ] && off2=$(stat -c %s "$MAILLOG2")
 	m0=$(proc_ticks "$MILTER_PID")
+	[ "$two" = 1 ] && m0=$((m0 + $(proc_ticks "$MILTER2_PID")))
 	t0=$(date +%s.%N)
-	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" "$n" "$CONC" "$RECORDS" \
+	if [ "$two" = 1 ]; then
+		/usr/bin/python3 "$T/load.py" "$SMTPD2_PORT" "$((n - n1))" \
+		    "$((CONC - c1))" "$RECORDS" "$T/msg.eml" >"$T/client2.log" 2>&1 &
+	fi
+	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" "$n1" "$c1" "$RECORDS" \
 	    "$T/msg.eml" ${FIXED_RCPT:+"$FIXED_RCPT"} >"$T/client.log" 2>&1 ||
 	    problems="client: $(grep -v '^rcpt_ms' "$T/client.log" | tail -1);"
+	if [ "$two" = 1 ]; then
+		wait $! || problems="$problems client 2: $(grep -v '^rcpt_ms' "$T/client2.log" | tail -1);"
+	fi
 	while :; do
 		cnt=$(sent_since "$off")
+		[ "$two" = 1 ] && cnt=$((cnt + $(sent_since "$off2" "$MAILLOG2")))
 		[ "$cnt" -ge "$n" ] && break
 		if [ "$cnt" = "$last" ]; then
 			stall=$((stall + 1))
@@ -377,12 +435,15 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	done
 	t1=$(date +%s.%N)
 	m1=$(proc_ticks "$MILTER_PID")
+	[ "$two" = 1 ] && m1=$((m1 + $(proc_ticks "$MILTER2_PID")))
 	stop_milter
+	[ "$two" = 1 ] && stop_milter2
 	[ "$cnt" -ge "$n" ] || problems="$problems only $cnt/$n sent;"
 	# every message went through the checks of its mode
 	local ok pat='org=acme(envelope) class=commercial'
 	[ "$mode" != off ] && pat='consent=ok:1'
 	ok=$(grep -cF "$pat" "$T/pw/log" || true)
+	[ "$two" = 1 ] && ok=$((ok + $(grep -cF "$pat" "$T/pw/log2" || true)))
 	[ "$ok" -ge "$n" ] || problems="$problems $ok/$n summaries with $pat;"
 	local rl
 	rl=$(awk '/^rcpt_ms/ {print $2 "\t" $3}' "$T/client.log")
@@ -430,7 +491,14 @@ if [ "${PG:-0}" = 1 ]; then
 		echo "preflight: pg: recipient without consent accepted" >&2; exit 1
 	fi
 	stop_milter
-	log "preflight ok on PostgreSQL too"
+	if [ "$MTAS" = 2 ]; then
+		start_milter2
+		/usr/bin/python3 "$T/load.py" "$SMTPD2_PORT" 1 1 "$RECORDS" \
+		    "$T/msg.eml" user8@example8.com >/dev/null ||
+		    { echo "preflight: MTA 2: consented recipient refused" >&2; exit 1; }
+		stop_milter2
+	fi
+	log "preflight ok on PostgreSQL too ($MTAS MTAs)"
 else
 start_milter off
 /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
@@ -451,7 +519,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for mode in $order; do
 		res=$(one_run "$mode" "$N")
 		printf '%d\t%s\t%s\n' "$r" "$mode" "$res" >>"$RES"
-		log "round $((r + 1))/$ROUNDS consent_mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
+		log "round $((r + 1))/$ROUNDS mode $mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
 		sleep 1
 	done
 done
@@ -460,9 +528,9 @@ echo "load average before the rounds: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loa
     "(anything else running skews the figures)"
 audit=$(sqlite3 "$DB" "SELECT count(*) FROM audit")
 echo "audit rows written: $audit (store on $(df --output=fstype "$T" | tail -1))"
-/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES <<'EOF'
+/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES "$MTAS" <<'EOF'
 import sys, statistics as st
-res, n, conc, rounds, records, m1, m2 = sys.argv[1:8]
+res, n, conc, rounds, records, m1, m2, mtas = sys.argv[1:9]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by, per = {}, {}
 rl = {}
@@ -490,7 +558,7 @@ for mode in (m1, m2):
               % (mode, st.median([a for a, _ in v]), st.median([b for _, b in v])))
 if ratios:
     if m2 == "pg":
-        print("  PostgreSQL store / SQLite store (both consent_mode = enforce): %.2f (median of per-round ratios)" % st.median(ratios))
+        print("  PostgreSQL store (%s MTAs) / SQLite store (1 MTA), both consent_mode = enforce: %.2f (median of per-round ratios)" % (mtas, st.median(ratios)))
     else:
         print("  with consent checks / without: %.2f (median of per-round ratios)" % st.median(ratios))
 EOF
