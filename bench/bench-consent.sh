@@ -54,7 +54,20 @@
 # sees (where the consent lookup happens), p50/p99 per run.  The load
 # average before and after the rounds is printed because other work on
 # the machine skews throughput far more than the check does.  Ports: 35025 smtpd, 35026 sink (range of
-# helper "review4"); the milter uses a unix socket.
+# helper "review4"; SMTPD_PORT and SINK_PORT set others); the milter uses
+# a unix socket.
+#
+# PG=1 (issue 10): the same records also in a private PostgreSQL 15
+# (tests/integration/pg.sh, on 127.0.0.1:PW_PORT_BASE + 432, default
+# base 27300), loaded with one INSERT ... SELECT over generate_series;
+# the lookup latency on it (micro-consent through postwarden_milter over
+# TCP loopback); and the rounds compare the milter on that PostgreSQL
+# store (mode "pg", consent_mode = enforce) with the milter on the SQLite
+# file (mode "enforce") instead of enforce against off: "pg" is MTAS_PG
+# (default 2) MTAs - a second Postfix on SMTPD2_PORT (SMTPD_PORT + 100)
+# with its own postwarden, both on the one PostgreSQL store, the load
+# split between them - and "enforce" is one MTA on SQLite; the milter
+# CPU per message is that of every postwarden together.
 
 set -euo pipefail
 
@@ -98,14 +111,22 @@ chmod 755 "$T"
 PF=$T/pf
 MAILLOG=$PF/maillog
 DB=$T/pw/store.db
-SINK_PID= MILTER_PID=
+SINK_PID= MILTER_PID= MILTER2_PID=
+PF2=$T/pf2
+MAILLOG2=$PF2/maillog
+SMTPD2_PORT=${SMTPD2_PORT:-$((SMTPD_PORT + 100))}
+MTAS=1
+[ "${PG:-0}" = 1 ] && MTAS=${MTAS_PG:-2}
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 
 cleanup() {
 	set +e
 	[ -n "$MILTER_PID" ] && kill -KILL "$MILTER_PID" 2>/dev/null && wait "$MILTER_PID" 2>/dev/null
+	[ -n "$MILTER2_PID" ] && kill -KILL "$MILTER2_PID" 2>/dev/null && wait "$MILTER2_PID" 2>/dev/null
+	[ -f "$PF2/spool/pid/master.pid" ] && postfix -c "$PF2/etc" stop >/dev/null 2>&1
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
+	[ "${PG:-0}" = 1 ] && pg_stop
 	[ -f "$PF/spool/pid/master.pid" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "work dir kept: $T" >&2
@@ -159,6 +180,33 @@ echo "lookup latency (pw_store_consent_check on the $RECORDS-record store):"
 MICRO_CONSENT_DB=$DB nice "$T/micro-consent" "$RECORDS" "$LOOKUPS" "$THREADS" |
     grep -v '^token_' | sed 's/^/  /'
 
+if [ "${PG:-0}" = 1 ]; then
+	MODES="enforce pg"
+	export PW_PORT_BASE=${PW_PORT_BASE:-27300}
+	. "$REPO/tests/integration/pg.sh"
+	PW_BUILD_DIR=$BUILD pg_start "$T" >"$T/pg-start.log" 2>&1 ||
+	    { cat "$T/pg-start.log" >&2; exit 1; }
+	log "PostgreSQL on 127.0.0.1:$PW_PG_PORT: loading $RECORDS records"
+	t0=$(date +%s.%N)
+	pg_sql "INSERT INTO consent_event (org, address, list, type,
+	    obtained_at, expires_at, relationship_date, source, proof,
+	    created_at, recorded_us)
+	SELECT 'acme', 'user' || i || '@example' || (i % 1000) || '.com',
+	    CASE WHEN i % 3 = 0 THEN 'news' ELSE '' END,
+	    CASE i % 4 WHEN 0 THEN 'express' WHEN 1 THEN 'implied-purchase'
+	        WHEN 2 THEN 'implied-inquiry' ELSE 'implied-contract' END,
+	    $base + (i % 600) * 3600, NULL, NULL, 'bench', 'generated',
+	    $(date +%s), $(date +%s)000000 + i
+	FROM generate_series(0, $RECORDS - 1) AS i"
+	pg_sql "ANALYZE"
+	t1=$(date +%s.%N)
+	awk -v n="$RECORDS" -v a="$t0" -v b="$t1" \
+	    'BEGIN { printf "PostgreSQL load: %d consent records in %.1f s (one transaction, then ANALYZE)\n", n, b - a }'
+	echo "lookup latency (pw_store_consent_check on PostgreSQL, $RECORDS records, role postwarden_milter, TCP loopback):"
+	MICRO_CONSENT_SPEC=$PW_PG_MILTER_URI nice "$T/micro-consent" "$RECORDS" \
+	    "$LOOKUPS" "$THREADS" | grep -v '^token_' | sed 's/^/  /'
+fi
+
 # ------------------------------------------------------------ 3. mail
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$T/keys/rsa.key" 2>/dev/null
@@ -169,6 +217,8 @@ echo "*@acme.test rsa" >"$T/keys/SigningTable"
 for mode in $(printf '%s\n' enforce off $MODES | sort -u); do
 	cmode=$mode extra= pwextra=
 	case $mode in
+	pg)
+		cmode=enforce ;;
 	quota-on)
 		cmode=enforce
 		extra=$'quota_hour = 1000000\nquota_day = 10000000\nquota_month = 100000000\ncomplaints_address = fbl@acme.test'
@@ -201,7 +251,7 @@ milter_socket = unix:$T/pw/pw.sock
 milter_socket_mode = 0666
 log = stderr
 internal_hosts = 127.0.0.0/8
-store = sqlite:$DB
+store = $([ "$mode" = pg ] && echo "$PW_PG_MILTER_URI" || echo "sqlite:$DB")
 dkim_key_table = file:$T/keys/KeyTable
 dkim_signing_table = refile:$T/keys/SigningTable
 dns_nameservers = 127.0.0.1@9
@@ -247,6 +297,19 @@ EOF
 postfix -c "$PF/etc" check >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 postfix -c "$PF/etc" start >/dev/null 2>&1 || { tail "$MAILLOG" >&2; exit 1; }
 pw_wait_tcp "$SMTPD_PORT" || { echo "Postfix did not start" >&2; tail "$MAILLOG" >&2; exit 1; }
+if [ "$MTAS" = 2 ]; then
+	# the second MTA: the same Postfix configuration in its own
+	# directories, another smtpd port, its own postwarden
+	mkdir -p "$PF2/etc" "$PF2/spool"
+	sed "s|$PF/|$PF2/|g; s|unix:$T/pw/pw.sock|unix:$T/pw/pw2.sock|" \
+	    "$PF/etc/main.cf" >"$PF2/etc/main.cf"
+	sed "s|^127.0.0.1:$SMTPD_PORT |127.0.0.1:$SMTPD2_PORT |" \
+	    "$PF/etc/master.cf" >"$PF2/etc/master.cf"
+	sed "s|$T/pw/pw.sock|$T/pw/pw2.sock|" "$T/pw/pw-pg.conf" >"$T/pw/pw-pg2.conf"
+	postfix -c "$PF2/etc" check >/dev/null 2>&1 || { tail "$MAILLOG2" >&2; exit 1; }
+	postfix -c "$PF2/etc" start >/dev/null 2>&1 || { tail "$MAILLOG2" >&2; exit 1; }
+	pw_wait_tcp "$SMTPD2_PORT" || { echo "Postfix 2 did not start" >&2; exit 1; }
+fi
 
 start_sink() {	# [dump template]
 	if [ -n "$SINK_PID" ]; then
@@ -288,7 +351,7 @@ stop_milter() {
 # one recipient drawn from the express records without a list
 # (i % 12 in {4, 8}), or RCPT given as the 6th argument.
 cat >"$T/load.py" <<'EOF'
-import random, smtplib, sys, threading, time
+import os, random, smtplib, sys, threading, time
 port, n, conc, records, path = sys.argv[1:6]
 fixed = sys.argv[6] if len(sys.argv) > 6 else None
 port, n, conc, records = int(port), int(n), int(conc), int(records)
@@ -321,7 +384,8 @@ def worker(seed, count):
             errors.append("%s: %s" % (to, e))
 t0 = time.time()
 per = [n // conc + (1 if i < n % conc else 0) for i in range(conc)]
-th = [threading.Thread(target=worker, args=(1000 * (i + 1) + int(t0), c))
+th = [threading.Thread(target=worker,
+                      args=(1000 * (i + 1) + int(t0) + 7919 * os.getpid(), c))
       for i, c in enumerate(per)]
 for t in th: t.start()
 for t in th: t.join()
@@ -334,7 +398,27 @@ if errors:
     sys.exit(1)
 EOF
 
-sent_since() { tail -c "+$(($1 + 1))" "$MAILLOG" | grep -c 'status=sent' || true; }
+sent_since() { tail -c "+$(($1 + 1))" "${2:-$MAILLOG}" | grep -c 'status=sent' || true; }
+
+# the second MTA's postwarden (mode pg, MTAS = 2)
+start_milter2() {
+	rm -f "$T/pw/pw2.sock"
+	"$POSTWARDEN" -f -c "$T/pw/pw-pg2.conf" >"$T/pw/log2" 2>&1 &
+	MILTER2_PID=$!
+	for _ in $(seq 100); do
+		kill -0 "$MILTER2_PID" 2>/dev/null ||
+		    { echo "postwarden 2 exited:" >&2; cat "$T/pw/log2" >&2; exit 1; }
+		[ -S "$T/pw/pw2.sock" ] && return 0
+		sleep 0.1
+	done
+	echo "milter 2 socket did not appear" >&2
+	exit 1
+}
+stop_milter2() {
+	kill "$MILTER2_PID" 2>/dev/null || true
+	wait "$MILTER2_PID" 2>/dev/null || true
+	MILTER2_PID=
+}
 
 # utime+stime (ticks) of one process, all threads
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -342,16 +426,29 @@ HZ=$(getconf CLK_TCK)
 
 one_run() {	# mode n -> "rate milter_ms problems"
 	local mode=$1 n=$2 off t0 t1 cnt last=0 stall=0 problems= m0 m1
+	local two=0 off2=0 n1=$2 c1=$CONC
+	[ "$mode" = pg ] && [ "$MTAS" = 2 ] && two=1 n1=$(($2 / 2)) c1=$((CONC / 2))
 	start_milter "$mode"
+	[ "$two" = 1 ] && start_milter2
 	sleep 0.3
 	off=$(stat -c %s "$MAILLOG")
+	[ "$two" = 1 ] && off2=$(stat -c %s "$MAILLOG2")
 	m0=$(proc_ticks "$MILTER_PID")
+	[ "$two" = 1 ] && m0=$((m0 + $(proc_ticks "$MILTER2_PID")))
 	t0=$(date +%s.%N)
-	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" "$n" "$CONC" "$RECORDS" \
+	if [ "$two" = 1 ]; then
+		/usr/bin/python3 "$T/load.py" "$SMTPD2_PORT" "$((n - n1))" \
+		    "$((CONC - c1))" "$RECORDS" "$T/msg.eml" >"$T/client2.log" 2>&1 &
+	fi
+	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" "$n1" "$c1" "$RECORDS" \
 	    "$T/msg.eml" ${FIXED_RCPT:+"$FIXED_RCPT"} >"$T/client.log" 2>&1 ||
 	    problems="client: $(grep -v '^rcpt_ms' "$T/client.log" | tail -1);"
+	if [ "$two" = 1 ]; then
+		wait $! || problems="$problems client 2: $(grep -v '^rcpt_ms' "$T/client2.log" | tail -1);"
+	fi
 	while :; do
 		cnt=$(sent_since "$off")
+		[ "$two" = 1 ] && cnt=$((cnt + $(sent_since "$off2" "$MAILLOG2")))
 		[ "$cnt" -ge "$n" ] && break
 		if [ "$cnt" = "$last" ]; then
 			stall=$((stall + 1))
@@ -363,12 +460,15 @@ one_run() {	# mode n -> "rate milter_ms problems"
 	done
 	t1=$(date +%s.%N)
 	m1=$(proc_ticks "$MILTER_PID")
+	[ "$two" = 1 ] && m1=$((m1 + $(proc_ticks "$MILTER2_PID")))
 	stop_milter
+	[ "$two" = 1 ] && stop_milter2
 	[ "$cnt" -ge "$n" ] || problems="$problems only $cnt/$n sent;"
 	# every message went through the checks of its mode
 	local ok pat='org=acme(envelope) class=commercial'
 	[ "$mode" != off ] && pat='consent=ok:1'
 	ok=$(grep -cF "$pat" "$T/pw/log" || true)
+	[ "$two" = 1 ] && ok=$((ok + $(grep -cF "$pat" "$T/pw/log2" || true)))
 	[ "$ok" -ge "$n" ] || problems="$problems $ok/$n summaries with $pat;"
 	local rl
 	rl=$(awk '/^rcpt_ms/ {print $2 "\t" $3}' "$T/client.log")
@@ -406,11 +506,32 @@ stop_milter
     { echo "preflight: delivered message lacks headers" >&2; cat "$f" >&2; exit 1; }
 grep -q 'consent=ok:1' "$T/pw/all.log" ||
     { echo "preflight: no consent=ok in the summary" >&2; exit 1; }
+if [ "${PG:-0}" = 1 ]; then
+	# the milter on PostgreSQL: consented delivered, unknown refused
+	start_milter pg
+	/usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
+	    user4@example4.com >/dev/null || { echo "preflight: pg: consented recipient refused" >&2; exit 1; }
+	if /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
+	    nobody@example.org >/dev/null 2>&1; then
+		echo "preflight: pg: recipient without consent accepted" >&2; exit 1
+	fi
+	stop_milter
+	if [ "$MTAS" = 2 ]; then
+		start_milter2
+		/usr/bin/python3 "$T/load.py" "$SMTPD2_PORT" 1 1 "$RECORDS" \
+		    "$T/msg.eml" user8@example8.com >/dev/null ||
+		    { echo "preflight: MTA 2: consented recipient refused" >&2; exit 1; }
+		stop_milter2
+	fi
+	log "preflight ok on PostgreSQL too ($MTAS MTAs)"
+else
 start_milter off
 /usr/bin/python3 "$T/load.py" "$SMTPD_PORT" 1 1 "$RECORDS" "$T/msg.eml" \
     nobody@example.org >/dev/null || { echo "preflight: consent_mode = off refused" >&2; exit 1; }
 stop_milter
-log "preflight ok (enforce: consented delivered signed, unknown refused at RCPT; off: unknown delivered)"
+fi
+[ "${PG:-0}" = 1 ] ||
+    log "preflight ok (enforce: consented delivered signed, unknown refused at RCPT; off: unknown delivered)"
 start_sink
 
 # ------------------------------------------------------------- rounds
@@ -419,12 +540,12 @@ RES=$T/results.tsv
 log "rounds=$ROUNDS N=$N CONC=$CONC"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < ROUNDS; r++)); do
-	read -r m1 m2 <<<"$MODES"
-	if ((r % 2 == 0)); then order="$m1 $m2"; else order="$m2 $m1"; fi
+	set -- $MODES
+	if ((r % 2 == 0)); then order="$1 $2"; else order="$2 $1"; fi
 	for mode in $order; do
 		res=$(one_run "$mode" "$N")
 		printf '%d\t%s\t%s\n' "$r" "$mode" "$res" >>"$RES"
-		log "round $((r + 1))/$ROUNDS mode=$mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
+		log "round $((r + 1))/$ROUNDS mode $mode: $(cut -f1 <<<"$res") msg/s, milter $(cut -f2 <<<"$res") ms/msg, RCPT reply p50 $(cut -f3 <<<"$res") ms"
 		sleep 1
 	done
 done
@@ -433,10 +554,9 @@ echo "load average before the rounds: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loa
     "(anything else running skews the figures)"
 audit=$(sqlite3 "$DB" "SELECT count(*) FROM audit")
 echo "audit rows written: $audit (store on $(df --output=fstype "$T" | tail -1))"
-/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES <<'EOF'
+/usr/bin/python3 - "$RES" "$N" "$CONC" "$ROUNDS" "$RECORDS" $MODES "$MTAS" <<'EOF'
 import sys, statistics as st
-res, n, conc, rounds, records = sys.argv[1:6]
-m1, m2 = sys.argv[6:8]
+res, n, conc, rounds, records, m1, m2, mtas = sys.argv[1:9]
 rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
 by, per = {}, {}
 rl = {}
@@ -444,11 +564,13 @@ for r, mode, rate, mms, r50, r99, prob in rows:
     by.setdefault(mode, []).append((float(rate), prob, float(mms)))
     rl.setdefault(mode, []).append((float(r50), float(r99)))
     per.setdefault(int(r), {})[mode] = float(rate)
-ratios = [v[m1] / v[m2] for v in per.values() if len(v) == 2]
+# pg: PostgreSQL over SQLite; otherwise with the checks over without
+num, den = (m2, m1) if m2 == "pg" else (m1, m2)
+ratios = [v[num] / v[den] for v in per.values() if len(v) == 2]
 cpu = {}
 for r, mode, rate, mms, r50, r99, prob in rows:
     cpu.setdefault(int(r), {})[mode] = float(mms)
-cratios = [v[m1] / v[m2] for v in cpu.values() if len(v) == 2]
+cratios = [v[num] / v[den] for v in cpu.values() if len(v) == 2]
 print()
 print("commercial mail through Postfix + postwarden (DKIM, unsubscribe token,"
       " audit row), %s msgs/run, %s sessions, %s round(s), %s consent records:"
@@ -456,16 +578,18 @@ print("commercial mail through Postfix + postwarden (DKIM, unsubscribe token,"
 for mode in (m1, m2):
     v = by.get(mode, [])
     probs = "; ".join(sorted(set(p for _, p, _ in v if p != "-"))) or "-"
-    print("  %-9s %7.1f msg/s, milter CPU %.3f ms/msg (medians; runs: %s; CPU: %s)  problems: %s"
+    print("  mode %-7s %7.1f msg/s, milter CPU %.2f ms/msg (medians; runs: %s)  problems: %s"
           % (mode, st.median([x for x, _, _ in v]), st.median([c for _, _, c in v]),
-             " ".join("%.1f" % x for x, _, _ in v),
-             " ".join("%.3f" % c for _, _, c in v), probs))
+             " ".join("%.1f" % x for x, _, _ in v), probs))
 for mode in (m1, m2):
     v = rl.get(mode, [])
     if v:
-        print("  RCPT reply time seen by the client, %-9s p50 %.2f ms  p99 %.2f ms (medians over runs)"
+        print("  RCPT reply time seen by the client, mode %-7s p50 %.2f ms  p99 %.2f ms (medians over runs)"
               % (mode, st.median([a for a, _ in v]), st.median([b for _, b in v])))
 if ratios:
-    print("  %s / %s: throughput %.2f, milter CPU per message %.3f (medians of per-round ratios)"
-          % (m1, m2, st.median(ratios), st.median(cratios)))
+    if m2 == "pg":
+        print("  PostgreSQL store (%s MTAs) / SQLite store (1 MTA), both consent_mode = enforce: throughput %.2f, milter CPU per message %.3f (medians of per-round ratios)" % (mtas, st.median(ratios), st.median(cratios)))
+    else:
+        print("  %s / %s: throughput %.2f, milter CPU per message %.3f (medians of per-round ratios)"
+              % (num, den, st.median(ratios), st.median(cratios)))
 EOF

@@ -19,7 +19,8 @@
  * MICRO_CONSENT_DB=PATH uses an existing store already holding N events of
  * the same pattern (bench/bench-consent.sh loads them with one SQL
  * transaction): no load, no writes (they would add suppressions to it),
- * and the file is kept.
+ * and the file is kept.  MICRO_CONSENT_SPEC=SPEC does the same with any
+ * store, e.g. a postgresql:// URI (bench/bench-consent.sh PG=1).
  */
 #include "autoconf.h"
 
@@ -263,6 +264,7 @@ main(int argc, char **argv)
 	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
 	const char *dir = argc > 4 ? argv[4] : "/tmp";
 	const char *db = getenv("MICRO_CONSENT_DB");
+	const char *given = getenv("MICRO_CONSENT_SPEC");
 	char path[256], *spec, *err = NULL;
 
 	if (argc > 1)
@@ -275,7 +277,12 @@ main(int argc, char **argv)
 		return 2;
 	snprintf(path, sizeof(path), "%s/micro-consent.%ld.db", dir,
 		 (long)getpid());
-	spec = pw_asprintf("sqlite:%s", db != NULL && *db ? db : path);
+	if (given != NULL && *given) {
+		spec = pw_strdup(given);
+		db = given; /* an existing store: lookups only */
+	} else {
+		spec = pw_asprintf("sqlite:%s", db != NULL && *db ? db : path);
+	}
 	if (pw_store_open(spec, &o, &store, &err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

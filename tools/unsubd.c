@@ -21,9 +21,30 @@
  * "unsubscribe_keys", the one the milter mints under.  The socket, key
  * ring and TLS files are opened as root; the daemon then becomes "user"
  * and opens the store as that user.  libmicrohttpd runs a small thread
- * pool; the store is shared (store.h is thread-safe); recording is
- * serialised by one lock so that two simultaneous POSTs for one token
- * record one row.
+ * pool.
+ *
+ * Recording (group commit): a durable commit costs an fsync, a few
+ * milliseconds, so committing each click alone caps the endpoint at a
+ * few hundred withdrawals a second.  A POST whose token verifies is
+ * first checked against the store by its pool thread (a withdrawal
+ * already in force - a provider's retry, a double click - is answered
+ * 200 at once, nothing recorded); a new one is queued and its connection
+ * suspended (MHD_suspend_connection: the pool thread goes on serving
+ * other connections).  One writer thread takes every withdrawal queued
+ * so far (up to GROUP_MAX), writes them in one transaction, and only
+ * after the commit returns resumes the connections, each of which then
+ * answers: 200 once its withdrawal is durable, 503 with the store's
+ * error if the commit failed.  While a group commits, the next one
+ * queues, so the groups grow with the load and a lone click still
+ * commits at once.
+ *
+ * Two simultaneous POSTs for one recipient record one row: the writer
+ * is the only thread that records, drops a withdrawal that an earlier
+ * one of its group covers, and checks again in the store any whose
+ * recipient a group committed after that withdrawal's own check began
+ * (the groups are numbered; the writer remembers the recipients of the
+ * last RECENT withdrawals by hash, and checks again whenever it cannot
+ * tell).
  *
  * Availability (issue 14): a client that opens many connections and
  * trickles a header line on each never goes idle long enough for
@@ -88,6 +109,8 @@
 #define RATE_SLOTS 4096	  /* clients tracked for the rate limit */
 #define RETRY_AFTER "120" /* seconds, on 503 */
 #define CONN_BUCKETS 1024 /* per-address connection counts */
+#define GROUP_MAX 256	  /* withdrawals committed together, at most */
+#define RECENT 4096	  /* recipients of the last groups, remembered */
 
 
 struct rate_slot {
@@ -121,8 +144,22 @@ struct ud {
 	const struct pw_keyring *ring;	/* the snapshot's */
 	const struct pw_orgs *orgs;	/* the snapshot's; NULL: names only */
 	struct pw_cidr_list *proxies;
-	struct pw_store *store; /* opened lazily */
+	struct pw_store *store; /* opened lazily, under store_lock */
 	pthread_mutex_t store_lock;
+	/* POSTs waiting for the writer (group commit), under q_lock */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	struct req *q_head, **q_tail;
+	bool q_stop;	 /* stopping: no more queued, the writer drains */
+	uint64_t gen;	 /* groups committed so far, under q_lock */
+	pthread_t writer;
+	/* The writer's own: hashes of the recipients recorded by the
+	   latest groups, oldest overwritten first, with their group. */
+	struct recent {
+		uint64_t gen, h;
+	} recent[RECENT];
+	size_t recent_next;
+	uint64_t recent_lost; /* the newest group of an overwritten one */
 	pthread_mutex_t rate_lock;
 	struct rate_slot *rate;
 	uint32_t rate_seed;
@@ -141,6 +178,18 @@ struct req {
 	struct timespec t0;		/* for the latency histogram */
 	bool counted; /* proxied: in ud.counts under key */
 	unsigned char key[16];
+	/* A one-click POST handed to the writer: what to record, then the
+	   outcome (set by the writer before it resumes the connection). */
+	struct req *qnext;
+	struct MHD_Connection *conn;
+	bool done;
+	char *org, *rcpt, *list; /* list "": every list */
+	char token_id[17];
+	char client[INET6_ADDRSTRLEN + 8];
+	uint64_t gen;	/* groups committed before its check began */
+	int rc;		/* 1 recorded, 0 already in force, -1 store failure */
+	int64_t id;	/* the suppression, when recorded */
+	char *err;	/* the store's error, when -1 */
 };
 
 static struct pw_metric m_requests = PW_COUNTER(
@@ -690,18 +739,43 @@ sanitise(char *out, size_t outsz, const char *in)
 	out[i] = '\0';
 }
 
-/* record - the withdrawal, unless one already in force covers it.
-   1 recorded, 0 already in force, -1 store failure. */
-static int
-record(struct ud *u, const struct pw_token *t, const char *list,
-       pw_time_us requested, int64_t *id_r)
+/* covered - does an earlier withdrawal of the group, to be recorded,
+   already cover g[i] (same recipient; every list, or the same list)? */
+static bool
+covered(struct req **g, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (g[j]->rc == 1 && strcmp(g[j]->org, g[i]->org) == 0 &&
+		    strcmp(g[j]->rcpt, g[i]->rcpt) == 0 &&
+		    (g[j]->list[0] == '\0' ||
+		     strcmp(g[j]->list, g[i]->list) == 0))
+			return true;
+	return false;
+}
+
+/* fail_all - the outcome -1, with the store's error, for every request
+   of g */
+static void
+fail_all(struct req **g, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		g[i]->rc = -1;
+		g[i]->err = pw_strdup(why);
+	}
+}
+
+/* get_store - the store, opened on first use; NULL (logged, *why_r
+   malloc'd) if it cannot be opened now */
+static struct pw_store *
+get_store(struct ud *u, char **why_r)
 {
 	struct pw_store_opts so = PW_STORE_OPTS_DEFAULT;
-	struct pw_consent_events ev = {0};
-	struct pw_consent_result cr;
-	struct pw_suppression sup = {0};
+	struct pw_store *st;
 	char *err = NULL;
-	int rc;
 
 	so.password_file = u->cfg->core.store_password_file;
 	pthread_mutex_lock(&u->store_lock);
@@ -709,85 +783,227 @@ record(struct ud *u, const struct pw_token *t, const char *list,
 	    pw_store_open(u->cfg->core.store, &so, &u->store, &err) < 0) {
 		pw_syslog(LOG_ERR, "store %s: %s", u->cfg->core.store,
 			  err ? err : "cannot open");
-		free(err);
+		*why_r = err ? err : pw_strdup("cannot open");
 		u->store = NULL;
-		rc = -1;
-		goto out;
 	}
-	rc =
-	    pw_store_consent_check(u->store, t->org, t->rcpt,
-				   list[0] ? list : NULL, time(NULL), &cr, &ev);
-	if (rc < 0)
-		goto out;
-	if (rc == 0 && cr.state == PW_CSTATE_WITHDRAWN) {
-		rc = 0; /* RFC 8058 retries and double clicks */
-		goto out;
-	}
-	sup.org = t->org;
-	sup.address = t->rcpt;
-	sup.list = list;
-	sup.reason = "one_click_post";
-	sup.requested_us = requested;
-	sup.token_id = t->id;
-	rc = pw_store_suppression_add(u->store, &sup) < 0 ? -1 : 1;
-	*id_r = sup.id;
-	if (rc == 1)
-		pw_metric_inc(&m_withdrawals, PW_LV(t->org, "one_click"));
-out:
+	st = u->store;
 	pthread_mutex_unlock(&u->store_lock);
-	pw_consent_events_free(&ev);
-	return rc;
+	return st;
 }
 
-static enum MHD_Result
-do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
-	const struct pw_token *t, const char *client)
+/* in_force - is a withdrawal covering rq's already in force?  1 yes, 0
+   no, -1 store failure (rq->err set) */
+static int
+in_force(struct ud *u, struct req *rq)
 {
-	const char *ct, *list = t->list;
-	char ua[256];
-	int64_t id = 0;
-	int flags, rc;
-	struct pw_buf b = {0};
-	const char *name = org_display(u, t->org);
+	struct pw_consent_events ev;
+	struct pw_consent_result cr;
+	struct pw_store *st;
+	char *why = NULL;
+	int rc;
 
-	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	flags = pw_unsubd_body_parse(
-	    ct, (const unsigned char *)(rq->body.data ? rq->body.data : ""),
-	    rq->body.len);
-	if (flags < 0 || !(flags & PW_UNSUBD_ONECLICK))
-		return respond_simple(conn, MHD_HTTP_BAD_REQUEST, "Bad request",
-				      "Expected the body "
-				      "List-Unsubscribe=One-Click (RFC 8058).");
-	if (flags & PW_UNSUBD_SCOPE_ALL)
-		list = "";
-	rc = record(u, t, list, rq->started_us, &id);
+	if ((st = get_store(u, &why)) == NULL) {
+		rq->err = why;
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	rc = pw_store_consent_check(st, rq->org, rq->rcpt,
+				    rq->list[0] ? rq->list : NULL, time(NULL),
+				    &cr, &ev);
+	pw_consent_events_free(&ev);
+	if (rc < 0) {
+		rq->err = pw_strdup(pw_store_strerror());
+		return -1;
+	}
+	return rc == 0 && cr.state == PW_CSTATE_WITHDRAWN;
+}
+
+/* rcpt_hash - FNV-1a of (organisation, recipient) */
+static uint64_t
+rcpt_hash(const struct req *rq)
+{
+	uint64_t h = 14695981039346656037u;
+	const char *p;
+
+	for (p = rq->org; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ 0xff) * 1099511628211u;
+	for (p = rq->rcpt; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h;
+}
+
+/* recorded_since - may a group committed after rq's check began have
+   recorded a withdrawal for its recipient?  (Writer only.) */
+static bool
+recorded_since(struct ud *u, const struct req *rq)
+{
+	uint64_t h = rcpt_hash(rq);
+	size_t i, k;
+
+	if (u->recent_lost > rq->gen)
+		return true; /* forgotten: cannot tell */
+	for (k = 1; k <= RECENT; k++) {
+		i = (u->recent_next + RECENT - k) % RECENT;
+		if (u->recent[i].gen <= rq->gen)
+			break; /* older ones: seen by its check */
+		if (u->recent[i].h == h)
+			return true;
+	}
+	return false;
+}
+
+/* remember - rq's recipient, recorded by group gen (writer only) */
+static void
+remember(struct ud *u, const struct req *rq, uint64_t gen)
+{
+	struct recent *r = &u->recent[u->recent_next];
+
+	if (r->gen > u->recent_lost)
+		u->recent_lost = r->gen;
+	r->gen = gen;
+	r->h = rcpt_hash(rq);
+	u->recent_next = (u->recent_next + 1) % RECENT;
+}
+
+/* record_group - the withdrawals of g, checked by their pool threads,
+   in one transaction; each is dropped if an earlier one of g covers it,
+   or, checked again, if one recorded since covers it.  Sets each
+   request's rc (and id, err). */
+static void
+record_group(struct ud *u, struct req **g, size_t n)
+{
+	struct pw_suppression sup[GROUP_MAX];
+	struct req *w[GROUP_MAX];
+	struct pw_store *st;
+	char *why = NULL;
+	uint64_t gen;
+	size_t i, k = 0;
+	int rc;
+
+	if ((st = get_store(u, &why)) == NULL) {
+		fail_all(g, n, why);
+		free(why);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		g[i]->rc = 1;
+	for (i = 0; i < n; i++) {
+		if (covered(g, i)) {
+			g[i]->rc = 0; /* a double click in one group */
+			continue;
+		}
+		if (recorded_since(u, g[i]) && (rc = in_force(u, g[i])) != 0) {
+			g[i]->rc = rc > 0 ? 0 : -1;
+			continue;
+		}
+		memset(&sup[k], 0, sizeof(sup[k]));
+		sup[k].org = g[i]->org;
+		sup[k].address = g[i]->rcpt;
+		sup[k].list = g[i]->list;
+		sup[k].reason = "one_click_post";
+		sup[k].requested_at = g[i]->started;
+		sup[k].requested_us = g[i]->started_us;
+		sup[k].token_id = g[i]->token_id;
+		w[k++] = g[i];
+	}
+	if (k == 0)
+		return;
+	if (pw_store_suppression_add_batch(st, sup, k) < 0) {
+		fail_all(w, k, pw_store_strerror());
+		return;
+	}
+	pthread_mutex_lock(&u->q_lock);
+	gen = ++u->gen;
+	pthread_mutex_unlock(&u->q_lock);
+	for (i = 0; i < k; i++) {
+		w[i]->id = sup[i].id;
+		remember(u, w[i], gen);
+		pw_metric_inc(&m_withdrawals, PW_LV(w[i]->org, "one_click"));
+	}
+}
+
+/* writer - the thread that records: takes what is queued, records it as
+   one group, then lets each waiting connection answer */
+static void *
+writer(void *arg)
+{
+	struct ud *u = arg;
+	struct req *g[GROUP_MAX], *rq;
+	size_t i, n;
+
+	pthread_mutex_lock(&u->q_lock);
+	for (;;) {
+		while (u->q_head == NULL && !u->q_stop)
+			pthread_cond_wait(&u->q_cond, &u->q_lock);
+		if (u->q_head == NULL)
+			break; /* stopping, and nothing is left */
+		for (n = 0; n < GROUP_MAX && (rq = u->q_head) != NULL; n++) {
+			u->q_head = rq->qnext;
+			g[n] = rq;
+		}
+		if (u->q_head == NULL)
+			u->q_tail = &u->q_head;
+		pthread_mutex_unlock(&u->q_lock);
+		record_group(u, g, n);
+		/* After the commit.  A resumed request may be answered and
+		   freed at once: nothing of g[i] is touched after its
+		   resume. */
+		for (i = 0; i < n; i++) {
+			g[i]->done = true;
+			MHD_resume_connection(g[i]->conn);
+		}
+		pthread_mutex_lock(&u->q_lock);
+	}
+	pthread_mutex_unlock(&u->q_lock);
+	return NULL;
+}
+
+/* answer_unavailable - 503: the store cannot record now */
+static enum MHD_Result
+answer_unavailable(struct MHD_Connection *conn)
+{
+	return respond_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+			      "Please try again",
+			      "The request could not be recorded "
+			      "just now.  Please try again in a few minutes.");
+}
+
+/* post_answer - a POST whose withdrawal the writer has dealt with: the
+   log line and the page (called when its connection is resumed) */
+static enum MHD_Result
+post_answer(struct ud *u, struct MHD_Connection *conn, struct req *rq)
+{
+	const char *list = rq->list;
+	const char *name = org_display(u, rq->org);
+	struct pw_buf b = {0};
+	char ua[256];
+
 	sanitise(ua, sizeof(ua),
 		 MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_USER_AGENT));
-	if (rc < 0) {
+	if (rq->rc < 0) {
 		pw_syslog(LOG_WARNING,
 			  "unsubscribe org=%s list=%s token=%s "
 			  "client=%s: store: %s: answering 503",
-			  t->org, list[0] ? list : "*", t->id, client,
-			  pw_store_strerror());
-		return respond_simple(
-		    conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Please try again",
-		    "The request could not be recorded "
-		    "just now.  Please try again in a few minutes.");
+			  rq->org, list[0] ? list : "*", rq->token_id,
+			  rq->client, rq->err ? rq->err : "failed");
+		return answer_unavailable(conn);
 	}
-	if (rc > 0)
+	if (rq->rc > 0)
 		pw_syslog(LOG_INFO,
 			  "unsubscribe org=%s list=%s token=%s "
 			  "client=%s ua=\"%s\" suppression=%" PRId64
 			  " delay=%lds",
-			  t->org, list[0] ? list : "*", t->id, client, ua, id,
+			  rq->org, list[0] ? list : "*", rq->token_id,
+			  rq->client, ua, rq->id,
 			  (long)(time(NULL) - rq->started));
 	else
 		pw_syslog(LOG_INFO,
 			  "unsubscribe org=%s list=%s token=%s "
 			  "client=%s ua=\"%s\" already in force",
-			  t->org, list[0] ? list : "*", t->id, client, ua);
+			  rq->org, list[0] ? list : "*", rq->token_id,
+			  rq->client, ua);
 	/* The same page whether or not anything was recorded. */
 	page_start(&b, "Unsubscribed");
 	pw_buf_puts(&b, "<p>You will receive no more ");
@@ -802,6 +1018,57 @@ do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 	pw_unsubd_html_sentence_end(&b, name);
 	pw_buf_puts(&b, "  This took effect immediately.</p>\n");
 	return respond(conn, MHD_HTTP_OK, &b);
+}
+
+static enum MHD_Result
+do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
+	const struct pw_token *t, const char *client)
+{
+	const char *ct, *list = t->list;
+	bool stopping;
+	int flags, rc;
+
+	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	flags = pw_unsubd_body_parse(
+	    ct, (const unsigned char *)(rq->body.data ? rq->body.data : ""),
+	    rq->body.len);
+	if (flags < 0 || !(flags & PW_UNSUBD_ONECLICK))
+		return respond_simple(conn, MHD_HTTP_BAD_REQUEST, "Bad request",
+				      "Expected the body "
+				      "List-Unsubscribe=One-Click (RFC 8058).");
+	if (flags & PW_UNSUBD_SCOPE_ALL)
+		list = "";
+	rq->org = pw_strdup(t->org);
+	rq->rcpt = pw_strdup(t->rcpt);
+	rq->list = pw_strdup(list);
+	snprintf(rq->token_id, sizeof(rq->token_id), "%s", t->id);
+	snprintf(rq->client, sizeof(rq->client), "%s", client);
+	rq->conn = conn;
+	/* Checked here, in parallel with the other pool threads; the
+	   writer checks again only what may have changed since. */
+	pthread_mutex_lock(&u->q_lock);
+	rq->gen = u->gen;
+	pthread_mutex_unlock(&u->q_lock);
+	if ((rc = in_force(u, rq)) != 0) {
+		rq->rc = rc > 0 ? 0 : -1;
+		return post_answer(u, conn, rq);
+	}
+	pthread_mutex_lock(&u->q_lock);
+	if (!(stopping = u->q_stop)) {
+		/* Suspended before it is queued: the writer may resume it
+		   as soon as it is in the queue, and resuming a connection
+		   that is not suspended is undefined.  (The writer never
+		   holds q_lock while it resumes.) */
+		MHD_suspend_connection(conn);
+		*u->q_tail = rq;
+		u->q_tail = &rq->qnext;
+		pthread_cond_signal(&u->q_cond);
+	}
+	pthread_mutex_unlock(&u->q_lock);
+	if (stopping) /* shutting down: the writer has finished */
+		return answer_unavailable(conn);
+	return MHD_YES;
 }
 
 /* ---- the request handler ---------------------------------------------- */
@@ -872,6 +1139,8 @@ ud_access(void *cls, struct MHD_Connection *conn, const char *url,
 	req_method = post ? "POST" : strcmp(method, "GET") == 0 ? "GET" :
 	    strcmp(method, "HEAD") == 0 ? "HEAD" : "other";
 	req_t0 = rq != NULL ? rq->t0 : pw_metric_now();
+	if (rq != NULL && rq->done)
+		return post_answer(u, conn, rq); /* resumed by the writer */
 	if (rq == NULL) {
 		/* First call: headers only.  Refuse early what needs no
 		   body, before reading one. */
@@ -968,6 +1237,10 @@ ud_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&u->conn_lock);
 	if (rq != NULL) {
 		pw_buf_free(&rq->body);
+		free(rq->org);
+		free(rq->rcpt);
+		free(rq->list);
+		free(rq->err);
 		free(rq);
 		*con_cls = NULL;
 	}
@@ -1032,8 +1305,10 @@ static struct MHD_Daemon *
 start_mhd(struct ud *u, int fd, char *cert, char *key)
 {
 	const struct pw_unsubd_settings *s = u->s;
-	unsigned int flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* suspend/resume: a POST waits for its group's commit without
+	   holding a pool thread (unsubd.c head) */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL},
 					{MHD_OPTION_END, 0, NULL}};
@@ -1150,6 +1425,9 @@ main(int argc, char **argv)
 		pw_metric_register(&m_withdrawals);
 	}
 	pthread_mutex_init(&u.store_lock, NULL);
+	pthread_mutex_init(&u.q_lock, NULL);
+	pthread_cond_init(&u.q_cond, NULL);
+	u.q_tail = &u.q_head;
 	pthread_mutex_init(&u.rate_lock, NULL);
 	pthread_mutex_init(&u.conn_lock, NULL);
 	u.rate = pw_calloc(RATE_SLOTS, sizeof(*u.rate));
@@ -1162,6 +1440,9 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if ((errno = pthread_create(&u.writer, NULL, writer, &u)) != 0)
+		pw_fatal(EX_OSERR, "cannot start the writer thread: %s",
+			 strerror(errno));
 	if ((d = start_mhd(&u, fd, cert, key)) == NULL)
 		pw_fatal(EX_SOFTWARE, "cannot start the HTTP server");
 	pw_syslog(LOG_INFO, "listening on %s port %ld%s, base %s/TOKEN",
@@ -1190,6 +1471,13 @@ main(int argc, char **argv)
 		break;
 	}
 	pw_syslog(LOG_INFO, "stopping");
+	/* Every queued withdrawal is recorded and answered first:
+	   libmicrohttpd must not be stopped with suspended connections. */
+	pthread_mutex_lock(&u.q_lock);
+	u.q_stop = true;
+	pthread_cond_signal(&u.q_cond);
+	pthread_mutex_unlock(&u.q_lock);
+	pthread_join(u.writer, NULL);
 	MHD_stop_daemon(d);
 	close(fd);
 	for (i = 0; i < CONN_BUCKETS; i++)

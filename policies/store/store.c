@@ -255,6 +255,37 @@ pw_store_suppression_add(struct pw_store *s, struct pw_suppression *sup)
 }
 
 int
+pw_store_suppression_add_batch(struct pw_store *s, struct pw_suppression *sup,
+			       size_t n)
+{
+	struct timespec t0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* both times, as pw_store_suppression_add gives the backend
+		   (here in the caller's array: it is the group's scratch) */
+		if (sup[i].requested_us != PW_NOTIME_US)
+			sup[i].requested_at =
+			    pw_time_us_sec(sup[i].requested_us);
+		if (sup[i].org == NULL || sup[i].org[0] == '\0' ||
+		    sup[i].address == NULL || sup[i].address[0] == '\0' ||
+		    sup[i].reason == NULL || sup[i].requested_at == PW_NOTIME) {
+			pw_store_set_error("suppression %zu: organisation, "
+					   "address, reason and time are "
+					   "required", i + 1);
+			return -1;
+		}
+		sup[i].requested_us = pw_time_us_pick(sup[i].requested_at,
+		    sup[i].requested_us);
+	}
+	if (n == 0)
+		return 0;
+	t0 = pw_metric_now();
+	return timed("suppression_add_batch", &t0,
+		     s->ops->suppression_add_batch(s, sup, n));
+}
+
+int
 pw_store_suppression_list(struct pw_store *s, const char *org,
 			  int (*cb)(const struct pw_suppression *, void *),
 			  void *ctx)

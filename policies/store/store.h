@@ -307,6 +307,9 @@ struct pw_store_ops {
 	int	(*complaint_counts)(struct pw_store *, const char *org,
 		    time_t since, int (*cb)(const char *org,
 		    int64_t complaints, int64_t delivered, void *), void *ctx);
+	/* n suppressions in one transaction (group commit). */
+	int	(*suppression_add_batch)(struct pw_store *,
+		    struct pw_suppression *, size_t n);
 };
 
 /* Every store starts with this. */
@@ -364,6 +367,14 @@ int	pw_store_consent_export(struct pw_store *, const char *org,
 	    int (*cb)(const struct pw_consent_record *, void *), void *ctx);
 
 int	pw_store_suppression_add(struct pw_store *, struct pw_suppression *);
+/* n suppressions in one transaction: all stored (0) or none (-1), with
+   one durable commit for the group - postwarden-unsubd commits the
+   one-click withdrawals that arrive together this way (one fsync for
+   the group instead of one each).  Each is checked as by
+   pw_store_suppression_add first; sets each one's id, created_at and
+   recorded_us. */
+int	pw_store_suppression_add_batch(struct pw_store *,
+	    struct pw_suppression *, size_t n);
 /* The suppressions of org (NULL: of every org), in id order. */
 int	pw_store_suppression_list(struct pw_store *, const char *org,
 	    int (*cb)(const struct pw_suppression *, void *), void *ctx);

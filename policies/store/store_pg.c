@@ -2163,6 +2163,106 @@ fail:
 	return -1;
 }
 
+/* ---- withdrawals in groups (postwarden-unsubd) ------------------------- */
+
+/* pg_suppression_add_batch - n suppressions in one transaction: one
+   commit (one WAL flush on the server) for the group instead of one
+   each, and one round trip: BEGIN, the n INSERTs and COMMIT go out as
+   one libpq pipeline (PostgreSQL 14+ libpq) and the results are read
+   after.  An error aborts the rest of the pipeline, so nothing after it
+   runs and conn_put rolls the transaction back.  Each row is bound as
+   pg_suppression_add binds one. */
+static int
+pg_suppression_add_batch(struct pw_store *base, struct pw_suppression *sup,
+			 size_t n)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	char t5[24], t7[24], t8[24], name[16];
+	time_t now = time(NULL);
+	const char *v[8];
+	struct pg_conn *c;
+	PGresult *r;
+	ExecStatusType st;
+	size_t i, q;
+	bool ok = true;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!prepare(s, c, ST_SUPP_INSERT)) {
+		conn_put(s, c);
+		return -1;
+	}
+	if (PQenterPipelineMode(c->db) != 1) {
+		pg_fail(s, c, NULL, "suppression: pipeline");
+		conn_put(s, c);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "pw%d", (int)ST_SUPP_INSERT);
+	time_str(t7, sizeof(t7), now);
+	ok = PQsendQueryParams(c->db, "BEGIN", 0, NULL, NULL, NULL, NULL,
+			       0) == 1;
+	for (i = 0; ok && i < n; i++) {
+		time_str(t5, sizeof(t5), sup[i].requested_at);
+		v[0] = sup[i].org;
+		v[1] = sup[i].address;
+		v[2] = sup[i].list ? sup[i].list : "";
+		v[3] = sup[i].reason;
+		v[4] = t5;
+		v[5] = sup[i].token_id;
+		v[6] = t7;
+		v[7] = us_str(t8, sizeof(t8), sup[i].requested_us);
+		ok = PQsendQueryPrepared(c->db, name, 8, v, NULL, NULL, 0) == 1;
+	}
+	ok = ok &&
+	     PQsendQueryParams(c->db, "COMMIT", 0, NULL, NULL, NULL, NULL,
+			       0) == 1 &&
+	     PQpipelineSync(c->db) == 1;
+	if (!ok) {
+		/* the connection broke while sending: drop it */
+		pg_fail(s, c, NULL, "suppression");
+		conn_close(c);
+		goto fail;
+	}
+	/* Results in order: BEGIN, n rows, COMMIT, then the sync.  The
+	   first error is kept; the rest report "aborted". */
+	for (q = 0; q < n + 2; q++) {
+		if ((r = PQgetResult(c->db)) == NULL) {
+			ok = false;
+			pg_fail(s, c, NULL, "suppression");
+			break;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK && q >= 1 && q <= n) {
+			sup[q - 1].id = col_int(r, 0, 0);
+			sup[q - 1].recorded_us = col_int(r, 0, 1);
+			sup[q - 1].created_at = now;
+		} else if (st != PGRES_COMMAND_OK && ok) {
+			ok = false;
+			pg_fail(s, c, r, "suppression");
+		}
+		PQclear(r);
+		while ((r = PQgetResult(c->db)) != NULL) /* the query's end */
+			PQclear(r);
+	}
+	/* the sync */
+	while ((r = PQgetResult(c->db)) != NULL) {
+		st = PQresultStatus(r);
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	if (PQexitPipelineMode(c->db) != 1 ||
+	    PQtransactionStatus(c->db) != PQTRANS_IDLE)
+		ok = false;
+	conn_put(s, c); /* rolls back what did not commit */
+	if (ok)
+		return 0;
+fail:
+	for (i = 0; i < n; i++)
+		sup[i].id = 0;
+	return -1;
+}
+
 #define PG_OPS(name, scheme_, open_)                                           \
 	const struct pw_store_ops name = {                                     \
 	    .scheme = scheme_,                                                 \
@@ -2191,6 +2291,7 @@ fail:
 	    .chold_add = pg_chold_add,                                         \
 	    .chold_list = pg_chold_list,                                       \
 	    .complaint_counts = pg_complaint_counts,                           \
+	    .suppression_add_batch = pg_suppression_add_batch,                 \
 	}
 
 PG_OPS(pw_store_pg_ops, "postgresql", pg_open);

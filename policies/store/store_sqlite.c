@@ -1635,6 +1635,58 @@ fail:
 	return -1;
 }
 
+/* ---- withdrawals in groups (postwarden-unsubd) ---------------------------
+ */
+
+/* sq_suppression_add_batch - n suppressions in one write transaction:
+   one WAL fsync (synchronous=FULL) for the group instead of one each.
+   Each row is bound as sq_suppression_add binds one. */
+static int
+sq_suppression_add_batch(struct pw_store *base, struct pw_suppression *sup,
+			 size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	time_t now = time(NULL);
+	size_t i;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if (!exec1(c, ST_BEGIN_IMMEDIATE))
+		return sq_fail_put(s, c, "suppression: begin");
+	for (i = 0; i < n; i++) {
+		if ((st = stmt(c, ST_SUPP_INSERT)) == NULL)
+			break;
+		bind_text(st, 1, sup[i].org);
+		bind_text(st, 2, sup[i].address);
+		bind_text(st, 3, sup[i].list ? sup[i].list : "");
+		bind_text(st, 4, sup[i].reason);
+		bind_time(st, 5, sup[i].requested_at);
+		bind_text(st, 6, sup[i].token_id);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
+		sup[i].recorded_us = recorded_us();
+		sqlite3_bind_int64(st, 8, sup[i].recorded_us);
+		bind_us(st, 9, sup[i].requested_us);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			break;
+		}
+		sqlite3_reset(st);
+		sup[i].id = (int64_t)sqlite3_last_insert_rowid(c->db);
+		sup[i].created_at = now;
+	}
+	if (i < n || !exec1(c, ST_COMMIT)) {
+		sq_fail(s, c, "suppression: insert");
+		conn_put(s, c);
+		for (i = 0; i < n; i++)
+			sup[i].id = 0;
+		return -1;
+	}
+	conn_put(s, c);
+	return 0;
+}
+
 const struct pw_store_ops pw_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -1661,4 +1713,5 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .chold_add = sq_chold_add,
     .chold_list = sq_chold_list,
     .complaint_counts = sq_complaint_counts,
+    .suppression_add_batch = sq_suppression_add_batch,
 };

@@ -258,6 +258,19 @@ xargs -P 8 -L 1 bash "$T/post.sh" <"$T/retry" >"$T/codes2"
 check "c: the others answered 200 when retried" test "$(grep -vc ' 200$' "$T/codes2")" = 0
 check "c: 300 withdrawals, one each" \
     test "$(sqlite3 -readonly "$UDB" "SELECT count(DISTINCT address) || ' ' || count(*) FROM suppression")" = "300 300"
+# Double clicks: 16 simultaneous POSTs of one token land in one group or
+# in several (group commit, tools/unsubd.c head): each answered 200, one
+# row.
+dup=0
+for i in 1 2 3; do
+	tk=$(ctl_as token mint --ring "$RING" --org acme "dbl$i@remote.test")
+	for _ in $(seq 16); do echo "dbl$i@remote.test $tk"; done >"$T/dbl"
+	xargs -P 16 -L 1 bash "$T/post.sh" <"$T/dbl" >"$T/codes3"
+	n=$(sqlite3 -readonly "$UDB" "SELECT count(*) FROM suppression WHERE address = 'dbl$i@remote.test'")
+	[ "$n" = 1 ] && [ "$(grep -c ' 200$' "$T/codes3")" = 16 ] ||
+	    { dup=$((dup + 1)); diag "dbl$i: $n rows, $(grep -c ' 200$' "$T/codes3") answered 200"; }
+done
+check "c: 16 simultaneous POSTs of one token, 3 times: 200 each, one row each" test "$dup" = 0
 check "no sanitizer report in the daemons' logs" \
     ! grep -qE 'runtime error|ERROR: AddressSanitizer' "$T/pw/log" "$T/unsubd.log"
 pw_done

@@ -2477,6 +2477,56 @@ out:
 	free(spec);
 }
 
+/* Withdrawals in groups (postwarden-unsubd's group commit): n rows in
+   one transaction, ids and recording times in order; a row the store
+   refuses (NOT NULL reason) takes the whole group back. */
+static void
+t_suppression_batch(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_suppression sup[3];
+	struct pw_consent_result res;
+	struct pw_consent_events ev;
+	int i;
+
+	memset(sup, 0, sizeof(sup));
+	for (i = 0; i < 3; i++) {
+		sup[i].org = "acme";
+		sup[i].reason = "one_click_post";
+		sup[i].requested_at = T("2025-01-01");
+		sup[i].token_id = "0123456789abcdef";
+	}
+	sup[0].address = "a@example.com";
+	sup[1].address = "b@example.com";
+	sup[1].list = "news";
+	sup[2].address = "c@example.com";
+	/* checked before any write, as one suppression is */
+	sup[2].reason = NULL;
+	assert_int_equal(pw_store_suppression_add_batch(f->store, sup, 3), -1);
+	assert_non_null(strstr(pw_store_strerror(), "suppression 3"));
+	assert_int_equal(count(f, "suppression"), 0);
+	/* a failure inside the transaction (NOT NULL, on the last row, past
+	   the front-end checks) rolls the first rows back too */
+	assert_int_equal(f->store->ops->suppression_add_batch(f->store, sup, 3),
+			 -1);
+	assert_int_equal(sup[0].id, 0);
+	assert_int_equal(count(f, "suppression"), 0);
+	sup[2].reason = "one_click_post";
+	assert_int_equal(pw_store_suppression_add_batch(f->store, sup, 3), 0);
+	assert_int_equal(count(f, "suppression"), 3);
+	for (i = 0; i < 3; i++)
+		assert_true(sup[i].id > 0);
+	assert_true(sup[0].id < sup[1].id && sup[1].id < sup[2].id);
+	assert_true(sup[0].recorded_us < sup[1].recorded_us &&
+		    sup[1].recorded_us < sup[2].recorded_us);
+	/* they are withdrawals like any other */
+	assert_int_equal(pw_store_consent_check(f->store, "acme",
+	    "b@example.com", "news", T("2025-06-01"), &res, &ev), 0);
+	assert_int_equal(res.state, PW_CSTATE_WITHDRAWN);
+	pw_consent_events_free(&ev);
+	assert_int_equal(pw_store_suppression_add_batch(f->store, sup, 0), 0);
+}
+
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
 	    {#fn "/postgresql", fn, setup_pg, teardown, NULL}
@@ -2518,6 +2568,7 @@ main(void)
 	    BOTH(t_complaint_hold),
 	    PG(t_complaint_roles_pg),
 	    BOTH(t_copy_feedback),
+	    BOTH(t_suppression_batch),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
