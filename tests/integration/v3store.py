@@ -35,6 +35,9 @@ def canon_v1(row):
     return ("\n".join(out) + "\n").encode()
 
 
+# the schema version of a new store of this postwarden: DOWNGRADE takes
+# it back to version 3 (each step's additions, newest first)
+SCHEMA = 7
 DOWNGRADE = ("ALTER TABLE audit DROP COLUMN time_us",
              "ALTER TABLE suppression DROP COLUMN requested_us",
              "ALTER TABLE feedback_event DROP COLUMN time_us",
@@ -112,9 +115,9 @@ def main():
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("BEGIN IMMEDIATE")
     (version,) = con.execute("PRAGMA user_version").fetchone()
-    if version != 5:
-        sys.exit("%s: schema version %d, expected a new store (5)" %
-                 (db, version))
+    if version != SCHEMA:
+        sys.exit("%s: schema version %d, expected a new store (%d)" %
+                 (db, version, SCHEMA))
     (rows,) = con.execute("SELECT count(*) FROM audit").fetchone()
     if rows != 0:
         sys.exit("%s: audit rows present" % db)
