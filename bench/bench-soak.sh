@@ -84,6 +84,11 @@ out=$T/msg/out.eml
 
 P=$PW_MILTER_PID
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$P/status"; }
+# RSS in two parts: anonymous (the heap, malloc's arenas, stacks) and
+# file-backed (the binary and libraries as their pages are touched, and
+# SQLite's -shm index, mapped shared)
+anon() { awk '/^RssAnon:/ {print $2}' "/proc/$P/status"; }
+filerss() { awk '/^RssFile:/ {a = $2} /^RssShmem:/ {b = $2} END {print a + b}' "/proc/$P/status"; }
 thr() { awk '/^Threads:/ {print $2}' "/proc/$P/status"; }
 fds() { ls "/proc/$P/fd" | wc -l; }
 sent() { grep -c 'status=sent' "$T/pf/maillog"; }
@@ -92,7 +97,7 @@ chunk=$((N / 10))
 half=$((chunk / 2))
 per=$(( (half + 9) / 10 ))	# outbound: 10 recipients per chunk
 echo "soak: N=$N in 10 chunks of $chunk (half outbound commercial, half inbound), CONC=$CONC"
-printf '%8s %10s %8s %4s %4s %8s\n' messages rss_kB delta% fds thr msg/s
+printf '%8s %10s %8s %8s %8s %4s %4s %8s\n' messages rss_kB delta% anon_kB file_kB fds thr msg/s
 t_start=$(date +%s.%N)
 total=0
 for c in $(seq 1 10); do
@@ -109,8 +114,9 @@ for c in $(seq 1 10); do
 	kill -0 "$P" 2>/dev/null || pw_bail "milter died in chunk $c"
 	r=$(rss)
 	[ "$c" = 1 ] && { rss1=$r; fds1=$(fds); thr1=$(thr); }
-	printf '%8d %10d %8s %4d %4d %8.0f\n' "$total" "$r" \
+	printf '%8d %10d %8s %8d %8d %4d %4d %8.0f\n' "$total" "$r" \
 	    "$(awk -v a="$rss1" -v b="$r" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }')" \
+	    "$(anon)" "$(filerss)" \
 	    "$(fds)" "$(thr)" "$(awk -v n=$((half + per * 10)) -v a="$t0" -v b="$t1" 'BEGIN { print n / (b - a) }')"
 done
 sleep 2

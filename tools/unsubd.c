@@ -103,6 +103,7 @@
 #include "compliance/unsubd_conf.h"
 #include "snapshot.h"
 #include "store/store.h"
+#include "unsubd_body.h"
 #include "unsubd_http.h"
 
 #define DEFAULT_CONFIG PW_SYSCONFDIR "/postwarden.conf"
@@ -1024,14 +1025,13 @@ static enum MHD_Result
 do_post(struct ud *u, struct MHD_Connection *conn, struct req *rq,
 	const struct pw_token *t, const char *client)
 {
-	const char *ct, *list = t->list;
+	const char *list = t->list;
 	bool stopping;
 	int flags, rc;
 
-	ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	flags = pw_unsubd_body_parse(
-	    ct, (const unsigned char *)(rq->body.data ? rq->body.data : ""),
+	/* libmicrohttpd's post processor, ours where it differs (there) */
+	flags = pw_unsubd_body(
+	    conn, (const unsigned char *)(rq->body.data ? rq->body.data : ""),
 	    rq->body.len);
 	if (flags < 0 || !(flags & PW_UNSUBD_ONECLICK))
 		return respond_simple(conn, MHD_HTTP_BAD_REQUEST, "Bad request",

@@ -353,19 +353,33 @@ body_multipart(const char *ct, const unsigned char *b, size_t len)
 }
 
 int
-pw_unsubd_body_parse(const char *content_type, const unsigned char *body,
-		     size_t len)
+pw_unsubd_body_type(const char *content_type)
 {
 	size_t n;
 
 	if (content_type == NULL || *content_type == '\0')
-		return body_urlencoded(body, len);
+		return PW_UNSUBD_TYPE_NONE;
 	n = strlen(content_type);
 	if (type_is(content_type, n, "application/x-www-form-urlencoded"))
-		return body_urlencoded(body, len);
+		return PW_UNSUBD_TYPE_URLENCODED;
 	if (type_is(content_type, n, "multipart/form-data"))
-		return body_multipart(content_type, body, len);
+		return PW_UNSUBD_TYPE_MULTIPART;
 	return -1;
+}
+
+int
+pw_unsubd_body_parse(const char *content_type, const unsigned char *body,
+		     size_t len)
+{
+	switch (pw_unsubd_body_type(content_type)) {
+	case PW_UNSUBD_TYPE_NONE:
+	case PW_UNSUBD_TYPE_URLENCODED:
+		return body_urlencoded(body, len);
+	case PW_UNSUBD_TYPE_MULTIPART:
+		return body_multipart(content_type, body, len);
+	default:
+		return -1;
+	}
 }
 
 void

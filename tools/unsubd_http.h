@@ -6,6 +6,10 @@
  * framing; everything here works on bytes it hands over, so it is pure,
  * allocation-free except where stated, and fuzzed (fuzz_unsubd_body.c).
  *
+ * The body is libmicrohttpd's to parse first (unsubd_body.c);
+ * pw_unsubd_body_parse() here answers only where t_unsubd_body shows the
+ * library differing from RFC 8058.
+ *
  * Stateless; safe from any thread.
  */
 #ifndef PW_UNSUBD_HTTP_H
@@ -48,6 +52,14 @@ int	pw_unsubd_path_parse(const char *path, const char *base,
    malformed multipart body. */
 int	pw_unsubd_body_parse(const char *content_type, const unsigned char *body,
 	    size_t len);
+
+/* The body types of RFC 8058 §3.1, by a Content-Type value (type and
+   subtype case-insensitive, parameters after ';' ignored). */
+#define PW_UNSUBD_TYPE_NONE		0	/* NULL or empty */
+#define PW_UNSUBD_TYPE_URLENCODED	1
+#define PW_UNSUBD_TYPE_MULTIPART	2
+/* Returns one of the above, or -1 for any other type. */
+int	pw_unsubd_body_type(const char *content_type);
 
 /* Append s to b with & < > " ' escaped (HTML text and attribute values). */
 void	pw_unsubd_html_escape(struct pw_buf *b, const char *s);
