@@ -7,7 +7,9 @@
  * by the domain whose record applied (pub_domain); each such domain gets
  * one report per mailto: destination of its rua, rows folded into
  * records of identical (source IP, identifiers, results, disposition)
- * with a count.  The XML is in the RFC 9990 namespace, written with
+ * with a count.  The store does the grouping (pw_store_dmarc_groups) and
+ * hands the records over domain after domain, so this holds one domain's
+ * records at a time: 10 million rows once took 2 GB here.  The XML is in the RFC 9990 namespace, written with
  * libxml2's xmlTextWriter, then gzipped (zlib).
  *
  * External destinations (RFC 9990 section 3, "Verifying External
@@ -54,22 +56,32 @@
 #define DMARC_NS	"urn:ietf:params:xml:ns:dmarc-2.0"
 #define MAX_REPORTS	1000	/* default per-run cap */
 
+/* One report record: its fields, '\x1f'-separated, and how many rows. */
+struct rkey {
+	char		*key;
+	int64_t		 count;
+};
+
 /* One report domain: the record as last seen, the grouped rows. */
 struct rdomain {
 	char		*domain;	/* pub_domain */
 	char		*record;	/* pub_record, the newest seen */
 	char		*discovery;
-	char		**keys;		/* one per row, '\x1f'-separated */
-	size_t		 nkeys, akeys;
+	struct rkey	*recs;		/* one per report record, sorted */
+	size_t		 nrecs, arecs;
 };
 
+/* The run: the domain being read from the store, what its reports need,
+   the totals. */
 struct collect {
 	time_t		 from, to;
-	struct rdomain	*d;
-	size_t		 nd, ad;
-	size_t		*hash;		/* open addressing: index + 1, 0 free */
-	size_t		 nhash;		/* a power of two, > 2 * nd */
-	size_t		 rows, skipped;
+	struct rdomain	 d;
+	size_t		 nd, rows, skipped;
+	struct pw_dns	*dns;
+	const char	*dir, *org, *email, *host;
+	long		 max;
+	size_t		 nreports, nskipped;
+	int		 rc;
 };
 
 static const char *
@@ -78,102 +90,74 @@ S(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* dhash - FNV-1a of the name, ASCII case folded */
-static size_t
-dhash(const char *s)
-{
-	size_t h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* rdomain_get - the domain's entry, made on first sight (a hash table:
-   100,000 domains are looked up once per row) */
-static struct rdomain *
-rdomain_get(struct collect *c, const char *domain)
-{
-	size_t i;
-
-	if (2 * (c->nd + 1) >= c->nhash) {
-		free(c->hash);
-		c->nhash = c->nhash ? 2 * c->nhash : 1024;
-		c->hash = pw_calloc(c->nhash, sizeof(*c->hash));
-		for (size_t k = 0; k < c->nd; k++) {
-			for (i = dhash(c->d[k].domain) & (c->nhash - 1);
-			    c->hash[i] != 0; i = (i + 1) & (c->nhash - 1))
-				;
-			c->hash[i] = k + 1;
-		}
-	}
-	for (i = dhash(domain) & (c->nhash - 1); c->hash[i] != 0;
-	    i = (i + 1) & (c->nhash - 1))
-		if (strcasecmp(c->d[c->hash[i] - 1].domain, domain) == 0)
-			return &c->d[c->hash[i] - 1];
-	if (c->nd == c->ad) {
-		c->ad = c->ad ? 2 * c->ad : 16;
-		c->d = pw_realloc(c->d, c->ad * sizeof(*c->d));
-	}
-	memset(&c->d[c->nd], 0, sizeof(c->d[c->nd]));
-	c->d[c->nd].domain = pw_strdup(domain);
-	c->hash[i] = c->nd + 1;
-	return &c->d[c->nd++];
-}
-
 /* The fields of a report record, in this order, joined by \x1f. */
 enum { K_IP, K_DISP, K_DKIM_AL, K_SPF_AL, K_OVERRIDE, K_ENV_FROM,
     K_HEADER_FROM, K_DKIM_D, K_DKIM_S, K_DKIM_R, K_SPF_D, K_SPF_SCOPE,
     K_SPF_R, K_N };
 
+static int domain_reports(struct collect *, struct rdomain *);
+
+/* domain_free - forget the domain's records */
+static void
+domain_free(struct rdomain *d)
+{
+	for (size_t k = 0; k < d->nrecs; k++)
+		free(d->recs[k].key);
+	free(d->recs);
+	free(d->domain);
+	free(d->record);
+	free(d->discovery);
+	memset(d, 0, sizeof(*d));
+}
+
+/* collect_group - one report record from the store; a record of another
+   domain than the one being read ends that one: its reports are written
+   and it is forgotten.  Non-zero stops the walk (rc set). */
 static int
-collect_row(const struct pw_dmarc_row *r, void *ctx)
+collect_group(const struct pw_dmarc_group *g, void *ctx)
 {
 	struct collect *c = ctx;
-	struct rdomain *d;
-	const char *disp;
-	char *key;
+	struct rdomain *d = &c->d;
 
-	if (r->time < c->from || r->time >= c->to)
-		return 0;
-	/* rows from before schema version 2 lack what a report needs */
-	if (r->pub_domain == NULL || *r->pub_domain == '\0' ||
-	    r->pub_record == NULL || r->source_ip == NULL) {
-		c->skipped++;
+	/* rows from before schema version 3 lack what a report needs */
+	if (g->pub_domain == NULL) {
+		c->skipped += (size_t)g->count;
 		return 0;
 	}
-	c->rows++;
-	d = rdomain_get(c, r->pub_domain);
-	free(d->record);
-	d->record = pw_strdup(r->pub_record);
-	free(d->discovery);
-	d->discovery = pw_strdup(S(r->discovery));
-	/* RFC 9990 ActionDispositionType: "pass" for a message that passed
-	   under an enforcing policy */
-	disp = S(r->disposition);
-	if (strcmp(S(r->dmarc_result), "pass") == 0 &&
-	    strcmp(S(r->policy), "none") != 0)
-		disp = "pass";
-	key = pw_asprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f"
-	    "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->source_ip, *disp ? disp : "none",
-	    S(r->dkim_aligned), S(r->spf_aligned), S(r->override),
-	    S(r->env_from), S(r->from_domain), S(r->dkim_domain),
-	    S(r->dkim_selector), S(r->dkim_result), S(r->spf_domain),
-	    S(r->spf_scope), S(r->spf_result));
-	if (d->nkeys == d->akeys) {
-		d->akeys = d->akeys ? 2 * d->akeys : 64;
-		d->keys = pw_realloc(d->keys, d->akeys * sizeof(*d->keys));
+	if (d->domain != NULL && strcasecmp(d->domain, g->pub_domain) != 0) {
+		domain_reports(c, d);
+		domain_free(d);
+		if (c->rc != 0)
+			return 1;
 	}
-	d->keys[d->nkeys++] = key;
+	if (d->domain == NULL) {
+		d->domain = pw_strdup(g->pub_domain);
+		d->record = pw_strdup(S(g->pub_record));
+		d->discovery = pw_strdup(S(g->discovery));
+		c->nd++;
+	}
+	c->rows += (size_t)g->count;
+	if (d->nrecs == d->arecs) {
+		d->arecs = d->arecs ? 2 * d->arecs : 64;
+		d->recs = pw_realloc(d->recs, d->arecs * sizeof(*d->recs));
+	}
+	d->recs[d->nrecs].key = pw_asprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s"
+	    "\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", S(g->source_ip),
+	    S(g->disposition), S(g->dkim_aligned), S(g->spf_aligned),
+	    S(g->override), S(g->env_from), S(g->from_domain),
+	    S(g->dkim_domain), S(g->dkim_selector), S(g->dkim_result),
+	    S(g->spf_domain), S(g->spf_scope), S(g->spf_result));
+	d->recs[d->nrecs++].count = g->count;
 	return 0;
 }
 
+/* keycmp - records in the order of their keys (bytes, as strcmp): the
+   same order whichever collation the database sorted by */
 static int
 keycmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct rkey *)a)->key,
+	    ((const struct rkey *)b)->key);
 }
 
 /* split - key into its K_N fields (in place) */
@@ -228,7 +212,7 @@ report_xml(const struct rdomain *d, const char *org, const char *email,
 	struct pw_dmarc_record rec;
 	char num[32], *f[K_N], *key;
 	enum pw_dmarc_policy p, sp;
-	size_t i, j, n;
+	size_t i, n;
 
 	if (buf == NULL || (w = xmlNewTextWriterMemory(buf, 0)) == NULL)
 		goto fail;
@@ -266,17 +250,13 @@ report_xml(const struct rdomain *d, const char *org, const char *email,
 	    strcmp(d->discovery, "treewalk") == 0)
 		EL(w, "discovery_method", d->discovery);
 	W(xmlTextWriterEndElement(w));
-	/* keys are sorted: a run of equal keys is one record */
-	for (i = 0; i < d->nkeys; i = j) {
-		for (j = i + 1; j < d->nkeys &&
-		    strcmp(d->keys[i], d->keys[j]) == 0; j++)
-			;
-		key = pw_strdup(d->keys[i]);
+	for (i = 0; i < d->nrecs; i++) {
+		key = pw_strdup(d->recs[i].key);
 		split(key, f);
 		W(xmlTextWriterStartElement(w, BAD_CAST "record"));
 		W(xmlTextWriterStartElement(w, BAD_CAST "row"));
 		EL(w, "source_ip", f[K_IP]);
-		snprintf(num, sizeof(num), "%zu", j - i);
+		snprintf(num, sizeof(num), "%lld", (long long)d->recs[i].count);
 		EL(w, "count", num);
 		W(xmlTextWriterStartElement(w, BAD_CAST "policy_evaluated"));
 		EL(w, "disposition", f[K_DISP]);
@@ -412,6 +392,84 @@ usage(void)
 	return EX_USAGE;
 }
 
+/* domain_reports - the reports of one domain, one per mailto: rua (the
+   records sorted first); c->rc set on a failure, 2 at --max-reports */
+static int
+domain_reports(struct collect *c, struct rdomain *d)
+{
+	struct pw_dmarc_record rec;
+	const char *u, *e;
+
+	if (d->nrecs > 1)
+		qsort(d->recs, d->nrecs, sizeof(*d->recs), keycmp);
+	if (pw_dmarc_record_parse(d->record, strlen(d->record), &rec) < 0 ||
+	    rec.rua.s == NULL)
+		return 0;	/* no rua: no report (RFC 9989) */
+	for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
+		char *uri, *t, *addr, *dest, *path, *id;
+		xmlBufferPtr xml;
+		int a;
+
+		for (e = u; e < rec.rua.s + rec.rua.len && *e != ','; e++)
+			;
+		uri = pw_strndup(u, (size_t)(e - u));
+		t = pw_trim(uri);
+		/* "!size" is obsolete (RFC 9990): ignored */
+		if ((addr = strchr(t, '!')) != NULL)
+			*addr = '\0';
+		if (strncasecmp(t, "mailto:", 7) != 0 ||
+		    (dest = strrchr(t + 7, '@')) == NULL || dest[1] == '\0') {
+			free(uri);
+			continue;	/* not a mailto: we support */
+		}
+		addr = t + 7;
+		dest++;
+		if (!internal(dest, d->domain) &&
+		    (a = authorized(c->dns, d->domain, dest)) != 1) {
+			fprintf(stderr, "postwarden-ctl: %s: %s: %s skipped: "
+			    "%s\n", CMD, d->domain, addr, a < 0 ?
+			    "authorization lookup failed, try again later" :
+			    "no authorization record (RFC 9990 section 3)");
+			c->nskipped++;
+			free(uri);
+			continue;
+		}
+		if ((long)c->nreports >= c->max) {
+			fprintf(stderr, "postwarden-ctl: %s: --max-reports %ld "
+			    "reached, the rest next run\n", CMD, c->max);
+			free(uri);
+			c->rc = 2;
+			break;
+		}
+		id = pw_asprintf("%s.%lld.%zu", d->domain, (long long)c->from,
+		    c->nreports + 1);
+		if ((xml = report_xml(d, c->org, c->email, id, c->from,
+		    c->to)) == NULL) {
+			pw_ctl_error(CMD, "%s: cannot build the XML",
+			    d->domain);
+			c->rc = 1;
+		} else {
+			/* RFC 9990: receiver "!" policy-domain "!" begin "!"
+			   end "!" unique-id ".xml.gz"; the destination in
+			   front for --dry-run */
+			path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!%zu.xml.gz",
+			    c->dir, addr, c->host, d->domain,
+			    (long long)c->from, (long long)c->to - 1,
+			    c->nreports + 1);
+			if (write_gz(path, xml) < 0)
+				c->rc = 1;
+			else
+				printf("%s\n", path);
+			free(path);
+			xmlBufferFree(xml);
+			c->nreports++;
+		}
+		free(id);
+		free(uri);
+	}
+	return c->rc;
+}
+
 static int
 report(struct pw_ctl *ctl, int argc, char **argv)
 {
@@ -510,101 +568,26 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		pw_dns_free(&dns);
 		return 1;
 	}
-	if (pw_store_dmarc_list(st, collect_row, &c) < 0) {
-		pw_ctl_error(CMD, "cannot read the DMARC rows");
-		rc = 1;
-	}
+	c.dns = dns;
+	c.dir = dir;
+	c.org = org;
+	c.email = email;
+	c.host = host;
+	c.max = max;
+	if (pw_store_dmarc_groups(st, c.from, c.to, collect_group, &c) < 0) {
+		pw_ctl_error(CMD, "cannot read the DMARC rows: %s",
+		    pw_store_strerror());
+		c.rc = 1;
+	} else if (c.d.domain != NULL && c.rc == 0)
+		domain_reports(&c, &c.d);	/* the last domain */
 	pw_store_close(&st);
-	for (size_t i = 0; rc == 0 && i < c.nd; i++) {
-		struct rdomain *d = &c.d[i];
-		struct pw_dmarc_record rec;
-		const char *u, *e;
-
-		if (d->nkeys > 1)
-			qsort(d->keys, d->nkeys, sizeof(*d->keys), keycmp);
-		if (pw_dmarc_record_parse(d->record, strlen(d->record),
-		    &rec) < 0 || rec.rua.s == NULL)
-			continue;	/* no rua: no report (RFC 9989) */
-		for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
-			char *uri, *t, *addr, *dest, *path, *id;
-			xmlBufferPtr xml;
-			int a;
-
-			for (e = u; e < rec.rua.s + rec.rua.len && *e != ',';
-			    e++)
-				;
-			uri = pw_strndup(u, (size_t)(e - u));
-			t = pw_trim(uri);
-			/* "!size" is obsolete (RFC 9990): ignored */
-			if ((addr = strchr(t, '!')) != NULL)
-				*addr = '\0';
-			if (strncasecmp(t, "mailto:", 7) != 0 ||
-			    (dest = strrchr(t + 7, '@')) == NULL ||
-			    dest[1] == '\0') {
-				free(uri);
-				continue;	/* not a mailto: we support */
-			}
-			addr = t + 7;
-			dest++;
-			if (!internal(dest, d->domain) &&
-			    (a = authorized(dns, d->domain, dest)) != 1) {
-				fprintf(stderr, "postwarden-ctl: %s: %s: %s "
-				    "skipped: %s\n", CMD, d->domain, addr,
-				    a < 0 ? "authorization lookup failed, "
-				    "try again later" : "no authorization "
-				    "record " "(RFC 9990 section 3)");
-				nskipped++;
-				free(uri);
-				continue;
-			}
-			if ((long)nreports >= max) {
-				fprintf(stderr, "postwarden-ctl: %s: "
-				    "--max-reports %ld reached, the rest "
-				    "next run\n", CMD, max);
-				free(uri);
-				rc = 2;
-				break;
-			}
-			id = pw_asprintf("%s.%lld.%zu", d->domain,
-			    (long long)c.from, nreports + 1);
-			if ((xml = report_xml(d, org, email, id, c.from,
-			    c.to)) == NULL) {
-				pw_ctl_error(CMD, "%s: cannot build the XML",
-				    d->domain);
-				rc = 1;
-			} else {
-				/* RFC 9990: receiver "!" policy-domain "!"
-				   begin "!" end "!" unique-id ".xml.gz";
-				   the destination in front for --dry-run */
-				path = pw_asprintf("%s/%s!%s!%s!%lld!%lld!"
-				    "%zu.xml.gz", dir, addr, host, d->domain,
-				    (long long)c.from, (long long)c.to - 1,
-				    nreports + 1);
-				if (write_gz(path, xml) < 0)
-					rc = 1;
-				else
-					printf("%s\n", path);
-				free(path);
-				xmlBufferFree(xml);
-				nreports++;
-			}
-			free(id);
-			free(uri);
-		}
-	}
+	rc = c.rc;
+	nreports = c.nreports;
+	nskipped = c.nskipped;
 	fprintf(stderr, "postwarden-ctl: %s: %zu rows, %zu domains, %zu "
 	    "reports, %zu destinations skipped, %zu rows without report "
 	    "columns\n", CMD, c.rows, c.nd, nreports, nskipped, c.skipped);
-	for (size_t i = 0; i < c.nd; i++) {
-		for (size_t k = 0; k < c.d[i].nkeys; k++)
-			free(c.d[i].keys[k]);
-		free(c.d[i].keys);
-		free(c.d[i].domain);
-		free(c.d[i].record);
-		free(c.d[i].discovery);
-	}
-	free(c.d);
-	free(c.hash);
+	domain_free(&c.d);
 	pw_dns_free(&dns);
 	return rc;
 }
