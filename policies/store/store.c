@@ -362,6 +362,18 @@ pw_store_dmarc_list(struct pw_store *s,
 }
 
 int
+pw_store_dmarc_groups(struct pw_store *s, time_t since, time_t until,
+    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
+{
+	if (s->ops->dmarc_groups == NULL) {
+		pw_store_set_error("%s: DMARC rows cannot be grouped",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_groups(s, since, until, cb, ctx);
+}
+
+int
 pw_store_feedback_add(struct pw_store *s, struct pw_feedback_row *row)
 {
 	struct pw_feedback_row v = *row;	/* see suppression_add */

@@ -180,6 +180,37 @@ struct pw_dmarc_sent {
    asks (dmarc_keep_days has this as its minimum). */
 #define PW_DMARC_KEEP_MIN_DAYS	7
 
+/* One record of an aggregate report (RFC 9990): the rows of one policy
+   domain in a period that share every field below, and how many they
+   are (postwarden-ctl dmarc report).  NULL columns read as "". */
+struct pw_dmarc_group {
+	/* The policy domain as written in the domain's newest row of the
+	   period (domains are grouped case-insensitively), with that row's
+	   record and discovery method; NULL for the rows without the report
+	   columns (written before schema version 3), which come as groups
+	   of their own, only to be counted. */
+	const char	*pub_domain;
+	const char	*pub_record;
+	const char	*discovery;
+	const char	*source_ip;
+	/* RFC 9990 ActionDispositionType: "pass" for a message that passed
+	   under an enforcing policy, else the disposition ("none" if
+	   empty) */
+	const char	*disposition;
+	const char	*dkim_aligned;
+	const char	*spf_aligned;
+	const char	*override;
+	const char	*env_from;
+	const char	*from_domain;
+	const char	*dkim_domain;
+	const char	*dkim_selector;
+	const char	*dkim_result;
+	const char	*spf_domain;
+	const char	*spf_scope;
+	const char	*spf_result;
+	int64_t		 count;
+};
+
 /* One bounce or complaint about a recipient of an organisation's mail
    (issue 17: pol_feedback, postwarden-ctl complaints), append-only. */
 struct pw_feedback_row {
@@ -268,6 +299,9 @@ struct pw_store_ops {
 	/* Optional: every DMARC row in id order (store copy). */
 	int	(*dmarc_list)(struct pw_store *,
 		    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+	/* Optional: the report groups of a period (pw_store_dmarc_groups). */
+	int	(*dmarc_groups)(struct pw_store *, time_t since, time_t until,
+		    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx);
 	/* Optional: fill this (empty) store with every record of src, ids,
 	   times and hashes kept, in one transaction (store copy). */
 	int	(*copy_from)(struct pw_store *, struct pw_store *src);
@@ -417,6 +451,15 @@ char	*pw_store_shown_spec(const char *spec);	/* malloc'd */
 /* Every DMARC row, in id order; 0 or -1 (also when the backend cannot). */
 int	pw_store_dmarc_list(struct pw_store *,
 	    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+
+/* The DMARC rows with since <= time < until, grouped by the database into
+   aggregate report records (struct pw_dmarc_group), so that a report job
+   holds one domain at a time whatever the number of rows: the groups of
+   one policy domain come one after the other, the domains in the order
+   of their lower-cased names.  Strings are valid during the callback
+   only; cb returning non-zero stops the walk.  0 or -1. */
+int	pw_store_dmarc_groups(struct pw_store *, time_t since, time_t until,
+	    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx);
 
 /* Feedback (bounces, complaints): append one row (sets id); count the
    rows of (org, address, kind) with time >= since.  0 or -1 (also when

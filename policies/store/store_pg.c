@@ -282,6 +282,7 @@ enum pg_stmt {
 	ST_SUPP_LIST,
 	ST_DMARC_INSERT,
 	ST_DMARC_ALL,
+	ST_DMARC_GROUPS,
 	ST_EMPTY,
 	ST_SETVAL,
 	ST_FB_INSERT,
@@ -314,6 +315,7 @@ _Static_assert(ST_MAX <= 64, "struct pg_conn.prepared has a bit per statement");
 #define AUDIT_SELECT                                                           \
 	"SELECT " AUDIT_COLS ", encode(prev_hash, 'hex'), encode(hash, 'hex'), " \
 	"time_us FROM audit "
+#include "store/dmarc_groups_sql.h"
 /* the server's clock in microseconds: one clock for every host */
 #define NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
@@ -436,6 +438,8 @@ static const struct {
 			 "disposition, spf_result, spf_domain, dkim_result, "
 			 "dkim_domain, " DMARC_REPORT_COLS ", time_us FROM "
 			 "dmarc_eval ORDER BY id"},
+    [ST_DMARC_GROUPS] = {2, DMARC_GROUPS_SQL("$1::bigint", "$2::bigint",
+					      " COLLATE \"C\"")},
     [ST_EMPTY] = {0, "SELECT NOT EXISTS (SELECT 1 FROM consent_event) AND "
 		     "NOT EXISTS (SELECT 1 FROM suppression) AND "
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
@@ -1906,6 +1910,59 @@ pg_dmarc_list(struct pw_store *base,
 	return rc;
 }
 
+struct groups_ctx {
+	int (*cb)(const struct pw_dmarc_group *, void *);
+	void *ctx;
+};
+
+static int
+dmarc_group(const PGresult *r, void *arg)
+{
+	struct groups_ctx *x = arg;
+	struct pw_dmarc_group g;
+
+	g.pub_domain = col(r, 0, 0);
+	g.pub_record = col(r, 0, 1);
+	g.discovery = col(r, 0, 2);
+	g.source_ip = col(r, 0, 3);
+	g.disposition = col(r, 0, 4);
+	g.dkim_aligned = col(r, 0, 5);
+	g.spf_aligned = col(r, 0, 6);
+	g.override = col(r, 0, 7);
+	g.env_from = col(r, 0, 8);
+	g.from_domain = col(r, 0, 9);
+	g.dkim_domain = col(r, 0, 10);
+	g.dkim_selector = col(r, 0, 11);
+	g.dkim_result = col(r, 0, 12);
+	g.spf_domain = col(r, 0, 13);
+	g.spf_scope = col(r, 0, 14);
+	g.spf_result = col(r, 0, 15);
+	g.count = col_int(r, 0, 16);
+	return x->cb(&g, x->ctx);
+}
+
+/* pg_dmarc_groups - the report groups of a period (store.h), streamed in
+   single-row mode: the client holds one group at a time */
+static int
+pg_dmarc_groups(struct pw_store *base, time_t since, time_t until,
+		int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct groups_ctx x = {cb, ctx};
+	struct pg_conn *c;
+	char a[32], b[32];
+	const char *v[2] = {a, b};
+	int rc;
+
+	snprintf(a, sizeof(a), "%lld", (long long)since);
+	snprintf(b, sizeof(b), "%lld", (long long)until);
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	rc = walk(s, c, ST_DMARC_GROUPS, v, dmarc_group, &x, "dmarc: groups");
+	conn_put(s, c);
+	return rc;
+}
+
 /* ---- store copy --------------------------------------------------------- */
 
 /* One destination connection inside one transaction; the source's walks
@@ -2278,6 +2335,7 @@ fail:
 	    .dmarc_add = pg_dmarc_add,                                         \
 	    .audit_list = pg_audit_list,                                       \
 	    .dmarc_list = pg_dmarc_list,                                       \
+	    .dmarc_groups = pg_dmarc_groups,                                   \
 	    .copy_from = pg_copy_from,                                         \
 	    .feedback_add = pg_feedback_add,                                   \
 	    .feedback_count = pg_feedback_count,                               \
