@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "compliance/consent_state.h"
 
 struct pw_store;
@@ -529,6 +530,34 @@ int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
 void	pw_store_events_push(struct pw_consent_events *, size_t *cap,
 	    struct pw_buf *pool, struct pw_consent_event e, const char *list);
 void	pw_store_events_finish(struct pw_consent_events *, struct pw_buf *pool);
+
+/* For backends, pw_store_dmarc_groups: the groups come from the query
+   without their domain's record (dmarc_groups_sql.h); this holds one
+   domain's groups (strings copied into pool) until the next domain or
+   the end, asks the backend's newest() for the domain's newest row (its
+   id: the largest of the groups' last) and hands the groups to cb with
+   that row's pub_domain, pub_record and discovery.  Groups with a NULL
+   key (rows without the report columns) go to cb at once.  push returns
+   non-zero when the walk should stop (cb said so, or newest() failed:
+   failed set); end hands over the last domain and frees; 0, or -1 if
+   newest() failed. */
+struct pw_dmarc_gbuf {
+	int	(*cb)(const struct pw_dmarc_group *, void *);
+	void	*ctx;
+	/* fills pub_domain, pub_record, discovery of *g (valid until the
+	   next call); 0 or -1 (the store's error set) */
+	int	(*newest)(void *nctx, int64_t id, struct pw_dmarc_group *g);
+	void	*nctx;
+	struct pw_dmarc_group *g;	/* strings: offsets into pool */
+	size_t	 n, cap;
+	struct pw_buf pool;
+	char	*key;			/* the domain held, lower-cased */
+	int64_t	 last;			/* its newest row */
+	bool	 stop, failed;
+};
+int	pw_store_dmarc_gbuf_push(struct pw_dmarc_gbuf *, const char *key,
+	    int64_t last, const struct pw_dmarc_group *);
+int	pw_store_dmarc_gbuf_end(struct pw_dmarc_gbuf *);
 
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its

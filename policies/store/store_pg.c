@@ -283,6 +283,7 @@ enum pg_stmt {
 	ST_DMARC_INSERT,
 	ST_DMARC_ALL,
 	ST_DMARC_GROUPS,
+	ST_DMARC_NEWEST,
 	ST_EMPTY,
 	ST_SETVAL,
 	ST_FB_INSERT,
@@ -440,6 +441,7 @@ static const struct {
 			 "dmarc_eval ORDER BY id"},
     [ST_DMARC_GROUPS] = {2, DMARC_GROUPS_SQL("$1::bigint", "$2::bigint",
 					      " COLLATE \"C\"")},
+    [ST_DMARC_NEWEST] = {1, DMARC_NEWEST_SQL("$1::bigint")},
     [ST_EMPTY] = {0, "SELECT NOT EXISTS (SELECT 1 FROM consent_event) AND "
 		     "NOT EXISTS (SELECT 1 FROM suppression) AND "
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
@@ -1911,9 +1913,39 @@ pg_dmarc_list(struct pw_store *base,
 }
 
 struct groups_ctx {
-	int (*cb)(const struct pw_dmarc_group *, void *);
-	void *ctx;
+	struct pw_dmarc_gbuf b;
+	struct pg_store *s;
+	struct pg_conn *c2;	/* for newest: the walk's is busy */
+	PGresult *nr;		/* newest's answer, until the next */
 };
+
+/* pg_newest - the domain's newest row (pw_dmarc_gbuf), on a second
+   connection: the walk's streams its rows */
+static int
+pg_newest(void *nctx, int64_t id, struct pw_dmarc_group *g)
+{
+	struct groups_ctx *x = nctx;
+	char a[32];
+	const char *v[1] = {a};
+
+	PQclear(x->nr);
+	x->nr = NULL;
+	if (x->c2 == NULL && (x->c2 = conn_get(x->s)) == NULL)
+		return -1;
+	snprintf(a, sizeof(a), "%lld", (long long)id);
+	if ((x->nr = run(x->s, x->c2, ST_DMARC_NEWEST, v,
+	    "dmarc: groups")) == NULL)
+		return -1;
+	if (PQntuples(x->nr) != 1) {
+		pw_store_set_error("dmarc: groups: row %lld is gone",
+		    (long long)id);
+		return -1;
+	}
+	g->pub_domain = col(x->nr, 0, 0);
+	g->pub_record = col(x->nr, 0, 1);
+	g->discovery = col(x->nr, 0, 2);
+	return 0;
+}
 
 static int
 dmarc_group(const PGresult *r, void *arg)
@@ -1921,34 +1953,33 @@ dmarc_group(const PGresult *r, void *arg)
 	struct groups_ctx *x = arg;
 	struct pw_dmarc_group g;
 
-	g.pub_domain = col(r, 0, 0);
-	g.pub_record = col(r, 0, 1);
-	g.discovery = col(r, 0, 2);
-	g.source_ip = col(r, 0, 3);
-	g.disposition = col(r, 0, 4);
-	g.dkim_aligned = col(r, 0, 5);
-	g.spf_aligned = col(r, 0, 6);
-	g.override = col(r, 0, 7);
-	g.env_from = col(r, 0, 8);
-	g.from_domain = col(r, 0, 9);
-	g.dkim_domain = col(r, 0, 10);
-	g.dkim_selector = col(r, 0, 11);
-	g.dkim_result = col(r, 0, 12);
-	g.spf_domain = col(r, 0, 13);
-	g.spf_scope = col(r, 0, 14);
-	g.spf_result = col(r, 0, 15);
-	g.count = col_int(r, 0, 16);
-	return x->cb(&g, x->ctx);
+	memset(&g, 0, sizeof(g));
+	g.source_ip = col(r, 0, 1);
+	g.disposition = col(r, 0, 2);
+	g.dkim_aligned = col(r, 0, 3);
+	g.spf_aligned = col(r, 0, 4);
+	g.override = col(r, 0, 5);
+	g.env_from = col(r, 0, 6);
+	g.from_domain = col(r, 0, 7);
+	g.dkim_domain = col(r, 0, 8);
+	g.dkim_selector = col(r, 0, 9);
+	g.dkim_result = col(r, 0, 10);
+	g.spf_domain = col(r, 0, 11);
+	g.spf_scope = col(r, 0, 12);
+	g.spf_result = col(r, 0, 13);
+	g.count = col_int(r, 0, 14);
+	return pw_store_dmarc_gbuf_push(&x->b, col(r, 0, 0), col_int(r, 0, 15),
+	    &g);
 }
 
 /* pg_dmarc_groups - the report groups of a period (store.h), streamed in
-   single-row mode: the client holds one group at a time */
+   single-row mode: the client holds one domain's groups at a time */
 static int
 pg_dmarc_groups(struct pw_store *base, time_t since, time_t until,
 		int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	struct groups_ctx x = {cb, ctx};
+	struct groups_ctx x;
 	struct pg_conn *c;
 	char a[32], b[32];
 	const char *v[2] = {a, b};
@@ -1958,8 +1989,26 @@ pg_dmarc_groups(struct pw_store *base, time_t since, time_t until,
 	snprintf(b, sizeof(b), "%lld", (long long)until);
 	if ((c = conn_get(s)) == NULL)
 		return -1;
+	memset(&x, 0, sizeof(x));
+	x.b.cb = cb;
+	x.b.ctx = ctx;
+	x.b.newest = pg_newest;
+	x.b.nctx = &x;
+	x.s = s;
 	rc = walk(s, c, ST_DMARC_GROUPS, v, dmarc_group, &x, "dmarc: groups");
 	conn_put(s, c);
+	/* the last domain (not after a failed walk: its groups may be
+	   incomplete) */
+	if (rc == 0) {
+		if (pw_store_dmarc_gbuf_end(&x.b) < 0)
+			rc = -1;
+	} else {
+		x.b.stop = true;
+		(void)pw_store_dmarc_gbuf_end(&x.b);
+	}
+	PQclear(x.nr);
+	if (x.c2 != NULL)
+		conn_put(s, x.c2);
 	return rc;
 }
 
