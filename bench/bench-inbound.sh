@@ -27,7 +27,11 @@
 # ROUNDS (3), N (1000), CONC (10), WARM (300 messages per configuration,
 # not measured, before the rounds), CHAIN (1), BENCH_CONF (an extra
 # postwarden.conf line), BENCH_SINK (smtp-sink, or raw), CONFIGS_NS (the
-# configurations, default "bare pw chain").  Run as root.  Ports: PW_PORT_BASE (27200; 23 in
+# configurations, default "bare pw chain"), BENCH_OLD (another build's
+# milter/postwarden: configuration "pwold", the same setup with its own
+# socket, store and log, interleaved with the others; its store is made
+# by the postwarden-ctl next to it, e.g. for the milter before a change
+# of the stored rows).  Run as root.  Ports: PW_PORT_BASE (27200; 23 in
 # the namespace, so that DNS is on port 53).
 if [ "${CHAIN:-1}" = 1 ] && [ -z "${BENCH_NETNS:-}" ]; then
 	r=$(mktemp /tmp/bench-resolv.XXXXXX)
@@ -45,6 +49,7 @@ case ${BENCH_SINK:-smtp-sink} in
 raw) PW_SINK=raw ;;
 *) PW_SINK=smtp-sink ;;
 esac
+[ -n "${BENCH_OLD:-}" ] && CONFIGS="$CONFIGS pwold"
 PW_MILTER_VERBOSE=0	# the log a production milter writes, not -v's
 ROUNDS=${ROUNDS:-3}
 N=${N:-1000}
@@ -65,6 +70,31 @@ key=$(pw_key rsa $D rsa1) || pw_bail "key"
 [ -z "${BENCH_CONF:-}" ] || pw_conf "$BENCH_CONF"
 pw_setup
 postconf -c "$T/pf/etc" -e 'local_header_rewrite_clients =' >/dev/null
+
+# BENCH_OLD: a second postwarden, the same configuration but its own
+# socket, pid file, store and temporary files
+OLD_PID=
+if [ -n "${BENCH_OLD:-}" ]; then
+	mkdir -p "$T/pwold"
+	[ -z "$PW_USER" ] || chown "$PW_USER" "$T/pwold"
+	sed -e "s|^milter_socket = .*|milter_socket = unix:$T/pwold/milter.sock|" \
+	    -e "s|^pid_file = .*|pid_file = $T/pwold/postwarden.pid|" \
+	    -e "s|^store = .*|store = sqlite:$T/pwold/postwarden.db|" \
+	    -e "s|^temp_dir = .*|temp_dir = $T/pwold|" \
+	    "$T/pw/postwarden.conf" >"$T/pwold/postwarden.conf"
+	"$(dirname "$BENCH_OLD")/../tools/postwarden-ctl" \
+	    -c "$T/pwold/postwarden.conf" store init >/dev/null ||
+	    pw_bail "old store init"
+	[ -z "$PW_USER" ] || chown "$PW_USER" "$T/pwold"/postwarden.db*
+	"$BENCH_OLD" -c "$T/pwold/postwarden.conf" -f >>"$T/pwold/log" 2>&1 &
+	OLD_PID=$!; PW_PIDS+=($!)
+	for i in $(seq 1 100); do
+		[ -S "$T/pwold/milter.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$T/pwold/milter.sock" ] ||
+	    pw_bail "old postwarden started: $(tail -5 "$T/pwold/log")"
+fi
 
 CHAIN_PIDS=
 if [[ " $CONFIGS " == *" chain "* ]]; then
@@ -114,6 +144,7 @@ cpu() {	# clock ticks of the milter process(es) of a config
 	local p t=0
 	case $1 in
 	pw) p=$PW_MILTER_PID ;;
+	pwold) p=$OLD_PID ;;
 	chain) p=$CHAIN_PIDS ;;
 	*) echo 0; return ;;
 	esac
@@ -136,6 +167,7 @@ sent() { awk '/status=sent/ { n++ } END { print n + 0 }' "$T/pf/maillog" 2>/dev/
 set_milter() {
 	local v=
 	[ "$1" = pw ] && v=$(pw_milter_addr postfix)
+	[ "$1" = pwold ] && v="unix:$T/pwold/milter.sock"
 	[ "$1" = chain ] && v="unix:$T/chain/odkim.sock, unix:$T/chain/odmarc.sock"
 	postconf -c "$T/pf/etc" -e "smtpd_milters = $v" >/dev/null
 	postfix -c "$T/pf/etc" reload >/dev/null 2>&1
@@ -204,6 +236,9 @@ if [[ " $CONFIGS " == *" chain "* ]] && [[ " $CONFIGS " == *" pw "* ]]; then
 	echo "postwarden's milter CPU per message: $(ratio pw chain 2) of the chain's"
 fi
 echo "postwarden peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$PW_MILTER_PID/status")"
+[ -z "$OLD_PID" ] ||
+    echo "pwold peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$OLD_PID/status")"
+[ -z "$OLD_PID" ] || echo "pw's milter CPU per message: $(ratio pw pwold 2) of pwold's"
 for p in $CHAIN_PIDS; do
 	echo "chain $(cat "/proc/$p/comm") peak RSS: $(sed -n 's/^VmHWM:[ \t]*//p' "/proc/$p/status")"
 done

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ctl_dmarc - postwarden-ctl dmarc report: RFC 9990 aggregate reports
- * from the stored DMARC rows (dmarc_eval, schema version 2).
+ * from the stored DMARC rows (dmarc_eval, schema version 3).
  *
  * For a period (default: the last complete UTC day) the rows are grouped
  * by the domain whose record applied (pub_domain); each such domain gets
  * one report per mailto: destination of its rua, rows folded into
  * records of identical (source IP, identifiers, results, disposition)
- * with a count.  The XML is in the RFC 9990 namespace, written with
- * libxml2's xmlTextWriter, then gzipped (zlib).
+ * with a count.  The store does the grouping (pw_store_dmarc_groups) and
+ * hands the records over domain after domain, so this holds one domain's
+ * records at a time: 10 million rows once took 2 GB here.  The XML is in
+ * the RFC 9990 namespace, written with libxml2's xmlTextWriter, then
+ * gzipped (zlib).
  *
  * External destinations (RFC 9990 section 3, "Verifying External
  * Destinations"): a destination whose domain is not the policy domain,
@@ -47,6 +50,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,22 +77,35 @@
 #define DMARC_NS	"urn:ietf:params:xml:ns:dmarc-2.0"
 #define MAX_REPORTS	1000	/* default per-run cap */
 
+/* One report record: its fields, '\x1f'-separated, and how many rows. */
+struct rkey {
+	char		*key;
+	int64_t		 count;
+};
+
 /* One report domain: the record as last seen, the grouped rows. */
 struct rdomain {
 	char		*domain;	/* pub_domain */
 	char		*record;	/* pub_record, the newest seen */
 	char		*discovery;
-	char		**keys;		/* one per row, '\x1f'-separated */
-	size_t		 nkeys, akeys;
+	struct rkey	*recs;		/* one per report record, sorted */
+	size_t		 nrecs, arecs;
 };
 
+struct run;
+
+/* The walk over the store's groups: the domain being read, what its
+   reports need (run), the totals.  rc: 0, 1 a report failed (the others
+   go on), 2 --max-reports reached (no more reports; the walk goes on,
+   only to count). */
 struct collect {
 	time_t		 from, to;
-	struct rdomain	*d;
-	size_t		 nd, ad;
-	size_t		*hash;		/* open addressing: index + 1, 0 free */
-	size_t		 nhash;		/* a power of two, > 2 * nd */
-	size_t		 rows, skipped;
+	struct rdomain	 d;
+	size_t		 nd, rows, skipped;
+	struct pw_dns	*dns;
+	struct run	*run;
+	size_t		 nskipped;
+	int		 rc;
 };
 
 static const char *
@@ -97,102 +114,73 @@ S(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* dhash - FNV-1a of the name, ASCII case folded */
-static size_t
-dhash(const char *s)
-{
-	size_t h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* rdomain_get - the domain's entry, made on first sight (a hash table:
-   100,000 domains are looked up once per row) */
-static struct rdomain *
-rdomain_get(struct collect *c, const char *domain)
-{
-	size_t i;
-
-	if (2 * (c->nd + 1) >= c->nhash) {
-		free(c->hash);
-		c->nhash = c->nhash ? 2 * c->nhash : 1024;
-		c->hash = pw_calloc(c->nhash, sizeof(*c->hash));
-		for (size_t k = 0; k < c->nd; k++) {
-			for (i = dhash(c->d[k].domain) & (c->nhash - 1);
-			    c->hash[i] != 0; i = (i + 1) & (c->nhash - 1))
-				;
-			c->hash[i] = k + 1;
-		}
-	}
-	for (i = dhash(domain) & (c->nhash - 1); c->hash[i] != 0;
-	    i = (i + 1) & (c->nhash - 1))
-		if (strcasecmp(c->d[c->hash[i] - 1].domain, domain) == 0)
-			return &c->d[c->hash[i] - 1];
-	if (c->nd == c->ad) {
-		c->ad = c->ad ? 2 * c->ad : 16;
-		c->d = pw_realloc(c->d, c->ad * sizeof(*c->d));
-	}
-	memset(&c->d[c->nd], 0, sizeof(c->d[c->nd]));
-	c->d[c->nd].domain = pw_strdup(domain);
-	c->hash[i] = c->nd + 1;
-	return &c->d[c->nd++];
-}
-
 /* The fields of a report record, in this order, joined by \x1f. */
 enum { K_IP, K_DISP, K_DKIM_AL, K_SPF_AL, K_OVERRIDE, K_ENV_FROM,
     K_HEADER_FROM, K_DKIM_D, K_DKIM_S, K_DKIM_R, K_SPF_D, K_SPF_SCOPE,
     K_SPF_R, K_N };
 
+static int domain_reports(struct collect *, struct rdomain *);
+
+/* domain_free - forget the domain's records */
+static void
+domain_free(struct rdomain *d)
+{
+	for (size_t k = 0; k < d->nrecs; k++)
+		free(d->recs[k].key);
+	free(d->recs);
+	free(d->domain);
+	free(d->record);
+	free(d->discovery);
+	memset(d, 0, sizeof(*d));
+}
+
+/* collect_group - one report record from the store; a record of another
+   domain than the one being read ends that one: its reports are written
+   or sent, and it is forgotten.  The walk always goes to the end, so the
+   totals count every row. */
 static int
-collect_row(const struct pw_dmarc_row *r, void *ctx)
+collect_group(const struct pw_dmarc_group *g, void *ctx)
 {
 	struct collect *c = ctx;
-	struct rdomain *d;
-	const char *disp;
-	char *key;
+	struct rdomain *d = &c->d;
 
-	if (r->time < c->from || r->time >= c->to)
-		return 0;
-	/* rows from before schema version 2 lack what a report needs */
-	if (r->pub_domain == NULL || *r->pub_domain == '\0' ||
-	    r->pub_record == NULL || r->source_ip == NULL) {
-		c->skipped++;
+	/* rows from before schema version 3 lack what a report needs */
+	if (g->pub_domain == NULL) {
+		c->skipped += (size_t)g->count;
 		return 0;
 	}
-	c->rows++;
-	d = rdomain_get(c, r->pub_domain);
-	free(d->record);
-	d->record = pw_strdup(r->pub_record);
-	free(d->discovery);
-	d->discovery = pw_strdup(S(r->discovery));
-	/* RFC 9990 ActionDispositionType: "pass" for a message that passed
-	   under an enforcing policy */
-	disp = S(r->disposition);
-	if (strcmp(S(r->dmarc_result), "pass") == 0 &&
-	    strcmp(S(r->policy), "none") != 0)
-		disp = "pass";
-	key = pw_asprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f"
-	    "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->source_ip, *disp ? disp : "none",
-	    S(r->dkim_aligned), S(r->spf_aligned), S(r->override),
-	    S(r->env_from), S(r->from_domain), S(r->dkim_domain),
-	    S(r->dkim_selector), S(r->dkim_result), S(r->spf_domain),
-	    S(r->spf_scope), S(r->spf_result));
-	if (d->nkeys == d->akeys) {
-		d->akeys = d->akeys ? 2 * d->akeys : 64;
-		d->keys = pw_realloc(d->keys, d->akeys * sizeof(*d->keys));
+	if (d->domain != NULL && strcasecmp(d->domain, g->pub_domain) != 0) {
+		domain_reports(c, d);
+		domain_free(d);
 	}
-	d->keys[d->nkeys++] = key;
+	if (d->domain == NULL) {
+		d->domain = pw_strdup(g->pub_domain);
+		d->record = pw_strdup(S(g->pub_record));
+		d->discovery = pw_strdup(S(g->discovery));
+		c->nd++;
+	}
+	c->rows += (size_t)g->count;
+	if (d->nrecs == d->arecs) {
+		d->arecs = d->arecs ? 2 * d->arecs : 64;
+		d->recs = pw_realloc(d->recs, d->arecs * sizeof(*d->recs));
+	}
+	d->recs[d->nrecs].key = pw_asprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s"
+	    "\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", S(g->source_ip),
+	    S(g->disposition), S(g->dkim_aligned), S(g->spf_aligned),
+	    S(g->override), S(g->env_from), S(g->from_domain),
+	    S(g->dkim_domain), S(g->dkim_selector), S(g->dkim_result),
+	    S(g->spf_domain), S(g->spf_scope), S(g->spf_result));
+	d->recs[d->nrecs++].count = g->count;
 	return 0;
 }
 
+/* keycmp - records in the order of their keys (bytes, as strcmp): the
+   same order whichever collation the database sorted by */
 static int
 keycmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct rkey *)a)->key,
+	    ((const struct rkey *)b)->key);
 }
 
 /* split - key into its K_N fields (in place) */
@@ -247,7 +235,7 @@ report_xml(const struct rdomain *d, const char *org, const char *email,
 	struct pw_dmarc_record rec;
 	char num[32], *f[K_N], *key;
 	enum pw_dmarc_policy p, sp;
-	size_t i, j, n;
+	size_t i, n;
 
 	if (buf == NULL || (w = xmlNewTextWriterMemory(buf, 0)) == NULL)
 		goto fail;
@@ -285,17 +273,13 @@ report_xml(const struct rdomain *d, const char *org, const char *email,
 	    strcmp(d->discovery, "treewalk") == 0)
 		EL(w, "discovery_method", d->discovery);
 	W(xmlTextWriterEndElement(w));
-	/* keys are sorted: a run of equal keys is one record */
-	for (i = 0; i < d->nkeys; i = j) {
-		for (j = i + 1; j < d->nkeys &&
-		    strcmp(d->keys[i], d->keys[j]) == 0; j++)
-			;
-		key = pw_strdup(d->keys[i]);
+	for (i = 0; i < d->nrecs; i++) {
+		key = pw_strdup(d->recs[i].key);
 		split(key, f);
 		W(xmlTextWriterStartElement(w, BAD_CAST "record"));
 		W(xmlTextWriterStartElement(w, BAD_CAST "row"));
 		EL(w, "source_ip", f[K_IP]);
-		snprintf(num, sizeof(num), "%zu", j - i);
+		snprintf(num, sizeof(num), "%lld", (long long)d->recs[i].count);
 		EL(w, "count", num);
 		W(xmlTextWriterStartElement(w, BAD_CAST "policy_evaluated"));
 		EL(w, "disposition", f[K_DISP]);
@@ -421,15 +405,15 @@ struct run {
 	size_t		 nreports, nsent, nfailed, nalready;
 };
 
-/* nrecords - the records (runs of equal keys) of keys[0..n) */
-static size_t
-nrecords(char **keys, size_t n)
+/* messages - the rows the records of d stand for */
+static int64_t
+messages(const struct rdomain *d)
 {
-	size_t r = n > 0;
+	int64_t n = 0;
 
-	for (size_t i = 1; i < n; i++)
-		r += strcmp(keys[i - 1], keys[i]) != 0;
-	return r;
+	for (size_t i = 0; i < d->nrecs; i++)
+		n += d->recs[i].count;
+	return n;
 }
 
 /* deliver_one - one report (or part) to one address: written (dry run),
@@ -492,8 +476,8 @@ deliver_one(struct run *r, const struct rdomain *part, const char *addr,
 	    part->domain, (long long)r->from_t, (long long)r->to_t - 1, id);
 	m.begin = r->from_t;
 	m.end = r->to_t;
-	m.messages = part->nkeys;
-	m.records = nrecords(part->keys, part->nkeys);
+	m.messages = (unsigned long)messages(part);
+	m.records = part->nrecs;
 	m.part = pno;
 	m.parts = parts;
 	m.gz = gz;
@@ -553,7 +537,7 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 	   boundary and both halves pushed back; a range that fits is done */
 	parts = pw_calloc(aparts, sizeof(*parts));
 	parts[0].off = 0;
-	parts[0].n = d->nkeys;
+	parts[0].n = d->nrecs;
 	npend = 1;
 	/* sized with an id as long as the longest real one (part 999999) */
 	sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
@@ -567,8 +551,8 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		q = &parts[--npend];
 		off = q->off;
 		n = q->n;
-		sub.keys = d->keys + off;
-		sub.nkeys = n;
+		sub.recs = d->recs + off;
+		sub.nrecs = n;
 		if ((xml = report_xml(&sub, r->org, r->email, sizing_id,
 		    r->from_t, r->to_t)) == NULL || (gz = gz_mem(xml,
 		    &gz_len)) == NULL) {
@@ -580,19 +564,8 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 			break;
 		}
 		xmlBufferFree(xml);
-		/* the record boundary nearest below the middle, else above */
-		mid = 0;
-		if (n >= 2) {
-			mid = n / 2;
-			while (mid > 0 && strcmp(sub.keys[mid - 1],
-			    sub.keys[mid]) == 0)
-				mid--;
-			if (mid == 0)
-				for (mid = n / 2; mid < n &&
-				    strcmp(sub.keys[mid - 1], sub.keys[mid]) ==
-				    0; mid++)
-					;
-		}
+		/* every index is a record boundary: the store grouped them */
+		mid = n / 2;
 		if ((long)gz_len > r->set->max_bytes && mid > 0 && mid < n) {
 			free(gz);
 			gz = NULL;
@@ -627,8 +600,8 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		    (long long)r->to_t - 1) :
 		    pw_asprintf("%s.%lld-%lld.%zu", d->domain,
 		    (long long)r->from_t, (long long)r->to_t - 1, i + 1);
-		sub.keys = d->keys + done[i].off;
-		sub.nkeys = done[i].n;
+		sub.recs = d->recs + done[i].off;
+		sub.nrecs = done[i].n;
 		/* again with the real id (the size barely changes) */
 		if ((xml = report_xml(&sub, r->org, r->email, id, r->from_t,
 		    r->to_t)) == NULL || (gz = gz_mem(xml, &gz_len)) == NULL) {
@@ -722,6 +695,62 @@ usage(void)
 	return EX_USAGE;
 }
 
+/* domain_reports - the reports of one domain, one per mailto: rua (the
+   records sorted first), written or sent (deliver); c->rc as struct
+   collect says */
+static int
+domain_reports(struct collect *c, struct rdomain *d)
+{
+	struct pw_dmarc_record rec;
+	const char *u, *e;
+
+	if (c->rc == 2)
+		return c->rc;
+	if (d->nrecs > 1)
+		qsort(d->recs, d->nrecs, sizeof(*d->recs), keycmp);
+	if (pw_dmarc_record_parse(d->record, strlen(d->record), &rec) < 0 ||
+	    rec.rua.s == NULL)
+		return c->rc;	/* no rua: no report (RFC 9989) */
+	for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
+		char *uri, *t, *addr, *dest;
+		int a;
+
+		for (e = u; e < rec.rua.s + rec.rua.len && *e != ','; e++)
+			;
+		uri = pw_strndup(u, (size_t)(e - u));
+		t = pw_trim(uri);
+		/* "!size" is obsolete (RFC 9990): ignored */
+		if ((addr = strchr(t, '!')) != NULL)
+			*addr = '\0';
+		if (strncasecmp(t, "mailto:", 7) != 0 ||
+		    (dest = strrchr(t + 7, '@')) == NULL || dest[1] == '\0') {
+			free(uri);
+			continue;	/* not a mailto: we support */
+		}
+		addr = t + 7;
+		dest++;
+		if (!internal(dest, d->domain) &&
+		    (a = authorized(c->dns, d->domain, dest)) != 1) {
+			fprintf(stderr, "postwarden-ctl: %s: %s: %s skipped: "
+			    "%s\n", CMD, d->domain, addr, a < 0 ?
+			    "authorization lookup failed, try again later" :
+			    "no authorization record (RFC 9990 section 3)");
+			c->nskipped++;
+			free(uri);
+			continue;
+		}
+		a = deliver(c->run, d, addr);
+		free(uri);
+		if (a == 2) {
+			c->rc = 2;
+			break;
+		}
+		if (a != 0)
+			c->rc = 1;
+	}
+	return c->rc;
+}
+
 static int
 report(struct pw_ctl *ctl, int argc, char **argv)
 {
@@ -749,6 +778,15 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	time_t now = time(NULL);
 	bool from_set = false, to_set = false, listed;
 
+#ifdef M_TRIM_THRESHOLD
+	/* Each report allocates and frees the same few hundred kB (libxml2's
+	   buffer, zlib's deflate state).  With the records now read domain
+	   by domain the heap is small, so glibc gave its top back to the
+	   kernel at every free and the next report faulted it in again:
+	   two brk calls and ~75 page faults per report, most of the run's
+	   system time at 100,000 reports.  Keep up to 64 MB of free heap. */
+	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 	memset(&c, 0, sizeof(c));
 	/* the last complete UTC day */
 	c.to = now - now % 86400;
@@ -834,69 +872,24 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 		free(from_def);
 		return 1;
 	}
-	if (pw_store_dmarc_list(st, collect_row, &c) < 0) {
-		pw_ctl_error(CMD, "cannot read the DMARC rows");
-		rc = 1;
-	}
 	run.st = dir == NULL ? st : NULL;
-	listed = rc == 0;
-	for (size_t i = 0; listed && rc != 2 && i < c.nd; i++) {
-		struct rdomain *d = &c.d[i];
-		struct pw_dmarc_record rec;
-		const char *u, *e;
-
-		if (d->nkeys > 1)
-			qsort(d->keys, d->nkeys, sizeof(*d->keys), keycmp);
-		if (pw_dmarc_record_parse(d->record, strlen(d->record),
-		    &rec) < 0 || rec.rua.s == NULL)
-			continue;	/* no rua: no report (RFC 9989) */
-		for (u = rec.rua.s; u < rec.rua.s + rec.rua.len; u = e + 1) {
-			char *uri, *t, *addr, *dest;
-			int a;
-
-			for (e = u; e < rec.rua.s + rec.rua.len && *e != ',';
-			    e++)
-				;
-			uri = pw_strndup(u, (size_t)(e - u));
-			t = pw_trim(uri);
-			/* "!size" is obsolete (RFC 9990): ignored */
-			if ((addr = strchr(t, '!')) != NULL)
-				*addr = '\0';
-			if (strncasecmp(t, "mailto:", 7) != 0 ||
-			    (dest = strrchr(t + 7, '@')) == NULL ||
-			    dest[1] == '\0') {
-				free(uri);
-				continue;	/* not a mailto: we support */
-			}
-			addr = t + 7;
-			dest++;
-			if (!internal(dest, d->domain) &&
-			    (a = authorized(dns, d->domain, dest)) != 1) {
-				fprintf(stderr, "postwarden-ctl: %s: %s: %s "
-				    "skipped: %s\n", CMD, d->domain, addr,
-				    a < 0 ? "authorization lookup failed, "
-				    "try again later" : "no authorization "
-				    "record " "(RFC 9990 section 3)");
-				nskipped++;
-				free(uri);
-				continue;
-			}
-			a = deliver(&run, d, addr);
-			free(uri);
-			if (a == 2) {
-				rc = 2;
-				break;
-			}
-			if (a != 0)
-				rc = 1;
-		}
-		if (rc == 2)
-			break;
-	}
+	c.dns = dns;
+	c.run = &run;
+	listed = pw_store_dmarc_groups(st, c.from, c.to, collect_group,
+	    &c) == 0;
+	if (!listed) {
+		pw_ctl_error(CMD, "cannot read the DMARC rows: %s",
+		    pw_store_strerror());
+		c.rc = 1;
+	} else if (c.d.domain != NULL)
+		domain_reports(&c, &c.d);	/* the last domain */
+	rc = c.rc;
 	nreports = run.nreports;
+	nskipped = c.nskipped;
 	/* rows past dmarc_keep_days: only by the sending run, whatever
 	   happened to the reports (they are built from far younger rows),
-	   also when --max-reports stopped it */
+	   also when --max-reports stopped it; after the grouped walk, whose
+	   statement is done by then */
 	if (dir == NULL && listed && expire(&run) != 0 && rc == 0)
 		rc = 1;
 	if (dir == NULL)
@@ -907,16 +900,7 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	fprintf(stderr, "postwarden-ctl: %s: %zu rows, %zu domains, %zu "
 	    "reports, %zu destinations skipped, %zu rows without report "
 	    "columns\n", CMD, c.rows, c.nd, nreports, nskipped, c.skipped);
-	for (size_t i = 0; i < c.nd; i++) {
-		for (size_t k = 0; k < c.d[i].nkeys; k++)
-			free(c.d[i].keys[k]);
-		free(c.d[i].keys);
-		free(c.d[i].domain);
-		free(c.d[i].record);
-		free(c.d[i].discovery);
-	}
-	free(c.d);
-	free(c.hash);
+	domain_free(&c.d);
 	pw_dns_free(&dns);
 	free(from_def);
 	return rc;

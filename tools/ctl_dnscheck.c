@@ -5,11 +5,16 @@
  * records of a domain, what they mean and what is wrong with them.
  *
  * DNS goes through the daemon's resolver (dns.h) with the configured
- * dns_nameservers (or --nameserver, or the system resolvers).  SPF
- * syntax is checked by libspf2 and the RFC 7208 section 4.6.4 limit of
- * 10 DNS-querying terms is counted through include: and redirect=; the
- * DMARC record (RFC 7489) is parsed by libopendmarc; DKIM keys (RFC 6376
- * 3.6.1, RFC 8463) are decoded with OpenSSL.  For domains in our
+ * dns_nameservers (or --nameserver, or the system resolvers).  The SPF
+ * and DMARC records are read by the parsers the milter's verifiers use,
+ * so that this command and the verdicts agree: SPF syntax by
+ * pw_spf_record_check (parsers/spf_record.h: RFC 7208's ABNF, where
+ * libspf2 alone is too lax or too strict), DMARC by pw_dmarc_record_parse
+ * (parsers/dmarc_record.h: RFC 9989 tags, "v = DMARC1; p = reject" with
+ * spaces around "=" is a record; libopendmarc's parser ignored it).  The
+ * RFC 7208 section 4.6.4 limit of 10 DNS-querying terms is counted
+ * through include: and redirect=; DKIM keys (RFC 6376 3.6.1, RFC 8463)
+ * are decoded with OpenSSL.  For domains in our
  * KeyTable, each published key is compared with our private key.
  *
  * Exit status: 0 nothing wrong (notes and warnings allowed), 1 something
@@ -30,24 +35,22 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
-#include <opendmarc/dmarc.h>
-#include <spf2/spf.h>
 
 #include "base/config.h"
 #include "base/table.h"
 #include "base/util.h"
 #include "ctl.h"
 #include "dns/dns.h"
-#include "dns/dns_hooks.h"
 #include "keys/dkim_keys.h"
 #include "keys/dkim_record.h"
 #include "keys/keycache.h"
+#include "parsers/dmarc_record.h"
+#include "parsers/spf_record.h"
 
 #define SPF_MAX_LOOKUPS	10	/* RFC 7208 section 4.6.4 */
 
 struct dc {
 	struct pw_dns	*dns;
-	SPF_server_t	*spf;
 	int		 errors;
 	int		 tempfail;
 };
@@ -215,8 +218,8 @@ check_spf(struct dc *dc, const char *domain)
 {
 	char **recs;
 	int n, lookups;
-	SPF_response_t *resp;
-	SPF_record_t *rec = NULL;
+	const char *why;
+	char *fixed = NULL;
 
 	printf("SPF (%s):\n", domain);
 	if ((n = txt(dc, domain, "v=spf1", &recs)) < 0)
@@ -235,21 +238,14 @@ check_spf(struct dc *dc, const char *domain)
 		pw_strv_free(&recs);
 		return;
 	}
-	resp = SPF_response_new(NULL);
-	if (SPF_record_compile(dc->spf, resp, &rec, recs[0]) != SPF_E_SUCCESS) {
-		for (int i = 0; i < SPF_response_messages(resp); i++) {
-			SPF_error_t *e = SPF_response_message(resp, i);
-
-			if (SPF_error_errorp(e))
-				err(dc, "syntax: %s", SPF_error_message(e));
-		}
-		if (SPF_response_errors(resp) == 0)
-			err(dc, "syntax error in \"%s\"", recs[0]);
-	} else {
+	/* the verifier's check (dns_hooks.c): an error is a permerror */
+	if ((why = pw_spf_record_check(recs[0], strlen(recs[0]), AF_INET,
+	    &fixed)) != NULL)
+		err(dc, "syntax: %s: receivers answer permerror (RFC 7208 "
+		    "4.6)", why);
+	else
 		spf_meaning(recs[0]);
-	}
-	SPF_record_free(rec);
-	SPF_response_free(resp);
+	free(fixed);
 	if ((lookups = spf_count(dc, domain, 0, true)) >= 0) {
 		char num[32];
 
@@ -268,68 +264,99 @@ check_spf(struct dc *dc, const char *domain)
 /* --- DMARC ------------------------------------------------------------- */
 
 static const char *
-pname(int p)
+pname(enum pw_dmarc_policy p)
 {
-	return p == DMARC_RECORD_P_REJECT ? "reject" :
-	    p == DMARC_RECORD_P_QUARANTINE ? "quarantine" :
-	    p == DMARC_RECORD_P_NONE ? "none" : "(unset)";
+	return p == PW_DMARC_P_REJECT ? "reject" :
+	    p == PW_DMARC_P_QUARANTINE ? "quarantine" :
+	    p == PW_DMARC_P_NONE ? "none" : "(unset)";
 }
 
+/*
+ * check_dmarc - the record at _dmarc.DOMAIN as dmarc_verify.c reads it:
+ * a TXT string is a DMARC record when pw_dmarc_record_parse takes it
+ * (RFC 7489 6.6.3 step 2); two of them at one name are no usable record
+ * there; a record without a valid p (or with a bad sp or np) is p=none
+ * when it has a valid rua, else it is not used (dmarc_verify.c
+ * use_record, RFC 9989); pct changes nothing under RFC 9989.
+ */
 static void
 check_dmarc(struct dc *dc, const char *domain)
 {
-	char *name = pw_asprintf("_dmarc.%s", domain), **recs;
-	DMARC_POLICY_T *p;
-	int n, rc, pol = 0, sp = 0, pct = 100, adkim = 0, aspf = 0;
+	char *name = pw_asprintf("_dmarc.%s", domain), **v;
+	const char *why, *txt = NULL;
+	struct pw_dmarc_record rec;
+	enum pw_dns_status st;
+	enum pw_dmarc_policy p, sp;
+	int n = 0;
 
 	printf("DMARC (%s):\n", name);
-	n = txt(dc, name, "v=DMARC1", &recs);
-	free(name);
-	if (n < 0)
+	st = pw_dns_txt(dc->dns, NULL, name, &v, &why);
+	if (st == PW_DNS_TEMPFAIL || st == PW_DNS_LIMIT) {
+		say("error", "%s: DNS lookup failed temporarily (%s)", name,
+		    why ? why : "?");
+		dc->tempfail++;
+		free(name);
 		return;
+	}
+	free(name);
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		if (pw_dmarc_record_parse(v[i], strlen(v[i]), &rec) == 0) {
+			say(NULL, "record: %s", v[i]);
+			if (n++ == 0)
+				txt = v[i];
+		}
 	if (n == 0) {
 		say("warning", "no DMARC record at this name (receivers then "
 		    "look at the organizational domain's): no policy, no "
 		    "reports");
-		pw_strv_free(&recs);
+		pw_strv_free(&v);
 		return;
 	}
-	say(NULL, "record: %s", recs[0]);
 	if (n > 1) {
 		err(dc, "%s: more than one DMARC record: receivers apply none "
-		    "(RFC 7489 6.6.3)", domain);
-		pw_strv_free(&recs);
+		    "(RFC 7489 6.6.3; RFC 9989 4.10.1)", domain);
+		pw_strv_free(&v);
 		return;
 	}
-	p = opendmarc_policy_connect_init((u_char *)"0.0.0.0", 0);
-	rc = opendmarc_policy_store_dmarc(p, (u_char *)recs[0],
-	    (u_char *)domain, NULL);
-	if (rc != DMARC_PARSE_OKAY) {
-		err(dc, "cannot be parsed: %s",
-		    opendmarc_policy_status_to_str(rc));
-	} else {
-		(void)opendmarc_policy_fetch_p(p, &pol);
-		(void)opendmarc_policy_fetch_sp(p, &sp);
-		(void)opendmarc_policy_fetch_pct(p, &pct);
-		(void)opendmarc_policy_fetch_adkim(p, &adkim);
-		(void)opendmarc_policy_fetch_aspf(p, &aspf);
-		say(NULL, "policy p=%s, subdomains sp=%s, pct=%d, alignment "
-		    "adkim=%s aspf=%s", pname(pol), sp ? pname(sp) : pname(pol),
-		    pct, adkim == DMARC_RECORD_A_STRICT ? "strict" : "relaxed",
-		    aspf == DMARC_RECORD_A_STRICT ? "strict" : "relaxed");
-		if (pol == DMARC_RECORD_P_NONE)
-			say("warning", "p=none: monitoring only, failing mail "
-			    "is delivered as usual");
-		if (pct < 100)
-			say(NULL, "pct=%d: the policy applies to %d%% of "
-			    "failing mail, the rest gets the next one down",
-			    pct, pct);
-		if (strstr(recs[0], "rua=") == NULL)
-			say("warning", "no rua=: nobody receives aggregate "
-			    "reports");
+	(void)pw_dmarc_record_parse(txt, strlen(txt), &rec);
+	p = rec.p;
+	sp = rec.sp != PW_DMARC_P_UNSET ? rec.sp : p;
+	if (p == PW_DMARC_P_UNSET ||
+	    (rec.bad & (PW_DMARC_BAD_SP | PW_DMARC_BAD_NP)) != 0) {
+		if (rec.rua_valid == 0) {
+			err(dc, "no valid p=%s and no valid rua=: receivers "
+			    "do not use this record (RFC 9989 4.10.1)",
+			    (rec.bad & (PW_DMARC_BAD_SP | PW_DMARC_BAD_NP)) ?
+			    " (or a bad sp= or np=)" : "");
+			pw_strv_free(&v);
+			return;
+		}
+		say("warning", "no valid p=%s: with its valid rua= the record "
+		    "is read as p=none (RFC 9989 4.10.1)",
+		    (rec.bad & (PW_DMARC_BAD_SP | PW_DMARC_BAD_NP)) ?
+		    " (or a bad sp= or np=)" : "");
+		p = sp = PW_DMARC_P_NONE;
 	}
-	opendmarc_policy_connect_shutdown(p);
-	pw_strv_free(&recs);
+	say(NULL, "policy p=%s, subdomains sp=%s%s%s, alignment adkim=%s "
+	    "aspf=%s", pname(p), pname(sp), rec.np != PW_DMARC_P_UNSET &&
+	    p != PW_DMARC_P_NONE ? ", non-existent subdomains np=" : "",
+	    rec.np != PW_DMARC_P_UNSET && p != PW_DMARC_P_NONE ?
+	    pname(rec.np) : "", rec.adkim_strict ? "strict" : "relaxed",
+	    rec.aspf_strict ? "strict" : "relaxed");
+	if (rec.testing)
+		say("warning", "t=y: testing, receivers do not apply the "
+		    "policy as written (RFC 9989)");
+	else if (p == PW_DMARC_P_NONE)
+		say("warning", "p=none: monitoring only, failing mail "
+		    "is delivered as usual");
+	if (rec.pct < 100)
+		say(NULL, "pct=%d: not an RFC 9989 tag, ignored by receivers "
+		    "that follow it: the policy applies to all failing mail",
+		    rec.pct);
+	if (rec.rua_valid == 0)
+		say("warning", "no valid rua=: nobody receives aggregate "
+		    "reports");
+	pw_strv_free(&v);
 }
 
 /* --- DKIM -------------------------------------------------------------- */
@@ -464,7 +491,6 @@ pw_ctl_dnscheck(struct pw_ctl *ctl, int argc, char **argv)
 	const char *sel = NULL, *ns = NULL, *kt_opt = NULL, *domain;
 	struct pw_config *cfg = NULL;
 	struct dc dc = {0};
-	SPF_dns_server_t *layer;
 	char *kt = NULL, *e = NULL, *dom;
 	int ch;
 
@@ -516,9 +542,6 @@ pw_ctl_dnscheck(struct pw_ctl *ctl, int argc, char **argv)
 		free(dom);
 		return EX_USAGE;
 	}
-	layer = pw_dns_spf_layer(dc.dns);
-	dc.spf = SPF_server_new_dns(layer, 0);
-	opendmarc_policy_library_init(&(OPENDMARC_LIB_T){0});
 
 	check_spf(&dc, domain);
 	check_dmarc(&dc, domain);
@@ -531,8 +554,6 @@ pw_ctl_dnscheck(struct pw_ctl *ctl, int argc, char **argv)
 			    "no KeyTable configured");
 	}
 
-	SPF_server_free(dc.spf);
-	SPF_dns_free(layer);
 	pw_dns_free(&dc.dns);
 	free(kt);
 	free(dom);

@@ -362,6 +362,18 @@ pw_store_dmarc_list(struct pw_store *s,
 }
 
 int
+pw_store_dmarc_groups(struct pw_store *s, time_t since, time_t until,
+    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
+{
+	if (s->ops->dmarc_groups == NULL) {
+		pw_store_set_error("%s: DMARC rows cannot be grouped",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_groups(s, since, until, cb, ctx);
+}
+
+int
 pw_store_feedback_add(struct pw_store *s, struct pw_feedback_row *row)
 {
 	struct pw_feedback_row v = *row;	/* see suppression_add */
@@ -626,6 +638,103 @@ pw_store_events_finish(struct pw_consent_events *ev, struct pw_buf *pool)
 	ev->strings = pool->data;
 	for (size_t i = 0; i < ev->n; i++)
 		ev->v[i].list = pool->data + (uintptr_t)ev->v[i].list;
+}
+
+/* The string fields of a group, in one place for copying them. */
+#define GROUP_STRINGS(g)                                                       \
+	{&(g)->source_ip, &(g)->disposition, &(g)->dkim_aligned,               \
+	    &(g)->spf_aligned, &(g)->override, &(g)->env_from,                 \
+	    &(g)->from_domain, &(g)->dkim_domain, &(g)->dkim_selector,         \
+	    &(g)->dkim_result, &(g)->spf_domain, &(g)->spf_scope,              \
+	    &(g)->spf_result}
+#define NSTRINGS 13
+
+/* gbuf_flush - the held domain's groups to cb, with its newest row */
+static void
+gbuf_flush(struct pw_dmarc_gbuf *b)
+{
+	struct pw_dmarc_group top;
+
+	if (b->key == NULL)
+		return;
+	memset(&top, 0, sizeof(top));
+	if (!b->stop && b->newest(b->nctx, b->last, &top) < 0)
+		b->failed = b->stop = true;
+	for (size_t i = 0; i < b->n && !b->stop; i++) {
+		struct pw_dmarc_group g = b->g[i];
+		const char **f[NSTRINGS] = GROUP_STRINGS(&g);
+
+		for (int k = 0; k < NSTRINGS; k++)
+			*f[k] = b->pool.data + (uintptr_t)*f[k];
+		g.pub_domain = top.pub_domain;
+		g.pub_record = top.pub_record;
+		g.discovery = top.discovery;
+		if (b->cb(&g, b->ctx) != 0)
+			b->stop = true;
+	}
+	b->n = 0;
+	b->pool.len = 0;
+	free(b->key);
+	b->key = NULL;
+}
+
+int
+pw_store_dmarc_gbuf_push(struct pw_dmarc_gbuf *b, const char *key,
+    int64_t last, const struct pw_dmarc_group *g)
+{
+	struct pw_dmarc_group h;
+	const char **f[NSTRINGS] = GROUP_STRINGS(&h);
+
+	if (b->stop)
+		return 1;
+	if (key == NULL) {
+		/* no domain: nothing to look up (after the domain held, to
+		   keep the query's order) */
+		gbuf_flush(b);
+		if (b->stop)
+			return 1;
+		h = *g;
+		h.pub_domain = h.pub_record = h.discovery = NULL;
+		if (b->cb(&h, b->ctx) != 0)
+			b->stop = true;
+		return b->stop;
+	}
+	if (b->key != NULL && strcmp(b->key, key) != 0)
+		gbuf_flush(b);
+	if (b->stop)
+		return 1;
+	if (b->key == NULL) {
+		b->key = pw_strdup(key);
+		b->last = last;
+	} else if (last > b->last)
+		b->last = last;
+	h = *g;
+	/* offsets until the flush: the pool moves as it grows */
+	for (int k = 0; k < NSTRINGS; k++) {
+		const char *v = *f[k] != NULL ? *f[k] : "";
+
+		*f[k] = (const char *)(uintptr_t)b->pool.len;
+		pw_buf_add(&b->pool, v, strlen(v) + 1);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->g = pw_realloc(b->g, b->cap * sizeof(*b->g));
+	}
+	b->g[b->n++] = h;
+	return 0;
+}
+
+int
+pw_store_dmarc_gbuf_end(struct pw_dmarc_gbuf *b)
+{
+	gbuf_flush(b);
+	free(b->key);
+	free(b->g);
+	pw_buf_free(&b->pool);
+	b->key = NULL;
+	b->g = NULL;
+	b->n = b->cap = 0;
+	return b->failed ? -1 : 0;
 }
 
 char *

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "compliance/consent_state.h"
 
 struct pw_store;
@@ -180,6 +181,37 @@ struct pw_dmarc_sent {
    asks (dmarc_keep_days has this as its minimum). */
 #define PW_DMARC_KEEP_MIN_DAYS	7
 
+/* One record of an aggregate report (RFC 9990): the rows of one policy
+   domain in a period that share every field below, and how many they
+   are (postwarden-ctl dmarc report).  NULL columns read as "". */
+struct pw_dmarc_group {
+	/* The policy domain as written in the domain's newest row of the
+	   period (domains are grouped case-insensitively), with that row's
+	   record and discovery method; NULL for the rows without the report
+	   columns (written before schema version 3), which come as groups
+	   of their own, only to be counted. */
+	const char	*pub_domain;
+	const char	*pub_record;
+	const char	*discovery;
+	const char	*source_ip;
+	/* RFC 9990 ActionDispositionType: "pass" for a message that passed
+	   under an enforcing policy, else the disposition ("none" if
+	   empty) */
+	const char	*disposition;
+	const char	*dkim_aligned;
+	const char	*spf_aligned;
+	const char	*override;
+	const char	*env_from;
+	const char	*from_domain;
+	const char	*dkim_domain;
+	const char	*dkim_selector;
+	const char	*dkim_result;
+	const char	*spf_domain;
+	const char	*spf_scope;
+	const char	*spf_result;
+	int64_t		 count;
+};
+
 /* One bounce or complaint about a recipient of an organisation's mail
    (issue 17: pol_feedback, postwarden-ctl complaints), append-only. */
 struct pw_feedback_row {
@@ -268,6 +300,9 @@ struct pw_store_ops {
 	/* Optional: every DMARC row in id order (store copy). */
 	int	(*dmarc_list)(struct pw_store *,
 		    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
+	/* Optional: the report groups of a period (pw_store_dmarc_groups). */
+	int	(*dmarc_groups)(struct pw_store *, time_t since, time_t until,
+		    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx);
 	/* Optional: fill this (empty) store with every record of src, ids,
 	   times and hashes kept, in one transaction (store copy). */
 	int	(*copy_from)(struct pw_store *, struct pw_store *src);
@@ -418,6 +453,15 @@ char	*pw_store_shown_spec(const char *spec);	/* malloc'd */
 int	pw_store_dmarc_list(struct pw_store *,
 	    int (*cb)(const struct pw_dmarc_row *, void *), void *ctx);
 
+/* The DMARC rows with since <= time < until, grouped by the database into
+   aggregate report records (struct pw_dmarc_group), so that a report job
+   holds one domain at a time whatever the number of rows: the groups of
+   one policy domain come one after the other, the domains in the order
+   of their lower-cased names.  Strings are valid during the callback
+   only; cb returning non-zero stops the walk.  0 or -1. */
+int	pw_store_dmarc_groups(struct pw_store *, time_t since, time_t until,
+	    int (*cb)(const struct pw_dmarc_group *, void *), void *ctx);
+
 /* Feedback (bounces, complaints): append one row (sets id); count the
    rows of (org, address, kind) with time >= since.  0 or -1 (also when
    the backend cannot). */
@@ -486,6 +530,34 @@ int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
 void	pw_store_events_push(struct pw_consent_events *, size_t *cap,
 	    struct pw_buf *pool, struct pw_consent_event e, const char *list);
 void	pw_store_events_finish(struct pw_consent_events *, struct pw_buf *pool);
+
+/* For backends, pw_store_dmarc_groups: the groups come from the query
+   without their domain's record (dmarc_groups_sql.h); this holds one
+   domain's groups (strings copied into pool) until the next domain or
+   the end, asks the backend's newest() for the domain's newest row (its
+   id: the largest of the groups' last) and hands the groups to cb with
+   that row's pub_domain, pub_record and discovery.  Groups with a NULL
+   key (rows without the report columns) go to cb at once.  push returns
+   non-zero when the walk should stop (cb said so, or newest() failed:
+   failed set); end hands over the last domain and frees; 0, or -1 if
+   newest() failed. */
+struct pw_dmarc_gbuf {
+	int	(*cb)(const struct pw_dmarc_group *, void *);
+	void	*ctx;
+	/* fills pub_domain, pub_record, discovery of *g (valid until the
+	   next call); 0 or -1 (the store's error set) */
+	int	(*newest)(void *nctx, int64_t id, struct pw_dmarc_group *g);
+	void	*nctx;
+	struct pw_dmarc_group *g;	/* strings: offsets into pool */
+	size_t	 n, cap;
+	struct pw_buf pool;
+	char	*key;			/* the domain held, lower-cased */
+	int64_t	 last;			/* its newest row */
+	bool	 stop, failed;
+};
+int	pw_store_dmarc_gbuf_push(struct pw_dmarc_gbuf *, const char *key,
+	    int64_t last, const struct pw_dmarc_group *);
+int	pw_store_dmarc_gbuf_end(struct pw_dmarc_gbuf *);
 
 /* For backends: the chain hash of a row, SHA-256(prev || canonical(row)),
    where the canonical form names every field in a fixed order with its

@@ -282,6 +282,8 @@ enum pg_stmt {
 	ST_SUPP_LIST,
 	ST_DMARC_INSERT,
 	ST_DMARC_ALL,
+	ST_DMARC_GROUPS,
+	ST_DMARC_NEWEST,
 	ST_EMPTY,
 	ST_SETVAL,
 	ST_FB_INSERT,
@@ -314,6 +316,7 @@ _Static_assert(ST_MAX <= 64, "struct pg_conn.prepared has a bit per statement");
 #define AUDIT_SELECT                                                           \
 	"SELECT " AUDIT_COLS ", encode(prev_hash, 'hex'), encode(hash, 'hex'), " \
 	"time_us FROM audit "
+#include "store/dmarc_groups_sql.h"
 /* the server's clock in microseconds: one clock for every host */
 #define NOW_US "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
@@ -436,6 +439,9 @@ static const struct {
 			 "disposition, spf_result, spf_domain, dkim_result, "
 			 "dkim_domain, " DMARC_REPORT_COLS ", time_us FROM "
 			 "dmarc_eval ORDER BY id"},
+    [ST_DMARC_GROUPS] = {2, DMARC_GROUPS_SQL("$1::bigint", "$2::bigint",
+					      " COLLATE \"C\"")},
+    [ST_DMARC_NEWEST] = {1, DMARC_NEWEST_SQL("$1::bigint")},
     [ST_EMPTY] = {0, "SELECT NOT EXISTS (SELECT 1 FROM consent_event) AND "
 		     "NOT EXISTS (SELECT 1 FROM suppression) AND "
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
@@ -1906,6 +1912,106 @@ pg_dmarc_list(struct pw_store *base,
 	return rc;
 }
 
+struct groups_ctx {
+	struct pw_dmarc_gbuf b;
+	struct pg_store *s;
+	struct pg_conn *c2;	/* for newest: the walk's is busy */
+	PGresult *nr;		/* newest's answer, until the next */
+};
+
+/* pg_newest - the domain's newest row (pw_dmarc_gbuf), on a second
+   connection: the walk's streams its rows */
+static int
+pg_newest(void *nctx, int64_t id, struct pw_dmarc_group *g)
+{
+	struct groups_ctx *x = nctx;
+	char a[32];
+	const char *v[1] = {a};
+
+	PQclear(x->nr);
+	x->nr = NULL;
+	if (x->c2 == NULL && (x->c2 = conn_get(x->s)) == NULL)
+		return -1;
+	snprintf(a, sizeof(a), "%lld", (long long)id);
+	if ((x->nr = run(x->s, x->c2, ST_DMARC_NEWEST, v,
+	    "dmarc: groups")) == NULL)
+		return -1;
+	if (PQntuples(x->nr) != 1) {
+		pw_store_set_error("dmarc: groups: row %lld is gone",
+		    (long long)id);
+		return -1;
+	}
+	g->pub_domain = col(x->nr, 0, 0);
+	g->pub_record = col(x->nr, 0, 1);
+	g->discovery = col(x->nr, 0, 2);
+	return 0;
+}
+
+static int
+dmarc_group(const PGresult *r, void *arg)
+{
+	struct groups_ctx *x = arg;
+	struct pw_dmarc_group g;
+
+	memset(&g, 0, sizeof(g));
+	g.source_ip = col(r, 0, 1);
+	g.disposition = col(r, 0, 2);
+	g.dkim_aligned = col(r, 0, 3);
+	g.spf_aligned = col(r, 0, 4);
+	g.override = col(r, 0, 5);
+	g.env_from = col(r, 0, 6);
+	g.from_domain = col(r, 0, 7);
+	g.dkim_domain = col(r, 0, 8);
+	g.dkim_selector = col(r, 0, 9);
+	g.dkim_result = col(r, 0, 10);
+	g.spf_domain = col(r, 0, 11);
+	g.spf_scope = col(r, 0, 12);
+	g.spf_result = col(r, 0, 13);
+	g.count = col_int(r, 0, 14);
+	return pw_store_dmarc_gbuf_push(&x->b, col(r, 0, 0), col_int(r, 0, 15),
+	    &g);
+}
+
+/* pg_dmarc_groups - the report groups of a period (store.h), streamed in
+   single-row mode: the client holds one domain's groups at a time */
+static int
+pg_dmarc_groups(struct pw_store *base, time_t since, time_t until,
+		int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct groups_ctx x;
+	struct pg_conn *c;
+	char a[32], b[32];
+	const char *v[2] = {a, b};
+	int rc;
+
+	snprintf(a, sizeof(a), "%lld", (long long)since);
+	snprintf(b, sizeof(b), "%lld", (long long)until);
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	memset(&x, 0, sizeof(x));
+	x.b.cb = cb;
+	x.b.ctx = ctx;
+	x.b.newest = pg_newest;
+	x.b.nctx = &x;
+	x.s = s;
+	rc = walk(s, c, ST_DMARC_GROUPS, v, dmarc_group, &x, "dmarc: groups");
+	conn_put(s, c);
+	/* the last domain (not after a failed walk: its groups may be
+	   incomplete) */
+	if (rc == 0) {
+		if (pw_store_dmarc_gbuf_end(&x.b) < 0)
+			rc = -1;
+	} else {
+		x.b.stop = true;
+		(void)pw_store_dmarc_gbuf_end(&x.b);
+	}
+	PQclear(x.nr);
+	if (x.c2 != NULL)
+		conn_put(s, x.c2);
+	return rc;
+}
+
 /* ---- store copy --------------------------------------------------------- */
 
 /* One destination connection inside one transaction; the source's walks
@@ -2278,6 +2384,7 @@ fail:
 	    .dmarc_add = pg_dmarc_add,                                         \
 	    .audit_list = pg_audit_list,                                       \
 	    .dmarc_list = pg_dmarc_list,                                       \
+	    .dmarc_groups = pg_dmarc_groups,                                   \
 	    .copy_from = pg_copy_from,                                         \
 	    .feedback_add = pg_feedback_add,                                   \
 	    .feedback_count = pg_feedback_count,                               \

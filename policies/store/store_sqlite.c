@@ -215,6 +215,8 @@ enum sq_stmt {
 	ST_CONSENT_EXPORT_ALL,
 	ST_SUPP_LIST_ALL,
 	ST_DMARC_ALL,
+	ST_DMARC_GROUPS,
+	ST_DMARC_NEWEST,
 	ST_FB_INSERT,
 	ST_FB_COUNT,
 	ST_SUPP_REASON,
@@ -239,6 +241,7 @@ enum sq_stmt {
 	"id, time, queue_id, message_id, org, recipient, class, "              \
 	"class_source, consent, basis_id, basis_type, basis_expires, reason, " \
 	"token_id, dkim_d, dkim_s, action, prev_hash, hash, time_us"
+#include "store/dmarc_groups_sql.h"
 
 static const char *const sq_sql[ST_MAX] = {
     [ST_BEGIN] = "BEGIN",
@@ -276,6 +279,8 @@ static const char *const sq_sql[ST_MAX] = {
 		     "disposition, spf_result, spf_domain, dkim_result, "
 		     "dkim_domain, " DMARC_REPORT_COLS ", time_us FROM "
 		     "dmarc_eval ORDER BY id",
+    [ST_DMARC_GROUPS] = DMARC_GROUPS_SQL("?1", "?2", ""),
+    [ST_DMARC_NEWEST] = DMARC_NEWEST_SQL("?1"),
     [ST_FB_INSERT] = "INSERT INTO feedback_event (time, org, address, kind, "
 		     "status, message_id, source, time_us) VALUES (?, ?, ?, ?, "
 		     "?, ?, ?, ?)",
@@ -1687,6 +1692,91 @@ sq_suppression_add_batch(struct pw_store *base, struct pw_suppression *sup,
 	return 0;
 }
 
+/* sq_newest - the domain's newest row (pw_dmarc_gbuf), by a statement
+   of its own on the walk's connection: the strings stay valid until its
+   next step */
+static int
+sq_newest(void *nctx, int64_t id, struct pw_dmarc_group *g)
+{
+	struct sq_conn *c = nctx;
+	sqlite3_stmt *st;
+
+	if ((st = stmt(c, ST_DMARC_NEWEST)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	g->pub_domain = col_text(st, 0);
+	g->pub_record = col_text(st, 1);
+	g->discovery = col_text(st, 2);
+	return 0;
+}
+
+/* sq_dmarc_groups - the report groups of a period (store.h); the sort
+   that groups them spills to temporary files past the cache (temp_store
+   is the default, a file), so memory stays small whatever the rows */
+static int
+sq_dmarc_groups(struct pw_store *base, time_t since, time_t until,
+		int (*cb)(const struct pw_dmarc_group *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_dmarc_gbuf b;
+	struct pw_dmarc_group g;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc, brc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_DMARC_GROUPS)) == NULL)
+		return sq_fail_put(s, c, "dmarc: groups");
+	memset(&b, 0, sizeof(b));
+	b.cb = cb;
+	b.ctx = ctx;
+	b.newest = sq_newest;
+	b.nctx = c;
+	memset(&g, 0, sizeof(g));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g.source_ip = col_text(st, 1);
+		g.disposition = col_text(st, 2);
+		g.dkim_aligned = col_text(st, 3);
+		g.spf_aligned = col_text(st, 4);
+		g.override = col_text(st, 5);
+		g.env_from = col_text(st, 6);
+		g.from_domain = col_text(st, 7);
+		g.dkim_domain = col_text(st, 8);
+		g.dkim_selector = col_text(st, 9);
+		g.dkim_result = col_text(st, 10);
+		g.spf_domain = col_text(st, 11);
+		g.spf_scope = col_text(st, 12);
+		g.spf_result = col_text(st, 13);
+		g.count = sqlite3_column_int64(st, 14);
+		if (pw_store_dmarc_gbuf_push(&b, col_text(st, 0),
+		    sqlite3_column_int64(st, 15), &g) != 0) {
+			rc = b.failed ? SQLITE_ERROR : SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE) {
+		brc = pw_store_dmarc_gbuf_end(&b);
+		rc = brc < 0 ? SQLITE_ERROR : rc;
+	} else {
+		b.stop = true;	/* a domain cut short is not handed over */
+		(void)pw_store_dmarc_gbuf_end(&b);
+	}
+	if ((st = c->st[ST_DMARC_NEWEST]) != NULL)
+		sqlite3_reset(st);
+	st = c->st[ST_DMARC_GROUPS];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "dmarc: groups");
+	conn_put(s, c);
+	return 0;
+}
+
 const struct pw_store_ops pw_store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -1714,4 +1804,5 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .chold_list = sq_chold_list,
     .complaint_counts = sq_complaint_counts,
     .suppression_add_batch = sq_suppression_add_batch,
+    .dmarc_groups = sq_dmarc_groups,
 };

@@ -37,6 +37,18 @@ for i in 1 2 3 4 5 6 7 8 9 10 11; do
 	inc="$inc include:i$i.many.test"
 done
 txt deep.many.test "v=spf1$inc -all"
+# dns-check reads records as the verifiers do (parsers/dmarc_record.c,
+# pw_spf_record_check): spaces around "=" (the verifier rejects by it;
+# libopendmarc's parser saw no record), a record without p but with rua
+# (p=none), two DMARC records (none applies), an SPF domain-spec whose
+# top label is all digits (RFC 7208 7.1: permerror in the verifier;
+# libspf2 alone accepted it)
+zone spaced.test nop.test twice.test digits.test
+txt _dmarc.spaced.test "v = DMARC1; p = reject"
+txt _dmarc.nop.test "v=DMARC1; rua=mailto:d@nop.test"
+txt _dmarc.twice.test "v=DMARC1; p=none"
+txt _dmarc.twice.test "v=DMARC1; p=reject"
+txt digits.test "v=spf1 a:mail.example.123 -all"
 pw_start_dns || pw_bail "unbound started"
 pw_write_conf
 
@@ -72,6 +84,19 @@ check "deep.many.test: exit 1" test "$rc" = 1
 run x.refused.test
 check "refused: temporary failure exits 75" test "$rc" = 75
 check "refused: says so" has "DNS lookup failed temporarily"
+
+run spaced.test
+check "spaced.test: \"v = DMARC1; p = reject\" is a record" has "policy p=reject"
+check "spaced.test: not \"no DMARC record\"" test "$(grep -c 'no DMARC record' <<<"$out")" = 0
+run nop.test
+check "nop.test: rua without p is p=none" has "is read as p=none"
+check "nop.test: policy p=none shown" has "policy p=none"
+run twice.test
+check "twice.test: two DMARC records: none applies" has "more than one DMARC record"
+check "twice.test: exit 1" test "$rc" = 1
+run digits.test
+check "digits.test: all-digit top label is an SPF syntax error" has "error: syntax"
+check "digits.test: exit 1" test "$rc" = 1
 
 run a b
 check "two domains: usage error 64" test "$rc" = 64

@@ -2527,6 +2527,135 @@ t_suppression_batch(void **state)
 	assert_int_equal(pw_store_suppression_add_batch(f->store, sup, 0), 0);
 }
 
+/* ---- issue 11: report groups made by the store (pw_store_dmarc_groups) -- */
+
+struct groupcap {
+	char	out[4096];
+	size_t	len;
+	int	n, stop_after;
+};
+
+static int
+group_cap_cb(const struct pw_dmarc_group *g, void *ctx)
+{
+	struct groupcap *c = ctx;
+
+	c->len += (size_t)snprintf(c->out + c->len, sizeof(c->out) - c->len,
+	    "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%lld\n",
+	    NUL_(g->pub_domain), g->pub_domain ? NUL_(g->pub_record) : "-",
+	    g->pub_domain ? NUL_(g->discovery) : "-", NUL_(g->source_ip),
+	    NUL_(g->disposition), NUL_(g->dkim_aligned),
+	    NUL_(g->spf_aligned), NUL_(g->override), NUL_(g->env_from),
+	    NUL_(g->from_domain), NUL_(g->dkim_domain),
+	    NUL_(g->dkim_selector), NUL_(g->dkim_result),
+	    NUL_(g->spf_domain), NUL_(g->spf_scope), NUL_(g->spf_result),
+	    (long long)g->count);
+	assert_true(c->len < sizeof(c->out));
+	return ++c->n == c->stop_after;
+}
+
+/*
+ * The report job's grouping, done by the database: rows of the period
+ * only ([since, until)); equal rows folded with their count; a policy
+ * domain's groups together whatever the case of its name, the domains in
+ * name order (b.example was stored first); the record, discovery and
+ * spelling of the domain's newest row; the disposition as RFC 9990 wants
+ * it ("pass" under an enforcing policy, "none" for an empty one); NULL
+ * columns as ""; rows without the report columns as groups without a
+ * domain (counted only); a callback returning non-zero stops the walk.
+ */
+static void
+t_dmarc_groups(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_dmarc_row r[9], d = report_row();
+	struct groupcap c = {0};
+	time_t t0 = T("2026-06-01");
+	const char *rest;
+
+	for (size_t i = 0; i < 9; i++)
+		r[i] = d;
+	r[0].pub_domain = "b.example";		/* stored first */
+	r[0].pub_record = "v=DMARC1; p=none";
+	r[0].policy = "none";			/* pass under p=none */
+	r[1] = r[0];
+	r[1].pub_record = "v=DMARC1; p=reject";	/* b's newest record */
+	r[1].policy = "reject";			/* pass under p=reject */
+	r[2].dmarc_result = "fail";		/* example.com, twice */
+	r[2].disposition = "quarantine";
+	r[3] = r[2];
+	r[3].pub_domain = "EXAMPLE.com";	/* the same domain */
+	r[4] = r[2];
+	r[4].source_ip = "192.0.2.1";		/* another record */
+	r[4].disposition = "";			/* empty: "none" */
+	r[4].override = NULL;			/* NULL: "" */
+	r[4].pub_domain = "Example.Com";	/* the newest spelling */
+	r[4].pub_record = "v=DMARC1; p=quarantine";
+	r[5].pub_domain = NULL;			/* before schema version 3 */
+	r[5].pub_record = NULL;
+	r[6] = r[5];
+	r[6].source_ip = "192.0.2.9";
+	r[7].time = t0 - 1;			/* before the period */
+	r[8].time = t0 + 86400;			/* its end is excluded */
+	for (size_t i = 0; i < 7; i++)
+		r[i].time = t0 + (time_t)i;
+	assert_int_equal(pw_store_dmarc_add(f->store, r, 9), 0);
+	assert_int_equal(pw_store_dmarc_groups(f->store, t0, t0 + 86400,
+	    group_cap_cb, &c), 0);
+	/* the groups without a domain: first (SQLite) or last (PostgreSQL) */
+	rest = c.out;
+	if (strncmp(rest, "NULL|", 5) == 0) {
+		rest = strchr(strchr(rest, '\n') + 1, '\n') + 1;
+	} else {
+		char *p = strstr(c.out, "NULL|");
+
+		assert_non_null(p);
+		assert_string_equal(p, "NULL|-|-|192.0.2.9|pass|pass|fail|"
+		    "policy_test_mode|bounce.example.net|mail.example.com|"
+		    "example.com,example.org|s1,s2|pass,fail|"
+		    "bounce.example.net|mfrom|pass|1\n"
+		    "NULL|-|-|2001:db8::25|pass|pass|fail|policy_test_mode|"
+		    "bounce.example.net|mail.example.com|example.com,"
+		    "example.org|s1,s2|pass,fail|bounce.example.net|mfrom|"
+		    "pass|1\n");
+		*p = '\0';
+	}
+	assert_int_equal(c.n, 6);
+	assert_string_equal(rest,
+	    /* b.example: "pass" under p=reject, "none" under p=none */
+	    "b.example|v=DMARC1; p=reject|treewalk|2001:db8::25|none|pass|"
+	    "fail|policy_test_mode|bounce.example.net|mail.example.com|"
+	    "example.com,example.org|s1,s2|pass,fail|bounce.example.net|"
+	    "mfrom|pass|1\n"
+	    "b.example|v=DMARC1; p=reject|treewalk|2001:db8::25|pass|pass|"
+	    "fail|policy_test_mode|bounce.example.net|mail.example.com|"
+	    "example.com,example.org|s1,s2|pass,fail|bounce.example.net|"
+	    "mfrom|pass|1\n"
+	    "Example.Com|v=DMARC1; p=quarantine|treewalk|192.0.2.1|none|"
+	    "pass|fail||bounce.example.net|mail.example.com|example.com,"
+	    "example.org|s1,s2|pass,fail|bounce.example.net|mfrom|pass|1\n"
+	    "Example.Com|v=DMARC1; p=quarantine|treewalk|2001:db8::25|"
+	    "quarantine|pass|fail|policy_test_mode|bounce.example.net|"
+	    "mail.example.com|example.com,example.org|s1,s2|pass,fail|"
+	    "bounce.example.net|mfrom|pass|2\n");
+	/* a period without rows: no group */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pw_store_dmarc_groups(f->store, t0 + 86400 * 2,
+	    t0 + 86400 * 3, group_cap_cb, &c), 0);
+	assert_int_equal(c.n, 0);
+	/* stopped by the callback: 0, no more groups */
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	assert_int_equal(pw_store_dmarc_groups(f->store, t0, t0 + 86400,
+	    group_cap_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	/* the store still answers after a stopped walk */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pw_store_dmarc_groups(f->store, t0, t0 + 86400,
+	    group_cap_cb, &c), 0);
+	assert_int_equal(c.n, 6);
+}
+
 #define BOTH(fn)                                                               \
 	{#fn "/sqlite", fn, setup, teardown, NULL},                            \
 	    {#fn "/postgresql", fn, setup_pg, teardown, NULL}
@@ -2569,6 +2698,7 @@ main(void)
 	    PG(t_complaint_roles_pg),
 	    BOTH(t_copy_feedback),
 	    BOTH(t_suppression_batch),
+	    BOTH(t_dmarc_groups),
 	};
 	struct CMUnitTest run[sizeof(tests) / sizeof(tests[0])];
 	size_t n = 0;
