@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 void	*pw_malloc(size_t);
 void	*pw_calloc(size_t, size_t);
@@ -56,5 +57,11 @@ void	pw_buf_puts(struct pw_buf *, const char *);
 void	pw_buf_printf(struct pw_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	pw_buf_free(struct pw_buf *);
+
+/* pw_clock_now - time(NULL), moved by the test clock in builds with
+   --enable-test-hooks: PW_TEST_CLOCK_FILE names a file holding a number
+   of seconds to add (key rotation and sending quotas are tested by moving
+   it, not by waiting). */
+time_t	pw_clock_now(void);
 
 #endif

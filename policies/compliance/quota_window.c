@@ -5,9 +5,7 @@
  */
 #include "autoconf.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
+#include "base/util.h"
 #include "compliance/quota_window.h"
 
 /*
@@ -119,17 +117,5 @@ pw_quota_unit_name(enum pw_quota_unit u)
 time_t
 pw_quota_now(void)
 {
-	time_t now = time(NULL);
-#ifdef PW_TEST_HOOKS
-	const char *f = getenv("PW_TEST_CLOCK_FILE");
-	FILE *fp;
-	long off;
-
-	if (f != NULL && (fp = fopen(f, "r")) != NULL) {
-		if (fscanf(fp, "%ld", &off) == 1)
-			now += off;
-		fclose(fp);
-	}
-#endif
-	return now;
+	return pw_clock_now();
 }

@@ -33,19 +33,7 @@ pw_rot_phase_name(int phase)
 time_t
 pw_rotation_now(void)
 {
-	time_t now = time(NULL);
-#ifdef PW_TEST_HOOKS
-	const char *f = getenv("PW_TEST_CLOCK_FILE");
-	FILE *fp;
-	long off;
-
-	if (f != NULL && (fp = fopen(f, "r")) != NULL) {
-		if (fscanf(fp, "%ld", &off) == 1)
-			now += off;
-		fclose(fp);
-	}
-#endif
-	return now;
+	return pw_clock_now();
 }
 
 /* parse_line - one state line into r; 0, 1 (blank/comment) or -1 */
