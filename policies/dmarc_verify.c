@@ -774,6 +774,29 @@ disposition(const struct pw_dmarc_res *r)
 	return r->policy;
 }
 
+/*
+ * applied - the disposition act() applies: what the policy asks for, as
+ * lowered by the mode and the dmarc_on_* settings.  RFC 9990's
+ * disposition is "the result of applying the DMARC policy", so this is
+ * what the rows (and the reports) state, with the override reason
+ * local_policy when it is below the policy; act() decides the same way.
+ */
+static enum pw_dmarc_policy
+applied(const struct pw_dmarc_res *r, const struct dmv_conf *c)
+{
+	if (r->result != PW_AUTH_FAIL || r->disposition == PW_DMARC_P_NONE ||
+	    c->s.mode != PW_MODE_ENFORCE)
+		return PW_DMARC_P_NONE;
+	if (r->disposition == PW_DMARC_P_REJECT)
+		return c->s.on_reject == DMV_REJECT ? PW_DMARC_P_REJECT :
+		    c->s.on_reject == DMV_QUARANTINE ? PW_DMARC_P_QUARANTINE :
+		    PW_DMARC_P_NONE;
+	if (r->disposition == PW_DMARC_P_QUARANTINE)
+		return c->s.on_quarantine == 0 ? PW_DMARC_P_QUARANTINE :
+		    PW_DMARC_P_NONE;
+	return PW_DMARC_P_NONE;
+}
+
 /* rows_get - the row writer, started with the store on first use; NULL
    if not recorded.  A store that cannot be opened (down at the first
    evaluation) is tried again a minute later, not given up for good. */
@@ -845,7 +868,7 @@ store_row(struct pw_msg *m, const struct dmv_conf *c, const char *rec)
 	row.from_domain = r->from_domain;
 	row.source_ip = m->client->addr;
 	row.policy = pw_dmarc_policy_name(r->policy);
-	row.disposition = pw_dmarc_policy_name(r->disposition);
+	row.disposition = pw_dmarc_policy_name(applied(r, c));
 	row.spf_result = pw_auth_result_name(m->auth.spf.result);
 	row.spf_domain = m->auth.spf.domain ? m->auth.spf.domain : "";
 	row.dkim_result = dr.data ? dr.data : "none";

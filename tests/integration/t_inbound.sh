@@ -521,6 +521,17 @@ check "dmarc_mode = warn: failing p=reject mail delivered, A-R dmarc=fail" \
     ar_has "$d" "dmarc=fail header.from=u.test"
 check "dmarc_mode = warn: logged what enforce would do" \
     grep -aq "u.test: fail, policy reject (warn only)" "$T/pw/log"
+# the stored row (and the report) says what was done, RFC 9990's
+# disposition, with the reason; rows are written within 0.5 s
+row_has() {
+	for _ in $(seq 1 30); do
+		[ -n "$(sqlite3 "$T/pw/postwarden.db" "SELECT 1 FROM dmarc_eval WHERE $1" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "dmarc_mode = warn: the row says disposition none, override local_policy (policy reject)" \
+    row_has "from_domain = 'u.test' AND policy = 'reject' AND disposition = 'none' AND override = 'local_policy'"
 # ---- the DMARC actions are configurable ---------------------------------------
 pw_stop_milter || nok "milter stopped for the restart"
 sed -i '/^spf_\|^dmarc_mode\|^dns_max_queries/d' "$T/pw/extra.conf"
@@ -532,6 +543,8 @@ pw_start_milter || pw_bail "milter restarted with new settings"
 f=$(msg "a@u.test"); sign "$f" "$kx" r.test x1; send x@bounce.r.test "$f"
 check "dmarc_on_reject = quarantine: p=reject failure accepted" test -n "$PW_QID"
 check "dmarc_on_reject = quarantine: held by Postfix" held "$PW_QID"
+check "dmarc_on_reject = quarantine: the row says disposition quarantine, override local_policy" \
+    row_has "from_domain = 'u.test' AND policy = 'reject' AND disposition = 'quarantine' AND override = 'local_policy'"
 f=$(msg "a@q.test"); d=$(deliver x@bounce.r.test "$f")
 check "dmarc_on_quarantine = accept: p=quarantine failure delivered, dmarc=fail" \
     ar_has "$d" "dmarc=fail header.from=q.test"
