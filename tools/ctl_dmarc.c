@@ -48,9 +48,11 @@
  */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@
 #include <unistd.h>
 
 #include <libxml/xmlwriter.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "base/config.h"
@@ -94,6 +97,24 @@ struct rdomain {
 
 struct run;
 
+/* The reports are made by a second thread (the reporter) while the walk
+   goes on: the store's merge of its sorted groups and the reports' XML,
+   gzip and files or mail then run on two cores at once.  Domains pass
+   through a ring of QMAX; the walk waits while it is full, so memory
+   stays bounded by QMAX domains' records.  Without the thread (it could
+   not be started) the walk makes each domain's reports itself. */
+#define QMAX	64
+
+struct queue {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* the ring changed, or done */
+	struct rdomain	 ring[QMAX];
+	size_t		 head, n;
+	bool		 done;		/* no more domains */
+	bool		 threaded;	/* the reporter runs */
+	pthread_t	 reporter;
+};
+
 /* The walk over the store's groups: the domain being read, what its
    reports need (run), the totals.  rc: 0, 1 a report failed (the others
    go on), 2 --max-reports reached (no more reports; the walk goes on,
@@ -104,6 +125,8 @@ struct collect {
 	size_t		 nd, rows, skipped;
 	struct pw_dns	*dns;
 	struct run	*run;
+	struct queue	 q;
+	/* the reporter's: */
 	size_t		 nskipped;
 	int		 rc;
 };
@@ -120,6 +143,82 @@ enum { K_IP, K_DISP, K_DKIM_AL, K_SPF_AL, K_OVERRIDE, K_ENV_FROM,
     K_SPF_R, K_N };
 
 static int domain_reports(struct collect *, struct rdomain *);
+static void domain_free(struct rdomain *);
+
+/* reporter - the second thread: each queued domain's reports */
+static void *
+reporter(void *arg)
+{
+	struct collect *c = arg;
+	struct queue *q = &c->q;
+	struct rdomain d;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->n == 0 && !q->done)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (q->n == 0)
+			break;
+		d = q->ring[q->head];
+		q->head = (q->head + 1) % QMAX;
+		q->n--;
+		pthread_cond_broadcast(&q->cond);
+		pthread_mutex_unlock(&q->lock);
+		domain_reports(c, &d);
+		domain_free(&d);
+		pthread_mutex_lock(&q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+/* hand_over - d's reports to the reporter (or made here without one);
+   d is emptied */
+static void
+hand_over(struct collect *c, struct rdomain *d)
+{
+	struct queue *q = &c->q;
+
+	if (!q->threaded) {
+		domain_reports(c, d);
+		domain_free(d);
+		return;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->n == QMAX)
+		pthread_cond_wait(&q->cond, &q->lock);
+	q->ring[(q->head + q->n) % QMAX] = *d;
+	q->n++;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	memset(d, 0, sizeof(*d));
+}
+
+/* reporter_start, reporter_end - the thread; the end waits for the
+   domains handed over */
+static void
+reporter_start(struct collect *c)
+{
+	pthread_mutex_init(&c->q.lock, NULL);
+	pthread_cond_init(&c->q.cond, NULL);
+	c->q.threaded = pthread_create(&c->q.reporter, NULL, reporter, c) ==
+	    0;
+}
+
+static void
+reporter_end(struct collect *c)
+{
+	if (c->q.threaded) {
+		pthread_mutex_lock(&c->q.lock);
+		c->q.done = true;
+		pthread_cond_broadcast(&c->q.cond);
+		pthread_mutex_unlock(&c->q.lock);
+		pthread_join(c->q.reporter, NULL);
+		c->q.threaded = false;
+	}
+	pthread_cond_destroy(&c->q.cond);
+	pthread_mutex_destroy(&c->q.lock);
+}
 
 /* domain_free - forget the domain's records */
 static void
@@ -135,8 +234,8 @@ domain_free(struct rdomain *d)
 }
 
 /* collect_group - one report record from the store; a record of another
-   domain than the one being read ends that one: its reports are written
-   or sent, and it is forgotten.  The walk always goes to the end, so the
+   domain than the one being read ends that one: it goes to the reporter
+   (hand_over), which writes or sends its reports.  The walk always goes to the end, so the
    totals count every row. */
 static int
 collect_group(const struct pw_dmarc_group *g, void *ctx)
@@ -149,10 +248,8 @@ collect_group(const struct pw_dmarc_group *g, void *ctx)
 		c->skipped += (size_t)g->count;
 		return 0;
 	}
-	if (d->domain != NULL && strcasecmp(d->domain, g->pub_domain) != 0) {
-		domain_reports(c, d);
-		domain_free(d);
-	}
+	if (d->domain != NULL && strcasecmp(d->domain, g->pub_domain) != 0)
+		hand_over(c, d);
 	if (d->domain == NULL) {
 		d->domain = pw_strdup(g->pub_domain);
 		d->record = pw_strdup(S(g->pub_record));
@@ -308,12 +405,18 @@ report_xml(const struct rdomain *d, const char *org, const char *email,
 			    nth(f[K_DKIM_R], (int)k) : "none");
 			W(xmlTextWriterEndElement(w));
 		}
-		W(xmlTextWriterStartElement(w, BAD_CAST "spf"));
-		EL(w, "domain", f[K_SPF_D]);
-		if (*f[K_SPF_SCOPE] != '\0')
-			EL(w, "scope", f[K_SPF_SCOPE]);
-		EL(w, "result", *f[K_SPF_R] ? f[K_SPF_R] : "none");
-		W(xmlTextWriterEndElement(w));	/* spf */
+		/* RFC 9990: spf is optional (none when SPF was not checked)
+		   and its one scope is "mfrom"; for a null reverse-path the
+		   MAIL FROM identity is postmaster@ the HELO name (RFC 7208
+		   section 2.4), which the rows call "helo" */
+		if (*f[K_SPF_D] != '\0') {
+			W(xmlTextWriterStartElement(w, BAD_CAST "spf"));
+			EL(w, "domain", f[K_SPF_D]);
+			if (*f[K_SPF_SCOPE] != '\0')
+				EL(w, "scope", "mfrom");
+			EL(w, "result", *f[K_SPF_R] ? f[K_SPF_R] : "none");
+			W(xmlTextWriterEndElement(w));	/* spf */
+		}
 		W(xmlTextWriterEndElement(w));	/* auth_results */
 		W(xmlTextWriterEndElement(w));	/* record */
 		free(key);
@@ -502,22 +605,54 @@ deliver_one(struct run *r, const struct rdomain *part, const char *addr,
 	rec.bytes = (int64_t)gz_len;
 	if (a == 0) {
 		r->nsent++;
-		printf("sent %s to %s (%zu bytes gzipped): %s\n", id, addr,
-		    gz_len, detail ? detail : "");
+		printf("sent %s report %s to %s (%zu bytes gzipped): %s\n",
+		    part->domain, id, addr, gz_len, detail ? detail : "");
 	} else {
 		r->nfailed++;
-		pw_ctl_error(CMD, "%s to %s not sent, next run: %s", id, addr,
-		    detail ? detail : "?");
+		pw_ctl_error(CMD, "%s report %s to %s not sent, next run: %s",
+		    part->domain, id, addr, detail ? detail : "?");
 	}
 	/* a sent report that cannot be recorded would be sent again: say so
 	   (the receiver drops the duplicate by its Report-ID) */
 	if (pw_store_dmarc_sent_add(r->st, &rec) < 0) {
-		pw_ctl_error(CMD, "%s to %s: cannot record the attempt: %s",
-		    id, addr, pw_store_strerror());
+		pw_ctl_error(CMD, "%s report %s to %s: cannot record the "
+		    "attempt: %s", part->domain, id, addr, pw_store_strerror());
 		a = -1;
 	}
 	free(detail);
 	return a == 0 ? 0 : 1;
+}
+
+/* report_id - the Report-ID of part pno of parts of d's report for the
+   run's period: the same at every run (a report sent again keeps it, as
+   RFC 9990 asks), unique to the domain, period and part, and letters and
+   digits only, because it is also the file name's unique-id
+   (1*(ALPHA / DIGIT), RFC 9990 section 3, which wants the two
+   identical): the first 128 bits of a SHA-256 over them, in hex.
+   Malloc'd. */
+static char *
+report_id(const struct run *r, const struct rdomain *d, unsigned pno,
+    unsigned parts)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char *in, *id, *lc;
+	size_t i;
+
+	lc = pw_strdup(d->domain);
+	for (i = 0; lc[i] != '\0'; i++)
+		lc[i] = (char)tolower((unsigned char)lc[i]);
+	in = pw_asprintf("postwarden dmarc report %s!%lld!%lld!%u/%u", lc,
+	    (long long)r->from_t, (long long)r->to_t - 1, pno, parts);
+	free(lc);
+	if (EVP_Digest(in, strlen(in), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < 16)
+		memset(md, 0, sizeof(md));	/* cannot happen */
+	free(in);
+	id = pw_malloc(33);
+	for (i = 0; i < 16; i++)
+		snprintf(id + 2 * i, 3, "%02x", md[i]);
+	return id;
 }
 
 /* deliver - the report of d to addr, split into parts of at most
@@ -532,6 +667,25 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 	size_t gz_len = 0;
 	char *sizing_id;
 	int rc = 0, x;
+	xmlBufferPtr xml1;
+
+	/* the common case first: the whole report, with its real id, fits
+	   (or is one record, which is sent alone whatever its size) */
+	sizing_id = report_id(r, d, 1, 1);
+	if ((xml1 = report_xml(d, r->org, r->email, sizing_id, r->from_t,
+	    r->to_t)) != NULL && (gz = gz_mem(xml1, &gz_len)) != NULL &&
+	    ((long)gz_len <= r->set->max_bytes || d->nrecs < 2)) {
+		xmlBufferFree(xml1);
+		rc = deliver_one(r, d, addr, sizing_id, 1, 1, gz, gz_len);
+		free(gz);
+		free(sizing_id);
+		return rc;
+	}
+	if (xml1 != NULL)
+		xmlBufferFree(xml1);
+	free(gz);
+	gz = NULL;
+	free(sizing_id);
 
 	/* a stack of ranges: a range too large is halved at a record
 	   boundary and both halves pushed back; a range that fits is done */
@@ -539,9 +693,8 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 	parts[0].off = 0;
 	parts[0].n = d->nrecs;
 	npend = 1;
-	/* sized with an id as long as the longest real one (part 999999) */
-	sizing_id = pw_asprintf("%s.%lld-%lld.999999", d->domain,
-	    (long long)r->from_t, (long long)r->to_t - 1);
+	/* sized with an id as long as the real ones (all are 32 digits) */
+	sizing_id = report_id(r, d, 0, 0);
 
 	while (npend > 0) {
 		struct rdomain sub = *d;
@@ -594,18 +747,14 @@ deliver(struct run *r, const struct rdomain *d, const char *addr)
 		xmlBufferPtr xml;
 		char *id;
 
-		/* the Report-ID: the same at every run for the same report */
-		id = nparts == 1 ?
-		    pw_asprintf("%s.%lld-%lld", d->domain, (long long)r->from_t,
-		    (long long)r->to_t - 1) :
-		    pw_asprintf("%s.%lld-%lld.%zu", d->domain,
-		    (long long)r->from_t, (long long)r->to_t - 1, i + 1);
+		id = report_id(r, d, (unsigned)i + 1, (unsigned)nparts);
 		sub.recs = d->recs + done[i].off;
 		sub.nrecs = done[i].n;
-		/* again with the real id (the size barely changes) */
+		/* again with the real id (the same length) */
 		if ((xml = report_xml(&sub, r->org, r->email, id, r->from_t,
 		    r->to_t)) == NULL || (gz = gz_mem(xml, &gz_len)) == NULL) {
-			pw_ctl_error(CMD, "%s: cannot build the report", id);
+			pw_ctl_error(CMD, "%s: cannot build report %s",
+			    d->domain, id);
 			x = 1;
 		} else
 			x = deliver_one(r, &sub, addr, id, (unsigned)i + 1,
@@ -875,14 +1024,18 @@ report(struct pw_ctl *ctl, int argc, char **argv)
 	run.st = dir == NULL ? st : NULL;
 	c.dns = dns;
 	c.run = &run;
+	xmlInitParser();	/* before a second thread uses libxml2 */
+	reporter_start(&c);
 	listed = pw_store_dmarc_groups(st, c.from, c.to, collect_group,
 	    &c) == 0;
+	if (listed && c.d.domain != NULL)
+		hand_over(&c, &c.d);	/* the last domain */
+	reporter_end(&c);
 	if (!listed) {
 		pw_ctl_error(CMD, "cannot read the DMARC rows: %s",
 		    pw_store_strerror());
 		c.rc = 1;
-	} else if (c.d.domain != NULL)
-		domain_reports(&c, &c.d);	/* the last domain */
+	}
 	rc = c.rc;
 	nreports = run.nreports;
 	nskipped = c.nskipped;

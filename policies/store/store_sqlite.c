@@ -1769,6 +1769,13 @@ sq_newest(void *nctx, int64_t id, struct pw_dmarc_group *g)
 	return 0;
 }
 
+/* Auxiliary threads SQLite may use for the report's sort (PRAGMA
+   threads): the sorted runs are made and merged beside the reading
+   thread.  Only on the report's walk, which is the only large sort. */
+#ifndef PW_SQLITE_SORT_THREADS
+#define PW_SQLITE_SORT_THREADS	1
+#endif
+
 /* sq_dmarc_groups - the report groups of a period (store.h); the sort
    that groups them spills to temporary files past the cache (temp_store
    is the default, a file), so memory stays small whatever the rows */
@@ -1781,7 +1788,7 @@ sq_dmarc_groups(struct pw_store *base, time_t since, time_t until,
 	struct pw_dmarc_group g;
 	struct sq_conn *c;
 	sqlite3_stmt *st;
-	int rc, brc;
+	int rc, brc, threads;
 
 	if ((c = conn_get(s)) == NULL)
 		return -1;
@@ -1795,6 +1802,8 @@ sq_dmarc_groups(struct pw_store *base, time_t since, time_t until,
 	memset(&g, 0, sizeof(g));
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)until);
+	threads = sqlite3_limit(c->db, SQLITE_LIMIT_WORKER_THREADS,
+	    PW_SQLITE_SORT_THREADS);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		g.source_ip = col_text(st, 1);
 		g.disposition = col_text(st, 2);
@@ -1828,6 +1837,7 @@ sq_dmarc_groups(struct pw_store *base, time_t since, time_t until,
 	st = c->st[ST_DMARC_GROUPS];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	(void)sqlite3_limit(c->db, SQLITE_LIMIT_WORKER_THREADS, threads);
 	if (rc != SQLITE_DONE)
 		return sq_fail_put(s, c, "dmarc: groups");
 	conn_put(s, c);

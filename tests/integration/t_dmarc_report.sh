@@ -116,6 +116,10 @@ now=$(date +%s)
 	for i in $(seq 1 300); do
 		echo "INSERT INTO dmarc_eval (time, from_domain, source_ip, policy, disposition, spf_result, spf_domain, dkim_result, dkim_domain, env_from, spf_scope, dkim_selector, dmarc_result, spf_aligned, dkim_aligned, override, pub_domain, pub_record, discovery) VALUES ($now, 'split.test', '10.$((i / 250)).$((i % 250)).$((i * 7 % 251))', 'none', 'none', 'pass', 'split.test', 'none', '', 'split.test', 'mfrom', '', 'pass', 'pass', 'fail', '', 'split.test', 'v=DMARC1; p=none; rua=mailto:agg@split.test', 'treewalk');"
 	done
+	# hs.test: a null reverse-path (SPF on postmaster@ the HELO name,
+	# stored as scope "helo") and a message SPF was not checked for
+	hs="'hs.test', 'v=DMARC1; p=none; rua=mailto:agg@hs.test', 'treewalk'"
+	echo "INSERT INTO dmarc_eval (time, from_domain, source_ip, policy, disposition, spf_result, spf_domain, dkim_result, dkim_domain, env_from, spf_scope, dkim_selector, dmarc_result, spf_aligned, dkim_aligned, override, pub_domain, pub_record, discovery) VALUES ($now, 'hs.test', '192.0.2.20', 'none', 'none', 'pass', 'mx.hs.test', 'none', '', '', 'helo', '', 'fail', 'fail', 'fail', '', $hs), ($now, 'hs.test', '192.0.2.21', 'none', 'none', 'none', '', 'none', '', 'hs.test', '', '', 'fail', 'fail', 'fail', '', $hs);"
 	# and two rows past dmarc_keep_days (35): the job deletes them
 	for d in 40 60; do
 		echo "INSERT INTO dmarc_eval (time, from_domain, source_ip, pub_domain, pub_record) VALUES ($((now - d * 86400)), 'old.test', '192.0.2.9', 'old.test', 'v=DMARC1; p=none; rua=mailto:agg@old.test');"
@@ -132,7 +136,7 @@ ctl --dry-run "$T/dry" --from "$FROM" --to "$TO" >"$T/dry.out" 2>"$T/dry.err"
 check "dry run: exit 0" test $? -eq 0
 got=$(ls "$T/dry" 2>/dev/null | cut -d'!' -f1,3 | sort -u | tr '\n' ' ')
 check "dry run: files for each (domain, authorized rua) ($got)" \
-    test "$got" = "agg@r1.test!r1.test agg@reports.test!ext.test agg@split.test!split.test agg@ty.test!ty.test dmarc@r2.test!r2.test "
+    test "$got" = "agg@hs.test!hs.test agg@r1.test!r1.test agg@reports.test!ext.test agg@split.test!split.test agg@ty.test!ty.test dmarc@r2.test!r2.test "
 check "dry run: nothing recorded, nothing deleted, nothing sent" \
     test "$(sqlite3 "$DB" "SELECT (SELECT count(*) FROM dmarc_report_sent) || '/' || (SELECT count(*) FROM dmarc_eval WHERE from_domain = 'old.test')")" = "0/2"
 sleep 1
@@ -152,7 +156,7 @@ check "Postfix stopped: failures recorded, nothing sent" \
 check "Postfix stopped: old rows deleted all the same" \
     test "$(sqlite3 "$DB" "SELECT count(*) FROM dmarc_eval WHERE from_domain = 'old.test'")" = 0
 check "Postfix stopped: young rows kept" \
-    test "$(sqlite3 "$DB" "SELECT count(*) FROM dmarc_eval")" = 307
+    test "$(sqlite3 "$DB" "SELECT count(*) FROM dmarc_eval")" = 309
 postfix -c "$T/pf/etc" start >/dev/null 2>&1
 pw_wait_tcp "$PW_SMTP_PORT" || nok "postfix restarted"
 
@@ -194,6 +198,8 @@ for path in sorted(glob.glob(sink + "/*.eml")):
     if not s:
         bad(path, "subject", subj); continue
     dom, sub, rid = s.groups()
+    # also the file name's unique-id, which RFC 9990 wants identical
+    if not re.fullmatch(r"[A-Za-z0-9]+", rid): bad(path, "Report-ID not 1*(ALPHA / DIGIT)", rid)
     if sub != "mx.example.test": bad(path, "submitter", sub)
     if m["From"].addresses[0].addr_spec != "dmarc-reports@mx.example.test": bad(path, "From", str(m["From"]))
     if m["Auto-Submitted"] != "auto-generated": bad(path, "Auto-Submitted")
@@ -232,7 +238,7 @@ check "report mails: subject, envelope, To, Auto-Submitted, one application/gzip
 diag "$(cat "$T/mail.out")"
 got=$(grep -v '^BAD' "$T/mail.out" | sed 's/:.*//' | tr '\n' ' ')
 check "report mails: addressed to each authorized rua and nowhere else ($got)" \
-    test "$got" = "ext.test -> agg@reports.test r1.test -> agg@r1.test r2.test -> dmarc@r2.test split.test -> agg@split.test ty.test -> agg@ty.test "
+    test "$got" = "ext.test -> agg@reports.test hs.test -> agg@hs.test r1.test -> agg@r1.test r2.test -> dmarc@r2.test split.test -> agg@split.test ty.test -> agg@ty.test "
 check "report mails: none to the unauthorized agg@noauth.test" \
     test -z "$(grep -l 'noauth.test' "$T"/sink/*.env 2>/dev/null)"
 check "report mails: r1.test counts 2 (its aggregate report mail left out), ty.test 2 (the forged report mail in)" \
@@ -246,6 +252,16 @@ for x in "$T"/got/*.xml.gz; do
 	gzip -dc "$x" | xmllint --noout --schema "$XSD" - >>"$T/xmllint.out" 2>&1 || bad=$((bad + 1))
 done
 check "attachments: every one valid against the aggregate report schema (xmllint, $(ls "$T"/got | wc -l) files)" test "$bad" -eq 0
+# RFC 9990: spf optional, its one scope "mfrom"
+hsr=$(gzip -dc "$T"/got/*'!hs.test!'*.xml.gz 2>/dev/null | $PW_PY -c '
+import sys, xml.etree.ElementTree as ET
+ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
+r = ET.fromstring(sys.stdin.read())
+recs = r.findall("d:record", ns)
+print(len(recs), sum(1 for x in recs if x.find("d:auth_results/d:spf", ns) is None),
+      ",".join(s.text for s in r.iter("{urn:ietf:params:xml:ns:dmarc-2.0}scope")))')
+check "hs.test: 2 records, the one SPF was not checked for without <spf>, the null reverse-path one with scope mfrom ($hsr)" \
+    test "$hsr" = "2 1 mfrom"
 # dmarc-cat (Debian's, independent, Go): its table's message count per file
 bad=0
 for x in "$T"/got/*.xml.gz; do
@@ -321,7 +337,7 @@ if pg_start "$T" >"$T/pg.out" 2>&1; then
 	before=$(reports)
 	"$PW_CTL" -c "$CONF" dmarc report --store "$PW_PG_REPORT_URI" --from "$FROM" --to "$TOP" >"$T/pg1.out" 2>"$T/pg1.err"
 	check "PostgreSQL: the job as postwarden_report exits 0" test $? -eq 0 || diag "$(cat "$T/pg1.err")"
-	check "PostgreSQL: pgr.test's report sent" grep -q "^sent pgr.test.$TO_DAY-$((TOP - 1)) to agg@pgr.test" "$T/pg1.out"
+	check "PostgreSQL: pgr.test's report sent" grep -q "^sent pgr.test report [0-9a-f]\{32\} to agg@pgr.test" "$T/pg1.out"
 	check "PostgreSQL: the attempt recorded" test "$(pg_sql postwarden_reader "SELECT status FROM dmarc_report_sent")" = sent
 	check "PostgreSQL: the old row deleted, the young ones kept" \
 	    test "$(pg_sql postwarden_reader "SELECT count(*) FROM dmarc_eval")" = 2
