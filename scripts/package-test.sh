@@ -97,7 +97,10 @@ c=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for p in ./usr/sbin/postwarden ./usr/sbin/postwarden-ctl ./usr/sbin/postwarden-unsubd \
     ./usr/share/man/man8/postwarden.8.gz ./usr/share/man/man8/postwarden-ctl.8.gz \
     ./usr/share/man/man5/postwarden.conf.5.gz ./lib/systemd/system/postwarden.service \
-    ./lib/systemd/system/postwarden-unsubd.service ./var/lib/postwarden/; do
+    ./lib/systemd/system/postwarden-unsubd.service \
+    ./lib/systemd/system/postwarden-dmarc-report.service \
+    ./lib/systemd/system/postwarden-dmarc-report.timer \
+    ./usr/share/doc/postwarden/examples/postwarden-roles.sql ./var/lib/postwarden/; do
 	check "the .deb holds $p" grep -qxF "$p" <<<"$c"
 done
 cf=$(dpkg-deb -f "$deb" Package >/dev/null && dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles)
@@ -124,7 +127,9 @@ check "postwarden -n accepts the shipped configuration" \
 # after the install: verify also checks that the binaries and man pages exist
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify /lib/systemd/system/postwarden.service \
-	    /lib/systemd/system/postwarden-unsubd.service >"$W/verify.txt" 2>&1
+	    /lib/systemd/system/postwarden-unsubd.service \
+	    /lib/systemd/system/postwarden-dmarc-report.service \
+	    /lib/systemd/system/postwarden-dmarc-report.timer >"$W/verify.txt" 2>&1
 	check "systemd-analyze verify: the installed units" test $? = 0
 	sed 's/^/# /' "$W/verify.txt"
 fi
