@@ -217,8 +217,8 @@ integration "" ${PW_TESTS:-tests/integration/t_*.sh}
 
 # 6. sanitizer pass (issue 14): the tree again with --enable-sanitizers
 #    (ASan with LeakSanitizer, and UBSan) in $build-san, then the unit
-#    tests and the integration tests of signing, inbound and compliance
-#    against it.  Any report fails the run: they go to files in
+#    tests and the integration tests of signing, inbound, compliance,
+#    unsubscribe and the DMARC report job (two threads) against it.  Any report fails the run: they go to files in
 #    $san_dir (log_path: a daemon's stderr is its log), counted after
 #    each test; UBSan stops at the first error (-fno-sanitize-recover in
 #    configure.ac).  libmilter, libopendkim and the other libraries are
@@ -238,7 +238,8 @@ if [ "${PW_SANITIZERS:-1}" != 0 ]; then
 	export PW_BUILD_DIR=$top/$sbuild
 	integration san- ${PW_SAN_TESTS:-tests/integration/t_sign.sh \
 	    tests/integration/t_inbound.sh tests/integration/t_consent.sh \
-	    tests/integration/t_unsubd.sh tests/integration/t_unsubd_attack.sh}
+	    tests/integration/t_unsubd.sh tests/integration/t_unsubd_attack.sh \
+	    tests/integration/t_dmarc_report.sh}
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 finish
