@@ -174,7 +174,14 @@ send_sendmail(const char *cmd, const char *from, const char *rcpt,
 		close(p[0]);
 		close(p[1]);
 		execv(argv[0], argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		/* only async-signal-safe calls here: the job has a second
+		   thread (the reporter forks, the walk may hold a lock) */
+		{
+			static const char e[] = "postwarden-ctl: dmarc report: "
+			    "cannot run the sendmail command\n";
+
+			(void)!write(2, e, sizeof(e) - 1);
+		}
 		_exit(127);
 	}
 	close(p[0]);
