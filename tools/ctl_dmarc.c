@@ -100,16 +100,20 @@ struct run;
 /* The reports are made by a second thread (the reporter) while the walk
    goes on: the store's merge of its sorted groups and the reports' XML,
    gzip and files or mail then run on two cores at once.  Domains pass
-   through a ring of QMAX; the walk waits while it is full, so memory
-   stays bounded by QMAX domains' records.  Without the thread (it could
-   not be started) the walk makes each domain's reports itself. */
+   through a ring of QMAX; the walk waits while it is full or holds
+   QRECS records (a domain larger than that waits for an empty ring), so
+   memory stays bounded as with one domain at a time.  Without the
+   thread (it could not be started) the walk makes each domain's reports
+   itself. */
 #define QMAX	64
+#define QRECS	65536
 
 struct queue {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;		/* the ring changed, or done */
 	struct rdomain	 ring[QMAX];
 	size_t		 head, n;
+	size_t		 nrecs;		/* the records in the ring */
 	bool		 done;		/* no more domains */
 	bool		 threaded;	/* the reporter runs */
 	pthread_t	 reporter;
@@ -162,6 +166,7 @@ reporter(void *arg)
 		d = q->ring[q->head];
 		q->head = (q->head + 1) % QMAX;
 		q->n--;
+		q->nrecs -= d.nrecs;
 		pthread_cond_broadcast(&q->cond);
 		pthread_mutex_unlock(&q->lock);
 		domain_reports(c, &d);
@@ -185,10 +190,11 @@ hand_over(struct collect *c, struct rdomain *d)
 		return;
 	}
 	pthread_mutex_lock(&q->lock);
-	while (q->n == QMAX)
+	while (q->n == QMAX || (q->n > 0 && q->nrecs + d->nrecs > QRECS))
 		pthread_cond_wait(&q->cond, &q->lock);
 	q->ring[(q->head + q->n) % QMAX] = *d;
 	q->n++;
+	q->nrecs += d->nrecs;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	memset(d, 0, sizeof(*d));
