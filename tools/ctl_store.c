@@ -29,7 +29,25 @@
 
 struct counts {
 	int64_t consent, suppression, audit, dmarc, feedback, cholds;
+	int64_t sent, quota;
 };
+
+static int
+count_sent(const struct pw_dmarc_sent *r, void *ctx)
+{
+	(void)r;
+	((struct counts *)ctx)->sent++;
+	return 0;
+}
+
+static int
+count_quota(int64_t id, const struct pw_quota_row *r, void *ctx)
+{
+	(void)id;
+	(void)r;
+	((struct counts *)ctx)->quota++;
+	return 0;
+}
 
 static int
 count_fb(const struct pw_feedback_row *r, void *ctx)
@@ -91,7 +109,9 @@ store_counts(struct pw_store *s, struct counts *c)
 		       pw_store_dmarc_list(s, count_dmarc, c) < 0 ||
 		       pw_store_feedback_list(s, NULL, PW_NOTIME, PW_NOTIME,
 			   count_fb, c) < 0 ||
-		       pw_store_chold_list(s, NULL, count_chold, c) < 0
+		       pw_store_chold_list(s, NULL, count_chold, c) < 0 ||
+		       pw_store_dmarc_sent_list(s, count_sent, c) < 0 ||
+		       pw_store_quota_list(s, count_quota, c) < 0
 		   ? -1
 		   : 0;
 }
@@ -208,9 +228,10 @@ store_copy(int argc, char **argv)
 		printf("copied %" PRId64 " consent events, %" PRId64
 		    " suppressions, %" PRId64 " audit rows, %" PRId64
 		    " DMARC rows, %" PRId64 " feedback rows, %" PRId64
-		    " complaint holds\naudit chain verified, head %s\n",
+		    " complaint holds, %" PRId64 " DMARC report attempts, %"
+		    PRId64 " quota rows\naudit chain verified, head %s\n",
 		    cd.consent, cd.suppression, cd.audit, cd.dmarc,
-		    cd.feedback, cd.cholds, hexs);
+		    cd.feedback, cd.cholds, cd.sent, cd.quota, hexs);
 		rc = 0;
 	}
 	pw_store_close(&dst);

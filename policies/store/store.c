@@ -486,6 +486,30 @@ pw_store_quota_sum(struct pw_store *s, const char *org, time_t since,
 }
 
 int
+pw_store_dmarc_sent_list(struct pw_store *s,
+    int (*cb)(const struct pw_dmarc_sent *, void *), void *ctx)
+{
+	if (s->ops->dmarc_sent_list == NULL) {
+		pw_store_set_error("%s: report records cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->dmarc_sent_list(s, cb, ctx);
+}
+
+int
+pw_store_quota_list(struct pw_store *s,
+    int (*cb)(int64_t, const struct pw_quota_row *, void *), void *ctx)
+{
+	if (s->ops->quota_list == NULL) {
+		pw_store_set_error("%s: quota records cannot be listed",
+		    s->ops->scheme);
+		return -1;
+	}
+	return s->ops->quota_list(s, cb, ctx);
+}
+
+int
 pw_store_feedback_list(struct pw_store *s, const char *org, time_t since,
     time_t until, int (*cb)(const struct pw_feedback_row *, void *),
     void *ctx)
@@ -542,7 +566,8 @@ int
 pw_store_copy(struct pw_store *dst, struct pw_store *src)
 {
 	if (dst->ops->copy_from == NULL || src->ops->audit_list == NULL ||
-	    src->ops->dmarc_list == NULL) {
+	    src->ops->dmarc_list == NULL || src->ops->dmarc_sent_list == NULL ||
+	    src->ops->quota_list == NULL) {
 		pw_store_set_error("cannot copy a %s store into a %s store",
 		    src->ops->scheme, dst->ops->scheme);
 		return -1;

@@ -335,6 +335,12 @@ struct pw_store_ops {
 	int	(*quota_sum)(struct pw_store *, const char *org, time_t since,
 		    time_t until,
 		    int (*cb)(const struct pw_quota_sum *, void *), void *ctx);
+	/* Optional: every row of dmarc_report_sent and of quota_delta,
+	   in the order written (store copy). */
+	int	(*dmarc_sent_list)(struct pw_store *,
+		    int (*cb)(const struct pw_dmarc_sent *, void *), void *ctx);
+	int	(*quota_list)(struct pw_store *, int (*cb)(int64_t id,
+		    const struct pw_quota_row *, void *), void *ctx);
 	/* Optional (issue 17, complaint-rate holds). */
 	int	(*chold_add)(struct pw_store *, struct pw_chold_row *);
 	int	(*chold_list)(struct pw_store *, const char *org,
@@ -504,6 +510,13 @@ int	pw_store_quota_add(struct pw_store *, const struct pw_quota_row *,
 int	pw_store_quota_sum(struct pw_store *, const char *org, time_t since,
 	    time_t until, int (*cb)(const struct pw_quota_sum *, void *),
 	    void *ctx);
+/* For store copy: every report attempt (dmarc_report_sent), every quota
+   delta row with its id, in the order written; strings valid during the
+   callback; cb returning non-zero stops.  0 or -1. */
+int	pw_store_dmarc_sent_list(struct pw_store *,
+	    int (*cb)(const struct pw_dmarc_sent *, void *), void *ctx);
+int	pw_store_quota_list(struct pw_store *, int (*cb)(int64_t id,
+	    const struct pw_quota_row *, void *), void *ctx);
 /* Complaint-rate holds (issue 17): append one row (sets id); list the
    rows of org (NULL: of every org) in id order.  0 or -1.  In a
    PostgreSQL store only the owner may add a "release" row (row-level
@@ -521,7 +534,9 @@ int	pw_store_complaint_counts(struct pw_store *, const char *org,
 
 /* Copy every record of src into dst, which must be empty: consent events
    and suppressions keep their ids and recording times, audit rows their
-   ids and hashes; feedback rows and complaint holds their ids.  0 or -1 (nothing written). */
+   ids and hashes; feedback rows, complaint holds and quota deltas their
+   ids; DMARC rows and report attempts (dmarc_report_sent) their times.
+   0 or -1 (nothing written). */
 int	pw_store_copy(struct pw_store *dst, struct pw_store *src);
 
 /* For backends, building a struct pw_consent_events: push appends one

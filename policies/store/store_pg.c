@@ -302,6 +302,9 @@ enum pg_stmt {
 	ST_CHOLD_COPY,
 	ST_CHOLD_LIST,
 	ST_CRATE_COUNTS,
+	ST_SENT_ALL,
+	ST_QUOTA_ALL,
+	ST_QUOTA_COPY,
 	ST_MAX
 };
 _Static_assert(ST_MAX <= 64, "struct pg_conn.prepared has a bit per statement");
@@ -357,6 +360,17 @@ static const struct {
 			     "sum(recipients)::bigint FROM quota_delta WHERE "
 			     "hour_start >= $1 AND hour_start < $2 GROUP BY "
 			     "org"},
+    /* store copy.  dmarc_report_sent has no id here (SQLite's has):
+       its rows come in time order, and are copied with ST_SENT_INSERT,
+       which takes every column as given. */
+    [ST_SENT_ALL] = {0, "SELECT time, report_id, domain, rua, period_begin, "
+			"period_end, status, detail, bytes FROM "
+			"dmarc_report_sent ORDER BY time, report_id, rua"},
+    [ST_QUOTA_ALL] = {0, "SELECT id, org, hour_start, messages, recipients, "
+			 "host, recorded_at FROM quota_delta ORDER BY id"},
+    [ST_QUOTA_COPY] = {7, "INSERT INTO quota_delta (id, org, hour_start, "
+			  "messages, recipients, host, recorded_at) VALUES "
+			  "($1, $2, $3, $4, $5, $6, $7)"},
     [ST_FB_COPY] = {9, "INSERT INTO feedback_event (id, time, org, address, "
 		       "kind, status, message_id, source, time_us) VALUES ($1, "
 		       "$2, $3, $4, $5, $6, $7, $8, $9)"},
@@ -447,7 +461,9 @@ static const struct {
 		     "NOT EXISTS (SELECT 1 FROM audit) AND "
 		     "NOT EXISTS (SELECT 1 FROM dmarc_eval) AND "
 		     "NOT EXISTS (SELECT 1 FROM feedback_event) AND "
-		     "NOT EXISTS (SELECT 1 FROM complaint_hold)"},
+		     "NOT EXISTS (SELECT 1 FROM complaint_hold) AND "
+		     "NOT EXISTS (SELECT 1 FROM dmarc_report_sent) AND "
+		     "NOT EXISTS (SELECT 1 FROM quota_delta)"},
     /* after a copy with explicit ids, new rows continue after them */
     [ST_SETVAL] = {0, "SELECT setval(pg_get_serial_sequence('consent_event', "
 		      "'id'), (SELECT COALESCE(max(id), 0) + 1 FROM "
@@ -457,7 +473,10 @@ static const struct {
 		      "'feedback_event', 'id'), (SELECT COALESCE(max(id), 0) + "
 		      "1 FROM feedback_event), false), setval("
 		      "pg_get_serial_sequence('complaint_hold', 'id'), (SELECT "
-		      "COALESCE(max(id), 0) + 1 FROM complaint_hold), false)"},
+		      "COALESCE(max(id), 0) + 1 FROM complaint_hold), false), "
+		      "setval(pg_get_serial_sequence('quota_delta', 'id'), "
+		      "(SELECT COALESCE(max(id), 0) + 1 FROM quota_delta), "
+		      "false)"},
 };
 
 struct pg_conn {
@@ -1912,6 +1931,82 @@ pg_dmarc_list(struct pw_store *base,
 	return rc;
 }
 
+struct sent_ctx {
+	int (*cb)(const struct pw_dmarc_sent *, void *);
+	void *ctx;
+};
+
+static int
+sent_row(const PGresult *r, void *arg)
+{
+	struct sent_ctx *x = arg;
+	struct pw_dmarc_sent d;
+
+	d.time = (time_t)col_int(r, 0, 0);
+	d.report_id = col(r, 0, 1);
+	d.domain = col(r, 0, 2);
+	d.rua = col(r, 0, 3);
+	d.begin = (time_t)col_int(r, 0, 4);
+	d.end = (time_t)col_int(r, 0, 5);
+	d.status = col(r, 0, 6);
+	d.detail = col(r, 0, 7);
+	d.bytes = col_int(r, 0, 8);
+	return x->cb(&d, x->ctx);
+}
+
+static int
+pg_dmarc_sent_list(struct pw_store *base,
+    int (*cb)(const struct pw_dmarc_sent *, void *), void *ctx)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct sent_ctx x = {cb, ctx};
+	struct pg_conn *c;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	rc = walk(s, c, ST_SENT_ALL, NULL, sent_row, &x,
+	    "dmarc report record: list");
+	conn_put(s, c);
+	return rc;
+}
+
+struct qlist_ctx {
+	int (*cb)(int64_t, const struct pw_quota_row *, void *);
+	void *ctx;
+};
+
+static int
+qlist_row(const PGresult *r, void *arg)
+{
+	struct qlist_ctx *x = arg;
+	struct pw_quota_row q;
+
+	q.org = col(r, 0, 1);
+	q.hour_start = (time_t)col_int(r, 0, 2);
+	q.messages = col_int(r, 0, 3);
+	q.recipients = col_int(r, 0, 4);
+	q.host = col(r, 0, 5);
+	q.recorded_at = (time_t)col_int(r, 0, 6);
+	return x->cb(col_int(r, 0, 0), &q, x->ctx);
+}
+
+static int
+pg_quota_list(struct pw_store *base,
+    int (*cb)(int64_t, const struct pw_quota_row *, void *), void *ctx)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct qlist_ctx x = {cb, ctx};
+	struct pg_conn *c;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	rc = walk(s, c, ST_QUOTA_ALL, NULL, qlist_row, &x, "quota: list");
+	conn_put(s, c);
+	return rc;
+}
+
 struct groups_ctx {
 	struct pw_dmarc_gbuf b;
 	struct pg_store *s;
@@ -2143,6 +2238,56 @@ copy_chold(const struct pw_chold_row *row, void *arg)
 }
 
 static int
+copy_sent(const struct pw_dmarc_sent *row, void *arg)
+{
+	struct copy_ctx *x = arg;
+	char t[4][24];
+	const char *v[9];
+
+	/* as stored: the attempt's time, not the copy's */
+	time_str(t[0], 24, row->time);
+	time_str(t[1], 24, row->begin);
+	time_str(t[2], 24, row->end);
+	snprintf(t[3], 24, "%" PRId64, row->bytes);
+	v[0] = t[0];
+	v[1] = row->report_id;
+	v[2] = row->domain;
+	v[3] = row->rua;
+	v[4] = t[1];
+	v[5] = t[2];
+	v[6] = row->status;
+	v[7] = row->detail;
+	v[8] = t[3];
+	if (!run_ok(x->s, x->c, ST_SENT_INSERT, v, "copy: dmarc report record"))
+		x->failed = true;
+	return x->failed;
+}
+
+static int
+copy_quota(int64_t id, const struct pw_quota_row *row, void *arg)
+{
+	struct copy_ctx *x = arg;
+	char t[5][24];
+	const char *v[7];
+
+	snprintf(t[0], 24, "%" PRId64, id);
+	time_str(t[1], 24, row->hour_start);
+	snprintf(t[2], 24, "%" PRId64, row->messages);
+	snprintf(t[3], 24, "%" PRId64, row->recipients);
+	time_str(t[4], 24, row->recorded_at);
+	v[0] = t[0];
+	v[1] = row->org;
+	v[2] = t[1];
+	v[3] = t[2];
+	v[4] = t[3];
+	v[5] = row->host;
+	v[6] = t[4];
+	if (!run_ok(x->s, x->c, ST_QUOTA_COPY, v, "copy: quota"))
+		x->failed = true;
+	return x->failed;
+}
+
+static int
 pg_copy_from(struct pw_store *base, struct pw_store *src)
 {
 	struct pg_store *s = (struct pg_store *)base;
@@ -2171,6 +2316,8 @@ pg_copy_from(struct pw_store *base, struct pw_store *src)
 	    x.failed || pw_store_feedback_list(src, NULL, PW_NOTIME,
 	    PW_NOTIME, copy_fb, &x) < 0 || x.failed ||
 	    pw_store_chold_list(src, NULL, copy_chold, &x) < 0 || x.failed ||
+	    pw_store_dmarc_sent_list(src, copy_sent, &x) < 0 || x.failed ||
+	    pw_store_quota_list(src, copy_quota, &x) < 0 || x.failed ||
 	    !run_ok(s, x.c, ST_SETVAL, NULL, "copy: sequences") ||
 	    !cmd(s, x.c, "COMMIT", "copy: commit"))
 		goto fail;
@@ -2395,6 +2542,8 @@ fail:
 	    .dmarc_expire = pg_dmarc_expire,                                   \
 	    .quota_add = pg_quota_add,                                         \
 	    .quota_sum = pg_quota_sum,                                         \
+	    .dmarc_sent_list = pg_dmarc_sent_list,                             \
+	    .quota_list = pg_quota_list,                                       \
 	    .chold_add = pg_chold_add,                                         \
 	    .chold_list = pg_chold_list,                                       \
 	    .complaint_counts = pg_complaint_counts,                           \

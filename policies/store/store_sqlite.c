@@ -241,6 +241,8 @@ enum sq_stmt {
 	ST_CHOLD_INSERT,
 	ST_CHOLD_LIST,
 	ST_CRATE_COUNTS,
+	ST_SENT_ALL,
+	ST_QUOTA_ALL,
 	ST_MAX
 };
 
@@ -334,6 +336,12 @@ static const char *const sq_sql[ST_MAX] = {
 			"AND action = 'delivered' AND class = 'commercial' AND "
 			"org IS NOT NULL AND (?2 IS NULL OR org = ?2) GROUP BY "
 			"org) GROUP BY org ORDER BY org",
+    /* store copy: every row, in the order written */
+    [ST_SENT_ALL] = "SELECT time, report_id, domain, rua, period_begin, "
+		    "period_end, status, detail, bytes FROM dmarc_report_sent "
+		    "ORDER BY id",
+    [ST_QUOTA_ALL] = "SELECT id, org, hour_start, messages, recipients, host, "
+		     "recorded_at FROM quota_delta ORDER BY id",
     [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?, ?, "
 			"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -1560,6 +1568,39 @@ sq_quota_sum(struct pw_store *base, const char *org, time_t since,
 }
 
 static int
+sq_quota_list(struct pw_store *base,
+    int (*cb)(int64_t, const struct pw_quota_row *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_quota_row r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_QUOTA_ALL)) == NULL)
+		return sq_fail_put(s, c, "quota: list");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.org = col_text(st, 1);
+		r.hour_start = (time_t)sqlite3_column_int64(st, 2);
+		r.messages = sqlite3_column_int64(st, 3);
+		r.recipients = sqlite3_column_int64(st, 4);
+		r.host = col_text(st, 5);
+		r.recorded_at = (time_t)sqlite3_column_int64(st, 6);
+		if (cb(sqlite3_column_int64(st, 0), &r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "quota: list");
+	conn_put(s, c);
+	return 0;
+}
+
+static int
 sq_dmarc_list(struct pw_store *base,
 	      int (*cb)(const struct pw_dmarc_row *, void *), void *ctx)
 {
@@ -1631,6 +1672,42 @@ sq_dmarc_sent_add(struct pw_store *base, const struct pw_dmarc_sent *r)
 		return sq_fail_put(s, c, "dmarc report record");
 	}
 	sqlite3_reset(st);
+	conn_put(s, c);
+	return 0;
+}
+
+static int
+sq_dmarc_sent_list(struct pw_store *base,
+    int (*cb)(const struct pw_dmarc_sent *, void *), void *ctx)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct pw_dmarc_sent r;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((c = conn_get(s)) == NULL)
+		return -1;
+	if ((st = stmt(c, ST_SENT_ALL)) == NULL)
+		return sq_fail_put(s, c, "dmarc report record: list");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.time = (time_t)sqlite3_column_int64(st, 0);
+		r.report_id = col_text(st, 1);
+		r.domain = col_text(st, 2);
+		r.rua = col_text(st, 3);
+		r.begin = (time_t)sqlite3_column_int64(st, 4);
+		r.end = (time_t)sqlite3_column_int64(st, 5);
+		r.status = col_text(st, 6);
+		r.detail = col_text(st, 7);
+		r.bytes = sqlite3_column_int64(st, 8);
+		if (cb(&r, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail_put(s, c, "dmarc report record: list");
 	conn_put(s, c);
 	return 0;
 }
@@ -1867,6 +1944,8 @@ const struct pw_store_ops pw_store_sqlite_ops = {
     .dmarc_expire = sq_dmarc_expire,
     .quota_add = sq_quota_add,
     .quota_sum = sq_quota_sum,
+    .dmarc_sent_list = sq_dmarc_sent_list,
+    .quota_list = sq_quota_list,
     .chold_add = sq_chold_add,
     .chold_list = sq_chold_list,
     .complaint_counts = sq_complaint_counts,

@@ -244,13 +244,22 @@ check "store down at start: delivered once it is back (try $i), same process" \
 "$PW_CTL" consent withdraw zoe@remote.test --org acme --store "sqlite:$T/copy.db" >/dev/null
 # feedback rows and a complaint hold and release go along (issue 17)
 sqlite3 "$T/copy.db" "INSERT INTO feedback_event (time, org, address, kind, status, source) VALUES (1767952800, 'acme', 'zoe@remote.test', 'complaint', 'abuse', 'import'), (1767952801, 'acme', 'zoe@remote.test', 'bounce_soft', '4.2.2', 'dsn'); INSERT INTO complaint_hold (time, org, action, complaints, delivered, since, actor) VALUES (1767952802, 'acme', 'hold', 3, 10, 1767866402, 'postwarden@mx1'), (1767952803, 'acme', 'release', 0, 0, 1767952802, 'alice@mx1')"
+# and the DMARC report job's record of what it sent (not sent again after
+# the move) and the quota deltas (the window's use), quota ids kept
+sqlite3 "$T/copy.db" "INSERT INTO dmarc_report_sent (time, report_id, domain, rua, period_begin, period_end, status, detail, bytes) VALUES (1767952900, 'acme.test.1767830400-1767916800', 'acme.test', 'agg@remote.test', 1767830400, 1767916800, 'failed', NULL, 0), (1767952960, 'acme.test.1767830400-1767916800', 'acme.test', 'agg@remote.test', 1767830400, 1767916800, 'sent', '250 2.0.0 Ok', 812); INSERT INTO quota_delta (id, org, hour_start, messages, recipients, host, recorded_at) VALUES (1, 'acme', 1767949200, 3, 9, 'mx1', 1767952000), (5, 'acme', 1767952800, 2, 2, 'mx2', 1767952990)"
 pg_sql "CREATE DATABASE pwcopy OWNER postwarden_owner" >/dev/null
 DST="postgresql://postwarden_owner@127.0.0.1:$PW_PG_PORT/pwcopy?sslmode=disable&passfile=$PW_PG_PASSFILE"
 out=$("$PW_CTL" store copy "sqlite:$T/copy.db" "$DST" 2>&1)
 check "store copy sqlite -> postgresql" grep -q 'audit chain verified' <<<"$out" || diag "$out"
 check "store copy: counts" grep -q 'copied 1 consent events, 1 suppressions' <<<"$out"
 check "store copy: feedback rows and complaint holds counted" \
-    grep -q ' DMARC rows, 2 feedback rows, 2 complaint holds$' <<<"$out" || diag "$out"
+    grep -q ' DMARC rows, 2 feedback rows, 2 complaint holds,' <<<"$out" || diag "$out"
+check "store copy: DMARC report attempts and quota rows counted" \
+    grep -q ' 2 complaint holds, 2 DMARC report attempts, 2 quota rows$' <<<"$out" || diag "$out"
+check "store copy: the report attempts in PostgreSQL, as stored" \
+    test "$(PW_PG_DB=pwcopy pg_sql "SELECT string_agg(time || ':' || status || ':' || bytes, ',' ORDER BY time) FROM dmarc_report_sent WHERE report_id = 'acme.test.1767830400-1767916800' AND rua = 'agg@remote.test'")" = "1767952900:failed:0,1767952960:sent:812"
+check "store copy: the quota deltas in PostgreSQL, ids kept" \
+    test "$(PW_PG_DB=pwcopy pg_sql "SELECT string_agg(id || ':' || hour_start || ':' || messages || ':' || recipients || ':' || host || ':' || recorded_at, ',' ORDER BY id) FROM quota_delta")" = "1:1767949200:3:9:mx1:1767952000,5:1767952800:2:2:mx2:1767952990"
 check "store copy: the holds in PostgreSQL, ids and actors kept" \
     test "$(PW_PG_DB=pwcopy pg_sql "SELECT string_agg(id || ':' || action || ':' || actor, ',' ORDER BY id) FROM complaint_hold")" = "1:hold:postwarden@mx1,2:release:alice@mx1"
 check "store copy: the feedback rows in PostgreSQL" \

@@ -2516,6 +2516,158 @@ out:
 	free(spec);
 }
 
+/* rows_text - what a store lists of dmarc_report_sent and quota_delta,
+   every field, one line per row */
+struct rows_text {
+	int	n;
+	char	text[1024];
+};
+
+static int
+sent_text_cb(const struct pw_dmarc_sent *a, void *arg)
+{
+	struct rows_text *x = arg;
+	size_t l = strlen(x->text);
+
+	x->n++;
+	snprintf(x->text + l, sizeof(x->text) - l,
+	    "%lld|%s|%s|%s|%lld|%lld|%s|%s|%lld\n", (long long)a->time,
+	    a->report_id, a->domain, a->rua, (long long)a->begin,
+	    (long long)a->end, a->status, a->detail ? a->detail : "-",
+	    (long long)a->bytes);
+	return 0;
+}
+
+static int
+quota_text_cb(int64_t id, const struct pw_quota_row *q, void *arg)
+{
+	struct rows_text *x = arg;
+	size_t l = strlen(x->text);
+
+	x->n++;
+	snprintf(x->text + l, sizeof(x->text) - l,
+	    "%lld|%s|%lld|%lld|%lld|%s|%lld\n", (long long)id, q->org,
+	    (long long)q->hour_start, (long long)q->messages,
+	    (long long)q->recipients, q->host, (long long)q->recorded_at);
+	return 0;
+}
+
+static void
+rows_text(struct pw_store *st, struct rows_text *sent, struct rows_text *q)
+{
+	memset(sent, 0, sizeof(*sent));
+	memset(q, 0, sizeof(*q));
+	assert_int_equal(pw_store_dmarc_sent_list(st, sent_text_cb, sent), 0);
+	assert_int_equal(pw_store_quota_list(st, quota_text_cb, q), 0);
+}
+
+/* store copy carries the report job's sent-record (a migrated fleet must
+   not send a report twice) and the quota deltas (nor forget what the
+   window has used), values and quota ids as stored, all or nothing */
+static void
+t_copy_reports(void **state)
+{
+	struct fixture *f = fix(state, -1);
+	struct pw_store_opts o = PW_STORE_OPTS_DEFAULT;
+	time_t h = T("2025-10-05T06:00:00Z");
+	struct pw_dmarc_sent a = {0};
+	struct pw_quota_row q[] = {
+	    {"acme", h, 3, 7, "mx1", h + 5},
+	    {"beta", h - 3600, -1, -2, "mx2", h - 1},
+	};
+	struct rows_text s1, q1, s2, q2;
+	struct pw_store *src = NULL;
+	struct qsums qs;
+	char *path = pw_asprintf("%s/copyrep%d.sqlite", tmpdir, ++dbn);
+	char *spec = pw_asprintf("sqlite:%s", path), *err = NULL;
+	sqlite3 *db;
+
+	if (pw_store_open(spec, &o, &src, &err) < 0)
+		fail_msg("%s", err);
+	a.time = T("2025-10-02T01:00:00Z");
+	a.report_id = "example.com.1759190400-1759276800";
+	a.domain = "example.com";
+	a.rua = "agg@example.net";
+	a.begin = T("2025-09-30");
+	a.end = T("2025-10-01");
+	a.status = "failed";
+	a.detail = "127.0.0.1:25: connect: Connection refused";
+	assert_int_equal(pw_store_dmarc_sent_add(src, &a), 0);
+	a.time += 3600;
+	a.status = "sent";
+	a.detail = "250 2.0.0 Ok: queued";
+	a.bytes = 1234;
+	assert_int_equal(pw_store_dmarc_sent_add(src, &a), 0);
+	a.time += 60;
+	a.report_id = "example.org.1759190400-1759276800";
+	a.domain = "example.org";
+	a.status = "failed";
+	a.detail = NULL;
+	a.bytes = 99;
+	assert_int_equal(pw_store_dmarc_sent_add(src, &a), 0);
+	assert_int_equal(pw_store_quota_add(src, q, 2), 0);
+	/* a gap in the ids, as an operator's import may leave: kept */
+	db = raw(path);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO quota_delta (id, org, "
+	    "hour_start, messages, recipients, host, recorded_at) VALUES (7, "
+	    "'acme', 1759644000, 1, 40, 'mx-boom', 1759644100)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	rows_text(src, &s1, &q1);
+	assert_int_equal(s1.n, 3);
+	assert_int_equal(q1.n, 3);
+	assert_string_equal(q1.text,
+	    "1|acme|1759644000|3|7|mx1|1759644005\n"
+	    "2|beta|1759640400|-1|-2|mx2|1759643999\n"
+	    "7|acme|1759644000|1|40|mx-boom|1759644100\n");
+	assert_non_null(strstr(s1.text, "|failed|-|99\n"));
+	if (f->be == BE_SQLITE) {
+		assert_int_equal(pw_store_copy(f->store, src), -1);
+		goto out;
+	}
+
+	/* a destination holding a report attempt is not empty: refused */
+	a.time = T("2025-10-01");
+	a.status = "sent";
+	assert_int_equal(pw_store_dmarc_sent_add(f->store, &a), 0);
+	assert_int_equal(pw_store_copy(f->store, src), -1);
+	assert_non_null(strstr(pw_store_strerror(), "not empty"));
+	assert_int_equal(count(f, "dmarc_report_sent"), 1);
+	assert_int_equal(pgx(f->admin, "DELETE FROM dmarc_report_sent"), 0);
+
+	/* a row refused midway (the last quota row, after every other
+	   table): nothing copied */
+	assert_int_equal(pgx(f->admin, "ALTER TABLE quota_delta ADD "
+	    "CONSTRAINT t_copy_boom CHECK (host <> 'mx-boom')"), 0);
+	assert_int_equal(pw_store_copy(f->store, src), -1);
+	assert_non_null(strstr(pw_store_strerror(), "copy: quota"));
+	assert_int_equal(count(f, "dmarc_report_sent"), 0);
+	assert_int_equal(count(f, "quota_delta"), 0);
+	assert_int_equal(pgx(f->admin, "ALTER TABLE quota_delta DROP "
+	    "CONSTRAINT t_copy_boom"), 0);
+
+	assert_int_equal(pw_store_copy(f->store, src), 0);
+	rows_text(f->store, &s2, &q2);
+	assert_string_equal(s2.text, s1.text);
+	assert_string_equal(q2.text, q1.text);
+	/* sent once: not again; failed only: tried again */
+	assert_int_equal(pw_store_dmarc_sent_check(f->store,
+	    "example.com.1759190400-1759276800", "agg@example.net"), 1);
+	assert_int_equal(pw_store_dmarc_sent_check(f->store,
+	    "example.org.1759190400-1759276800", "agg@example.net"), 0);
+	/* the window's use is the source's */
+	assert_string_equal(qsum(f->store, NULL, h - 3600, h + 3600, &qs),
+	    "acme=4/47 beta=-1/-2");
+	/* new deltas continue after the copied ids */
+	assert_int_equal(pw_store_quota_add(f->store, q, 1), 0);
+	assert_int_equal(count(f, "quota_delta WHERE id = 8"), 1);
+	assert_int_equal(pw_store_copy(f->store, src), -1);
+out:
+	pw_store_close(&src);
+	free(path);
+	free(spec);
+}
+
 /* Withdrawals in groups (postwarden-unsubd's group commit): n rows in
    one transaction, ids and recording times in order; a row the store
    refuses (NOT NULL reason) takes the whole group back. */
@@ -2737,6 +2889,7 @@ main(void)
 	    BOTH(t_complaint_hold),
 	    PG(t_complaint_roles_pg),
 	    BOTH(t_copy_feedback),
+	    BOTH(t_copy_reports),
 	    BOTH(t_suppression_batch),
 	    BOTH(t_dmarc_groups),
 	};
