@@ -8,8 +8,9 @@
  * one report per mailto: destination of its rua, rows folded into
  * records of identical (source IP, identifiers, results, disposition)
  * with a count.  The store does the grouping (pw_store_dmarc_groups) and
- * hands the records over domain after domain, so this holds one domain's
- * records at a time: 10 million rows once took 2 GB here.  The XML is in
+ * hands the records over domain after domain, so this holds a few
+ * domains' records at a time (the reporter's ring, below): 10 million
+ * rows once took 2 GB here, now about 33 MB.  The XML is in
  * the RFC 9990 namespace, written with libxml2's xmlTextWriter, then
  * gzipped (zlib).
  *
@@ -241,8 +242,8 @@ domain_free(struct rdomain *d)
 
 /* collect_group - one report record from the store; a record of another
    domain than the one being read ends that one: it goes to the reporter
-   (hand_over), which writes or sends its reports.  The walk always goes to the end, so the
-   totals count every row. */
+   (hand_over), which writes or sends its reports.  The walk always goes
+   to the end, so the totals count every row. */
 static int
 collect_group(const struct pw_dmarc_group *g, void *ctx)
 {
@@ -632,10 +633,10 @@ deliver_one(struct run *r, const struct rdomain *part, const char *addr,
 /* report_id - the Report-ID of part pno of parts of d's report for the
    run's period: the same at every run (a report sent again keeps it, as
    RFC 9990 asks), unique to the domain, period and part, and letters and
-   digits only, because it is also the file name's unique-id
-   (1*(ALPHA / DIGIT), RFC 9990 section 3, which wants the two
-   identical): the first 128 bits of a SHA-256 over them, in hex.
-   Malloc'd. */
+   digits only, because it is also the file name's unique-id, which the
+   aggregate-reporting text (draft 30, the newest readable here) makes
+   1*(ALPHA / DIGIT) and wants identical to the Report-ID: the first 128
+   bits of a SHA-256 over them, in hex.  Malloc'd. */
 static char *
 report_id(const struct run *r, const struct rdomain *d, unsigned pno,
     unsigned parts)
