@@ -779,7 +779,7 @@ disposition(const struct pw_dmarc_res *r)
  * lowered by the mode and the dmarc_on_* settings.  RFC 9990's
  * disposition is "the result of applying the DMARC policy", so this is
  * what the rows (and the reports) state, with the override reason
- * local_policy when it is below the policy; act() decides the same way.
+ * local_policy when it is below the policy.  act() applies it.
  */
 static enum pw_dmarc_policy
 applied(const struct pw_dmarc_res *r, const struct dmv_conf *c)
@@ -932,21 +932,18 @@ act(struct pw_msg *m, const struct dmv_conf *c)
 		    r->from_domain, pw_dmarc_policy_name(r->disposition));
 		return PW_DUNNO;
 	}
-	if (r->disposition == PW_DMARC_P_REJECT &&
-	    c->s.on_reject == DMV_REJECT) {
+	switch (applied(r, c)) {
+	case PW_DMARC_P_REJECT:
 		pw_msg_reply(m, "550", "5.7.1", "Email from %s rejected per "
 		    "its DMARC policy", r->from_domain);
 		return PW_REJECT;
-	}
-	if ((r->disposition == PW_DMARC_P_REJECT &&
-	    c->s.on_reject == DMV_QUARANTINE) ||
-	    (r->disposition == PW_DMARC_P_QUARANTINE &&
-	    c->s.on_quarantine == 0)) {
+	case PW_DMARC_P_QUARANTINE:
 		pw_msg_reply(m, "250", "2.7.0", "DMARC policy of %s: "
 		    "quarantine", r->from_domain);
 		return PW_QUARANTINE;
+	default:
+		return PW_DUNNO;
 	}
-	return PW_DUNNO;
 }
 
 static enum pw_verdict

@@ -49,7 +49,6 @@
  */
 #include "autoconf.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -646,9 +645,7 @@ report_id(const struct run *r, const struct rdomain *d, unsigned pno,
 	char *in, *id, *lc;
 	size_t i;
 
-	lc = pw_strdup(d->domain);
-	for (i = 0; lc[i] != '\0'; i++)
-		lc[i] = (char)tolower((unsigned char)lc[i]);
+	lc = pw_lowercase(pw_strdup(d->domain));
 	in = pw_asprintf("postwarden dmarc report %s!%lld!%lld!%u/%u", lc,
 	    (long long)r->from_t, (long long)r->to_t - 1, pno, parts);
 	free(lc);

@@ -2237,14 +2237,10 @@ copy_chold(const struct pw_chold_row *row, void *arg)
 	return x->failed;
 }
 
-static int
-copy_sent(const struct pw_dmarc_sent *row, void *arg)
+/* sent_values - the 9 columns of a report attempt (ST_SENT_INSERT) */
+static void
+sent_values(const struct pw_dmarc_sent *row, const char **v, char t[4][24])
 {
-	struct copy_ctx *x = arg;
-	char t[4][24];
-	const char *v[9];
-
-	/* as stored: the attempt's time, not the copy's */
 	time_str(t[0], 24, row->time);
 	time_str(t[1], 24, row->begin);
 	time_str(t[2], 24, row->end);
@@ -2258,6 +2254,17 @@ copy_sent(const struct pw_dmarc_sent *row, void *arg)
 	v[6] = row->status;
 	v[7] = row->detail;
 	v[8] = t[3];
+}
+
+static int
+copy_sent(const struct pw_dmarc_sent *row, void *arg)
+{
+	struct copy_ctx *x = arg;
+	char t[4][24];
+	const char *v[9];
+
+	/* as stored: the attempt's time, not the copy's */
+	sent_values(row, v, t);
 	if (!run_ok(x->s, x->c, ST_SENT_INSERT, v, "copy: dmarc report record"))
 		x->failed = true;
 	return x->failed;
@@ -2333,22 +2340,10 @@ pg_dmarc_sent_add(struct pw_store *base, const struct pw_dmarc_sent *row)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	const char *v[9];
-	char t[24], b[24], e[24], n[24];
+	char t[4][24];
 	struct pg_conn *c;
 
-	time_str(t, sizeof(t), row->time);
-	time_str(b, sizeof(b), row->begin);
-	time_str(e, sizeof(e), row->end);
-	snprintf(n, sizeof(n), "%" PRId64, row->bytes);
-	v[0] = t;
-	v[1] = row->report_id;
-	v[2] = row->domain;
-	v[3] = row->rua;
-	v[4] = b;
-	v[5] = e;
-	v[6] = row->status;
-	v[7] = row->detail;
-	v[8] = n;
+	sent_values(row, v, t);
 	if ((c = conn_get(s)) == NULL)
 		return -1;
 	if (!run_ok(s, c, ST_SENT_INSERT, v, "dmarc report record")) {
